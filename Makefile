@@ -1,0 +1,60 @@
+# Every target sets itself up on a fresh machine: a virtual environment in .venv,
+# filled with the pinned versions from constraints.txt.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: help install test lint typecheck pytest demo bench docs clean
+
+help:
+	@echo "make demo   run the main job on a bundled dataset"
+	@echo "make test   install what is needed and run ruff, mypy and the test suite"
+	@echo "make bench  run the benchmarks under benchmarks/"
+	@echo "make docs   build the documentation (warnings are errors)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(PY) pyproject.toml constraints.txt
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.dev: $(PY) pyproject.toml constraints.txt
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+$(VENV)/.bench: $(VENV)/.dev
+	$(PIP) -e ".[dev,bench]"
+	@touch $@
+
+$(VENV)/.docs: $(PY) pyproject.toml constraints.txt
+	$(PIP) -e ".[dev,docs]"
+	@touch $@
+
+install: $(VENV)/.dev
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check skdrop tests examples benchmarks docs/conf.py
+	$(VENV)/bin/ruff format --check skdrop tests examples benchmarks docs/conf.py
+
+typecheck: $(VENV)/.dev
+	$(VENV)/bin/mypy skdrop/_closed_form.py skdrop/_engine.py skdrop/_layers.py
+
+pytest: $(VENV)/.dev
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+demo: $(VENV)/.runtime
+	$(PY) -m skdrop demo
+
+bench: $(VENV)/.bench
+	$(PY) benchmarks/bench_linear.py
+
+docs: $(VENV)/.docs
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) docs/_build docs/auto_examples docs/generated .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,318 @@
+"""Exact solutions of linear regression trained with input dropout.
+
+With drop rate ``p`` and inverted masks ``x~ = r * x / (1 - p)``, the expected
+squared loss is a ridge problem with a data-dependent penalty (Srivastava et
+al. 2014, section 9.1)::
+
+    E ||y - b - X~ w||^2 = ||y - b - X w||^2 + lam * w' B w,   lam = p / (1 - p)
+
+where ``B`` is block diagonal with blocks ``X_g' S X_g`` of the *uncentered*,
+weighted design, one block per dropout group (a diagonal when every column is
+its own group).  This module holds the solvers; it uses numpy and scipy only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import linalg
+from scipy.linalg import LinAlgError, LinAlgWarning
+
+Array = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+# Rows per chunk in the leave-one-out sweep: bounds the temporary memory to a
+# few chunk x n_features blocks while keeping matrix products large.
+_LOO_CHUNK_ROWS = 8192
+
+
+def dropout_lambda(dropout: float) -> float:
+    """Ridge strength ``p / (1 - p)`` equivalent to input dropout rate ``p``."""
+    return dropout / (1.0 - dropout)
+
+
+@dataclass(frozen=True)
+class DropoutSystem:
+    """Sufficient statistics of a dropout linear regression.
+
+    Attributes
+    ----------
+    gram : ndarray of shape (n_features, n_features)
+        ``Xc' S Xc`` with ``Xc`` the centered design (uncentered without an
+        intercept); rows and columns of constant features are exactly zero.
+    penalty : ndarray of shape (n_features,) or (n_features, n_features)
+        ``B``: its diagonal when every group is a single column, else the
+        dense block-diagonal matrix.
+    xty : ndarray of shape (n_features, n_targets)
+        ``Xc' S (y - y_offset)``.
+    x_offset, y_offset : ndarray
+        Weighted means subtracted from ``X`` and ``y`` (zeros without an
+        intercept).
+    weight_sum : float
+        Sum of the sample weights.
+    """
+
+    gram: Array
+    penalty: Array
+    xty: Array
+    x_offset: Array
+    y_offset: Array
+    weight_sum: float
+
+
+def center_data(
+    X: Array, y: Array, sample_weight: Array | None, fit_intercept: bool
+) -> tuple[Array, Array, Array, Array, float]:
+    """Subtract the weighted column means of ``X`` and ``y``.
+
+    Returns ``Xc, yc, x_offset, y_offset, weight_sum``.  ``Xc`` is a new array
+    when ``fit_intercept`` and ``X`` itself otherwise.
+    """
+    n_samples = X.shape[0]
+    weight_sum = float(n_samples if sample_weight is None else sample_weight.sum())
+    if not fit_intercept:
+        return (
+            X,
+            y,
+            np.zeros(X.shape[1]),
+            np.zeros(y.shape[1]),
+            weight_sum,
+        )
+    if sample_weight is None:
+        x_offset = X.mean(axis=0)
+        y_offset = y.mean(axis=0)
+    else:
+        x_offset = (sample_weight @ X) / weight_sum
+        y_offset = (sample_weight @ y) / weight_sum
+    return X - x_offset, y - y_offset, x_offset, y_offset, weight_sum
+
+
+def _weighted_gram(Xc: Array, sample_weight: Array | None) -> Array:
+    if sample_weight is None:
+        return Xc.T @ Xc
+    Xw = Xc * np.sqrt(sample_weight)[:, None]
+    return Xw.T @ Xw
+
+
+def build_system(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    groups: Sequence[IntArray],
+    fit_intercept: bool = True,
+) -> tuple[DropoutSystem, Array, Array]:
+    """Compute the statistics of the dropout objective in one pass over ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, n_targets)
+    sample_weight : ndarray of shape (n_samples,) or None
+    groups : sequence of int arrays
+        A partition of the columns; each group shares one dropout mask.
+    fit_intercept : bool
+
+    Returns
+    -------
+    system : DropoutSystem
+    Xc, yc : ndarray
+        The centered data, reused by the leave-one-out sweep.
+    """
+    Xc, yc, x_offset, y_offset, weight_sum = center_data(
+        X, y, sample_weight, fit_intercept
+    )
+    gram = _weighted_gram(Xc, sample_weight)
+    if sample_weight is None:
+        xty = Xc.T @ yc
+    else:
+        xty = Xc.T @ (yc * sample_weight[:, None])
+    if fit_intercept:
+        _zero_constant_features(gram, x_offset, X.shape[0], weight_sum)
+    # The masks act on the uncentered X: its weighted second moments are the
+    # centered ones plus the mean outer product.
+    mean_outer = weight_sum * x_offset
+    if all(len(g) == 1 for g in groups):
+        penalty = np.diag(gram) + mean_outer * x_offset
+    else:
+        penalty = np.zeros_like(gram)
+        for g in groups:
+            block = np.ix_(g, g)
+            penalty[block] = gram[block] + np.outer(mean_outer[g], x_offset[g])
+    system = DropoutSystem(gram, penalty, xty, x_offset, y_offset, weight_sum)
+    return system, Xc, yc
+
+
+def uncentered_penalty(
+    X: Array, sample_weight: Array | None, groups: Sequence[IntArray]
+) -> Array:
+    """``B`` alone: the weighted uncentered second moments the masks act on.
+
+    Its diagonal when every group is one column, else the block-diagonal
+    matrix with blocks ``X_g' S X_g``.
+    """
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if all(len(g) == 1 for g in groups):
+        return np.asarray(weights @ (X * X), dtype=np.float64)
+    penalty = np.zeros((X.shape[1], X.shape[1]))
+    for g in groups:
+        Xg = X[:, g]
+        penalty[np.ix_(g, g)] = Xg.T @ (Xg * weights[:, None])
+    return penalty
+
+
+def _zero_constant_features(
+    gram: Array, x_offset: Array, n_samples: int, weight_sum: float
+) -> None:
+    """Make centered constant columns exactly zero instead of round-off noise.
+
+    The bound follows scikit-learn's test for constant features: a variance
+    below what summing ``n_samples`` rounded values can produce.
+    """
+    eps = np.finfo(np.float64).eps
+    var = np.diag(gram) / weight_sum
+    bound = n_samples * eps * var + (n_samples * x_offset * eps) ** 2
+    constant = var <= bound
+    gram[constant, :] = 0.0
+    gram[:, constant] = 0.0
+
+
+def _penalty_matrix(penalty: Array) -> Array:
+    return np.diag(penalty) if penalty.ndim == 1 else penalty
+
+
+def solve_system(system: DropoutSystem, lam: float) -> Array:
+    """Coefficients ``(gram + lam B)^-1 xty`` of shape (n_features, n_targets).
+
+    Columns whose row of the system is zero (all-zero columns; constant
+    columns without dropout) contribute nothing and get coefficient 0.  A
+    singular or ill-conditioned system is solved by least squares with a
+    :class:`scipy.linalg.LinAlgWarning`.
+    """
+    A = system.gram + lam * _penalty_matrix(system.penalty)
+    coef = np.zeros_like(system.xty)
+    active = np.flatnonzero(np.diag(A) > 0)
+    if active.size == 0:
+        return coef
+    A_act = A[np.ix_(active, active)]
+    b_act = system.xty[active]
+    coef[active] = _solve_spd(A_act, b_act)
+    return coef
+
+
+def _solve_spd(A: Array, b: Array) -> Array:
+    eps = np.finfo(np.float64).eps
+    try:
+        factor, lower = linalg.cho_factor(A, lower=False, check_finite=False)
+        anorm = float(np.abs(A).sum(axis=0).max())
+        rcond, info = linalg.lapack.dpocon(factor, anorm)
+        if info == 0 and rcond >= eps:
+            result: Array = linalg.cho_solve((factor, lower), b, check_finite=False)
+            return result
+        reason = f"ill-conditioned (rcond={rcond:.3g})"
+    except LinAlgError:
+        reason = "singular"
+    warnings.warn(
+        f"The dropout normal equations are {reason}, typically because columns "
+        "are collinear and dropout is 0; using a minimum-norm least-squares "
+        "solution instead.",
+        LinAlgWarning,
+        stacklevel=3,
+    )
+    solution = linalg.lstsq(A, b, check_finite=False, lapack_driver="gelsd")[0]
+    return np.asarray(solution, dtype=np.float64)
+
+
+def penalty_root_inverse(
+    penalty: Array, groups: Sequence[IntArray], n_features: int
+) -> Array:
+    """A matrix ``T`` with ``T' B T = I`` on the range of ``B``.
+
+    Substituting ``w = T v`` turns the penalty ``w' B w`` into ``||v||^2``:
+    the dropout problem becomes an ordinary ridge in ``lam``.  Directions in
+    the null space of ``B`` (all-zero columns, collinear columns of one group)
+    carry no signal and are left out, so ``T`` has at most ``n_features``
+    columns.
+    """
+    blocks: list[Array] = []
+    rows: list[IntArray] = []
+    eps = np.finfo(np.float64).eps
+    for g in groups:
+        if penalty.ndim == 1:  # every group is a single column
+            if penalty[g[0]] > 0:
+                blocks.append(np.array([[1.0 / np.sqrt(penalty[g[0]])]]))
+                rows.append(g)
+            continue
+        evals, evecs = linalg.eigh(penalty[np.ix_(g, g)])
+        keep = evals > evals.max(initial=0.0) * len(g) * eps
+        if keep.any():
+            blocks.append(evecs[:, keep] / np.sqrt(evals[keep]))
+            rows.append(g)
+    width = sum(b.shape[1] for b in blocks)
+    T = np.zeros((n_features, width))
+    col = 0
+    for g, b in zip(rows, blocks, strict=True):
+        T[g, col : col + b.shape[1]] = b
+        col += b.shape[1]
+    return T
+
+
+def loo_residuals(
+    system: DropoutSystem,
+    Xc: Array,
+    yc: Array,
+    sample_weight: Array | None,
+    groups: Sequence[IntArray],
+    lams: Sequence[float],
+    fit_intercept: bool = True,
+) -> Array:
+    """Exact leave-one-out residuals for every ``lam`` from one eigendecomposition.
+
+    The penalty matrix ``B`` is held at its value on all rows (it is part of
+    the model specification), so each left-out fit is the ridge problem
+    ``min sum_{j != i} s_j (y_j - b - x_j w)^2 + lam w' B w``.  With ``w = T v``
+    (``T' B T = I``) and ``H = T' Xc' S Xc T = V diag(ev) V'``, the hat matrix
+    diagonal is ``s_i / S + s_i sum_k P_ik^2 / (ev_k + lam)`` with ``P = Xc T V``
+    and the left-out residual is ``r_i / (1 - h_ii)``.
+
+    Returns
+    -------
+    residuals : ndarray of shape (n_samples, n_targets, n_lams)
+        ``y_i - yhat_{-i}`` for each sample, target and ``lam``.
+    """
+    T = penalty_root_inverse(system.penalty, groups, Xc.shape[1])
+    H = T.T @ system.gram @ T
+    evals, evecs = linalg.eigh(H)
+    evals = np.clip(evals, 0.0, None)
+    tiny = evals.max(initial=0.0) * H.shape[0] * np.finfo(np.float64).eps
+    lam_arr = np.asarray(lams, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        shrink = np.where(
+            evals[:, None] + lam_arr[None, :] > tiny,
+            1.0 / (evals[:, None] + lam_arr[None, :]),
+            0.0,
+        )  # (d', n_lams); zero is the pseudo-inverse on null directions
+    M = T @ evecs  # (n_features, d')
+    q = M.T @ system.xty  # (d', n_targets)
+    n_targets = yc.shape[1]
+    n_lams = lam_arr.size
+    fit_weights = (q[:, :, None] * shrink[:, None, :]).reshape(q.shape[0], -1)
+
+    n_samples = Xc.shape[0]
+    out = np.empty((n_samples, n_targets, n_lams))
+    weights = np.ones(n_samples) if sample_weight is None else sample_weight
+    for start in range(0, n_samples, _LOO_CHUNK_ROWS):
+        rows = slice(start, min(start + _LOO_CHUNK_ROWS, n_samples))
+        P = Xc[rows] @ M
+        s = weights[rows, None]
+        leverage = s * ((P * P) @ shrink)
+        if fit_intercept:
+            leverage += s / system.weight_sum
+        fitted = (P @ fit_weights).reshape(-1, n_targets, n_lams)
+        residual = yc[rows, :, None] - fitted
+        denom = np.maximum(1.0 - leverage, np.finfo(np.float64).eps)
+        out[rows] = residual / denom[:, None, :]
+    return out

@@ -1,0 +1,525 @@
+"""Linear regression trained with input dropout."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from ._closed_form import (
+    build_system,
+    dropout_lambda,
+    loo_residuals,
+    solve_system,
+    uncentered_penalty,
+)
+from ._engine import fit_linear_sgd, resolve_device
+from ._validation import (
+    atomic_fit,
+    check_dropout_grid,
+    group_labels,
+    resolve_feature_groups,
+    seed_from_random_state,
+)
+
+_DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+class _LinearDropoutBase(RegressorMixin, BaseEstimator):
+    """Data checks, prediction and tags shared by the two linear estimators."""
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+            reset=True,
+        )
+        y = np.asarray(y, dtype=np.float64)
+        y2d = y.reshape(-1, 1) if y.ndim == 1 else y
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "sample_weight must have a positive sum, got all zeros"
+                )
+        groups = resolve_feature_groups(
+            self.feature_groups,
+            X.shape[1],
+            getattr(self, "feature_names_in_", None),
+        )
+        return X, y2d, y.ndim == 1, sample_weight, groups
+
+    def _set_solution(self, coef, intercept, penalty, single_target):
+        """Store coefficients in scikit-learn's layout (targets first)."""
+        coef = coef.T
+        self.coef_ = coef[0] if single_target else coef
+        self.intercept_ = float(intercept[0]) if single_target else intercept
+        self.penalty_ = penalty
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class DropoutLinearRegression(_LinearDropoutBase):
+    """Linear regression trained with dropout on its inputs.
+
+    Each input entry is dropped with probability ``dropout`` and the kept ones
+    are scaled by ``1 / (1 - dropout)`` (inverted dropout).  The expected
+    squared loss has a closed form (Srivastava et al. 2014, section 9.1)::
+
+        ||y - b - X w||^2 + lam * w' B w,    lam = dropout / (1 - dropout)
+
+    with ``B = diag(X' S X)`` of the uncentered, weighted data, or its block
+    version when columns share a mask (``feature_groups``).  The default
+    solver minimizes it exactly; ``solver="sgd"`` trains with real random
+    masks and converges to the same coefficients, so the two check each
+    other.  Read more in the :ref:`user guide <linear_dropout>`.
+
+    Parameters
+    ----------
+    dropout : float, default=0.2
+        Probability of dropping each input, in [0, 1).  0.2 is the 80%
+        retention that Srivastava et al. recommend for real-valued inputs.
+    feature_groups : list of lists, default=None
+        Columns that share one dropout mask per row, as lists of column
+        indices (or column names when fitting on a DataFrame), for instance
+        the one-hot columns of one categorical feature.  Groups must not
+        overlap; columns in no group are dropped on their own.  The penalty
+        becomes ``lam * sum_g w_g' (X_g' S X_g) w_g``.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept.  The intercept is never dropped nor
+        penalized.
+    solver : {"closed_form", "sgd"}, default="closed_form"
+        ``"closed_form"`` solves the marginalized objective with a Cholesky
+        factorization (a minimum-norm least-squares solve, with a
+        ``LinAlgWarning``, where the system is singular).  ``"sgd"`` runs
+        mini-batch SGD in torch with fresh masks at every step, a decaying
+        step and iterate averaging.
+    max_iter : int, default=200
+        Maximum number of epochs (``solver="sgd"``).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size (``solver="sgd"``); ``"auto"`` is
+        ``min(200, n_samples)``.
+    learning_rate_init : float, default=0.5
+        Initial step as a fraction of ``1 / L``, where ``L`` is the largest
+        curvature of the expected loss, estimated before training
+        (``solver="sgd"``).  Values above 1 may diverge.
+    tol : float, default=1e-2
+        Training stops once the relative standard error of the averaged
+        coefficients (estimated by batch means) is below ``tol``
+        (``solver="sgd"``).  The mask noise makes the error shrink like
+        ``1 / sqrt(rows seen)``: halving ``tol`` takes about four times the
+        epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the masks and the shuffling (``solver="sgd"``).  Global random
+        state is never used.
+    device : str, default="cpu"
+        Torch device for ``solver="sgd"``: ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, ``"mps"`` or ``"auto"``.  The closed form runs in numpy.
+    verbose : bool, default=False
+        Show a progress bar over epochs (``solver="sgd"``).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept.
+    penalty_ : ndarray of shape (n_features,) or (n_features, n_features)
+        ``B`` in the penalty ``lam * w' B w``: the weighted uncentered sums of
+        squares of the columns, or the block-diagonal matrix when a group
+        has more than one column.
+    n_iter_ : int or None
+        Epochs run by ``solver="sgd"``; None for the closed form.
+    loss_curve_ : list of float
+        Mean training loss (with masks) per epoch; ``solver="sgd"`` only.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    DropoutLinearRegressionCV : Chooses ``dropout`` by exact leave-one-out.
+    sklearn.linear_model.Ridge : The same model with an isotropic penalty.
+
+    References
+    ----------
+    N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever and R. Salakhutdinov,
+    "Dropout: a simple way to prevent neural networks from overfitting", JMLR
+    15 (2014), section 9.1.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdrop import DropoutLinearRegression
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = DropoutLinearRegression(dropout=0.2).fit(X, y)
+    >>> round(model.score(X, y), 3)
+    0.496
+    """
+
+    _parameter_constraints: dict = {
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "feature_groups": [list, tuple, None],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"closed_form", "sgd"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        dropout=0.2,
+        *,
+        feature_groups=None,
+        fit_intercept=True,
+        solver="closed_form",
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=0.5,
+        tol=1e-2,
+        random_state=None,
+        device="cpu",
+        verbose=False,
+    ):
+        self.dropout = dropout
+        self.feature_groups = feature_groups
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; a DataFrame lets ``feature_groups`` name columns.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; weight ``k`` is the same as repeating the row
+            ``k`` times.
+
+        Returns
+        -------
+        self : DropoutLinearRegression
+            The fitted estimator.
+        """
+        X, y, single, sample_weight, groups = self._validate_fit_data(
+            X, y, sample_weight
+        )
+        if self.solver == "closed_form":
+            system, _, _ = build_system(
+                X, y, sample_weight, groups, self.fit_intercept
+            )
+            coef = solve_system(system, dropout_lambda(self.dropout))
+            intercept = system.y_offset - system.x_offset @ coef
+            penalty = system.penalty
+            self.n_iter_ = None
+        else:
+            result = self._fit_sgd(X, y, sample_weight, groups)
+            coef, intercept = result.coef, result.intercept
+            penalty = uncentered_penalty(X, sample_weight, groups)
+            self.n_iter_ = result.n_iter
+            self.loss_curve_ = result.loss_curve
+        self._set_solution(coef, intercept, penalty, single)
+        return self
+
+    def _fit_sgd(self, X, y, sample_weight, groups):
+        device = resolve_device(self.device)
+        n_samples = X.shape[0]
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        )
+        has_groups = any(len(g) > 1 for g in groups)
+        with tqdm(
+            total=self.max_iter, disable=not self.verbose, desc="sgd", unit="epoch"
+        ) as bar:
+
+            def progress(epoch, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
+
+            result = fit_linear_sgd(
+                X,
+                y,
+                sample_weight,
+                dropout=self.dropout,
+                group_index=group_labels(groups, X.shape[1]) if has_groups else None,
+                n_groups=len(groups),
+                fit_intercept=self.fit_intercept,
+                max_iter=self.max_iter,
+                batch_size=batch_size,
+                learning_rate_init=self.learning_rate_init,
+                tol=self.tol,
+                seed=seed_from_random_state(self.random_state),
+                device=device,
+                progress=progress,
+            )
+        if not result.converged:
+            warnings.warn(
+                f"DropoutLinearRegression(solver='sgd') reached max_iter="
+                f"{self.max_iter} epochs without converging; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result
+
+
+class _IdentityRegressor(RegressorMixin, BaseEstimator):
+    """Lets a scorer evaluate precomputed leave-one-out predictions."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict(self, X):
+        return X
+
+
+class DropoutLinearRegressionCV(_LinearDropoutBase):
+    """Dropout linear regression with the dropout rate chosen by cross-validation.
+
+    With ``cv=None`` (the default) every rate is scored by exact, efficient
+    leave-one-out: one eigendecomposition serves the whole grid, so trying
+    30 rates costs about two fits.  With ``cv`` given, the result is the same
+    as ``GridSearchCV(DropoutLinearRegression(), {"dropout": dropouts})``.
+    Read more in the :ref:`user guide <linear_dropout_cv>`.
+
+    Parameters
+    ----------
+    dropouts : array-like of float, default=(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)
+        Dropout rates to try, each in [0, 1).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (never dropped nor penalized).
+    feature_groups : list of lists, default=None
+        Columns that share one dropout mask; see
+        :class:`DropoutLinearRegression`.
+    cv : int, cross-validation generator or iterable, default=None
+        ``None`` uses efficient leave-one-out.  Otherwise any ``cv`` accepted
+        by :class:`~sklearn.model_selection.GridSearchCV`.
+    scoring : str or callable, default=None
+        Scorer to maximize.  ``None`` means the negative mean squared error
+        for leave-one-out and R^2 (the estimator's ``score``) with ``cv``.
+    store_cv_results : bool, default=False
+        With ``cv=None``, keep the per-sample leave-one-out values in
+        ``cv_results_``.
+
+    Attributes
+    ----------
+    dropout_ : float
+        The chosen dropout rate.
+    best_score_ : float
+        Score of the chosen rate.
+    scores_ : ndarray of shape (n_dropouts,)
+        Mean cross-validated score of each rate in ``dropouts`` (higher is
+        better).
+    cv_results_ : ndarray of shape (n_samples, n_dropouts) or \
+            (n_samples, n_targets, n_dropouts)
+        With ``cv=None`` and ``store_cv_results=True``: squared leave-one-out
+        errors when ``scoring`` is None, else leave-one-out predictions.
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients of the model refitted on all data at ``dropout_``.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept of that model.
+    penalty_ : ndarray of shape (n_features,) or (n_features, n_features)
+        ``B`` in the penalty ``lam * w' B w``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    The leave-one-out errors hold the penalty matrix ``B`` at its value on all
+    rows: each left-out fit solves ``min sum_{j != i} s_j (y_j - b - x_j w)^2
+    + lam w' B w``.  Refitting :class:`DropoutLinearRegression` on ``n - 1``
+    rows would recompute ``B`` without row ``i``, a relative change of order
+    ``1 / n`` in the penalty.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdrop import DropoutLinearRegressionCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = DropoutLinearRegressionCV(dropouts=[0.0, 0.1, 0.2, 0.5]).fit(X, y)
+    >>> float(model.dropout_)
+    0.0
+    """
+
+    _parameter_constraints: dict = {
+        "dropouts": ["array-like"],
+        "fit_intercept": ["boolean"],
+        "feature_groups": [list, tuple, None],
+        "cv": ["cv_object", None],
+        "scoring": [str, callable, None],
+        "store_cv_results": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        dropouts=_DEFAULT_DROPOUTS,
+        *,
+        fit_intercept=True,
+        feature_groups=None,
+        cv=None,
+        scoring=None,
+        store_cv_results=False,
+    ):
+        self.dropouts = dropouts
+        self.fit_intercept = fit_intercept
+        self.feature_groups = feature_groups
+        self.cv = cv
+        self.scoring = scoring
+        self.store_cv_results = store_cv_results
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose the dropout rate and fit the model at that rate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : DropoutLinearRegressionCV
+            The fitted estimator.
+        """
+        rates = check_dropout_grid(self.dropouts)
+        if self.cv is not None:
+            if self.store_cv_results:
+                raise ValueError(
+                    "store_cv_results=True needs cv=None (leave-one-out); "
+                    f"got cv={self.cv!r}"
+                )
+            return self._fit_grid_search(X, y, sample_weight, rates)
+        X, y, single, sample_weight, groups = self._validate_fit_data(
+            X, y, sample_weight
+        )
+        system, Xc, yc = build_system(X, y, sample_weight, groups, self.fit_intercept)
+        lams = [dropout_lambda(p) for p in rates]
+        residuals = loo_residuals(
+            system, Xc, yc, sample_weight, groups, lams, self.fit_intercept
+        )
+        del Xc, yc
+        if self.scoring is None:
+            weights = np.ones(len(y)) if sample_weight is None else sample_weight
+            squared = residuals**2
+            scores = -np.einsum("i,ikr->r", weights, squared) / (
+                weights.sum() * y.shape[1]
+            )
+            stored = squared
+        else:
+            scorer = check_scoring(self, scoring=self.scoring)
+            predictions = y[:, :, None] - residuals
+            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+            y_true = y[:, 0] if single else y
+            scores = np.array(
+                [
+                    scorer(
+                        _IdentityRegressor(),
+                        predictions[:, 0, r] if single else predictions[:, :, r],
+                        y_true,
+                        **kwargs,
+                    )
+                    for r in range(len(rates))
+                ]
+            )
+            stored = predictions
+        best = int(np.argmax(scores))
+        coef = solve_system(system, lams[best])
+        intercept = system.y_offset - system.x_offset @ coef
+        self.dropout_ = float(rates[best])
+        self.best_score_ = float(scores[best])
+        self.scores_ = scores
+        if self.store_cv_results:
+            self.cv_results_ = stored[:, 0, :] if single else stored
+        else:
+            self.__dict__.pop("cv_results_", None)
+        self._set_solution(coef, intercept, system.penalty, single)
+        return self
+
+    def _fit_grid_search(self, X, y, sample_weight, rates):
+        search = GridSearchCV(
+            DropoutLinearRegression(
+                fit_intercept=self.fit_intercept, feature_groups=self.feature_groups
+            ),
+            {"dropout": [float(p) for p in rates]},
+            cv=self.cv,
+            scoring=self.scoring,
+        )
+        params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        search.fit(X, y, **params)
+        best = search.best_estimator_
+        self.__dict__.pop("cv_results_", None)
+        self.n_features_in_ = best.n_features_in_
+        if hasattr(best, "feature_names_in_"):
+            self.feature_names_in_ = best.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.dropout_ = float(search.best_params_["dropout"])
+        self.best_score_ = float(search.best_score_)
+        self.scores_ = np.asarray(search.cv_results_["mean_test_score"])
+        self.coef_ = best.coef_
+        self.intercept_ = best.intercept_
+        self.penalty_ = best.penalty_
+        return self

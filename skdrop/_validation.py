@@ -1,0 +1,164 @@
+"""Input checks shared by the skdrop estimators."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable, Sequence
+from numbers import Integral
+from typing import Any, TypeVar
+
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def atomic_fit(fit: F) -> F:
+    """Restore the estimator's previous state when ``fit`` raises.
+
+    ``validate_data`` records ``n_features_in_`` before the data has been
+    checked completely; without this a failed ``fit`` could leave a
+    previously fitted estimator half overwritten.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        state = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def seed_from_random_state(random_state: Any) -> int:
+    """A 63-bit seed for torch generators, without touching global RNG state.
+
+    ``None`` draws fresh operating-system entropy instead of reading numpy's
+    global generator, an int is used as is, and a ``RandomState`` or
+    ``Generator`` instance supplied by the user is advanced, as scikit-learn
+    does.
+    """
+    if random_state is None:
+        return secrets.randbits(63)
+    if isinstance(random_state, Integral):
+        return int(random_state) & (2**63 - 1)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    raise ValueError(
+        "random_state must be None, an int, a numpy RandomState or Generator, "
+        f"got {random_state!r}"
+    )
+
+
+def resolve_feature_groups(
+    feature_groups: Sequence[Sequence[Any]] | None,
+    n_features: int,
+    feature_names: Sequence[str] | None = None,
+) -> list[np.ndarray]:
+    """Turn ``feature_groups`` into a partition of the columns.
+
+    Each group is a list of column indices, or of column names when the
+    estimator was fitted on a DataFrame.  Columns in no group form groups of
+    their own.  Returns int arrays ordered by their first column.
+    """
+    if feature_groups is None:
+        return [np.array([j], dtype=np.intp) for j in range(n_features)]
+    name_to_pos = (
+        {}
+        if feature_names is None
+        else {str(name): pos for pos, name in enumerate(feature_names)}
+    )
+    owner = np.full(n_features, -1, dtype=np.intp)
+    groups: list[np.ndarray] = []
+    for g, group in enumerate(feature_groups):
+        if isinstance(group, (str, bytes, Integral)) or not hasattr(group, "__iter__"):
+            raise ValueError(
+                f"feature_groups[{g}] must be a list of column indices or names, "
+                f"got {group!r}"
+            )
+        members = list(group)
+        if not members:
+            raise ValueError(
+                f"feature_groups[{g}] is empty; each group needs at least one column"
+            )
+        positions = []
+        for member in members:
+            pos = _column_position(member, g, n_features, name_to_pos, feature_names)
+            if owner[pos] != -1:
+                where = (
+                    f"twice in feature_groups[{g}]"
+                    if owner[pos] == g
+                    else f"in feature_groups[{owner[pos]}] and feature_groups[{g}]"
+                )
+                raise ValueError(
+                    f"column {member!r} is listed {where}; "
+                    "feature groups must not overlap"
+                )
+            owner[pos] = g
+            positions.append(pos)
+        groups.append(np.array(sorted(positions), dtype=np.intp))
+    groups.extend(np.array([j], dtype=np.intp) for j in np.flatnonzero(owner == -1))
+    groups.sort(key=lambda idx: int(idx[0]))
+    return groups
+
+
+def _column_position(
+    member: Any,
+    g: int,
+    n_features: int,
+    name_to_pos: dict[str, int],
+    feature_names: Sequence[str] | None,
+) -> int:
+    if isinstance(member, str):
+        if feature_names is None:
+            raise ValueError(
+                f"feature_groups[{g}] names column {member!r}, but X has no column "
+                "names; use column indices or fit on a pandas DataFrame"
+            )
+        if member not in name_to_pos:
+            shown = ", ".join(repr(str(n)) for n in list(feature_names)[:8])
+            more = ", ..." if len(feature_names) > 8 else ""
+            raise ValueError(
+                f"feature_groups[{g}] names unknown column {member!r}; "
+                f"the columns are [{shown}{more}]"
+            )
+        return name_to_pos[member]
+    if isinstance(member, Integral) and not isinstance(member, bool):
+        if not 0 <= int(member) < n_features:
+            raise ValueError(
+                f"feature_groups[{g}] has column index {member}, out of range for "
+                f"X with {n_features} features: indices must be in "
+                f"[0, {n_features - 1}]"
+            )
+        return int(member)
+    raise ValueError(
+        f"feature_groups[{g}] must hold column indices (int) or names (str), "
+        f"got {member!r}"
+    )
+
+
+def group_labels(groups: Sequence[np.ndarray], n_features: int) -> np.ndarray:
+    """The group number of each column."""
+    labels = np.empty(n_features, dtype=np.intp)
+    for g, idx in enumerate(groups):
+        labels[idx] = g
+    return labels
+
+
+def check_dropout_grid(dropouts: Any) -> np.ndarray:
+    """A 1-d float array of rates in [0, 1), or a ``ValueError``."""
+    rates = np.asarray(dropouts, dtype=np.float64)
+    if rates.ndim != 1 or rates.size == 0:
+        raise ValueError(
+            f"dropouts must be a non-empty 1-d list of rates, got {dropouts!r}"
+        )
+    bad = rates[~((rates >= 0) & (rates < 1))]
+    if bad.size:
+        raise ValueError(f"dropouts must be in [0, 1), got {bad[0]!r}")
+    return rates
