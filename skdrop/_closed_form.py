@@ -216,9 +216,11 @@ def _solve_spd(A: Array, b: Array) -> Array:
     except LinAlgError:
         reason = "singular"
     warnings.warn(
-        f"The dropout normal equations are {reason}, typically because columns "
-        "are collinear and dropout is 0; using a minimum-norm least-squares "
-        "solution instead.",
+        f"The dropout normal equations are {reason}: some combination of "
+        "columns is neither identified by the data nor penalized (collinear "
+        "columns with dropout=0, or linearly dependent columns inside one "
+        "feature group, such as standardized one-hot columns); using the "
+        "minimum-norm least-squares solution.",
         LinAlgWarning,
         stacklevel=3,
     )

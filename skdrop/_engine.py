@@ -7,6 +7,7 @@ number from a private :class:`torch.Generator` and return plain results.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,7 +146,8 @@ def fit_linear_sgd(
 
     # Unit uncentered second moment per column; all-zero columns stay as is.
     second_moment = (weights @ (X * X)) / weight_sum
-    col_scale = np.where(second_moment > 0, 1.0 / np.sqrt(second_moment), 1.0)
+    col_scale = np.ones(n_features)
+    np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
     x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(n_features)
     y_mean = (weights @ y) / weight_sum if fit_intercept else np.zeros(y.shape[1])
     y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
@@ -264,9 +266,7 @@ class _BlockAverage:
         targets = counts[first] + tail_steps * np.arange(1, _N_BATCHES) / _N_BATCHES
         inner = np.searchsorted(counts, targets)
         edges = np.unique(np.concatenate([[first], inner, [n_blocks]]))
-        batch_means = np.stack(
-            [self._mean(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        )
+        batch_means = np.stack([self._mean(a, b) for a, b in itertools.pairwise(edges)])
         se = batch_means.std(axis=0, ddof=1) / math.sqrt(len(batch_means))
         mean_norm = float(np.linalg.norm(self.tail_mean()))
         se_norm = float(np.linalg.norm(se))

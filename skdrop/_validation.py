@@ -153,12 +153,17 @@ def group_labels(groups: Sequence[np.ndarray], n_features: int) -> np.ndarray:
 
 def check_dropout_grid(dropouts: Any) -> np.ndarray:
     """A 1-d float array of rates in [0, 1), or a ``ValueError``."""
-    rates = np.asarray(dropouts, dtype=np.float64)
+    try:
+        rates = np.asarray(dropouts, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"dropouts must be a non-empty 1-d list of rates, got {dropouts!r}"
+        ) from exc
     if rates.ndim != 1 or rates.size == 0:
         raise ValueError(
             f"dropouts must be a non-empty 1-d list of rates, got {dropouts!r}"
         )
     bad = rates[~((rates >= 0) & (rates < 1))]
     if bad.size:
-        raise ValueError(f"dropouts must be in [0, 1), got {bad[0]!r}")
+        raise ValueError(f"dropouts must be in [0, 1), got {float(bad[0])!r}")
     return rates

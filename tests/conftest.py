@@ -1,0 +1,42 @@
+"""Seeded real data shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    """Diabetes data: its features are mean-centered and scaled."""
+    return load_diabetes(return_X_y=True)
+
+
+@pytest.fixture(scope="session")
+def cancer_regression():
+    """Breast-cancer features (positive, far from centered) predicting the
+    first one: a real design where centered and uncentered moments differ."""
+    X, _ = load_breast_cancer(return_X_y=True)
+    return X[:, 1:], X[:, 0]
+
+
+@pytest.fixture(scope="session")
+def diabetes_one_hot():
+    """Raw diabetes data with sex and age quartile one-hot encoded (0/1
+    columns) and the other features standardized; returns X, y, groups."""
+    df, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    sex = pd.get_dummies(df["sex"].astype(int), prefix="sex", dtype=float)
+    age_bins = pd.qcut(df["age"], 4, labels=False)
+    age = pd.get_dummies(age_bins, prefix="age", dtype=float)
+    numeric = df.drop(columns=["sex", "age"])
+    numeric = (numeric - numeric.mean()) / numeric.std(ddof=0)
+    X = pd.concat([sex, age, numeric], axis=1)
+    groups = [list(sex.columns), list(age.columns)]
+    return X, y.to_numpy(), groups
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,458 @@
+"""DropoutLinearRegression and DropoutLinearRegressionCV."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.linalg import LinAlgWarning
+from sklearn.base import clone
+from sklearn.datasets import load_linnerud
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
+from tests._reference import brute_force_loo
+
+RATES = [0.0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95]
+
+
+def _rel(a, b):
+    return np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b)
+
+
+# --- scikit-learn's estimator checks --------------------------------------
+
+
+def _expected_failures(estimator):
+    if isinstance(estimator, DropoutLinearRegression):
+        if estimator.solver == "closed_form":
+            return {
+                "check_non_transformer_estimators_n_iter": (
+                    "the closed form solves in one step and reports n_iter_=None, "
+                    "like Ridge with solver='cholesky'"
+                )
+            }
+        return {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "sgd draws random masks and batches; weights and repeated rows "
+                "agree in expectation, not bitwise (the closed form passes)"
+            )
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        DropoutLinearRegression(),
+        DropoutLinearRegression(solver="sgd", max_iter=50, random_state=0),
+        DropoutLinearRegressionCV(),
+        DropoutLinearRegressionCV(cv=3),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)
+        check(estimator)
+
+
+# --- the identities --------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "cancer_regression"])
+@pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.8])
+def test_equals_ridge_on_scaled_and_standardized_data(request, dataset, p):
+    X, y = request.getfixturevalue(dataset)
+    lam = p / (1 - p)
+    model = DropoutLinearRegression(dropout=p).fit(X, y)
+
+    scale = np.sqrt((X**2).sum(axis=0))  # uncentered, as the masks see X
+    ridge = Ridge(alpha=lam, solver="cholesky").fit(X / scale, y)
+    np.testing.assert_allclose(model.coef_, ridge.coef_ / scale, rtol=1e-8)
+    np.testing.assert_allclose(model.intercept_, ridge.intercept_, rtol=1e-8)
+    np.testing.assert_allclose(model.penalty_, scale**2, rtol=1e-12)
+
+    # Standardized columns have unit second moment: B = n I.
+    Xs = StandardScaler().fit_transform(X)
+    on_std = DropoutLinearRegression(dropout=p).fit(Xs, y)
+    ridge_std = Ridge(alpha=len(y) * lam, solver="cholesky").fit(Xs, y)
+    np.testing.assert_allclose(on_std.coef_, ridge_std.coef_, rtol=1e-8)
+    np.testing.assert_allclose(on_std.intercept_, ridge_std.intercept_, rtol=1e-8)
+
+
+def test_sample_weight_equals_repeated_rows(cancer_regression):
+    X, y = cancer_regression
+    counts = np.random.default_rng(0).integers(0, 4, len(y))
+    weighted = DropoutLinearRegression(dropout=0.3).fit(X, y, sample_weight=counts)
+    repeated = DropoutLinearRegression(dropout=0.3).fit(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-8)
+    np.testing.assert_allclose(weighted.penalty_, repeated.penalty_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_monte_carlo_loss_matches_closed_form_objective(cancer_regression, p):
+    """Average the inverted-dropout loss at the fitted w over many real masks."""
+    X, y = cancer_regression
+    model = DropoutLinearRegression(dropout=p).fit(X, y)
+    w, b = model.coef_, model.intercept_
+    objective = np.sum((y - b - X @ w) ** 2) + p / (1 - p) * model.penalty_ @ w**2
+
+    rng = np.random.default_rng(0)
+    n_masks = 4000
+    losses = np.empty(n_masks)
+    for k in range(n_masks):
+        mask = rng.random(X.shape) >= p
+        losses[k] = np.sum((y - b - (X * mask / (1 - p)) @ w) ** 2)
+    standard_error = losses.std(ddof=1) / np.sqrt(n_masks)
+    # The tolerance asked for must be several standard errors wide.
+    assert 4 * standard_error < 0.005 * objective
+    assert abs(losses.mean() - objective) < 0.005 * objective
+    assert abs(losses.mean() - objective) < 4 * standard_error
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_sgd_converges_to_closed_form(diabetes, p):
+    X, y = diabetes
+    exact = DropoutLinearRegression(dropout=p).fit(X, y)
+    # The mask noise limits the precision to ~1/sqrt(rows seen): 4000 full
+    # passes give about 0.4% (measured over seeds), inside the 1% asked for.
+    sgd = DropoutLinearRegression(
+        dropout=p,
+        solver="sgd",
+        batch_size=len(y),
+        max_iter=4000,
+        tol=0,
+        random_state=0,
+    ).fit(X, y)
+    assert _rel(sgd.coef_, exact.coef_) < 0.01
+    assert abs(sgd.intercept_ - exact.intercept_) < 0.01 * abs(exact.intercept_)
+    assert sgd.n_iter_ == 4000 and len(sgd.loss_curve_) == 4000
+    np.testing.assert_allclose(sgd.penalty_, exact.penalty_)
+
+
+def test_sgd_tol_stops_early_and_warns_when_it_cannot(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression(
+        solver="sgd", tol=0.05, max_iter=5000, random_state=0
+    ).fit(X, y)
+    assert model.n_iter_ < 5000
+    exact = DropoutLinearRegression().fit(X, y)
+    assert _rel(model.coef_, exact.coef_) < 3 * 0.05
+    with pytest.warns(Warning, match="max_iter=3"):
+        DropoutLinearRegression(solver="sgd", max_iter=3, random_state=0).fit(X, y)
+
+
+def test_raw_one_hot_groups_equal_elementwise_masks(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    grouped = DropoutLinearRegression(dropout=0.4, feature_groups=groups).fit(X, y)
+    single = DropoutLinearRegression(dropout=0.4).fit(X, y)
+    # One-hot columns never overlap, so X_g' X_g is already diagonal.
+    np.testing.assert_allclose(grouped.coef_, single.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(grouped.intercept_, single.intercept_, rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_standardized_one_hot_groups_differ_and_sgd_matches(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    X = X.copy()
+    one_hot = [c for g in groups for c in g]
+    X[one_hot] = (X[one_hot] - X[one_hot].mean()) / X[one_hot].std(ddof=0)
+    p = 0.5
+    grouped = DropoutLinearRegression(dropout=p, feature_groups=groups).fit(X, y)
+    single = DropoutLinearRegression(dropout=p).fit(X, y)
+    assert grouped.penalty_.shape == (X.shape[1], X.shape[1])
+    pred_group, pred_single = grouped.predict(X), single.predict(X)
+
+    def rel_pred(a, b):
+        return np.linalg.norm(a - b) / np.linalg.norm(b - b.mean())
+
+    gap = rel_pred(pred_single, pred_group)
+    assert gap > 0.02
+    sgd = DropoutLinearRegression(
+        dropout=p,
+        feature_groups=groups,
+        solver="sgd",
+        batch_size=len(y),
+        max_iter=4000,
+        tol=0,
+        random_state=0,
+    ).fit(X, y)
+    # Real group masks reach the group solution, not the elementwise one.
+    assert rel_pred(sgd.predict(X), pred_group) < gap / 5
+
+
+def test_groups_by_name_and_index_agree(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    cols = list(X.columns)
+    by_index = [[cols.index(c) for c in g] for g in groups]
+    a = DropoutLinearRegression(feature_groups=groups).fit(X, y)
+    b = DropoutLinearRegression(feature_groups=by_index).fit(X.to_numpy(), y)
+    np.testing.assert_allclose(a.coef_, b.coef_)
+    assert list(a.feature_names_in_) == cols
+
+
+def test_multi_output_equals_separate_fits():
+    X, Y = load_linnerud(return_X_y=True)
+    model = DropoutLinearRegression(dropout=0.3).fit(X, Y)
+    assert model.coef_.shape == (3, 3) and model.intercept_.shape == (3,)
+    assert model.predict(X).shape == Y.shape
+    for k in range(3):
+        single = DropoutLinearRegression(dropout=0.3).fit(X, Y[:, k])
+        np.testing.assert_allclose(model.coef_[k], single.coef_, rtol=1e-10)
+        np.testing.assert_allclose(model.intercept_[k], single.intercept_)
+    cv = DropoutLinearRegressionCV(store_cv_results=True).fit(X, Y)
+    assert cv.cv_results_.shape == (20, 3, len(cv.dropouts))
+
+
+def test_score_is_r2(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression().fit(X, y)
+    pred = model.predict(X)
+    r2 = 1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert model.score(X, y) == pytest.approx(r2)
+
+
+def test_zero_dropout_is_ordinary_least_squares(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression(dropout=0.0).fit(X, y)
+    ols = Ridge(alpha=0.0, solver="svd").fit(X, y)
+    np.testing.assert_allclose(model.coef_, ols.coef_, rtol=1e-8)
+
+
+def test_all_zero_column_gets_zero_coefficient(diabetes):
+    X, y = diabetes
+    X = np.column_stack([np.zeros(len(y)), X])
+    for p in [0.0, 0.5]:
+        for solver in ["closed_form", "sgd"]:
+            model = DropoutLinearRegression(
+                dropout=p, solver=solver, max_iter=20, tol=0, random_state=0
+            ).fit(X, y)
+            assert model.coef_[0] == 0.0
+            assert np.all(np.isfinite(model.predict(X)))
+
+
+# --- DropoutLinearRegressionCV ---------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cv_loo_errors_equal_brute_force(diabetes, weighted):
+    X, y = diabetes
+    weights = np.random.default_rng(1).uniform(0.5, 2, len(y)) if weighted else None
+    model = DropoutLinearRegressionCV(dropouts=RATES, store_cv_results=True).fit(
+        X, y, sample_weight=weights
+    )
+    groups = [np.array([j]) for j in range(X.shape[1])]
+    for r, p in enumerate(RATES):
+        expected = (y - brute_force_loo(X, y, p, groups, weights)) ** 2
+        np.testing.assert_allclose(
+            model.cv_results_[:, r], expected, rtol=1e-8, atol=1e-8 * expected.mean()
+        )
+    w = np.ones(len(y)) if weights is None else weights
+    np.testing.assert_allclose(model.scores_, -(w @ model.cv_results_) / w.sum())
+    best = int(np.argmax(model.scores_))
+    assert model.dropout_ == RATES[best]
+    refit = DropoutLinearRegression(dropout=RATES[best]).fit(
+        X, y, sample_weight=weights
+    )
+    np.testing.assert_allclose(model.coef_, refit.coef_, rtol=1e-10)
+
+
+def test_cv_loo_with_groups_and_scorer_equals_brute_force(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    rates = [0.1, 0.5, 0.9]
+    model = DropoutLinearRegressionCV(
+        dropouts=rates, feature_groups=groups, scoring="r2", store_cv_results=True
+    ).fit(X, y)
+    cols = list(X.columns)
+    grouped = [np.array([cols.index(c) for c in g]) for g in groups]
+    rest = [
+        np.array([j]) for j in range(X.shape[1]) if all(j not in g for g in grouped)
+    ]
+    for r, p in enumerate(rates):
+        expected = brute_force_loo(X.to_numpy(), y, p, grouped + rest)
+        np.testing.assert_allclose(model.cv_results_[:, r], expected, rtol=1e-8)
+        r2 = 1 - np.sum((y - expected) ** 2) / np.sum((y - y.mean()) ** 2)
+        assert model.scores_[r] == pytest.approx(r2, rel=1e-10)
+
+
+def test_cv_with_folds_equals_grid_search(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    folds = KFold(5, shuffle=True, random_state=0)
+    model = DropoutLinearRegressionCV(
+        dropouts=RATES[1:], feature_groups=groups, cv=folds
+    ).fit(X, y)
+    search = GridSearchCV(
+        DropoutLinearRegression(feature_groups=groups), {"dropout": RATES[1:]}, cv=folds
+    ).fit(X, y)
+    assert model.dropout_ == search.best_params_["dropout"]
+    assert model.best_score_ == pytest.approx(search.best_score_, rel=1e-12)
+    np.testing.assert_allclose(model.scores_, search.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(model.coef_, search.best_estimator_.coef_)
+    assert list(model.feature_names_in_) == list(X.columns)
+
+
+def test_grid_search_over_dropout_in_pipeline(cancer_regression):
+    X, y = cancer_regression
+    pipe = make_pipeline(StandardScaler(), DropoutLinearRegression())
+    search = GridSearchCV(pipe, {"dropoutlinearregression__dropout": [0.0, 0.2, 0.5]})
+    search.fit(X, y)
+    assert search.best_params_["dropoutlinearregression__dropout"] in (0.0, 0.2, 0.5)
+
+
+def test_cv_store_results_needs_loo(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="store_cv_results=True needs cv=None"):
+        DropoutLinearRegressionCV(cv=3, store_cv_results=True).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "dropouts, match",
+    [([], "non-empty"), ([0.1, 1.0], r"in \[0, 1\), got 1.0"), ([-0.1], "got -0.1")],
+)
+def test_cv_bad_grid(diabetes, dropouts, match):
+    X, y = diabetes
+    with pytest.raises(ValueError, match=match):
+        DropoutLinearRegressionCV(dropouts=dropouts).fit(X, y)
+
+
+# --- bad input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "Estimator", [DropoutLinearRegression, DropoutLinearRegressionCV]
+)
+def test_non_finite_input_is_an_error(diabetes, Estimator):
+    X, y = diabetes
+    for bad in [np.nan, np.inf]:
+        Xb = X.copy()
+        Xb[3, 2] = bad
+        with pytest.raises(ValueError, match="Input X contains"):
+            Estimator().fit(Xb, y)
+        yb = y.copy()
+        yb[5] = bad
+        with pytest.raises(ValueError, match="Input y contains"):
+            Estimator().fit(X, yb)
+
+
+def test_wrong_dimensions_are_errors(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        DropoutLinearRegression().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        DropoutLinearRegression().fit(X, y[:-1])
+    model = DropoutLinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match="X has 9 features, but DropoutLinear"):
+        model.predict(X[:, :9])
+
+
+@pytest.mark.parametrize("dropout", [1.0, 1.2, -0.1])
+def test_dropout_out_of_range(diabetes, dropout):
+    X, y = diabetes
+    with pytest.raises(ValueError, match=r"'dropout' parameter .* range \[0.0, 1.0\)"):
+        DropoutLinearRegression(dropout=dropout).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "groups, match",
+    [
+        ([[0, 1], [1, 2]], r"column 1 is listed in feature_groups\[0\] and "),
+        ([[0], []], r"feature_groups\[1\] is empty"),
+        ([[0, 10]], r"index 10, out of range .* \[0, 9\]"),
+        ([["age"]], "names column 'age', but X has no column names"),
+        ([[0, 0]], "twice"),
+    ],
+)
+def test_bad_feature_groups(diabetes, groups, match):
+    X, y = diabetes
+    with pytest.raises(ValueError, match=match):
+        DropoutLinearRegression(feature_groups=groups).fit(X, y)
+
+
+def test_unknown_group_name(diabetes_one_hot):
+    X, y, _ = diabetes_one_hot
+    with pytest.raises(ValueError, match="unknown column 'colour'"):
+        DropoutLinearRegression(feature_groups=[["sex_1", "colour"]]).fit(X, y)
+
+
+def test_bad_sample_weight(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="non-zero"):
+        DropoutLinearRegression().fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="Negative values"):
+        DropoutLinearRegression().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+def test_failed_fit_leaves_fitted_model_unchanged(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression().fit(X, y)
+    coef = model.coef_.copy()
+    before = dict(model.__dict__)
+    Xb = np.column_stack([X, X[:, :2]])
+    Xb[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        model.fit(Xb, y)
+    model.set_params(feature_groups=[[0, 20]])
+    with pytest.raises(ValueError):
+        model.fit(Xb[1:], y[1:])
+    assert model.__dict__.keys() == before.keys()
+    assert model.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(model.coef_, coef)
+    model.predict(X)
+
+
+def test_unavailable_device_is_a_clear_error(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression(solver="sgd", device="tpu")
+    with pytest.raises(ValueError, match="device must be 'cpu', 'auto'"):
+        model.fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            model.set_params(device="cuda").fit(X, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_sgd_on_cuda_matches_cpu(diabetes):
+    X, y = diabetes
+    kw = dict(solver="sgd", batch_size=len(y), max_iter=2000, tol=0, random_state=0)
+    gpu = DropoutLinearRegression(device="cuda", **kw).fit(X, y)
+    exact = DropoutLinearRegression().fit(X, y)
+    assert _rel(gpu.coef_, exact.coef_) < 0.02
+
+
+def test_sgd_is_reproducible_and_leaves_global_rng_alone(diabetes):
+    X, y = diabetes
+    np_state = np.random.get_state()[1].copy()
+    torch_state = torch.get_rng_state().clone()
+    kw = dict(solver="sgd", max_iter=30, tol=0, random_state=7)
+    a = DropoutLinearRegression(**kw).fit(X, y)
+    b = clone(DropoutLinearRegression(**kw)).fit(X, y)
+    c = DropoutLinearRegression(**{**kw, "random_state": 8}).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert not np.array_equal(a.coef_, c.coef_)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_verbose_shows_progress(diabetes, capsys):
+    X, y = diabetes
+    DropoutLinearRegression(solver="sgd", max_iter=5, tol=0, verbose=True).fit(X, y)
+    assert "epoch" in capsys.readouterr().err
+
+
+def test_dataframe_with_no_names_and_pandas_target(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression().fit(pd.DataFrame(X), pd.Series(y))
+    assert not hasattr(model, "feature_names_in_")
+    np.testing.assert_allclose(
+        model.predict(X), DropoutLinearRegression().fit(X, y).predict(X)
+    )
