@@ -29,6 +29,8 @@ _POWER_ROWS = 20_000
 _BLOCKS_PER_EPOCH = 4
 _N_BATCHES = 10
 _MIN_BATCH_STEPS = 50
+# Decay time of the step size, in steps (at least one epoch).
+_DECAY_STEPS = 1000
 
 
 def resolve_device(device: str) -> torch.device:
@@ -128,7 +130,8 @@ def fit_linear_sgd(
       is parametrized around the column means, which decouples it from the
       weights;
     * the step is ``learning_rate_init / L`` with ``L`` the largest curvature
-      of the expected loss (a power iteration), decaying as ``1 / sqrt(epoch)``;
+      of the expected loss (a power iteration), decaying slowly as
+      ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
     * the returned weights are the average of the iterates over the second
       half of all steps (Polyak-Ruppert averaging).
 
@@ -175,8 +178,12 @@ def fit_linear_sgd(
     loss_curve: list[float] = []
     converged = False
 
+    # The gradient is affine in the weights with noise independent of them,
+    # so the averaged iterates are unbiased even at a constant step (Bach and
+    # Moulines 2013); a slow decay in the step count only damps the noise.
+    decay_steps = max(_DECAY_STEPS, n_batches)
+    n_steps = 0
     for epoch in range(max_iter):
-        step = base_step / math.sqrt(epoch + 1)
         order = torch.randperm(n_samples, generator=generator, device=device)
         loss_sum = torch.zeros((), dtype=dtype, device=device)
         block_sum = torch.zeros(average.size, dtype=dtype, device=device)
@@ -187,6 +194,8 @@ def fit_linear_sgd(
             residual = xb @ coef + bias - ys[idx]
             wres = residual * sw[idx, None]
             loss_sum += (wres * residual).sum()
+            step = base_step / math.sqrt(1.0 + n_steps / decay_steps)
+            n_steps += 1
             scale = 2.0 * step / idx.shape[0]
             coef -= scale * (xb.T @ wres)
             if fit_intercept:
