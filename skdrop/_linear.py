@@ -127,7 +127,7 @@ class DropoutLinearRegression(_LinearDropoutBase):
         ``LinAlgWarning``, where the system is singular).  ``"sgd"`` runs
         mini-batch SGD in torch with fresh masks at every step, a decaying
         step and iterate averaging.
-    max_iter : int, default=200
+    max_iter : int, default=2000
         Maximum number of epochs (``solver="sgd"``).
     batch_size : int or "auto", default="auto"
         Mini-batch size (``solver="sgd"``); ``"auto"`` is
@@ -141,8 +141,8 @@ class DropoutLinearRegression(_LinearDropoutBase):
         coefficients, estimated by batch means, is below ``tol``
         (``solver="sgd"``); ``tol=0`` runs all ``max_iter`` epochs.  The
         estimate neglects the correlation between batches, so the actual
-        relative error to the closed form is typically one to three times
-        ``tol``.  The mask noise makes the error shrink like
+        relative error to the closed form is about ``tol`` and occasionally a
+        few times larger.  The mask noise makes the error shrink like
         ``1 / sqrt(rows seen)``: halving it takes about four times the epochs.
     random_state : int, RandomState instance or None, default=None
         Seeds the masks and the shuffling (``solver="sgd"``).  Global random
@@ -169,7 +169,7 @@ class DropoutLinearRegression(_LinearDropoutBase):
         Mean training loss (with masks) per epoch; ``solver="sgd"`` only.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -217,7 +217,7 @@ class DropoutLinearRegression(_LinearDropoutBase):
         feature_groups=None,
         fit_intercept=True,
         solver="closed_form",
-        max_iter=200,
+        max_iter=2000,
         batch_size="auto",
         learning_rate_init=0.5,
         tol=1e-2,
@@ -375,7 +375,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         ``B`` in the penalty ``lam * w' B w``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     Notes

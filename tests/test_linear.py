@@ -51,7 +51,7 @@ def _expected_failures(estimator):
 @parametrize_with_checks(
     [
         DropoutLinearRegression(),
-        DropoutLinearRegression(solver="sgd", max_iter=50, random_state=0),
+        DropoutLinearRegression(solver="sgd", max_iter=50, tol=0, random_state=0),
         DropoutLinearRegressionCV(),
         DropoutLinearRegressionCV(cv=3),
     ],
