@@ -50,7 +50,8 @@ def main(argv=None):
 
     ridge = best_time(lambda: Ridge(alpha=1.0, solver="cholesky").fit(X, y), repeats)
     fit = best_time(lambda: DropoutLinearRegression(dropout=0.2).fit(X, y), repeats)
-    loo = best_time(lambda: DropoutLinearRegressionCV(dropouts=rates).fit(X, y), repeats)
+    cv_model = DropoutLinearRegressionCV(dropouts=rates)
+    loo = best_time(lambda: cv_model.fit(X, y), repeats)
     search = GridSearchCV(DropoutLinearRegression(), {"dropout": list(rates)}, cv=5)
     grid = best_time(lambda: search.fit(X, y), 1)
 
