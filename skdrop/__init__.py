@@ -1,10 +1,13 @@
 """skdrop: scikit-learn estimators regularized with dropout noise."""
 
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
+from ._mlp import DropoutMLPClassifier, DropoutMLPRegressor
 from ._version import __version__
 
 __all__ = [
     "DropoutLinearRegression",
     "DropoutLinearRegressionCV",
+    "DropoutMLPClassifier",
+    "DropoutMLPRegressor",
     "__version__",
 ]

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from numpy.typing import NDArray
+from torch import nn
 
-from ._layers import group_dropout
+from ._layers import NoiseSource, group_dropout
+from ._network import DropoutNetwork
 
 Array = NDArray[np.float64]
 
@@ -316,3 +319,359 @@ def _expected_curvature(
         v = hv / value
     # The intercept's own curvature is 1 (unit weights on average).
     return 2.0 * max(value, 1.0)
+
+
+# --------------------------------------------------------------------------- MLP
+HEADS = ("softmax", "logistic", "identity")
+SOLVERS = ("adam", "adamw", "sgd")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+# Rows per forward pass at prediction time: bounded memory for any table.
+# Small enough that the buffers are reused from the heap rather than mapped
+# afresh (page faults cost more than the arithmetic).
+_PREDICT_ELEMENTS = 1 << 20
+
+
+def head_loss_and_grad(
+    z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed loss of a batch and its gradient with respect to the outputs.
+
+    The losses are scikit-learn's: cross-entropy of the softmax, binary
+    cross-entropy of each logistic output (summed over outputs), and half
+    the squared error (averaged over outputs).  Each row's loss and gradient
+    are multiplied by its sample weight.
+    """
+    if head == "softmax":
+        log_prob = torch.log_softmax(z, dim=1)
+        losses = -(target * log_prob).sum(1)
+        grad = log_prob.exp_().sub_(target)
+    elif head == "logistic":
+        losses = (F.softplus(z) - target * z).sum(1)
+        grad = torch.sigmoid(z).sub_(target)
+    else:
+        diff = z - target
+        losses = 0.5 * (diff * diff).mean(1)
+        grad = diff.div_(z.shape[1])
+    if weight is not None:
+        return (losses * weight).sum(), grad.mul_(weight[:, None])
+    return losses.sum(), grad
+
+
+@dataclass
+class MLPConfig:
+    """Optimization settings, with scikit-learn's MLP meanings."""
+
+    solver: str = "adam"
+    learning_rate_init: float = 1e-3
+    alpha: float = 1e-4
+    batch_size: int = 200
+    shuffle: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    learning_rate: str = "constant"
+    power_t: float = 0.5
+    max_norm: float | None = None
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+
+
+@dataclass
+class EpochsResult:
+    """What one call of :meth:`MLPTrainer.fit` did."""
+
+    losses: list[float]
+    validation_scores: list[float]
+    converged: bool
+
+
+class MLPTrainer:
+    """Trains a :class:`DropoutNetwork` with a hand-written backward pass.
+
+    All parameters live in one flat tensor (the module's parameters are
+    views into it) and so do their gradients, so the optimizer update is a
+    handful of vectorized operations whatever the depth.  The trainer keeps
+    the optimizer moments, the random streams and the stopping counters
+    between calls, which is what ``warm_start`` and ``partial_fit`` need.
+
+    Parameters
+    ----------
+    network : DropoutNetwork
+        Already initialized and on ``device``.
+    head : {"softmax", "logistic", "identity"}
+    config : MLPConfig
+    noise_seed, shuffle_seed : int
+        Seeds of the private mask and shuffling streams.
+    device : torch.device
+    """
+
+    def __init__(
+        self,
+        network: DropoutNetwork,
+        head: str,
+        config: MLPConfig,
+        *,
+        noise_seed: int,
+        shuffle_seed: int,
+        device: torch.device,
+    ) -> None:
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if config.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {config.solver!r}")
+        self.network = network
+        self.head = head
+        self.config = config
+        self.device = device
+        self.noise = NoiseSource(noise_seed, device)
+        self.shuffle_seed = shuffle_seed
+        self.epochs_run = 0
+        self.samples_seen = 0
+        self.best_loss = math.inf
+        self.best_validation_score = -math.inf
+        self.no_improvement_count = 0
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self.reset_optimizer()
+
+    # -------------------------------------------------------------- layout
+    def _flatten(self) -> None:
+        """Make the parameters views of one flat tensor, weights first."""
+        params = list(self.network.parameters())
+        weights = [lin.weight for lin in self.network.linears]
+        weight_ids = {id(w) for w in weights}
+        ordered = weights + [p for p in params if id(p) not in weight_ids]
+        total = sum(p.numel() for p in ordered)
+        ref = ordered[0]
+        flat = torch.empty(total, dtype=ref.dtype, device=ref.device)
+        grad = torch.zeros_like(flat)
+        slots: dict[nn.Parameter, torch.Tensor] = {}
+        offset = 0
+        for p in ordered:
+            n = p.numel()
+            flat[offset : offset + n].copy_(p.detach().reshape(-1))
+            p.data = flat[offset : offset + n].view_as(p)
+            slots[p] = grad[offset : offset + n].view_as(p)
+            offset += n
+        self._flat, self._grad, self._slots = flat, grad, slots
+        self._n_weights = sum(w.numel() for w in weights)
+
+    def _ensure_flat(self) -> None:
+        """Restore the flat layout after unpickling or a user's edits."""
+        flat = getattr(self, "_flat", None)
+        weight = self.network.linears[0].weight
+        if flat is None or weight.data_ptr() != flat.data_ptr():
+            self._flatten()
+
+    def reset_optimizer(self) -> None:
+        """Fresh optimizer moments and learning rate (a new ``fit``)."""
+        self._flatten()
+        self._moment1 = torch.zeros_like(self._flat)
+        self._moment2 = (
+            torch.zeros_like(self._flat) if self.config.solver != "sgd" else None
+        )
+        self._steps = 0
+        self.learning_rate = self.config.learning_rate_init
+
+    # ----------------------------------------------------------- one step
+    def _step(
+        self, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None
+    ) -> torch.Tensor:
+        cfg = self.config
+        out, cache = self.network.forward_train(xb, self.noise)
+        loss_sum, grad_out = head_loss_and_grad(out, yb, wb, self.head)
+        # Like scikit-learn: the batch mean loss plus alpha / (2 n) ||W||^2,
+        # with n the summed sample weight of the batch.
+        # The weight sum stays a tensor: no device synchronization per step.
+        scale: float | torch.Tensor = (
+            float(xb.shape[0]) if wb is None else wb.sum().clamp_min(1e-12)
+        )
+        self.network.backward(cache, grad_out.div_(scale), self._slots)
+        weights = self._flat[: self._n_weights]
+        l2 = cfg.alpha if cfg.solver != "adamw" else 0.0
+        if l2 > 0:
+            self._grad[: self._n_weights].add_(weights * (l2 / scale))
+        batch_loss = loss_sum / scale
+        if l2 > 0:
+            batch_loss = batch_loss + (0.5 * l2 / scale) * weights.dot(weights)
+        self._update()
+        return batch_loss
+
+    def _update(self) -> None:
+        cfg = self.config
+        p, g, m1 = self._flat, self._grad, self._moment1
+        self._steps += 1
+        lr = self.learning_rate
+        if cfg.solver == "sgd":
+            # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
+            m1.mul_(cfg.momentum).sub_(g, alpha=lr)
+            if cfg.nesterovs_momentum:
+                p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
+            else:
+                p.add_(m1)
+        else:
+            m2 = self._moment2
+            assert m2 is not None
+            t = self._steps
+            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
+            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
+            step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
+            if cfg.solver == "adamw" and cfg.alpha > 0:
+                p[: self._n_weights].mul_(1 - lr * cfg.alpha)
+            p.addcdiv_(m1, m2.sqrt().add_(cfg.epsilon), value=-step)
+        if cfg.max_norm is not None:
+            for linear in self.network.linears:
+                linear.weight.data.renorm_(2, 0, cfg.max_norm)
+
+    # --------------------------------------------------------------- epochs
+    def _order(self, n: int) -> torch.Tensor | None:
+        if not self.config.shuffle:
+            return None
+        generator = make_generator(self.shuffle_seed + self.epochs_run, self.device)
+        return torch.randperm(n, generator=generator, device=self.device)
+
+    def train_epoch(
+        self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None
+    ) -> float:
+        """One pass over the data; returns the mean training loss.
+
+        A non-finite loss restores the parameters of the epoch's start and
+        raises :class:`FloatingPointError`.
+        """
+        self._ensure_flat()
+        n = X.shape[0]
+        batch = min(self.config.batch_size, n)
+        starts = list(range(0, n, batch))
+        # Batch norm cannot normalize one row: fold a last single row into
+        # the batch before it.
+        if len(self.network.norms) and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        order = self._order(n)
+        snapshot = self._flat.clone()
+        self.network.train()
+        total = torch.zeros((), dtype=X.dtype, device=X.device)
+        with torch.no_grad():
+            for k, start in enumerate(starts):
+                stop = starts[k + 1] if k + 1 < len(starts) else n
+                if order is None:
+                    xb, yb = X[start:stop], Y[start:stop]
+                    wb = None if W is None else W[start:stop]
+                else:
+                    idx = order[start:stop]
+                    xb, yb = X[idx], Y[idx]
+                    wb = None if W is None else W[idx]
+                total += self._step(xb, yb, wb) * (stop - start)
+        self.network.eval()
+        loss = float(total) / n
+        if not math.isfinite(loss):
+            with torch.no_grad():
+                self._flat.copy_(snapshot)
+            raise FloatingPointError(
+                f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
+                "the optimization diverged. Try a smaller learning_rate_init, "
+                "or scale the features (for example with StandardScaler)."
+            )
+        self.epochs_run += 1
+        self.samples_seen += n
+        if self.config.solver == "sgd" and self.config.learning_rate == "invscaling":
+            self.learning_rate = self.config.learning_rate_init / (
+                (self.samples_seen + 1) ** self.config.power_t
+            )
+        return loss
+
+    def fit(
+        self,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        W: torch.Tensor | None,
+        max_epochs: int,
+        *,
+        validate: Callable[[], float] | None = None,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> EpochsResult:
+        """Train until scikit-learn's stopping rule fires or ``max_epochs``.
+
+        Without ``validate`` training stops when the training loss has not
+        improved by ``tol`` for more than ``n_iter_no_change`` epochs; with
+        it (early stopping) the same rule applies to the validation score,
+        and the parameters of the best epoch are restored at the end.
+        """
+        losses: list[float] = []
+        scores: list[float] = []
+        converged = False
+        for _ in range(max_epochs):
+            loss = self.train_epoch(X, Y, W)
+            losses.append(loss)
+            if validate is not None:
+                scores.append(validate())
+            if progress is not None:
+                progress(len(losses), loss)
+            if self._no_improvement(loss, scores[-1] if scores else None):
+                converged = True
+                break
+        if validate is not None and self._best_state is not None:
+            self.network.load_state_dict(self._best_state)
+            self._best_state = None
+        return EpochsResult(losses, scores, converged)
+
+    def _no_improvement(self, loss: float, score: float | None) -> bool:
+        tol = self.config.tol
+        if score is not None:
+            if score < self.best_validation_score + tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                self._best_state = {
+                    k: v.detach().clone() for k, v in self.network.state_dict().items()
+                }
+        else:
+            if loss > self.best_loss - tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_loss = min(self.best_loss, loss)
+        if self.no_improvement_count <= self.config.n_iter_no_change:
+            return False
+        cfg = self.config
+        if cfg.solver == "sgd" and cfg.learning_rate == "adaptive":
+            if self.learning_rate > 1e-6:
+                self.learning_rate /= 5.0
+                self.no_improvement_count = 0
+                return False
+        return True
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        # Views into the flat tensor are rebuilt on first use after loading.
+        for key in ("_flat", "_grad", "_slots"):
+            state.pop(key, None)
+        return state
+
+
+def predict_raw(
+    network: DropoutNetwork,
+    X: Array | NDArray[np.float32],
+    *,
+    noise: NoiseSource | None = None,
+) -> NDArray[np.float32]:
+    """Raw outputs (logits or values) for ``X`` (numpy), in batches.
+
+    Memory stays bounded whatever the number of rows.  With ``noise`` the
+    dropout masks are drawn (Monte Carlo dropout) while batch normalization
+    keeps its running statistics.
+    """
+    param = next(network.parameters())
+    widths = [lin.weight.shape[0] for lin in network.linears]
+    widths.append(X.shape[1])
+    rows = max(1, _PREDICT_ELEMENTS // max(widths))
+    out = []
+    network.eval()
+    with torch.no_grad():
+        for start in range(0, X.shape[0], rows):
+            chunk = np.ascontiguousarray(X[start : start + rows], dtype=np.float32)
+            xb = torch.from_numpy(chunk).to(device=param.device, dtype=param.dtype)
+            out.append(network(xb, noise).cpu().numpy())
+    return np.concatenate(out, axis=0)

@@ -6,6 +6,7 @@ estimators never touch the global random state.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -62,3 +63,219 @@ def group_dropout(
             x.shape[0], n_groups, keep, generator, device=x.device, dtype=x.dtype
         )[:, group_index]
     return x * mask * (1.0 / keep)
+
+
+# Keep probabilities are realized on a 2**-24 grid (the grid of float32
+# uniforms): an entry is decided by 8 random bits, and only the 1 in 256
+# entries that tie with the threshold's leading byte draw 16 more.  Kept
+# entries are scaled by the realized probability, so expectations are exact.
+_KEEP_BITS = 24
+_KEEP_RESOLUTION = 1 << _KEEP_BITS
+# SELU constants (Klambauer et al. 2017); alpha dropout sets a dropped unit to
+# the SELU's negative saturation value -lambda * alpha.
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+ALPHA_PRIME = -SELU_SCALE * SELU_ALPHA
+
+DROPOUT_TYPES = ("bernoulli", "gaussian", "alpha", "dropconnect")
+DROPOUT_SCALINGS = ("inverted", "test_time")
+
+
+def quantized_keep(keep: float) -> float:
+    """The keep probability the masks realize: ``keep`` on a 2**-24 grid.
+
+    A positive ``keep`` never rounds to 0, so a rate below 1 never drops
+    everything.
+    """
+    if keep >= 1.0:
+        return 1.0
+    steps = max(1, round(keep * _KEEP_RESOLUTION))
+    return steps / _KEEP_RESOLUTION
+
+
+class NoiseSource:
+    """Dropout masks and Gaussian noise from a private random stream.
+
+    On the CPU, masks come from numpy's SFC64 bit generator, 16 random bits
+    per entry compared with the keep threshold: several times cheaper than
+    ``torch.rand`` or ``torch.bernoulli``, which cost more than the matmul of
+    a hidden layer.  On other devices ``torch.rand`` with a device generator
+    is used (the random numbers never leave the device).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the stream.
+    device : torch.device
+        Where the masks are created.
+    """
+
+    def __init__(self, seed: int, device: torch.device) -> None:
+        self.device = device
+        if device.type == "cpu":
+            self._numpy = np.random.Generator(np.random.SFC64(seed))
+            self._torch: torch.Generator | None = None
+        else:
+            self._torch = torch.Generator(device=device)
+            self._torch.manual_seed(seed)
+
+    def keep_mask(
+        self, rows: int, cols: int, keep: float, value: float, dtype: torch.dtype
+    ) -> Tensor:
+        """Entries equal to ``value`` with probability ``quantized_keep(keep)``,
+        else 0, shape ``(rows, cols)``."""
+        steps = round(quantized_keep(keep) * _KEEP_RESOLUTION)
+        if self._torch is not None:
+            uniform = torch.rand(
+                (rows, cols), generator=self._torch, device=self.device, dtype=dtype
+            )
+            # rand is on the same 2**-24 grid, so the probability is exact.
+            return (uniform < steps / _KEEP_RESOLUTION).to(dtype) * value
+        count = rows * cols
+        bits = self._numpy.bit_generator
+        lead, rest = steps >> 16, steps & 0xFFFF
+        byte = bits.random_raw((count + 7) // 8).view(np.uint8)[:count]
+        kept = byte < lead
+        if rest:
+            ties = np.flatnonzero(byte == lead)
+            if ties.size:
+                extra = bits.random_raw((ties.size + 3) // 4).view(np.uint16)
+                kept[ties] = extra[: ties.size] < rest
+        mask = np.multiply(kept, value, dtype=np.float32)
+        out = torch.from_numpy(mask.reshape(rows, cols))
+        return out if dtype == torch.float32 else out.to(dtype)
+
+    def normal(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
+        """Standard normal noise of shape ``(rows, cols)``."""
+        if self._torch is None:
+            noise = self._numpy.standard_normal((rows, cols), dtype=np.float32)
+            out = torch.from_numpy(noise)
+            return out if dtype == torch.float32 else out.to(dtype)
+        return torch.randn(
+            (rows, cols), generator=self._torch, device=self.device, dtype=dtype
+        )
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self._torch is not None:
+            state["_torch"] = self._torch.get_state()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        torch_state = state.pop("_torch")
+        self.__dict__.update(state)
+        self._torch = None
+        if torch_state is not None:
+            self._torch = torch.Generator(device=self.device)
+            self._torch.set_state(torch_state)
+
+
+def alpha_dropout_affine(keep: float) -> tuple[float, float]:
+    """The affine correction ``(a, b)`` of alpha dropout.
+
+    With dropped units set to ``alpha' = -lambda * alpha`` the output
+    ``a * (x * m + alpha' * (1 - m)) + b`` keeps mean 0 and variance 1 for
+    inputs with mean 0 and variance 1 (Klambauer et al. 2017, eq. 12).
+    """
+    a = (keep + ALPHA_PRIME**2 * keep * (1.0 - keep)) ** -0.5
+    b = -a * (1.0 - keep) * ALPHA_PRIME
+    return a, b
+
+
+class NoiseSite:
+    """Dropout applied to the input of one linear layer.
+
+    ``kind`` is one of :data:`DROPOUT_TYPES`.  For the activation noises
+    (bernoulli, gaussian, alpha) :meth:`sample` returns a multiplier and an
+    offset, ``x -> x * mult + offset``; for DropConnect it returns the mask of
+    the layer's weight matrix.  ``group_index`` (input layer only) makes all
+    columns of a group share one draw per row.
+
+    In evaluation mode the noise is replaced by its expectation:
+    :meth:`eval_scale` is the factor on the activations (or on the weights,
+    for DropConnect), 1 everywhere except for ``scaling="test_time"``, where
+    training uses unscaled masks and evaluation multiplies by the keep
+    probability.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        kind: str,
+        scaling: str,
+        group_index: Tensor | None = None,
+        n_groups: int | None = None,
+    ) -> None:
+        if kind not in DROPOUT_TYPES:
+            raise ValueError(
+                f"dropout_type must be one of {DROPOUT_TYPES}, got {kind!r}"
+            )
+        if scaling not in DROPOUT_SCALINGS:
+            raise ValueError(
+                f"dropout_scaling must be one of {DROPOUT_SCALINGS}, got {scaling!r}"
+            )
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout rates must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.kind = kind
+        self.scaling = scaling
+        self.group_index = group_index
+        self.n_groups = n_groups
+        self.keep = quantized_keep(1.0 - self.rate)
+
+    @property
+    def active(self) -> bool:
+        return self.keep < 1.0
+
+    @property
+    def on_weights(self) -> bool:
+        return self.kind == "dropconnect"
+
+    def eval_scale(self) -> float:
+        if (
+            self.active
+            and self.scaling == "test_time"
+            and self.kind
+            in (
+                "bernoulli",
+                "dropconnect",
+            )
+        ):
+            return self.keep
+        return 1.0
+
+    def _draws(
+        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype, value: float
+    ) -> Tensor:
+        if self.group_index is None:
+            return noise.keep_mask(rows, cols, self.keep, value, dtype)
+        assert self.n_groups is not None
+        mask = noise.keep_mask(rows, self.n_groups, self.keep, value, dtype)
+        return mask.index_select(1, self.group_index.to(mask.device))
+
+    def _gaussian(
+        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
+    ) -> Tensor:
+        sigma = (self.rate / (1.0 - self.rate)) ** 0.5
+        n = cols if self.group_index is None else self.n_groups
+        assert n is not None
+        draws = noise.normal(rows, n, dtype).mul_(sigma).add_(1.0)
+        if self.group_index is not None:
+            draws = draws.index_select(1, self.group_index.to(draws.device))
+        return draws
+
+    def sample(
+        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor | None]:
+        """``(multiplier, offset)`` for a batch of ``rows`` x ``cols``
+        activations, or ``(weight_mask, None)`` of shape ``(rows, cols)`` =
+        ``(out_features, in_features)`` for DropConnect."""
+        value = 1.0 / self.keep if self.scaling == "inverted" else 1.0
+        if self.kind in ("bernoulli", "dropconnect"):
+            return self._draws(rows, cols, noise, dtype, value).to(noise.device), None
+        if self.kind == "gaussian":
+            return self._gaussian(rows, cols, noise, dtype).to(noise.device), None
+        a, b = alpha_dropout_affine(self.keep)
+        kept = self._draws(rows, cols, noise, dtype, 1.0).to(noise.device)
+        offset = (1.0 - kept).mul_(a * ALPHA_PRIME).add_(b)
+        return kept.mul_(a), offset

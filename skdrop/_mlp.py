@@ -1,0 +1,958 @@
+"""Multilayer perceptrons with dropout: the scikit-learn facade."""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from scipy.special import expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from ._engine import MLPConfig, MLPTrainer, make_generator, predict_raw, resolve_device
+from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
+from ._network import ACTIVATIONS, DropoutNetwork
+from ._validation import (
+    atomic_fit,
+    group_labels,
+    resolve_feature_groups,
+    seed_from_random_state,
+)
+
+# Monte Carlo passes behind ``DropoutMLPRegressor.predict(X, return_std=True)``.
+_RETURN_STD_SAMPLES = 50
+
+
+def _check_rates(input_dropout, hidden_dropout, n_hidden):
+    """Per-layer dropout rates, or a ``ValueError`` naming the bad one."""
+    if np.ndim(hidden_dropout) == 0:
+        rates = [float(hidden_dropout)] * n_hidden
+    else:
+        rates = [float(r) for r in np.asarray(hidden_dropout, dtype=float).ravel()]
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
+                f"{n_hidden} layers; give one rate per hidden layer or a single float"
+            )
+    for k, rate in enumerate(rates):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
+    return [float(input_dropout), *rates]
+
+
+class _BaseDropoutMLP(BaseEstimator):
+    """Everything the classifier and the regressor share."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"adam", "adamw", "sgd"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "hidden_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
+        "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
+        "feature_groups": [list, tuple, None],
+        "batch_norm": ["boolean"],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "device": [str],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        input_dropout=0.0,
+        hidden_dropout=0.5,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        batch_norm=False,
+        max_norm=None,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.dropout_type = dropout_type
+        self.dropout_scaling = dropout_scaling
+        self.feature_groups = feature_groups
+        self.batch_norm = batch_norm
+        self.max_norm = max_norm
+        self.device = device
+
+    # --------------------------------------------------------------- checks
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+        for k, size in enumerate(sizes):
+            if not isinstance(size, Integral | np.integer) or size < 1:
+                raise ValueError(
+                    f"hidden_layer_sizes[{k}] must be a positive int, got {size!r}"
+                )
+        return tuple(int(s) for s in sizes)
+
+    def _check_options(self, n_hidden):
+        rates = _check_rates(self.input_dropout, self.hidden_dropout, n_hidden)
+        if self.dropout_scaling == "test_time" and self.dropout_type in (
+            "gaussian",
+            "alpha",
+        ):
+            raise ValueError(
+                "dropout_scaling='test_time' applies to dropout_type 'bernoulli' or "
+                f"'dropconnect'; dropout_type={self.dropout_type!r} has mean-one "
+                "noise (gaussian) or its own affine correction (alpha) and needs "
+                "no scaling: use dropout_scaling='inverted'"
+            )
+        if self.dropout_type == "alpha" and self.activation != "selu":
+            warnings.warn(
+                f"dropout_type='alpha' is designed for activation='selu' "
+                f"(Klambauer et al. 2017); with activation={self.activation!r} it "
+                "does not keep the activations' mean and variance.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return rates
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=reset)
+        return np.asarray(X, dtype=np.float32)
+
+    def _config(self, n_samples):
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the {n_samples} "
+                "training samples; using the whole set in each step.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return MLPConfig(
+            solver=self.solver,
+            learning_rate_init=float(self.learning_rate_init),
+            alpha=float(self.alpha),
+            batch_size=int(batch),
+            shuffle=bool(self.shuffle),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            momentum=float(self.momentum),
+            nesterovs_momentum=bool(self.nesterovs_momentum),
+            learning_rate=self.learning_rate,
+            power_t=float(self.power_t),
+            max_norm=None if self.max_norm is None else float(self.max_norm),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def _new_trainer(self, X, n_outputs, head, seeds, device):
+        hidden = self._hidden_sizes()
+        rates = self._check_options(len(hidden))
+        groups = resolve_feature_groups(
+            self.feature_groups, X.shape[1], getattr(self, "feature_names_in_", None)
+        )
+        group_index = n_groups = None
+        if any(len(g) > 1 for g in groups):
+            group_index = torch.as_tensor(group_labels(groups, X.shape[1]))
+            n_groups = len(groups)
+        sites = [
+            NoiseSite(
+                rates[0], self.dropout_type, self.dropout_scaling, group_index, n_groups
+            )
+        ]
+        sites += [
+            NoiseSite(r, self.dropout_type, self.dropout_scaling) for r in rates[1:]
+        ]
+        network = DropoutNetwork(
+            X.shape[1], hidden, n_outputs, self.activation, sites, self.batch_norm
+        )
+        network.reset_parameters(make_generator(seeds[0], torch.device("cpu")))
+        network.to(device)
+        self.feature_groups_ = groups
+        return MLPTrainer(
+            network,
+            head,
+            self._config(X.shape[0]),
+            noise_seed=seeds[1],
+            shuffle_seed=seeds[2],
+            device=device,
+        )
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        first = not hasattr(self, "module_") or (
+            not incremental and not self.warm_start
+        )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None"
+            )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=(np.float32, np.float64),
+            multi_output=True,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        X = np.asarray(X, dtype=np.float32)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y = self._encode_y(y, first=first, classes=classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        if first:
+            seed = seed_from_random_state(self.random_state)
+            seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
+            seeds = [int(s) & (2**62 - 1) for s in seeds]
+            device = resolve_device(self.device)
+            trainer = self._new_trainer(X, y.shape[1], self._head(y), seeds, device)
+            self._seeds = seeds
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.best_loss_ = math.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -math.inf if self.early_stopping else None
+        else:
+            trainer = self._trainer_for_update()
+            trainer.config = self._config(X.shape[0])
+            if not incremental:
+                trainer.reset_optimizer()
+        self._train(trainer, X, y, sample_weight, incremental)
+        self._trainer = trainer
+        self.module_ = trainer.network
+        self._export_parameters()
+        return self
+
+    def _trainer_for_update(self):
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None:
+            # Loaded on another device: continue from the weights with a new
+            # optimizer state.
+            network = self.module_
+            trainer = MLPTrainer(
+                network,
+                self._head_name,
+                self._config(1),
+                noise_seed=self._seeds[1] + self.n_iter_,
+                shuffle_seed=self._seeds[2] + self.n_iter_,
+                device=next(network.parameters()).device,
+            )
+        return trainer
+
+    def _train(self, trainer, X, y, sample_weight, incremental):
+        device = trainer.device
+
+        def to_device(a):
+            return None if a is None else torch.from_numpy(a).to(device)
+
+        validate = None
+        if self.early_stopping and not incremental:
+            X, X_val, y, y_val, sample_weight, w_val = self._split(X, y, sample_weight)
+
+            def validate():
+                return self._validation_score(trainer.network, X_val, y_val, w_val)
+
+        Xt = to_device(np.ascontiguousarray(X))
+        Yt = to_device(np.ascontiguousarray(y, dtype=np.float32))
+        Wt = to_device(sample_weight)
+        epochs = 1 if incremental else self.max_iter
+        desc = type(self).__name__
+        with tqdm(
+            total=epochs, disable=not self.verbose, desc=desc, unit="epoch"
+        ) as bar:
+
+            def progress(epoch, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
+
+            result = trainer.fit(
+                Xt, Yt, Wt, epochs, validate=validate, progress=progress
+            )
+        self.loss_curve_ = [*self.loss_curve_, *result.losses]
+        self.n_iter_ += len(result.losses)
+        self.t_ += X.shape[0] * len(result.losses)
+        if result.validation_scores:
+            self.validation_scores_ = [
+                *(self.validation_scores_ or []),
+                *result.validation_scores,
+            ]
+            self.best_validation_score_ = trainer.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = trainer.best_loss
+        if not incremental and not result.converged:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _split(self, X, y, sample_weight):
+        stratify = y if self._head(y) != "identity" and not self._multilabel else None
+        if stratify is not None and stratify.shape[1] == 1:
+            stratify = stratify[:, 0]
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=self._seeds[3] % (2**32),
+            stratify=stratify,
+        )
+        if X.shape[0] < 2 or parts[2].shape[0] == 0:
+            raise ValueError(
+                "early_stopping=True needs a validation set; "
+                f"validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0]} samples is too small"
+            )
+        if sample_weight is None:
+            return parts[0], parts[1], parts[2], parts[3], None, None
+        return parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
+
+    def _export_parameters(self):
+        """``coefs_`` and ``intercepts_`` of the evaluation-mode network."""
+        coefs, intercepts = self.module_.effective_affine()
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_layers_ = len(coefs) + 1
+        self.n_outputs_ = coefs[-1].shape[1]
+        self.out_activation_ = {
+            "softmax": "softmax",
+            "logistic": "logistic",
+            "identity": "identity",
+        }[self._head_name]
+
+    # -------------------------------------------------------------- predict
+    def _raw(self, X, noise=None):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return predict_raw(self.module_, X, noise=noise).astype(np.float64)
+
+    def _mc_raw(self, X, n_samples, random_state):
+        if not isinstance(n_samples, Integral | np.integer) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        device = next(self.module_.parameters()).device
+        noise = NoiseSource(seed_from_random_state(random_state), device)
+        return np.stack(
+            [
+                predict_raw(self.module_, X, noise=noise).astype(np.float64)
+                for _ in range(int(n_samples))
+            ]
+        )
+
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        torch_parts = {k: state.pop(k) for k in ("module_", "_trainer") if k in state}
+        if torch_parts:
+            buffer = io.BytesIO()
+            torch.save(torch_parts, buffer)
+            state["_torch_bytes"] = buffer.getvalue()
+            state["_torch_device"] = str(
+                next(torch_parts["module_"].parameters()).device
+            )
+        return state
+
+    def __setstate__(self, state):
+        data = state.pop("_torch_bytes", None)
+        device_name = state.pop("_torch_device", "cpu")
+        super().__setstate__(state)
+        if data is None:
+            return
+        try:
+            device = resolve_device(device_name)
+        except ValueError:
+            device = torch.device("cpu")
+        parts = torch.load(io.BytesIO(data), map_location=device, weights_only=False)
+        self.module_ = parts["module_"]
+        trainer = parts.get("_trainer")
+        if trainer is not None and str(device) != device_name:
+            # The random streams live on the original device: start new ones.
+            trainer = None
+        self._trainer = trainer
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class DropoutMLPClassifier(ClassifierMixin, _BaseDropoutMLP):
+    """Multilayer perceptron classifier trained with dropout.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
+    (same parameter names and defaults, same fitted attributes) that adds
+    input and hidden dropout, dropout variants, Monte Carlo dropout
+    predictions and a torch device.  Read more in the
+    :ref:`user guide <mlp_dropout>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu", "selu"}, default="relu"
+        Activation of the hidden layers; "selu" goes with alpha dropout.
+    solver : {"adam", "adamw", "sgd"}, default="adam"
+        "adam" and "sgd" are scikit-learn's updates; "adamw" applies
+        ``alpha`` as decoupled weight decay (Loshchilov and Hutter 2019)
+        instead of an L2 term in the gradient.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights, as in scikit-learn: the
+        mini-batch loss gets ``alpha / (2 n_batch) * ||W||^2``.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of ``solver="sgd"``, as in scikit-learn.
+    learning_rate_init : float, default=0.001
+        Initial step size.
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, the masks, the shuffling and the
+        early-stopping split, through private generators: fitting never
+        touches numpy's or torch's global random state.
+    tol : float, default=1e-4
+        Improvement of the loss (or validation score) below which an epoch
+        counts as no improvement.
+    verbose : bool, default=False
+        Show a progress bar over epochs with the current loss.
+    warm_start : bool, default=False
+        Continue from the previous solution on ``fit``.
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for ``solver="sgd"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when its accuracy stops improving and restore the best epoch's
+        weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    input_dropout : float, default=0.0
+        Probability of dropping each input feature (or group), in [0, 1).
+    hidden_dropout : float or array-like of float, default=0.5
+        Dropout rate of each hidden layer's output: one float for all, or
+        one per hidden layer.  The output layer is never dropped.
+    dropout_type : {"bernoulli", "gaussian", "alpha", "dropconnect"}, \
+default="bernoulli"
+        "bernoulli" zeroes units; "gaussian" multiplies them by noise
+        ``N(1, p / (1 - p))``; "alpha" is alpha dropout for SELU networks;
+        "dropconnect" masks weights instead of units, one mask per
+        mini-batch, and predicts with the mean weights.
+    dropout_scaling : {"inverted", "test_time"}, default="inverted"
+        "inverted" scales kept units by ``1 / (1 - p)`` in training;
+        "test_time" trains with unscaled masks and multiplies by ``1 - p``
+        at prediction (the original formulation).  Only for "bernoulli" and
+        "dropconnect".
+    feature_groups : list of lists, default=None
+        Input columns that share one dropout mask per row (indices, or names
+        for a DataFrame), for instance the one-hot columns of a categorical
+        feature.
+    batch_norm : bool, default=False
+        Linear -> BatchNorm -> activation -> dropout in each hidden layer.
+    max_norm : float, default=None
+        Max-norm constraint on each unit's incoming weight vector, applied
+        after every step (Srivastava et al. 2014, section 5.1).
+    device : str, default="cpu"
+        "cpu", "cuda", "cuda:N", "mps" or "auto" (the best available).  A
+        device this machine lacks is an error at ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch (early stopping only).
+    best_validation_score_ : float or None
+        Best validation accuracy (early stopping only).
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    coefs_, intercepts_ : list of ndarray
+        Weights ``(n_in, n_out)`` and biases of each layer of the
+        evaluation-mode network, with batch normalization and test-time
+        scaling folded in: ``a = act(a @ coefs_[i] + intercepts_[i])``
+        reproduces the predictions.  A read-only snapshot.
+    n_layers_, n_outputs_, out_activation_ : int, int, str
+        As in scikit-learn.
+    module_ : DropoutNetwork
+        The trained torch module.
+    feature_groups_ : list of ndarray
+        The input column groups that share a dropout mask.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when X has string column names.
+
+    See Also
+    --------
+    DropoutMLPRegressor : The regressor.
+    sklearn.neural_network.MLPClassifier : The same model without dropout.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdrop import DropoutMLPClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     DropoutMLPClassifier(hidden_dropout=0.5, max_iter=300, random_state=0),
+    ... ).fit(X_train, y_train)
+    >>> round(model.score(X_test, y_test), 2)
+    0.97
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float64, float32 or a DataFrame; trained in float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels of any type, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : DropoutMLPClassifier
+            The fitted estimator.
+        """
+        return self._fit_checked(X, y, sample_weight)
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_checked(self, X, y, sample_weight):
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, required on the first call (as in
+            scikit-learn's ``partial_fit``).
+
+        Returns
+        -------
+        self : DropoutMLPClassifier
+            The updated estimator.
+        """
+        if not hasattr(self, "module_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _encode_y(self, y, *, first, classes):
+        if first:
+            binarizer = LabelBinarizer()
+            binarizer.fit(y if classes is None else classes)
+            target_type = type_of_target(y)
+            if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+                raise ValueError(
+                    f"Unknown label type: {target_type!r}; "
+                    f"{type(self).__name__} needs class labels or a multilabel "
+                    "indicator matrix (for continuous targets use "
+                    "DropoutMLPRegressor)"
+                )
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in "
+                    f"the data, but the data contains only one class: "
+                    f"{binarizer.classes_[0]!r}"
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+            self._multilabel = binarizer.y_type_ == "multilabel-indicator"
+        else:
+            unseen = (
+                np.setdiff1d(np.unique(y), self.classes_)
+                if not self._multilabel
+                else []
+            )
+            if len(unseen):
+                raise ValueError(
+                    f"y has classes {list(unseen)} not in classes_ "
+                    f"{list(self.classes_)} seen in the first fit"
+                )
+        Y = self._label_binarizer.transform(y).astype(np.float32)
+        return Y
+
+    def _head(self, Y):
+        head = "softmax" if Y.shape[1] > 1 and not self._multilabel else "logistic"
+        self._head_name = head
+        return head
+
+    def _validation_score(self, network, X_val, y_val, w_val):
+        raw = predict_raw(network, X_val).astype(np.float64)
+        pred = self._label_binarizer.inverse_transform(self._proba_from_raw(raw))
+        truth = self._label_binarizer.inverse_transform(y_val)
+        return float(accuracy_score(truth, pred, sample_weight=w_val))
+
+    def _proba_from_raw(self, raw):
+        if self._head_name == "softmax":
+            return softmax(raw, axis=1)
+        return expit(raw)
+
+    def predict(self, X):
+        """Predict class labels (deterministic: dropout is off).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or an indicator matrix for multilabel targets.
+        """
+        proba = self._proba_from_raw(self._raw(X))
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict_proba(self, X):
+        """Class probabilities of the evaluation-mode network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self._proba_from_raw(self._raw(X))
+        if self._head_name == "logistic" and not self._multilabel:
+            return np.hstack([1.0 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        raw = self._raw(X)
+        if self._head_name == "softmax":
+            return log_softmax(raw, axis=1)
+        log_p = -np.logaddexp(0.0, -raw)
+        if self._multilabel:
+            return log_p
+        return np.hstack([-np.logaddexp(0.0, raw), log_p])
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Class probabilities under ``n_samples`` random dropout masks.
+
+        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
+        first axis approximates the predictive distribution and its spread
+        measures the model's uncertainty.  Batch normalization uses its
+        running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+            Number of stochastic forward passes.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the masks.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_rows, n_classes)
+        """
+        raw = self._mc_raw(X, n_samples, random_state)
+        proba = np.stack([self._proba_from_raw(r) for r in raw])
+        if self._head_name == "logistic" and not self._multilabel:
+            return np.concatenate([1.0 - proba, proba], axis=2)
+        return proba
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
+    """Multilayer perceptron regressor trained with dropout.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
+    with dropout; the squared-error loss and every shared parameter have
+    scikit-learn's meaning.  ``predict(X, return_std=True)`` gives Monte
+    Carlo dropout uncertainty.  Read more in the
+    :ref:`user guide <mlp_dropout>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
+warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, input_dropout, hidden_dropout, \
+dropout_type, dropout_scaling, feature_groups, batch_norm, max_norm, device
+        As in :class:`DropoutMLPClassifier`; early stopping monitors the
+        validation R^2 and the split is not stratified.
+
+    Attributes
+    ----------
+    loss_curve_, validation_scores_, best_validation_score_, best_loss_, \
+n_iter_, t_, coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, \
+module_, feature_groups_, n_features_in_, feature_names_in_
+        As in :class:`DropoutMLPClassifier`; the output activation is
+        "identity".
+
+    See Also
+    --------
+    DropoutMLPClassifier : The classifier.
+    sklearn.neural_network.MLPRegressor : The same model without dropout.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdrop import DropoutMLPRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     DropoutMLPRegressor(
+    ...         hidden_layer_sizes=(64,), hidden_dropout=0.2,
+    ...         learning_rate_init=0.01, max_iter=300, random_state=0,
+    ...     ),
+    ... ).fit(X, y / 100)
+    >>> mean, std = model[-1].predict(model[0].transform(X[:3]), return_std=True)
+    >>> mean.shape, bool((std > 0).all())
+    ((3,), True)
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float64, float32 or a DataFrame; trained in float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : DropoutMLPRegressor
+            The fitted estimator.
+        """
+        return self._fit_checked(X, y, sample_weight)
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_checked(self, X, y, sample_weight):
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : DropoutMLPRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_y(self, y, *, first, classes):
+        del classes
+        y = np.asarray(y, dtype=np.float32)
+        if first:
+            self._single_output = y.ndim == 1
+        elif (y.ndim == 1) != self._single_output:
+            raise ValueError(
+                "y must have the same number of targets as in the first fit"
+            )
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _head(self, Y):
+        del Y
+        self._head_name = "identity"
+        return "identity"
+
+    def _validation_score(self, network, X_val, y_val, w_val):
+        pred = predict_raw(network, X_val).astype(np.float64)
+        return float(r2_score(y_val, pred, sample_weight=w_val))
+
+    def predict(self, X, return_std=False):
+        """Predict with the evaluation-mode network, or with MC dropout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of 50 Monte Carlo dropout
+            predictions (see :meth:`mc_predict`); the mean returned is then
+            their average, which approximates the predictive mean (Gal and
+            Ghahramani 2016).  The masks are seeded from ``random_state``, so
+            repeated calls agree.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``; the model (dropout) uncertainty,
+            without the noise of the targets.
+        """
+        if return_std:
+            check_is_fitted(self)
+            draws = self.mc_predict(
+                X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
+            )
+            return draws.mean(axis=0), draws.std(axis=0)
+        raw = self._raw(X)
+        return raw[:, 0] if self._single_output else raw
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Predictions under ``n_samples`` random dropout masks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+            Number of stochastic forward passes.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the masks.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
+        """
+        raw = self._mc_raw(X, n_samples, random_state)
+        return raw[:, :, 0] if self._single_output else raw
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

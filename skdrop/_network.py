@@ -1,0 +1,316 @@
+"""The multilayer perceptron with dropout, and its hand-written backward pass.
+
+:class:`DropoutNetwork` is an ordinary :class:`torch.nn.Module`: its forward
+pass is differentiable, so a user can train or inspect ``module_`` with
+autograd.  The training engine does not use autograd, though: for the small
+layers of tabular models its bookkeeping costs more than the arithmetic, so
+:meth:`DropoutNetwork.forward_train` keeps what the gradient needs and
+:meth:`DropoutNetwork.backward` computes it directly.  The test suite checks
+the two against each other for every layer option.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._layers import SELU_ALPHA, SELU_SCALE, NoiseSite, NoiseSource
+
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "selu")
+_BN_EPS = 1e-5
+_BN_MOMENTUM = 0.1
+
+
+def _activate(z: Tensor, activation: str) -> Tensor:
+    # In place: z is a fresh tensor whose value no backward pass needs, and
+    # a new allocation of a large batch costs page faults at prediction.
+    if activation == "relu":
+        return torch.relu_(z)
+    if activation == "tanh":
+        return torch.tanh_(z)
+    if activation == "logistic":
+        return torch.sigmoid_(z)
+    if activation == "selu":
+        return torch.selu_(z)
+    return z
+
+
+def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
+    """Gradient through the activation, from its output ``out``."""
+    if activation == "relu":
+        return torch.ops.aten.threshold_backward(grad, out, 0)
+    if activation == "tanh":
+        return torch.ops.aten.tanh_backward(grad, out)
+    if activation == "logistic":
+        return torch.ops.aten.sigmoid_backward(grad, out)
+    if activation == "selu":
+        return torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out)
+    return grad
+
+
+@dataclass
+class _LayerCache:
+    """What the backward pass needs from one layer of a training step."""
+
+    inputs: Tensor  # the layer's input after noise
+    weight: Tensor  # the weight used, masked for DropConnect
+    weight_mask: Tensor | None = None
+    input_mult: Tensor | None = None  # d(noisy input) / d(clean input)
+    activation: Tensor | None = None  # output of the activation (hidden layers)
+    xhat: Tensor | None = None  # batch norm: normalized pre-activation
+    inv_std: Tensor | None = None
+
+
+@dataclass
+class StepCache:
+    layers: list[_LayerCache] = field(default_factory=list)
+
+
+class DropoutNetwork(nn.Module):
+    """Linear -> [BatchNorm] -> activation -> dropout, repeated, then Linear.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        Widths of the input and of the output layer.
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers.
+    activation : {"identity", "logistic", "tanh", "relu", "selu"}
+    sites : list of NoiseSite
+        One per linear layer: the dropout applied to that layer's input
+        (site 0 is input dropout).  The output layer's own output is never
+        dropped.
+    batch_norm : bool
+        Batch normalization between each hidden linear layer and its
+        activation; those linear layers then have no bias.
+
+    Notes
+    -----
+    Dropout is active when a :class:`NoiseSource` is passed to
+    :meth:`forward`, or in training mode (drawing a seed from torch's global
+    generator, like :class:`torch.nn.Dropout`).  Batch normalization uses the
+    batch statistics in training mode and the running ones in evaluation
+    mode, so ``module.eval()`` plus a noise source gives Monte Carlo dropout.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        hidden_layer_sizes: tuple[int, ...],
+        n_outputs: int,
+        activation: str,
+        sites: list[NoiseSite],
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {ACTIVATIONS}, got {activation!r}"
+            )
+        widths = [n_inputs, *hidden_layer_sizes, n_outputs]
+        if len(sites) != len(widths) - 1:
+            raise ValueError(
+                f"need one noise site per linear layer ({len(widths) - 1}), "
+                f"got {len(sites)}"
+            )
+        n_hidden = len(hidden_layer_sizes)
+        self.linears = nn.ModuleList(
+            nn.Linear(widths[i], widths[i + 1], bias=not (batch_norm and i < n_hidden))
+            for i in range(len(widths) - 1)
+        )
+        self.norms = nn.ModuleList(
+            nn.BatchNorm1d(w, eps=_BN_EPS, momentum=_BN_MOMENTUM)
+            for w in (hidden_layer_sizes if batch_norm else ())
+        )
+        self.activation = activation
+        self.sites = sites
+        # Plain lists: nn.Module attribute lookups cost a microsecond each,
+        # which adds up over thousands of small steps.
+        self._linear_list: list[nn.Linear] = list(self.linears)
+        self._norm_list: list[nn.BatchNorm1d] = list(self.norms)
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Initialize like scikit-learn's MLP (Glorot uniform, weights and
+        biases), or LeCun normal for SELU (Klambauer et al. 2017)."""
+        with torch.no_grad():
+            for linear in self.linears:
+                fan_out, fan_in = linear.weight.shape
+                if self.activation == "selu":
+                    std = 1.0 / math.sqrt(fan_in)
+                    linear.weight.normal_(0.0, std, generator=generator)
+                    if linear.bias is not None:
+                        linear.bias.zero_()
+                    continue
+                factor = 2.0 if self.activation == "logistic" else 6.0
+                bound = math.sqrt(factor / (fan_in + fan_out))
+                linear.weight.uniform_(-bound, bound, generator=generator)
+                if linear.bias is not None:
+                    linear.bias.uniform_(-bound, bound, generator=generator)
+            for norm in self.norms:
+                norm.reset_parameters()
+
+    def effective_affine(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Weights ``(n_in, n_out)`` and biases of the evaluation-mode network.
+
+        Batch normalization (running statistics) and test-time scaling are
+        folded into the linear layers, so ``a = act(a @ W + b)`` layer by
+        layer (no activation on the last) reproduces :meth:`forward` in
+        evaluation mode: the layout of scikit-learn's ``coefs_`` and
+        ``intercepts_``.
+        """
+        coefs, intercepts = [], []
+        with torch.no_grad():
+            for i, linear in enumerate(self.linears):
+                weight = linear.weight.double() * self.sites[i].eval_scale()
+                bias = (
+                    linear.bias.double()
+                    if linear.bias is not None
+                    else torch.zeros(
+                        weight.shape[0], dtype=torch.float64, device=weight.device
+                    )
+                )
+                if self.norms and i < len(self.norms):
+                    norm = self.norms[i]
+                    assert isinstance(norm, nn.BatchNorm1d)
+                    assert norm.running_mean is not None
+                    assert norm.running_var is not None
+                    factor = norm.weight.double() * torch.rsqrt(
+                        norm.running_var.double() + _BN_EPS
+                    )
+                    weight = weight * factor[:, None]
+                    bias = (bias - norm.running_mean.double()) * factor
+                    bias = bias + norm.bias.double()
+                coefs.append(weight.t().cpu().numpy())
+                intercepts.append(bias.cpu().numpy())
+        return coefs, intercepts
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: Tensor, noise: NoiseSource | None = None) -> Tensor:
+        """Raw outputs (logits or values) for a batch ``x``."""
+        if noise is None and self.training and any(s.active for s in self.sites):
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+            noise = NoiseSource(seed, x.device)
+        return self._forward(x, noise, self.training, None)
+
+    def forward_train(self, x: Tensor, noise: NoiseSource) -> tuple[Tensor, StepCache]:
+        """A training-mode forward pass that records what :meth:`backward`
+        needs (call it under :func:`torch.no_grad`)."""
+        cache = StepCache()
+        out = self._forward(x, noise, True, cache)
+        return out, cache
+
+    def _forward(
+        self,
+        h: Tensor,
+        noise: NoiseSource | None,
+        batch_stats: bool,
+        cache: StepCache | None,
+    ) -> Tensor:
+        last = len(self._linear_list) - 1
+        for i, (linear, site) in enumerate(
+            zip(self._linear_list, self.sites, strict=True)
+        ):
+            weight = linear.weight
+            weight_mask = input_mult = None
+            if site.active and site.on_weights:
+                if noise is not None:
+                    weight_mask, _ = site.sample(*weight.shape, noise, weight.dtype)
+                    weight = weight * weight_mask
+                elif site.eval_scale() != 1.0:
+                    weight = weight * site.eval_scale()
+            elif site.active:
+                if noise is not None:
+                    input_mult, offset = site.sample(*h.shape, noise, h.dtype)
+                    h = h * input_mult if offset is None else h * input_mult + offset
+                elif site.eval_scale() != 1.0:
+                    h = h * site.eval_scale()
+            z = F.linear(h, weight, linear.bias)
+            layer = None
+            if cache is not None:
+                layer = _LayerCache(h, weight, weight_mask, input_mult)
+                cache.layers.append(layer)
+            if i == last:
+                return z
+            if self._norm_list:
+                z = self._batch_norm(z, i, batch_stats, layer)
+            h = _activate(z, self.activation)
+            if layer is not None:
+                layer.activation = h
+        raise AssertionError("unreachable")
+
+    def _batch_norm(
+        self, z: Tensor, i: int, batch_stats: bool, layer: _LayerCache | None
+    ) -> Tensor:
+        norm = self._norm_list[i]
+        assert norm.running_mean is not None and norm.running_var is not None
+        if batch_stats:
+            n = z.shape[0]
+            if n < 2:
+                raise ValueError(
+                    "batch_norm=True needs at least 2 rows per mini-batch, got 1"
+                )
+            mean = z.mean(0)
+            var = z.var(0, unbiased=False)
+            with torch.no_grad():
+                m = _BN_MOMENTUM
+                norm.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+                norm.running_var.mul_(1 - m).add_(var.detach(), alpha=m * n / (n - 1))
+                if norm.num_batches_tracked is not None:
+                    norm.num_batches_tracked += 1
+        else:
+            mean, var = norm.running_mean, norm.running_var
+        inv_std = torch.rsqrt(var + _BN_EPS)
+        xhat = (z - mean) * inv_std
+        if layer is not None:
+            layer.xhat, layer.inv_std = xhat, inv_std
+        return xhat * norm.weight + norm.bias
+
+    # ----------------------------------------------------------------- backward
+    def backward(
+        self, cache: StepCache, grad_out: Tensor, slots: dict[nn.Parameter, Tensor]
+    ) -> None:
+        """Write the parameter gradients of a training step into ``slots``.
+
+        ``grad_out`` is the gradient of the loss with respect to the raw
+        outputs; ``slots`` maps every parameter to the tensor that receives
+        its gradient (overwritten).
+        """
+        g = grad_out
+        linears = self._linear_list
+        for i in range(len(linears) - 1, -1, -1):
+            linear = linears[i]
+            layer = cache.layers[i]
+            grad_weight = slots[linear.weight]
+            torch.mm(g.t(), layer.inputs, out=grad_weight)
+            if layer.weight_mask is not None:
+                grad_weight.mul_(layer.weight_mask)
+            bias = linear.bias
+            if bias is not None:
+                torch.sum(g, 0, out=slots[bias])
+            if i == 0:
+                return
+            g = g @ layer.weight
+            if layer.input_mult is not None:
+                g = g * layer.input_mult
+            below = cache.layers[i - 1]
+            assert below.activation is not None
+            g = _activation_backward(g, below.activation, self.activation)
+            if self._norm_list:
+                g = self._batch_norm_backward(g, i - 1, below, slots)
+
+    def _batch_norm_backward(
+        self, g: Tensor, i: int, layer: _LayerCache, slots: dict[nn.Parameter, Tensor]
+    ) -> Tensor:
+        norm = self._norm_list[i]
+        assert layer.xhat is not None and layer.inv_std is not None
+        xhat = layer.xhat
+        torch.sum(g * xhat, 0, out=slots[norm.weight])
+        torch.sum(g, 0, out=slots[norm.bias])
+        gx = g * norm.weight
+        n = g.shape[0]
+        return (gx * n - gx.sum(0) - xhat * (gx * xhat).sum(0)) * (layer.inv_std / n)
