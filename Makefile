@@ -52,6 +52,7 @@ demo: $(VENV)/.runtime
 
 bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_linear.py
+	$(PY) benchmarks/bench_mlp.py
 
 docs: $(VENV)/.docs
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html

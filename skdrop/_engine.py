@@ -341,17 +341,20 @@ def head_loss_and_grad(
     the squared error (averaged over outputs).  Each row's loss and gradient
     are multiplied by its sample weight.
     """
+    # The gradient is computed from detached values, so that the loss stays
+    # differentiable when a test runs it under autograd.
+    zd = z.detach()
     if head == "softmax":
         log_prob = torch.log_softmax(z, dim=1)
         losses = -(target * log_prob).sum(1)
-        grad = log_prob.exp_().sub_(target)
+        grad = torch.softmax(zd, dim=1).sub_(target)
     elif head == "logistic":
         losses = (F.softplus(z) - target * z).sum(1)
-        grad = torch.sigmoid(z).sub_(target)
+        grad = torch.sigmoid(zd).sub_(target)
     else:
         diff = z - target
         losses = 0.5 * (diff * diff).mean(1)
-        grad = diff.div_(z.shape[1])
+        grad = (zd - target).div_(z.shape[1])
     if weight is not None:
         return (losses * weight).sum(), grad.mul_(weight[:, None])
     return losses.sum(), grad

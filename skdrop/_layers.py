@@ -71,6 +71,8 @@ def group_dropout(
 # entries are scaled by the realized probability, so expectations are exact.
 _KEEP_BITS = 24
 _KEEP_RESOLUTION = 1 << _KEEP_BITS
+# Entries of 0/1 masks drawn at once on the CPU.
+_POOL_SIZE = 1 << 20
 # SELU constants (Klambauer et al. 2017); alpha dropout sets a dropped unit to
 # the SELU's negative saturation value -lambda * alpha.
 SELU_ALPHA = 1.6732632423543772
@@ -112,6 +114,7 @@ class NoiseSource:
 
     def __init__(self, seed: int, device: torch.device) -> None:
         self.device = device
+        self._pools: dict[int, tuple[np.ndarray | None, int]] = {}
         if device.type == "cpu":
             self._numpy = np.random.Generator(np.random.SFC64(seed))
             self._torch: torch.Generator | None = None
@@ -119,20 +122,39 @@ class NoiseSource:
             self._torch = torch.Generator(device=device)
             self._torch.manual_seed(seed)
 
-    def keep_mask(
-        self, rows: int, cols: int, keep: float, value: float, dtype: torch.dtype
-    ) -> Tensor:
-        """Entries equal to ``value`` with probability ``quantized_keep(keep)``,
-        else 0, shape ``(rows, cols)``."""
+    def keep_bits(self, rows: int, cols: int, keep: float) -> Tensor:
+        """A 0/1 mask of shape ``(rows, cols)``, 1 with probability
+        ``quantized_keep(keep)``: uint8 on the CPU, float32 elsewhere.
+
+        Multiplying a float tensor by the uint8 mask costs about what a float
+        mask does, and the mask is a quarter of the memory.
+        """
         steps = round(quantized_keep(keep) * _KEEP_RESOLUTION)
         if self._torch is not None:
             uniform = torch.rand(
-                (rows, cols), generator=self._torch, device=self.device, dtype=dtype
+                (rows, cols), generator=self._torch, device=self.device
             )
             # rand is on the same 2**-24 grid, so the probability is exact.
-            return (uniform < steps / _KEEP_RESOLUTION).to(dtype) * value
+            return (uniform < steps / _KEEP_RESOLUTION).to(torch.float32)
         count = rows * cols
+        pool, used = self._pools.get(steps, (None, 0))
+        if pool is None or used + count > pool.size:
+            pool, used = self._fill(steps, max(count, _POOL_SIZE)), 0
+        self._pools[steps] = (pool, used + count)
+        return torch.from_numpy(pool[used : used + count].reshape(rows, cols))
+
+    def _fill(self, steps: int, count: int) -> np.ndarray:
+        """``count`` fresh 0/1 draws, 1 with probability ``steps / 2**24``.
+
+        Drawn in bulk (one call serves many mini-batches), since per-call
+        overhead dominates at the size of one batch.  A refill allocates a
+        new array, so masks handed out earlier stay valid.
+        """
         bits = self._numpy.bit_generator
+        if steps == _KEEP_RESOLUTION // 2:
+            # Keep probability 1/2: one random bit per entry.
+            raw = bits.random_raw((count + 63) // 64).view(np.uint8)
+            return np.unpackbits(raw, count=count, bitorder="little")
         lead, rest = steps >> 16, steps & 0xFFFF
         byte = bits.random_raw((count + 7) // 8).view(np.uint8)[:count]
         kept = byte < lead
@@ -141,9 +163,14 @@ class NoiseSource:
             if ties.size:
                 extra = bits.random_raw((ties.size + 3) // 4).view(np.uint16)
                 kept[ties] = extra[: ties.size] < rest
-        mask = np.multiply(kept, value, dtype=np.float32)
-        out = torch.from_numpy(mask.reshape(rows, cols))
-        return out if dtype == torch.float32 else out.to(dtype)
+        return kept.view(np.uint8)
+
+    def keep_mask(
+        self, rows: int, cols: int, keep: float, value: float, dtype: torch.dtype
+    ) -> Tensor:
+        """Entries equal to ``value`` with probability ``quantized_keep(keep)``,
+        else 0, shape ``(rows, cols)`` and type ``dtype``."""
+        return self.keep_bits(rows, cols, keep).to(dtype).mul_(value)
 
     def normal(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Standard normal noise of shape ``(rows, cols)``."""
@@ -244,13 +271,11 @@ class NoiseSite:
             return self.keep
         return 1.0
 
-    def _draws(
-        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype, value: float
-    ) -> Tensor:
+    def _bits(self, rows: int, cols: int, noise: NoiseSource) -> Tensor:
         if self.group_index is None:
-            return noise.keep_mask(rows, cols, self.keep, value, dtype)
+            return noise.keep_bits(rows, cols, self.keep)
         assert self.n_groups is not None
-        mask = noise.keep_mask(rows, self.n_groups, self.keep, value, dtype)
+        mask = noise.keep_bits(rows, self.n_groups, self.keep)
         return mask.index_select(1, self.group_index.to(mask.device))
 
     def _gaussian(
@@ -264,18 +289,32 @@ class NoiseSite:
             draws = draws.index_select(1, self.group_index.to(draws.device))
         return draws
 
+    def sample_scaled(
+        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor | None, float]:
+        """``(multiplier, offset, scale)``: the noise is
+        ``x -> (x * multiplier + offset) * scale``.
+
+        For a batch of ``rows`` x ``cols`` activations, or, for DropConnect,
+        the mask of a weight matrix of shape ``(rows, cols)`` =
+        ``(out_features, in_features)``.  Bernoulli and DropConnect masks are
+        0/1 (uint8 on the CPU) with the inverted scaling kept apart, so that
+        a linear layer can apply it for free in its matrix product.
+        """
+        if self.kind in ("bernoulli", "dropconnect"):
+            scale = 1.0 / self.keep if self.scaling == "inverted" else 1.0
+            return self._bits(rows, cols, noise).to(noise.device), None, scale
+        if self.kind == "gaussian":
+            return self._gaussian(rows, cols, noise, dtype).to(noise.device), None, 1.0
+        a, b = alpha_dropout_affine(self.keep)
+        kept = self._bits(rows, cols, noise).to(device=noise.device, dtype=dtype)
+        offset = (1.0 - kept).mul_(a * ALPHA_PRIME).add_(b)
+        return kept.mul_(a), offset, 1.0
+
     def sample(
         self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
     ) -> tuple[Tensor, Tensor | None]:
-        """``(multiplier, offset)`` for a batch of ``rows`` x ``cols``
-        activations, or ``(weight_mask, None)`` of shape ``(rows, cols)`` =
-        ``(out_features, in_features)`` for DropConnect."""
-        value = 1.0 / self.keep if self.scaling == "inverted" else 1.0
-        if self.kind in ("bernoulli", "dropconnect"):
-            return self._draws(rows, cols, noise, dtype, value).to(noise.device), None
-        if self.kind == "gaussian":
-            return self._gaussian(rows, cols, noise, dtype).to(noise.device), None
-        a, b = alpha_dropout_affine(self.keep)
-        kept = self._draws(rows, cols, noise, dtype, 1.0).to(noise.device)
-        offset = (1.0 - kept).mul_(a * ALPHA_PRIME).add_(b)
-        return kept.mul_(a), offset
+        """``(multiplier, offset)`` with the scale folded into the multiplier
+        (see :meth:`sample_scaled`), as a float tensor of type ``dtype``."""
+        mult, offset, scale = self.sample_scaled(rows, cols, noise, dtype)
+        return mult.to(dtype) * scale, offset

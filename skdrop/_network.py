@@ -53,12 +53,22 @@ def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
     return grad
 
 
+def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Tensor:
+    """``scale * h @ weight.T + bias``, the scale applied inside the product."""
+    if scale == 1.0:
+        return F.linear(h, weight, bias)
+    if bias is None:
+        return torch.mm(h, weight.t()).mul_(scale)
+    return torch.addmm(bias, h, weight.t(), alpha=scale)
+
+
 @dataclass
 class _LayerCache:
     """What the backward pass needs from one layer of a training step."""
 
-    inputs: Tensor  # the layer's input after noise
+    inputs: Tensor  # the layer's input after noise, before the scale
     weight: Tensor  # the weight used, masked for DropConnect
+    scale: float  # inverted-dropout factor on the matrix product
     weight_mask: Tensor | None = None
     input_mult: Tensor | None = None  # d(noisy input) / d(clean input)
     activation: Tensor | None = None  # output of the activation (hidden layers)
@@ -217,22 +227,39 @@ class DropoutNetwork(nn.Module):
         ):
             weight = linear.weight
             weight_mask = input_mult = None
-            if site.active and site.on_weights:
-                if noise is not None:
-                    weight_mask, _ = site.sample(*weight.shape, noise, weight.dtype)
+            scale = 1.0
+            if site.active and noise is not None:
+                if site.on_weights:
+                    weight_mask, _, scale = site.sample_scaled(
+                        *weight.shape, noise, weight.dtype
+                    )
                     weight = weight * weight_mask
-                elif site.eval_scale() != 1.0:
-                    weight = weight * site.eval_scale()
-            elif site.active:
-                if noise is not None:
-                    input_mult, offset = site.sample(*h.shape, noise, h.dtype)
-                    h = h * input_mult if offset is None else h * input_mult + offset
-                elif site.eval_scale() != 1.0:
-                    h = h * site.eval_scale()
-            z = F.linear(h, weight, linear.bias)
+                else:
+                    input_mult, offset, scale = site.sample_scaled(
+                        *h.shape, noise, h.dtype
+                    )
+                    if offset is not None:
+                        h = h * input_mult + offset
+                    elif (
+                        cache is not None
+                        and i > 0
+                        and site.kind == "bernoulli"
+                        and self.activation == "relu"
+                    ):
+                        # The masked ReLU output is zero wherever the
+                        # gradient must be, so the backward pass needs
+                        # neither the mask nor the unmasked output: mask in
+                        # place and record that the mask is absorbed.
+                        h.mul_(input_mult)
+                        input_mult = None
+                    else:
+                        h = h * input_mult
+            else:
+                scale = site.eval_scale()
+            z = _linear(h, weight, linear.bias, scale)
             layer = None
             if cache is not None:
-                layer = _LayerCache(h, weight, weight_mask, input_mult)
+                layer = _LayerCache(h, weight, scale, weight_mask, input_mult)
                 cache.layers.append(layer)
             if i == last:
                 return z
@@ -277,26 +304,29 @@ class DropoutNetwork(nn.Module):
         """Write the parameter gradients of a training step into ``slots``.
 
         ``grad_out`` is the gradient of the loss with respect to the raw
-        outputs; ``slots`` maps every parameter to the tensor that receives
-        its gradient (overwritten).
+        outputs (it may be overwritten); ``slots`` maps every parameter to the
+        tensor that receives its gradient (overwritten).
         """
         g = grad_out
         linears = self._linear_list
         for i in range(len(linears) - 1, -1, -1):
             linear = linears[i]
             layer = cache.layers[i]
+            bias = linear.bias
+            if bias is not None:
+                torch.sum(g, 0, out=slots[bias])
+            if layer.scale != 1.0:
+                # Both products below carry the dropout scale.
+                g = g.mul_(layer.scale)
             grad_weight = slots[linear.weight]
             torch.mm(g.t(), layer.inputs, out=grad_weight)
             if layer.weight_mask is not None:
                 grad_weight.mul_(layer.weight_mask)
-            bias = linear.bias
-            if bias is not None:
-                torch.sum(g, 0, out=slots[bias])
             if i == 0:
                 return
             g = g @ layer.weight
             if layer.input_mult is not None:
-                g = g * layer.input_mult
+                g.mul_(layer.input_mult)
             below = cache.layers[i - 1]
             assert below.activation is not None
             g = _activation_backward(g, below.activation, self.activation)
