@@ -680,16 +680,13 @@ default="bernoulli"
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
             self._multilabel = binarizer.y_type_ == "multilabel-indicator"
-        else:
-            unseen = (
-                np.setdiff1d(np.unique(y), self.classes_)
-                if not self._multilabel
-                else []
-            )
+        if not self._multilabel:
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
             if len(unseen):
                 raise ValueError(
-                    f"y has classes {list(unseen)} not in classes_ "
-                    f"{list(self.classes_)} seen in the first fit"
+                    f"y has classes {unseen.tolist()} that are not in classes "
+                    f"{self.classes_.tolist()}; pass every class to the first "
+                    "partial_fit call"
                 )
         Y = self._label_binarizer.transform(y).astype(np.float32)
         return Y
