@@ -675,6 +675,9 @@ def predict_raw(
     with torch.no_grad():
         for start in range(0, X.shape[0], rows):
             chunk = np.ascontiguousarray(X[start : start + rows], dtype=np.float32)
+            if not chunk.flags.writeable:
+                # torch warns on read-only memory (joblib memmaps, for one).
+                chunk = chunk.copy()
             xb = torch.from_numpy(chunk).to(device=param.device, dtype=param.dtype)
             out.append(network(xb, noise).cpu().numpy())
     return np.concatenate(out, axis=0)

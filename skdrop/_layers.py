@@ -192,9 +192,20 @@ class NoiseSource:
         torch_state = state.pop("_torch")
         self.__dict__.update(state)
         self._torch = None
-        if torch_state is not None:
+        if torch_state is None:
+            return
+        try:
             self._torch = torch.Generator(device=self.device)
-            self._torch.set_state(torch_state)
+        except RuntimeError:
+            # Saved on a device this machine lacks (a CUDA model loaded on a
+            # CPU-only machine): continue on the CPU with a stream seeded
+            # from the saved state.
+            seed = int.from_bytes(torch_state.numpy().tobytes()[-8:], "little")
+            self.device = torch.device("cpu")
+            self._numpy = np.random.Generator(np.random.SFC64(seed))
+            self._pools = {}
+            return
+        self._torch.set_state(torch_state)
 
 
 def alpha_dropout_affine(keep: float) -> tuple[float, float]:

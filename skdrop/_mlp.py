@@ -250,9 +250,12 @@ class _BaseDropoutMLP(BaseEstimator):
         sites += [
             NoiseSite(r, self.dropout_type, self.dropout_scaling) for r in rates[1:]
         ]
-        network = DropoutNetwork(
-            X.shape[1], hidden, n_outputs, self.activation, sites, self.batch_norm
-        )
+        # nn.Linear initializes itself from torch's global generator: restore
+        # it, since the weights are drawn again below from a private one.
+        with torch.random.fork_rng(devices=[]):
+            network = DropoutNetwork(
+                X.shape[1], hidden, n_outputs, self.activation, sites, self.batch_norm
+            )
         network.reset_parameters(make_generator(seeds[0], torch.device("cpu")))
         network.to(device)
         self.feature_groups_ = groups
@@ -305,17 +308,21 @@ class _BaseDropoutMLP(BaseEstimator):
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -math.inf if self.early_stopping else None
         else:
-            trainer = self._trainer_for_update()
+            trainer = self._trainer_for_update(X.shape[0])
             trainer.config = self._config(X.shape[0])
             if not incremental:
                 trainer.reset_optimizer()
+                # Early stopping judges this fit's epochs only: a best score
+                # left from an earlier fit would keep its weights unrestored.
+                trainer.best_validation_score = -math.inf
+                trainer.no_improvement_count = 0
         self._train(trainer, X, y, sample_weight, incremental)
         self._trainer = trainer
         self.module_ = trainer.network
         self._export_parameters()
         return self
 
-    def _trainer_for_update(self):
+    def _trainer_for_update(self, n_samples):
         trainer = getattr(self, "_trainer", None)
         if trainer is None:
             # Loaded on another device: continue from the weights with a new
@@ -324,7 +331,7 @@ class _BaseDropoutMLP(BaseEstimator):
             trainer = MLPTrainer(
                 network,
                 self._head_name,
-                self._config(1),
+                self._config(n_samples),
                 noise_seed=self._seeds[1] + self.n_iter_,
                 shuffle_seed=self._seeds[2] + self.n_iter_,
                 device=next(network.parameters()).device,
@@ -335,7 +342,11 @@ class _BaseDropoutMLP(BaseEstimator):
         device = trainer.device
 
         def to_device(a):
-            return None if a is None else torch.from_numpy(a).to(device)
+            if a is None:
+                return None
+            # torch warns about read-only arrays (joblib memmaps, for one)
+            # even though training only reads them.
+            return torch.from_numpy(a if a.flags.writeable else a.copy()).to(device)
 
         validate = None
         if self.early_stopping and not incremental:
@@ -391,7 +402,7 @@ class _BaseDropoutMLP(BaseEstimator):
             random_state=self._seeds[3] % (2**32),
             stratify=stratify,
         )
-        if X.shape[0] < 2 or parts[2].shape[0] == 0:
+        if X.shape[0] < 2 or parts[1].shape[0] == 0:
             raise ValueError(
                 "early_stopping=True needs a validation set; "
                 f"validation_fraction={self.validation_fraction} of "
@@ -436,7 +447,9 @@ class _BaseDropoutMLP(BaseEstimator):
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 BaseEstimator returns the instance's own
+        # __dict__, and popping from it would strip the fitted estimator.
+        state = dict(super().__getstate__())
         torch_parts = {k: state.pop(k) for k in ("module_", "_trainer") if k in state}
         if torch_parts:
             buffer = io.BytesIO()
@@ -657,6 +670,12 @@ default="bernoulli"
         """
         if not hasattr(self, "module_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if hasattr(self, "classes_") and classes is not None:
+            if not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} is not the same as on "
+                    f"the first call to partial_fit, {self.classes_.tolist()}"
+                )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _encode_y(self, y, *, first, classes):
