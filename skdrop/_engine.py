@@ -16,7 +16,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
-from torch import nn
 
 from ._layers import NoiseSource, group_dropout
 from ._network import DropoutNetwork
@@ -442,14 +441,14 @@ class MLPTrainer:
     def _flatten(self) -> None:
         """Make the parameters views of one flat tensor, weights first."""
         params = list(self.network.parameters())
-        weights = [lin.weight for lin in self.network.linears]
+        weights = [lin.weight for lin in self.network.linear_layers]
         weight_ids = {id(w) for w in weights}
         ordered = weights + [p for p in params if id(p) not in weight_ids]
         total = sum(p.numel() for p in ordered)
         ref = ordered[0]
         flat = torch.empty(total, dtype=ref.dtype, device=ref.device)
         grad = torch.zeros_like(flat)
-        slots: dict[nn.Parameter, torch.Tensor] = {}
+        slots: dict[torch.Tensor, torch.Tensor] = {}
         offset = 0
         for p in ordered:
             n = p.numel()
@@ -463,7 +462,7 @@ class MLPTrainer:
     def _ensure_flat(self) -> None:
         """Restore the flat layout after unpickling or a user's edits."""
         flat = getattr(self, "_flat", None)
-        weight = self.network.linears[0].weight
+        weight = self.network.linear_layers[0].weight
         if flat is None or weight.data_ptr() != flat.data_ptr():
             self._flatten()
 
@@ -524,7 +523,7 @@ class MLPTrainer:
                 p[: self._n_weights].mul_(1 - lr * cfg.alpha)
             p.addcdiv_(m1, m2.sqrt().add_(cfg.epsilon), value=-step)
         if cfg.max_norm is not None:
-            for linear in self.network.linears:
+            for linear in self.network.linear_layers:
                 linear.weight.data.renorm_(2, 0, cfg.max_norm)
 
     # --------------------------------------------------------------- epochs
@@ -548,7 +547,7 @@ class MLPTrainer:
         starts = list(range(0, n, batch))
         # Batch norm cannot normalize one row: fold a last single row into
         # the batch before it.
-        if len(self.network.norms) and len(starts) > 1 and n - starts[-1] == 1:
+        if len(self.network.norm_layers) and len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
         order = self._order(n)
         snapshot = self._flat.clone()
@@ -646,7 +645,7 @@ class MLPTrainer:
                 return False
         return True
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         # Views into the flat tensor are rebuilt on first use after loading.
         for key in ("_flat", "_grad", "_slots"):
@@ -667,7 +666,7 @@ def predict_raw(
     keeps its running statistics.
     """
     param = next(network.parameters())
-    widths = [lin.weight.shape[0] for lin in network.linears]
+    widths = [lin.weight.shape[0] for lin in network.linear_layers]
     widths.append(X.shape[1])
     rows = max(1, _PREDICT_ELEMENTS // max(widths))
     out = []

@@ -6,6 +6,8 @@ estimators never touch the global random state.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -182,14 +184,14 @@ class NoiseSource:
             (rows, cols), generator=self._torch, device=self.device, dtype=dtype
         )
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         if self._torch is not None:
             state["_torch"] = self._torch.get_state()
         return state
 
-    def __setstate__(self, state: dict) -> None:
-        torch_state = state.pop("_torch")
+    def __setstate__(self, state: dict[str, object]) -> None:
+        torch_state = cast("Tensor | None", state.pop("_torch"))
         self.__dict__.update(state)
         self._torch = None
         if torch_state is None:

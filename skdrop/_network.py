@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -43,13 +44,16 @@ def _activate(z: Tensor, activation: str) -> Tensor:
 def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
     """Gradient through the activation, from its output ``out``."""
     if activation == "relu":
-        return torch.ops.aten.threshold_backward(grad, out, 0)
+        return cast(Tensor, torch.ops.aten.threshold_backward(grad, out, 0))
     if activation == "tanh":
-        return torch.ops.aten.tanh_backward(grad, out)
+        return cast(Tensor, torch.ops.aten.tanh_backward(grad, out))
     if activation == "logistic":
-        return torch.ops.aten.sigmoid_backward(grad, out)
+        return cast(Tensor, torch.ops.aten.sigmoid_backward(grad, out))
     if activation == "selu":
-        return torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out)
+        return cast(
+            Tensor,
+            torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out),
+        )
     return grad
 
 
@@ -141,14 +145,16 @@ class DropoutNetwork(nn.Module):
         self.sites = sites
         # Plain lists: nn.Module attribute lookups cost a microsecond each,
         # which adds up over thousands of small steps.
-        self._linear_list: list[nn.Linear] = list(self.linears)
-        self._norm_list: list[nn.BatchNorm1d] = list(self.norms)
+        self.linear_layers: list[nn.Linear] = [cast(nn.Linear, m) for m in self.linears]
+        self.norm_layers: list[nn.BatchNorm1d] = [
+            cast(nn.BatchNorm1d, m) for m in self.norms
+        ]
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         """Initialize like scikit-learn's MLP (Glorot uniform, weights and
         biases), or LeCun normal for SELU (Klambauer et al. 2017)."""
         with torch.no_grad():
-            for linear in self.linears:
+            for linear in self.linear_layers:
                 fan_out, fan_in = linear.weight.shape
                 if self.activation == "selu":
                     std = 1.0 / math.sqrt(fan_in)
@@ -161,7 +167,7 @@ class DropoutNetwork(nn.Module):
                 linear.weight.uniform_(-bound, bound, generator=generator)
                 if linear.bias is not None:
                     linear.bias.uniform_(-bound, bound, generator=generator)
-            for norm in self.norms:
+            for norm in self.norm_layers:
                 norm.reset_parameters()
 
     def effective_affine(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -175,7 +181,7 @@ class DropoutNetwork(nn.Module):
         """
         coefs, intercepts = [], []
         with torch.no_grad():
-            for i, linear in enumerate(self.linears):
+            for i, linear in enumerate(self.linear_layers):
                 weight = linear.weight.double() * self.sites[i].eval_scale()
                 bias = (
                     linear.bias.double()
@@ -184,9 +190,8 @@ class DropoutNetwork(nn.Module):
                         weight.shape[0], dtype=torch.float64, device=weight.device
                     )
                 )
-                if self.norms and i < len(self.norms):
-                    norm = self.norms[i]
-                    assert isinstance(norm, nn.BatchNorm1d)
+                if i < len(self.norm_layers):
+                    norm = self.norm_layers[i]
                     assert norm.running_mean is not None
                     assert norm.running_var is not None
                     factor = norm.weight.double() * torch.rsqrt(
@@ -221,22 +226,24 @@ class DropoutNetwork(nn.Module):
         batch_stats: bool,
         cache: StepCache | None,
     ) -> Tensor:
-        last = len(self._linear_list) - 1
+        last = len(self.linear_layers) - 1
         for i, (linear, site) in enumerate(
-            zip(self._linear_list, self.sites, strict=True)
+            zip(self.linear_layers, self.sites, strict=True)
         ):
             weight = linear.weight
             weight_mask = input_mult = None
             scale = 1.0
             if site.active and noise is not None:
                 if site.on_weights:
+                    rows, cols = weight.shape
                     weight_mask, _, scale = site.sample_scaled(
-                        *weight.shape, noise, weight.dtype
+                        rows, cols, noise, weight.dtype
                     )
                     weight = weight * weight_mask
                 else:
+                    rows, cols = h.shape
                     input_mult, offset, scale = site.sample_scaled(
-                        *h.shape, noise, h.dtype
+                        rows, cols, noise, h.dtype
                     )
                     if offset is not None:
                         h = h * input_mult + offset
@@ -263,7 +270,7 @@ class DropoutNetwork(nn.Module):
                 cache.layers.append(layer)
             if i == last:
                 return z
-            if self._norm_list:
+            if self.norm_layers:
                 z = self._batch_norm(z, i, batch_stats, layer)
             h = _activate(z, self.activation)
             if layer is not None:
@@ -273,7 +280,7 @@ class DropoutNetwork(nn.Module):
     def _batch_norm(
         self, z: Tensor, i: int, batch_stats: bool, layer: _LayerCache | None
     ) -> Tensor:
-        norm = self._norm_list[i]
+        norm = self.norm_layers[i]
         assert norm.running_mean is not None and norm.running_var is not None
         if batch_stats:
             n = z.shape[0]
@@ -299,7 +306,7 @@ class DropoutNetwork(nn.Module):
 
     # ----------------------------------------------------------------- backward
     def backward(
-        self, cache: StepCache, grad_out: Tensor, slots: dict[nn.Parameter, Tensor]
+        self, cache: StepCache, grad_out: Tensor, slots: dict[Tensor, Tensor]
     ) -> None:
         """Write the parameter gradients of a training step into ``slots``.
 
@@ -308,7 +315,7 @@ class DropoutNetwork(nn.Module):
         tensor that receives its gradient (overwritten).
         """
         g = grad_out
-        linears = self._linear_list
+        linears = self.linear_layers
         for i in range(len(linears) - 1, -1, -1):
             linear = linears[i]
             layer = cache.layers[i]
@@ -330,13 +337,13 @@ class DropoutNetwork(nn.Module):
             below = cache.layers[i - 1]
             assert below.activation is not None
             g = _activation_backward(g, below.activation, self.activation)
-            if self._norm_list:
+            if self.norm_layers:
                 g = self._batch_norm_backward(g, i - 1, below, slots)
 
     def _batch_norm_backward(
-        self, g: Tensor, i: int, layer: _LayerCache, slots: dict[nn.Parameter, Tensor]
+        self, g: Tensor, i: int, layer: _LayerCache, slots: dict[Tensor, Tensor]
     ) -> Tensor:
-        norm = self._norm_list[i]
+        norm = self.norm_layers[i]
         assert layer.xhat is not None and layer.inv_std is not None
         xhat = layer.xhat
         torch.sum(g * xhat, 0, out=slots[norm.weight])
