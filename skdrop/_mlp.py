@@ -196,7 +196,7 @@ class _BaseDropoutMLP(BaseEstimator):
                 f"(Klambauer et al. 2017); with activation={self.activation!r} it "
                 "does not keep the activations' mean and variance.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
         return rates
 
@@ -211,7 +211,7 @@ class _BaseDropoutMLP(BaseEstimator):
                 f"Got batch_size={self.batch_size} larger than the {n_samples} "
                 "training samples; using the whole set in each step.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
         return MLPConfig(
             solver=self.solver,
@@ -388,7 +388,7 @@ class _BaseDropoutMLP(BaseEstimator):
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
 
     def _split(self, X, y, sample_weight):
@@ -625,6 +625,8 @@ default="bernoulli"
     True
     """
 
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -642,11 +644,6 @@ default="bernoulli"
         self : DropoutMLPClassifier
             The fitted estimator.
         """
-        return self._fit_checked(X, y, sample_weight)
-
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_checked(self, X, y, sample_weight):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @atomic_fit
@@ -859,6 +856,8 @@ module_, feature_groups_, n_features_in_, feature_names_in_
     ((3,), True)
     """
 
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -876,11 +875,6 @@ module_, feature_groups_, n_features_in_, feature_names_in_
         self : DropoutMLPRegressor
             The fitted estimator.
         """
-        return self._fit_checked(X, y, sample_weight)
-
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_checked(self, X, y, sample_weight):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @atomic_fit
