@@ -22,17 +22,16 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 from tqdm.auto import tqdm
 
+from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._engine import MLPConfig, MLPTrainer, make_generator, predict_raw, resolve_device
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
 from ._network import ACTIVATIONS, DropoutNetwork
 from ._validation import (
     atomic_fit,
     group_labels,
-    resolve_feature_groups,
     seed_from_random_state,
 )
 
@@ -97,6 +96,8 @@ class _BaseDropoutMLP(BaseEstimator):
         "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
         "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
         "feature_groups": [list, tuple, None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "batch_norm": ["boolean"],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "device": [str],
@@ -132,6 +133,8 @@ class _BaseDropoutMLP(BaseEstimator):
         dropout_type="bernoulli",
         dropout_scaling="inverted",
         feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
         batch_norm=False,
         max_norm=None,
         device="cpu",
@@ -163,6 +166,8 @@ class _BaseDropoutMLP(BaseEstimator):
         self.dropout_type = dropout_type
         self.dropout_scaling = dropout_scaling
         self.feature_groups = feature_groups
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
         self.batch_norm = batch_norm
         self.max_norm = max_norm
         self.device = device
@@ -201,7 +206,7 @@ class _BaseDropoutMLP(BaseEstimator):
         return rates
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=reset)
+        X = validate_X(self, X, dtype=(np.float32, np.float64), reset=reset)
         return np.asarray(X, dtype=np.float32)
 
     def _config(self, n_samples):
@@ -235,9 +240,7 @@ class _BaseDropoutMLP(BaseEstimator):
     def _new_trainer(self, X, n_outputs, head, seeds, device):
         hidden = self._hidden_sizes()
         rates = self._check_options(len(hidden))
-        groups = resolve_feature_groups(
-            self.feature_groups, X.shape[1], getattr(self, "feature_names_in_", None)
-        )
+        groups = encoded_groups(self, self.feature_groups, X.shape[1])
         group_index = n_groups = None
         if any(len(g) > 1 for g in groups):
             group_index = torch.as_tensor(group_labels(groups, X.shape[1]))
@@ -277,7 +280,7 @@ class _BaseDropoutMLP(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None"
             )
-        X, y = validate_data(
+        X, y = validate_X_y(
             self,
             X,
             y,
@@ -562,7 +565,20 @@ default="bernoulli"
     feature_groups : list of lists, default=None
         Input columns that share one dropout mask per row (indices, or names
         for a DataFrame), for instance the one-hot columns of a categorical
-        feature.
+        feature that was encoded before the estimator.
+    categorical_features : "from_dtype", list of str or int, bool mask or None, \
+default="from_dtype"
+        Columns the estimator one-hot encodes itself, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+        "from_dtype" takes the pandas ``category``, ``object`` and string
+        columns of a DataFrame.  Each encoded block is one input-dropout
+        group.  A category unseen in ``fit`` or a missing value encodes to an
+        all-zero block, which is what a dropped group looks like.  See
+        :ref:`categorical_features`.
+    max_categories : int, default=None
+        At most this many encoded columns per categorical feature; rarer
+        levels share one column, as in
+        :class:`~sklearn.preprocessing.OneHotEncoder`.
     batch_norm : bool, default=False
         Linear -> BatchNorm -> activation -> dropout in each hidden layer.
     max_norm : float, default=None
@@ -597,8 +613,14 @@ default="bernoulli"
         As in scikit-learn.
     module_ : DropoutNetwork
         The trained torch module.
+    categories_ : dict
+        The levels learned for each categorical column (keyed by column
+        name, or index for arrays), in the order of their encoded columns;
+        ``"infrequent"`` marks the pooled column of ``max_categories``.
     feature_groups_ : list of ndarray
-        The input column groups that share a dropout mask.
+        The dropout groups as column indices of the encoded input: one per
+        original feature (its one-hot block for a categorical one), merged
+        as ``feature_groups`` asks.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Defined when X has string column names.
@@ -820,7 +842,8 @@ class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, input_dropout, hidden_dropout, \
-dropout_type, dropout_scaling, feature_groups, batch_norm, max_norm, device
+dropout_type, dropout_scaling, feature_groups, categorical_features, max_categories, \
+batch_norm, max_norm, device
         As in :class:`DropoutMLPClassifier`; early stopping monitors the
         validation R^2 and the split is not stratified.
 
@@ -828,7 +851,7 @@ dropout_type, dropout_scaling, feature_groups, batch_norm, max_norm, device
     ----------
     loss_curve_, validation_scores_, best_validation_score_, best_loss_, \
 n_iter_, t_, coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, \
-module_, feature_groups_, n_features_in_, feature_names_in_
+module_, categories_, feature_groups_, n_features_in_, feature_names_in_
         As in :class:`DropoutMLPClassifier`; the output activation is
         "identity".
 
