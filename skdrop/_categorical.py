@@ -209,7 +209,7 @@ def fit_encoder(estimator, X):
         pooled = encoder.infrequent[j]
         key = names[j] if names is not None else j
         estimator.categories_[key] = (
-            list(levels) + ["infrequent"] if len(pooled) else list(levels)
+            [*levels, "infrequent"] if len(pooled) else list(levels)
         )
     estimator._encoder = encoder
 

@@ -15,10 +15,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
-    validate_data,
 )
 from tqdm.auto import tqdm
 
+from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._closed_form import (
     build_system,
     dropout_lambda,
@@ -31,7 +31,6 @@ from ._validation import (
     atomic_fit,
     check_dropout_grid,
     group_labels,
-    resolve_feature_groups,
     seed_from_random_state,
 )
 
@@ -42,7 +41,7 @@ class _LinearDropoutBase(RegressorMixin, BaseEstimator):
     """Data checks, prediction and tags shared by the two linear estimators."""
 
     def _validate_fit_data(self, X, y, sample_weight):
-        X, y = validate_data(
+        X, y = validate_X_y(
             self,
             X,
             y,
@@ -57,11 +56,8 @@ class _LinearDropoutBase(RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        groups = resolve_feature_groups(
-            self.feature_groups,
-            X.shape[1],
-            getattr(self, "feature_names_in_", None),
-        )
+        groups = encoded_groups(self, self.feature_groups, X.shape[1])
+        self.feature_groups_ = groups
         return X, y2d, y.ndim == 1, sample_weight, groups
 
     def _set_solution(self, coef, intercept, penalty, single_target):
@@ -83,7 +79,7 @@ class _LinearDropoutBase(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_X(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_.T + self.intercept_
 
     def __sklearn_tags__(self):
@@ -118,6 +114,16 @@ class DropoutLinearRegression(_LinearDropoutBase):
         the one-hot columns of one categorical feature.  Groups must not
         overlap; columns in no group are dropped on their own.  The penalty
         becomes ``lam * sum_g w_g' (X_g' S X_g) w_g``.
+    categorical_features : "from_dtype", list of str or int, bool mask or None, \
+default="from_dtype"
+        Columns the estimator one-hot encodes itself (pandas ``category``,
+        ``object`` and string columns with "from_dtype"); each encoded block
+        is one group of the block penalty, and ``coef_`` has one entry per
+        encoded column.  Unseen categories and missing values encode to an
+        all-zero block.  See :ref:`categorical_features`.
+    max_categories : int, default=None
+        At most this many encoded columns per categorical feature; rarer
+        levels share one column.
     fit_intercept : bool, default=True
         Whether to fit an intercept.  The intercept is never dropped nor
         penalized.
@@ -171,6 +177,13 @@ class DropoutLinearRegression(_LinearDropoutBase):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
+    categories_ : dict
+        Levels of each categorical column, in the order of their encoded
+        columns (empty without categorical columns).
+    feature_groups_ : list of ndarray
+        The dropout groups as columns of the encoded input: one per original
+        feature (its one-hot block for a categorical one), merged as
+        ``feature_groups`` asks.
 
     See Also
     --------
@@ -196,6 +209,8 @@ class DropoutLinearRegression(_LinearDropoutBase):
     _parameter_constraints: ClassVar[dict] = {
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "feature_groups": [list, tuple, None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"closed_form", "sgd"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -215,6 +230,8 @@ class DropoutLinearRegression(_LinearDropoutBase):
         dropout=0.2,
         *,
         feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
         fit_intercept=True,
         solver="closed_form",
         max_iter=2000,
@@ -227,6 +244,8 @@ class DropoutLinearRegression(_LinearDropoutBase):
     ):
         self.dropout = dropout
         self.feature_groups = feature_groups
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -341,9 +360,8 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         Dropout rates to try, each in [0, 1).
     fit_intercept : bool, default=True
         Whether to fit an intercept (never dropped nor penalized).
-    feature_groups : list of lists, default=None
-        Columns that share one dropout mask; see
-        :class:`DropoutLinearRegression`.
+    feature_groups, categorical_features, max_categories
+        As in :class:`DropoutLinearRegression`.
     cv : int, cross-validation generator or iterable, default=None
         ``None`` uses efficient leave-one-out.  Otherwise any ``cv`` accepted
         by :class:`~sklearn.model_selection.GridSearchCV`.
@@ -377,6 +395,13 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
+    categories_ : dict
+        Levels of each categorical column, in the order of their encoded
+        columns (empty without categorical columns).
+    feature_groups_ : list of ndarray
+        The dropout groups as columns of the encoded input: one per original
+        feature (its one-hot block for a categorical one), merged as
+        ``feature_groups`` asks.
 
     Notes
     -----
@@ -400,6 +425,8 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         "dropouts": ["array-like"],
         "fit_intercept": ["boolean"],
         "feature_groups": [list, tuple, None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "cv": ["cv_object", None],
         "scoring": [str, callable, None],
         "store_cv_results": ["boolean"],
@@ -411,6 +438,8 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         *,
         fit_intercept=True,
         feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
         cv=None,
         scoring=None,
         store_cv_results=False,
@@ -418,6 +447,8 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         self.dropouts = dropouts
         self.fit_intercept = fit_intercept
         self.feature_groups = feature_groups
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
         self.cv = cv
         self.scoring = scoring
         self.store_cv_results = store_cv_results
@@ -500,6 +531,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         inner = DropoutLinearRegression(
             fit_intercept=self.fit_intercept,
             feature_groups=[g.tolist() for g in groups if len(g) > 1] or None,
+            categorical_features=None,
         )
         search = GridSearchCV(
             inner,
