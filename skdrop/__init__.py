@@ -1,5 +1,6 @@
 """skdrop: scikit-learn estimators regularized with dropout noise."""
 
+from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
 from ._mlp import DropoutMLPClassifier, DropoutMLPRegressor
 from ._version import __version__
@@ -10,4 +11,5 @@ __all__ = [
     "DropoutMLPClassifier",
     "DropoutMLPRegressor",
     "__version__",
+    "one_hot_groups",
 ]

@@ -242,7 +242,7 @@ def validate_X_y(estimator, X, y, *, reset, **check_params):
     return check_X_y(encoder.transform(X), y, **check_params)
 
 
-def encoded_groups(estimator, feature_groups, n_features):
+def encoded_groups(estimator, feature_groups, X):
     """The dropout groups, as lists of columns of the encoded input.
 
     Each categorical block is one group, every other column its own, and
@@ -252,7 +252,170 @@ def encoded_groups(estimator, feature_groups, n_features):
     """
     encoder = getattr(estimator, "_encoder", None)
     names = getattr(estimator, "feature_names_in_", None)
+    n_original = X.shape[1] if encoder is None else len(encoder.groups)
+    if isinstance(feature_groups, str):  # "from_names"
+        if names is None:
+            raise ValueError(
+                "feature_groups='from_names' needs a pandas DataFrame with column "
+                "names, for instance the output of a ColumnTransformer with "
+                "set_output(transform='pandas')"
+            )
+        per_feature = (
+            [[j] for j in range(n_original)]
+            if encoder is None
+            else [list(g) for g in encoder.groups]
+        )
+        numeric = [j for j, g in enumerate(per_feature) if len(g) == 1]
+        columns = np.asarray(X)[:, [per_feature[j][0] for j in numeric]]
+        found = groups_from_names([names[j] for j in numeric], columns)
+        feature_groups = [[numeric[k] for k in block] for block in found]
     if encoder is None:
-        return resolve_feature_groups(feature_groups, n_features, names)
-    original = resolve_feature_groups(feature_groups, len(encoder.groups), names)
+        return resolve_feature_groups(feature_groups, n_original, names)
+    original = resolve_feature_groups(feature_groups, n_original, names)
     return [np.concatenate([encoder.groups[j] for j in g]) for g in original]
+
+
+def _is_one_hot_block(X: np.ndarray, cols: list[int]) -> bool:
+    """Binary columns with at most one 1 per row: what an encoder emits."""
+    block = X[:, cols]
+    if not np.isin(block, (0.0, 1.0)).all():
+        return False
+    return bool((block.sum(axis=1) <= 1.0).all())
+
+
+def groups_from_names(names, X: np.ndarray) -> list[list[int]]:
+    """One-hot groups read from ``<transformer>__<feature>_<category>`` names.
+
+    Columns from the same transformer whose names share a ``<feature>_``
+    prefix form a candidate group; a candidate counts only if the data agree
+    (0/1 columns with at most one 1 per row), which rules out numeric columns
+    such as ``bill_length_mm`` and ``bill_depth_mm``.  Where two candidates
+    overlap without one containing the other, the grouping cannot be told
+    from the names and a ``ValueError`` says so.
+    """
+    names = [str(n) for n in names]
+    candidates: dict[tuple[str, str], list[int]] = {}
+    for j, name in enumerate(names):
+        prefix, _, rest = name.rpartition("__") if "__" in name else ("", "", name)
+        for k, char in enumerate(rest):
+            if char == "_" and k > 0:
+                candidates.setdefault((prefix, rest[:k]), []).append(j)
+    valid = [
+        sorted(cols)
+        for cols in candidates.values()
+        if len(cols) >= 2 and _is_one_hot_block(X, cols)
+    ]
+    # Keep the maximal blocks: a block inside a larger valid one is the same
+    # feature read with a longer prefix (categories containing "_").
+    maximal = [b for b in valid if not any(set(b) < set(other) for other in valid)]
+    unique = [list(b) for b in {tuple(b) for b in maximal}]
+    owner: dict[int, tuple[int, ...]] = {}
+    for block in unique:
+        for j in block:
+            if j in owner and owner[j] != tuple(block):
+                raise ValueError(
+                    "feature_groups='from_names' cannot tell the one-hot groups "
+                    f"apart: column {names[j]!r} fits both "
+                    f"{[names[i] for i in owner[j]]} and {[names[i] for i in block]}; "
+                    "pass feature_groups=skdrop.one_hot_groups(transformer) instead"
+                )
+            owner[j] = tuple(block)
+    if not unique:
+        raise ValueError(
+            "feature_groups='from_names' found no one-hot block in the column "
+            "names: it looks for columns named '<transformer>__<feature>_<category>' "
+            "(or '<feature>_<category>') holding 0/1 values with at most one 1 "
+            "per row, as OneHotEncoder writes with set_output(transform='pandas'). "
+            "Pass feature_groups=skdrop.one_hot_groups(transformer) instead."
+        )
+    return sorted(unique, key=lambda b: b[0])
+
+
+def _encoder_widths(encoder) -> list[int]:
+    """Output columns per input feature of a fitted OneHotEncoder."""
+    widths = getattr(encoder, "_n_features_outs", None)
+    if widths is not None:
+        return [int(w) for w in widths]
+    # Older releases: count the feature's prefix in the output names.
+    names_in = (
+        list(encoder.feature_names_in_)
+        if hasattr(encoder, "feature_names_in_")
+        else [f"x{i}" for i in range(len(encoder.categories_))]
+    )
+    out = list(encoder.get_feature_names_out())
+    return [sum(str(n).startswith(f"{f}_") for n in out) for f in names_in]
+
+
+def one_hot_groups(transformer) -> list[list[int]]:
+    """The dropout groups of a fitted encoder's output columns.
+
+    Parameters
+    ----------
+    transformer : OneHotEncoder, ColumnTransformer or Pipeline
+        Fitted.  Each feature a :class:`~sklearn.preprocessing.OneHotEncoder`
+        encodes becomes one group of its output columns; every other output
+        column of a :class:`~sklearn.compose.ColumnTransformer` is a group of
+        its own.  A Pipeline counts as the encoder if its last step is one.
+
+    Returns
+    -------
+    groups : list of list of int
+        Column indices of the transformer's output, in order, one list per
+        group: pass it as ``feature_groups`` to a skdrop estimator placed
+        after the transformer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.compose import make_column_transformer
+    >>> from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    >>> from skdrop import one_hot_groups
+    >>> X = pd.DataFrame({"size": [1.0, 2.0, 3.0], "color": ["r", "g", "b"],
+    ...                   "shape": ["o", "x", "o"]})
+    >>> prep = make_column_transformer(
+    ...     (StandardScaler(), ["size"]), (OneHotEncoder(), ["color", "shape"])
+    ... ).fit(X)
+    >>> one_hot_groups(prep)
+    [[0], [1, 2, 3], [4, 5]]
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.utils.validation import check_is_fitted
+
+    def encoder_of(step):
+        if isinstance(step, Pipeline):
+            step = step.steps[-1][1]
+        return step if isinstance(step, OneHotEncoder) else None
+
+    encoder = encoder_of(transformer)
+    if encoder is not None:
+        check_is_fitted(encoder)
+        groups, start = [], 0
+        for width in _encoder_widths(encoder):
+            groups.append(list(range(start, start + width)))
+            start += width
+        return [g for g in groups if g]
+    if not isinstance(transformer, ColumnTransformer):
+        raise TypeError(
+            "one_hot_groups needs a fitted OneHotEncoder, ColumnTransformer or "
+            f"Pipeline ending in a OneHotEncoder, got {type(transformer).__name__}"
+        )
+    check_is_fitted(transformer)
+    groups = []
+    for name, fitted, _ in transformer.transformers_:
+        if name not in transformer.output_indices_:
+            continue
+        span = transformer.output_indices_[name]
+        if span.stop == span.start:
+            continue
+        inner = encoder_of(fitted)
+        if inner is None:
+            groups.extend([j] for j in range(span.start, span.stop))
+            continue
+        start = span.start
+        for width in _encoder_widths(inner):
+            if width:
+                groups.append(list(range(start, start + width)))
+            start += width
+    return sorted(groups, key=lambda g: g[0])

@@ -56,7 +56,7 @@ class _LinearDropoutBase(RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        groups = encoded_groups(self, self.feature_groups, X.shape[1])
+        groups = encoded_groups(self, self.feature_groups, X)
         self.feature_groups_ = groups
         return X, y2d, y.ndim == 1, sample_weight, groups
 
@@ -208,7 +208,7 @@ default="from_dtype"
 
     _parameter_constraints: ClassVar[dict] = {
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "feature_groups": [list, tuple, None],
+        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "fit_intercept": ["boolean"],
@@ -424,7 +424,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
     _parameter_constraints: ClassVar[dict] = {
         "dropouts": ["array-like"],
         "fit_intercept": ["boolean"],
-        "feature_groups": [list, tuple, None],
+        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "cv": ["cv_object", None],

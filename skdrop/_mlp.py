@@ -95,7 +95,7 @@ class _BaseDropoutMLP(BaseEstimator):
         "hidden_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
         "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
-        "feature_groups": [list, tuple, None],
+        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "batch_norm": ["boolean"],
@@ -240,7 +240,7 @@ class _BaseDropoutMLP(BaseEstimator):
     def _new_trainer(self, X, n_outputs, head, seeds, device):
         hidden = self._hidden_sizes()
         rates = self._check_options(len(hidden))
-        groups = encoded_groups(self, self.feature_groups, X.shape[1])
+        groups = encoded_groups(self, self.feature_groups, X)
         group_index = n_groups = None
         if any(len(g) > 1 for g in groups):
             group_index = torch.as_tensor(group_labels(groups, X.shape[1]))

@@ -195,3 +195,86 @@ def test_explicit_categorical_columns_on_arrays():
     assert model.coef_.shape == (4,)
     with pytest.raises(ValueError, match="column names"):
         DropoutLinearRegression(categorical_features=["a"]).fit(X, y)
+
+
+def encoded_prep(verbose_names, drop=None):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    numeric = make_pipeline(SimpleImputer(), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(drop=drop, sparse_output=False, handle_unknown="ignore"),
+    )
+    return ColumnTransformer(
+        [
+            ("num", numeric, make_column_selector(dtype_include="number")),
+            ("cat", categorical, ["island", "sex"]),
+        ],
+        verbose_feature_names_out=verbose_names,
+    ).set_output(transform="pandas")
+
+
+@pytest.mark.parametrize("verbose_names", [True, False])
+@pytest.mark.parametrize("drop", [None, "if_binary"])
+def test_from_names_recovers_one_hot_groups(penguins, verbose_names, drop):
+    from skdrop import one_hot_groups
+
+    X, y = penguins
+    prep = encoded_prep(verbose_names, drop).fit(X)
+    Xt = prep.transform(X)
+    expected = one_hot_groups(prep)
+    assert sorted(len(g) for g in expected if len(g) > 1) == (
+        [2, 3] if drop is None else [3]
+    )
+    by_names = DropoutMLPClassifier(**FAST, feature_groups="from_names").fit(Xt, y)
+    by_transformer = DropoutMLPClassifier(**FAST, feature_groups=expected).fit(Xt, y)
+    as_sets = {tuple(g) for g in by_names.feature_groups_}
+    assert as_sets == {tuple(g) for g in by_transformer.feature_groups_}
+    assert as_sets == {tuple(g) for g in expected}
+    # The whole Pipeline works without hand-written indices.
+    pipe = make_pipeline(
+        encoded_prep(verbose_names, drop),
+        DropoutLinearRegression(feature_groups="from_names"),
+    )
+    pipe.fit(X, y == "Adelie")
+    assert pipe.predict(X.head(3)).shape == (3,)
+
+
+def test_one_hot_groups_of_an_encoder_alone():
+    from sklearn.preprocessing import OneHotEncoder
+
+    from skdrop import one_hot_groups
+
+    enc = OneHotEncoder(max_categories=2).fit(
+        pd.DataFrame({"a": list("xxyz"), "b": list("pqpq")})
+    )
+    assert one_hot_groups(enc) == [[0, 1], [2, 3]]
+    with pytest.raises(TypeError, match="OneHotEncoder"):
+        one_hot_groups(StandardScaler().fit([[1.0]]))
+
+
+def test_from_names_says_when_it_cannot_tell():
+    X = pd.DataFrame(
+        {
+            "num__a": [0.1, 0.5, 0.3, 0.9],
+            "num__b": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    with pytest.raises(ValueError, match="found no one-hot block"):
+        DropoutLinearRegression(feature_groups="from_names").fit(X, [1, 2, 3, 4])
+    with pytest.raises(ValueError, match="needs a pandas DataFrame"):
+        DropoutLinearRegression(feature_groups="from_names").fit(
+            X.to_numpy(), [1, 2, 3, 4]
+        )
+    # Numeric columns sharing a prefix are not mistaken for a block.
+    X2 = pd.DataFrame(
+        {
+            "num__bill_length": [0.3, 1.2, 2.0, 0.1],
+            "num__bill_depth": [1.5, 0.2, 0.7, 2.2],
+            "cat__island_A": [1.0, 0.0, 0.0, 1.0],
+            "cat__island_B": [0.0, 1.0, 1.0, 0.0],
+        }
+    )
+    model = DropoutLinearRegression(feature_groups="from_names").fit(X2, [1, 2, 3, 4])
+    assert [list(g) for g in model.feature_groups_] == [[0], [1], [2, 3]]
