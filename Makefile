@@ -53,6 +53,7 @@ demo: $(VENV)/.runtime
 bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_linear.py
 	$(PY) benchmarks/bench_mlp.py
+	$(PY) benchmarks/bench_categorical.py
 
 docs: $(VENV)/.docs
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -209,7 +209,7 @@ def fit_encoder(estimator, X):
         pooled = encoder.infrequent[j]
         key = names[j] if names is not None else j
         estimator.categories_[key] = (
-            [*levels, "infrequent"] if len(pooled) else list(levels)
+            [*map(str, levels), "infrequent"] if len(pooled) else [*map(str, levels)]
         )
     estimator._encoder = encoder
 
