@@ -118,7 +118,11 @@ class CategoricalEncoder:
         self.categorical = categorical
         self.max_categories = max_categories
 
+    def _name(self, j: int) -> str:
+        return repr(self.names[j]) if self.names is not None else str(j)
+
     def fit(self, X) -> CategoricalEncoder:
+        self.names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         self.categories: dict[int, np.ndarray] = {}
         self.infrequent: dict[int, np.ndarray] = {}
         groups = []
@@ -146,7 +150,9 @@ class CategoricalEncoder:
                 ((len(g), j) for j, g in enumerate(groups) if self.categorical[j]),
                 reverse=True,
             )
-            shown = ", ".join(f"column {j}: {n} levels" for n, j in wide[:5])
+            shown = ", ".join(
+                f"column {self._name(j)}: {n} columns" for n, j in wide[:5]
+            )
             raise ValueError(
                 f"one-hot encoding the categorical columns gives {width} columns, "
                 f"more than the limit of {MAX_ENCODED_COLUMNS} ({shown}); pass "
@@ -168,12 +174,14 @@ class CategoricalEncoder:
                     )
                 except (TypeError, ValueError) as exc:
                     raise ValueError(
-                        f"column {j} is numeric for this estimator but holds "
+                        f"column {self._name(j)} is numeric for this estimator but "
+                        "holds "
                         "non-numeric values; list it in categorical_features"
                     ) from exc
                 if np.isnan(column).any():
                     raise ValueError(
-                        f"numeric column {j} contains missing values (NaN); "
+                        f"numeric column {self._name(j)} contains missing values "
+                        "(NaN); "
                         "impute them first, for example with "
                         "sklearn.impute.SimpleImputer in a Pipeline"
                     )
