@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
 
-from ._layers import NoiseSource, group_dropout
+from ._layers import NoiseSite, NoiseSource
 from ._network import DropoutNetwork
 
 Array = NDArray[np.float64]
@@ -147,7 +147,6 @@ def fit_linear_sgd(
     weights = np.ones(n_samples) if sample_weight is None else sample_weight
     weight_mean = float(weights.mean())
     weight_sum = float(weights.sum())
-    keep = 1.0 - dropout
 
     # Unit uncentered second moment per column; all-zero columns stay as is.
     second_moment = (weights @ (X * X)) / weight_sum
@@ -167,6 +166,10 @@ def fit_linear_sgd(
     sw = to_tensor(weights / weight_mean)
     gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
     generator = make_generator(seed, device)
+    # The masks come from the same cheap streams as the networks' masks.
+    noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+    noise = NoiseSource(noise_seed, device)
+    site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
 
     curvature = _expected_curvature(Xs, center, sw, dropout, generator)
     base_step = learning_rate_init / curvature
@@ -192,7 +195,12 @@ def fit_linear_sgd(
         block_steps = 0
         for start in range(0, n_samples, batch_size):
             idx = order[start : start + batch_size]
-            xb = group_dropout(Xs[idx], keep, generator, gidx, n_groups) - center
+            xb = Xs[idx]
+            if site.active:
+                rows, cols = xb.shape
+                mult, _, scale = site.sample_scaled(rows, cols, noise, dtype)
+                xb = xb * mult * scale
+            xb = xb - center
             residual = xb @ coef + bias - ys[idx]
             wres = residual * sw[idx, None]
             loss_sum += (wres * residual).sum()
