@@ -112,13 +112,6 @@ class NoiseSource:
                 kept[ties] = extra[: ties.size] < rest
         return kept.view(np.uint8)
 
-    def keep_mask(
-        self, rows: int, cols: int, keep: float, value: float, dtype: torch.dtype
-    ) -> Tensor:
-        """Entries equal to ``value`` with probability ``quantized_keep(keep)``,
-        else 0, shape ``(rows, cols)`` and type ``dtype``."""
-        return self.keep_bits(rows, cols, keep).to(dtype).mul_(value)
-
     def normal(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Standard normal noise of shape ``(rows, cols)``."""
         if self._torch is None:
