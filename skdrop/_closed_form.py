@@ -330,3 +330,51 @@ def loo_residuals(
         fitted /= one_minus_h
         out[start:stop] = fitted.transpose(2, 0, 1)
     return out
+
+
+def removal_solutions(
+    system: DropoutSystem, lam: float, units: Sequence[IntArray]
+) -> list[Array] | None:
+    """Coefficients after removing each unit of columns, from one inverse.
+
+    Removing the columns ``g`` from ``(gram + lam B) w = xty`` leaves the
+    system restricted to the other columns ``R``, whose solution follows from
+    ``C = (gram + lam B)^-1`` and the full solution ``w`` without a refit::
+
+        w_R = w_R - C_Rg C_gg^-1 w_g
+
+    (the inverse of a principal submatrix is a Schur complement of ``C``).
+    ``B`` is block diagonal, so the restricted penalty is that of the data
+    without the columns, and the centering of the other columns does not
+    change: each result equals a refit on the remaining columns.
+
+    Returns
+    -------
+    coefs : list of ndarray of shape (n_features, n_targets), or None
+        One per unit, zero on the unit's columns.  ``None`` when the system is
+        not safely positive definite (constant or all-zero columns without
+        penalty, near collinearity): the downdate would amplify round-off, and
+        the caller should refit instead.
+    """
+    A = system.gram + lam * _penalty_matrix(system.penalty)
+    try:
+        factor, lower = linalg.cho_factor(A, lower=False, check_finite=False)
+    except LinAlgError:
+        return None
+    anorm = float(np.abs(A).sum(axis=0).max())
+    rcond, info = linalg.lapack.dpocon(factor, anorm)
+    # cond(A) * eps bounds the relative error of both the refit and the
+    # downdate; past 1e-8 they could disagree in the digits that matter.
+    if info != 0 or rcond < 1e-8:
+        return None
+    inverse = linalg.cho_solve((factor, lower), np.eye(A.shape[0]), check_finite=False)
+    coef = inverse @ system.xty
+    out = []
+    for g in units:
+        shift = inverse[:, g] @ linalg.solve(
+            inverse[np.ix_(g, g)], coef[g], assume_a="pos", check_finite=False
+        )
+        reduced = coef - shift
+        reduced[g] = 0.0
+        out.append(reduced)
+    return out

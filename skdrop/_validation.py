@@ -89,7 +89,7 @@ def resolve_feature_groups(
             )
         positions = []
         for member in members:
-            pos = _column_position(member, g, n_features, name_to_pos, feature_names)
+            pos = column_position(member, g, n_features, name_to_pos, feature_names)
             if owner[pos] != -1:
                 where = (
                     f"twice in feature_groups[{g}]"
@@ -108,7 +108,7 @@ def resolve_feature_groups(
     return groups
 
 
-def _column_position(
+def column_position(
     member: Any,
     g: int,
     n_features: int,

@@ -1,0 +1,599 @@
+"""Feature-ablation importance: how much a model's score depends on a feature.
+
+The tools here use the estimators through their public API only (``fit``,
+``predict``, ``get_params``/``set_params`` and documented fitted attributes).
+The exact fast path for ``DropoutLinearRegression`` reads the fitted
+``feature_groups_`` and hands the data to the closed-form solver's downdate.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Number
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .._categorical import resolve_categorical
+from .._closed_form import build_system, dropout_lambda, removal_solutions
+from .._linear import DropoutLinearRegression
+from .._validation import column_position, resolve_feature_groups
+
+
+class AblationImportance(Bunch):
+    """Result of :func:`ablation_importance`: a Bunch with a table view."""
+
+    def to_frame(self):
+        """The importances as a DataFrame, one row per feature or group.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``importance_mean``, ``importance_std`` and one column per
+            split (``split0``, ``split1``, ...), indexed by feature name.
+        """
+        frame = pd.DataFrame(
+            self.importances,
+            index=pd.Index(self.feature_names, name="feature"),
+            columns=[f"split{s}" for s in range(self.importances.shape[1])],
+        )
+        frame.insert(0, "importance_std", self.importances_std)
+        frame.insert(0, "importance_mean", self.importances_mean)
+        return frame
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "feature_groups": [list, tuple, dict, None],
+        "cv": ["cv_object", StrOptions({"prefit"})],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "method": [StrOptions({"refit", "mask", "permutation"})],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def ablation_importance(
+    estimator,
+    X,
+    y,
+    *,
+    feature_groups=None,
+    cv=5,
+    scoring=None,
+    n_jobs=None,
+    random_state=None,
+    method="refit",
+    verbose=False,
+):
+    """Importance of each feature (or group) as the score lost without it.
+
+    For every cross-validation split the estimator is fitted on the training
+    part and scored on the held-out part; the importance of a feature is that
+    baseline score minus the held-out score without the feature, so it is
+    measured on data the model did not see, with one value per split for the
+    spread.  Read more in the :ref:`user guide <ablation_importance>`.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An estimator implementing ``fit`` (unfitted is fine except with
+        ``cv="prefit"``); it is cloned for every fit.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The data, as the estimator takes it: categorical columns that the
+        estimator encodes itself are one column, so ablating one removes its
+        whole one-hot block.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets.
+    feature_groups : list of lists, dict or None, default=None
+        Columns of ``X`` to ablate together (indices, or names for a
+        DataFrame), such as the one-hot columns of one feature; a dict maps a
+        label to each group's columns.  Columns in no group are ablated on
+        their own.  None uses the estimator's own groups when it has a
+        ``feature_groups`` parameter that is set (read from the fitted
+        ``feature_groups_``), else each column alone.  In a Pipeline the
+        groups of a final skdrop step refer to transformed columns: pass them
+        here in terms of ``X``.
+    cv : int, cross-validation generator, iterable or "prefit", default=5
+        The splits, as in :func:`~sklearn.model_selection.cross_validate`.
+        ``"prefit"`` (with ``method="mask"`` or ``"permutation"``) scores the
+        already fitted ``estimator`` on ``X, y`` without refitting.
+    scoring : str, callable or None, default=None
+        One scorer, as in :func:`~sklearn.model_selection.cross_val_score`;
+        None is the estimator's ``score``.
+    n_jobs : int, default=None
+        Fits to run in parallel with joblib, over features and splits; a
+        ``joblib.parallel_backend`` context (``"dask"``, ``"ray"``) spreads
+        them over a cluster.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the rows before an integer ``cv`` splits them and seeds the
+        permutations.  When not None it also sets every ``random_state``
+        parameter of the estimator to one seed, shared by the baseline and
+        all ablated fits, so that their difference is not buried in seed
+        noise; None leaves the estimator's own ``random_state`` alone.
+    method : {"refit", "mask", "permutation"}, default="refit"
+        ``"refit"`` fits the estimator again without the feature (drop-column
+        importance).  ``"mask"`` keeps the model fitted on all features and
+        scores held-out data with the feature set to what input dropout
+        presents when it drops it: 0 for a numeric column, missing (an
+        all-zero one-hot block) for a categorical column the estimator
+        encodes.  ``"permutation"`` scores with the feature's columns
+        shuffled together across rows.
+    verbose : bool, default=False
+        Show a progress bar over the fits.
+
+    Returns
+    -------
+    result : Bunch
+        With a ``to_frame()`` method and the attributes:
+
+        importances_mean : ndarray of shape (n_units,)
+            Mean over splits; ``n_units`` is the number of features or groups.
+        importances_std : ndarray of shape (n_units,)
+            Standard deviation over splits.
+        importances : ndarray of shape (n_units, n_splits)
+            Baseline score minus ablated score, per split.
+        baseline_scores : ndarray of shape (n_splits,)
+            Held-out score with every feature.
+        feature_names : ndarray of str of shape (n_units,)
+            Column names, group labels, or ``x0, x1, ...`` for an array.
+        feature_groups : list of ndarray
+            The columns of ``X`` in each unit.
+        method, scoring : str
+            What was computed.
+
+    Notes
+    -----
+    ``"refit"`` answers "how good is a model that never had this feature";
+    correlated features share their importance, since the model can lean on
+    the remaining ones.  ``"mask"`` answers what the fitted model loses when
+    the feature goes missing.  It is only meaningful for a model trained with
+    input dropout, which saw inputs dropped to 0 during training and
+    learned to predict without them; for a model trained without input
+    dropout, 0 is an input it never saw and the score it gets there says
+    little.  ``"mask"`` writes the 0 into ``X``, so a preprocessing step that
+    changes what 0 means (a ``StandardScaler`` in a Pipeline) breaks the
+    correspondence: scale the data before, or ablate with ``"refit"``.
+
+    Parameters of the estimator that name columns of ``X``
+    (``feature_groups``, ``categorical_features``) are adjusted for each
+    refit without a column; those of steps inside a Pipeline are not.
+    Removing every column leaves the best constant prediction
+    (:class:`~sklearn.dummy.DummyRegressor` or ``DummyClassifier``).
+
+    For a :class:`~skdrop.DropoutLinearRegression` with the closed-form
+    solver and no categorical columns, ``"refit"`` solves all the ablated
+    problems from one inverse of the regularized system (a rank-one, or
+    rank-k for a group, downdate) instead of refitting: the same values to
+    round-off, at about the cost of one fit.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdrop import DropoutLinearRegression
+    >>> from skdrop.inspection import ablation_importance
+    >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
+    >>> result = ablation_importance(DropoutLinearRegression(0.1), X, y, cv=5)
+    >>> result.to_frame()["importance_mean"].round(3).nlargest(3)
+    feature
+    s5     0.093
+    bmi    0.076
+    bp     0.019
+    Name: importance_mean, dtype: float64
+    """
+    X = _as_table(X)
+    n_samples = X.shape[0]
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have different numbers of rows: {n_samples} and {len(y)}"
+        )
+    prefit = isinstance(cv, str)
+    if prefit and method == "refit":
+        raise ValueError(
+            "cv='prefit' scores a fitted model without refitting; it works with "
+            "method='mask' or 'permutation', not method='refit'"
+        )
+    if prefit:
+        check_is_fitted(
+            estimator,
+            msg=(
+                "ablation_importance(cv='prefit') needs a fitted estimator; "
+                f"fit this {type(estimator).__name__} first or pass cv=5"
+            ),
+        )
+    scorer = check_scoring(estimator, scoring)
+    rng = check_random_state(random_state)
+    if prefit:
+        splits = [(np.arange(n_samples), np.arange(n_samples))]
+    else:
+        estimator = _with_shared_seed(clone(estimator), random_state, rng)
+        splits = _splits(estimator, X, y, cv, random_state, rng)
+    perm_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
+
+    units, names, first_model = _units(
+        estimator, X, y, feature_groups, None if prefit else splits[0]
+    )
+    tasks, keys = _tasks(
+        estimator, X, y, units, splits, scorer, method, prefit, perm_seeds, first_model
+    )
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator" if verbose else "list")
+    outputs = parallel(delayed(fn)(*args) for fn, args in tasks)
+    baseline = np.full(len(splits), np.nan)
+    ablated = np.full((len(units), len(splits)), np.nan)
+    with tqdm(
+        total=len(tasks), disable=not verbose, desc=f"ablation ({method})", unit="fit"
+    ) as bar:
+        for (split, unit), out in zip(keys, outputs, strict=True):
+            if unit is None:
+                baseline[split], scores = out
+                if scores is not None:
+                    ablated[:, split] = scores
+            else:
+                ablated[unit, split] = out
+            bar.update(1)
+    importances = baseline[None, :] - ablated
+    return AblationImportance(
+        importances_mean=importances.mean(axis=1),
+        importances_std=importances.std(axis=1),
+        importances=importances,
+        baseline_scores=baseline,
+        feature_names=np.asarray(names, dtype=object),
+        feature_groups=units,
+        method=method,
+        scoring=_scoring_name(scoring),
+    )
+
+
+def _as_table(X):
+    """``X`` as a DataFrame or a 2-d ndarray, without copying either."""
+    if not hasattr(X, "iloc"):
+        X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    if X.shape[1] == 0:
+        raise ValueError("X has no columns: there is no feature to ablate")
+    return X
+
+
+def _scoring_name(scoring) -> str:
+    if scoring is None:
+        return "score"
+    if isinstance(scoring, str):
+        return scoring
+    return getattr(scoring, "__name__", type(scoring).__name__)
+
+
+def _with_shared_seed(estimator, random_state, rng):
+    """One seed for every ``random_state`` parameter: common random numbers."""
+    if random_state is None:
+        return estimator
+    seed = int(rng.randint(0, 2**31 - 1))
+    params = estimator.get_params(deep=True)
+    shared = {
+        key: seed
+        for key in params
+        if key == "random_state" or key.endswith("__random_state")
+    }
+    return estimator.set_params(**shared) if shared else estimator
+
+
+def _splits(estimator, X, y, cv, random_state, rng):
+    if isinstance(cv, Integral) and random_state is not None:
+        splitter_cls = (
+            StratifiedKFold if is_classifier(estimator) and np.ndim(y) == 1 else KFold
+        )
+        splitter = splitter_cls(
+            n_splits=cv, shuffle=True, random_state=rng.randint(0, 2**31 - 1)
+        )
+    else:
+        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+    return list(splitter.split(X, y))
+
+
+def _column_names(X) -> list[str]:
+    if hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return [f"x{j}" for j in range(X.shape[1])]
+
+
+def _units(estimator, X, y, feature_groups, first_split):
+    """The columns of ``X`` ablated together, their labels, and maybe a fit.
+
+    Groups read from the estimator need it fitted; that model, fitted on the
+    first training split, is returned so the split's baseline reuses it.
+    """
+    n_features = X.shape[1]
+    names = _column_names(X)
+    frame_names = names if hasattr(X, "columns") else None
+    labels: dict[int, str] = {}
+    first_fit = None
+    if isinstance(feature_groups, dict):
+        specs = [list(v) for v in feature_groups.values()]
+        labels_in_order = [str(k) for k in feature_groups]
+    else:
+        specs = None if feature_groups is None else [list(g) for g in feature_groups]
+        labels_in_order = None
+    if specs is not None:
+        name_to_pos = {} if frame_names is None else {n: i for i, n in enumerate(names)}
+        units = resolve_feature_groups(specs, n_features, frame_names)
+        for k, spec in enumerate(specs):
+            pos = column_position(spec[0], k, n_features, name_to_pos, frame_names)
+            if labels_in_order is not None:
+                labels[pos] = labels_in_order[k]
+    else:
+        units, first_fit = _estimator_units(estimator, X, y, first_split)
+    out_names = []
+    for unit in units:
+        first = int(unit[0])
+        if first in labels:
+            out_names.append(labels[first])
+        else:
+            out_names.append(_group_label([names[j] for j in unit]))
+    return units, out_names, first_fit
+
+
+def _group_label(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    prefix = names[0]
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    prefix = prefix.rstrip("_= ")
+    return prefix if prefix else "+".join(names)
+
+
+def _singletons(n_features: int) -> list[np.ndarray]:
+    return [np.array([j], dtype=np.intp) for j in range(n_features)]
+
+
+def _estimator_units(estimator, X, y, first_split):
+    """Groups from a skdrop estimator's fitted ``feature_groups_``."""
+    params = estimator.get_params(deep=False)
+    if params.get("feature_groups") is None:
+        return _singletons(X.shape[1]), None
+    first_fit = None
+    if first_split is None:  # cv="prefit": the estimator is the fitted model
+        model = estimator
+    else:
+        train = first_split[0]
+        model = clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(y, train))
+        first_fit = model
+    groups = getattr(model, "feature_groups_", None)
+    if groups is None:
+        return _singletons(X.shape[1]), first_fit
+    # Encoded columns follow the original ones, a categorical column widened
+    # to its block of levels (``categories_``).
+    categories = getattr(model, "categories_", {})
+    keys = list(X.columns) if hasattr(X, "columns") else range(X.shape[1])
+    widths = [len(categories.get(key, [None])) for key in keys]
+    owner = np.repeat(np.arange(X.shape[1]), widths)
+    units = [np.unique(owner[np.asarray(g)]) for g in groups]
+    units.sort(key=lambda u: int(u[0]))
+    return units, first_fit
+
+
+def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first):
+    """The work as (function, args) pairs, and what each result belongs to.
+
+    A result keyed ``(split, None)`` is ``(baseline, scores or None)``; one
+    keyed ``(split, unit)`` is that unit's ablated score.  ``first`` is a
+    model already fitted on the first training split, or None.
+    """
+    tasks, keys = [], []
+    fast = method == "refit" and _linear_fast_path_applies(estimator, X)
+    for s, (train, test) in enumerate(splits):
+        fitted = estimator if prefit else (first if s == 0 else None)
+        if method != "refit":
+            args = (estimator, fitted, X, y, train, test, units, scorer, method)
+            tasks.append((_scores_without_refit, (*args, seeds[s])))
+            keys.append((s, None))
+            continue
+        if fast:
+            args = (estimator, fitted, X, y, train, test, units, scorer)
+            tasks.append((_linear_refit_scores, args))
+            keys.append((s, None))
+            continue
+        tasks.append(
+            (_refit_score, (estimator, fitted, X, y, train, test, None, scorer))
+        )
+        keys.append((s, None))
+        for u, unit in enumerate(units):
+            tasks.append(
+                (_refit_score, (estimator, None, X, y, train, test, unit, scorer))
+            )
+            keys.append((s, u))
+    return tasks, keys
+
+
+def _fit_on(estimator, fitted, X, y, train):
+    if fitted is not None:
+        return fitted
+    return clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(y, train))
+
+
+def _refit_score(estimator, fitted, X, y, train, test, unit, scorer):
+    """Held-out score of a fit on every column (``unit`` None) or without some.
+
+    A baseline task returns ``(score, None)``; an ablated one its score.
+    """
+    if unit is None:
+        model = _fit_on(estimator, fitted, X, y, train)
+        score = scorer(model, _safe_indexing(X, test), _safe_indexing(y, test))
+        return score, None
+    keep = np.setdiff1d(np.arange(X.shape[1]), unit)
+    y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
+    if keep.size == 0:
+        model = _constant_model(estimator).fit(np.zeros((len(train), 1)), y_train)
+        return scorer(model, np.zeros((len(test), 1)), y_test)
+    model = _without_columns(clone(estimator), unit, X)
+    model.fit(_safe_indexing(_safe_indexing(X, train), keep, axis=1), y_train)
+    return scorer(model, _safe_indexing(_safe_indexing(X, test), keep, axis=1), y_test)
+
+
+def _constant_model(estimator):
+    """What a model with no features predicts: the best constant."""
+    if is_classifier(estimator):
+        return DummyClassifier(strategy="prior")
+    if estimator.get_params(deep=False).get("fit_intercept") is False:
+        return DummyRegressor(strategy="constant", constant=0.0)
+    return DummyRegressor(strategy="mean")
+
+
+def _without_columns(estimator, unit, X):
+    """Adjust the parameters that name columns of ``X`` to ``X`` without
+    ``unit``: drop the removed columns and shift the later indices."""
+    dropped = {int(j) for j in unit}
+    names = _column_names(X) if hasattr(X, "columns") else []
+    dropped_names = {names[j] for j in dropped} if names else set()
+
+    def remap(member):
+        if isinstance(member, str):
+            return None if member in dropped_names else member
+        if isinstance(member, Integral) and not isinstance(member, bool):
+            j = int(member)
+            return None if j in dropped else j - sum(d < j for d in dropped)
+        return member
+
+    params = estimator.get_params(deep=False)
+    update = {}
+    groups = params.get("feature_groups")
+    if isinstance(groups, (list, tuple)):
+        kept = [[m for m in map(remap, g) if m is not None] for g in groups]
+        update["feature_groups"] = [g for g in kept if g] or None
+    categorical = params.get("categorical_features")
+    if categorical is not None and not isinstance(categorical, str):
+        values = list(categorical)
+        if values and all(isinstance(v, (bool, np.bool_)) for v in values):
+            update["categorical_features"] = [
+                v for j, v in enumerate(values) if j not in dropped
+            ]
+        else:
+            update["categorical_features"] = [
+                m for m in map(remap, values) if m is not None
+            ]
+    return estimator.set_params(**update) if update else estimator
+
+
+def _ablated_copy(X, unit, method, rng):
+    """``X`` with the unit's columns masked (0 or missing) or permuted."""
+    perm = rng.permutation(X.shape[0]) if method == "permutation" else None
+    if hasattr(X, "iloc"):
+        out = X.copy()
+        for j in unit:
+            column = X.iloc[:, j]
+            if perm is not None:
+                new = column.iloc[perm]
+                new.index = column.index
+            elif _is_text_column(column):
+                new = pd.Series(np.nan, index=column.index, dtype=column.dtype)
+            else:
+                new = pd.Series(0, index=column.index).astype(column.dtype)
+            out.isetitem(int(j), new)
+        return out
+    out = X.copy()
+    for j in unit:
+        if perm is not None:
+            out[:, j] = X[perm, j]
+        elif out.dtype == object and not all(isinstance(v, Number) for v in out[:, j]):
+            out[:, j] = None
+        else:
+            out[:, j] = 0
+    return out
+
+
+def _is_text_column(column) -> bool:
+    dtype = column.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def _scores_without_refit(
+    estimator, fitted, X, y, train, test, units, scorer, method, seed
+):
+    """Baseline and ablated scores of one model fitted on all the columns."""
+    model = _fit_on(estimator, fitted, X, y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    rng = np.random.RandomState(seed)
+    base = scorer(model, X_test, y_test)
+    scores = [
+        scorer(model, _ablated_copy(X_test, unit, method, rng), y_test)
+        for unit in units
+    ]
+    return base, np.asarray(scores, dtype=np.float64)
+
+
+def _linear_fast_path_applies(estimator, X) -> bool:
+    if not isinstance(estimator, DropoutLinearRegression):
+        return False
+    params = estimator.get_params(deep=False)
+    if params["solver"] != "closed_form":
+        return False
+    try:
+        categorical = resolve_categorical(params["categorical_features"], X)
+    except ValueError:
+        return False
+    return not categorical.any()
+
+
+class _LinearPredictor(RegressorMixin, BaseEstimator):
+    """Fixed coefficients, so a scorer can evaluate a downdated solution."""
+
+    def __init__(self, coef, intercept):
+        self.coef = coef
+        self.intercept = intercept
+
+    def fit(self, X, y=None):  # pragma: no cover - never fitted, only scored
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=np.float64) @ self.coef + self.intercept
+
+
+def _linear_refit_scores(estimator, fitted, X, y, train, test, units, scorer):
+    """All the refits without each unit of a closed-form dropout regression,
+    from one inverse; falls back to refitting when the system is too close
+    to singular for the downdate to be exact."""
+    model = _fit_on(estimator, fitted, X, y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    base = scorer(model, X_test, y_test)
+    X_train = np.asarray(_safe_indexing(X, train), dtype=np.float64)
+    y_train = np.asarray(_safe_indexing(y, train), dtype=np.float64)
+    single = y_train.ndim == 1
+    system, _, _ = build_system(
+        X_train,
+        y_train.reshape(len(train), -1),
+        None,
+        model.feature_groups_,
+        model.get_params()["fit_intercept"],
+    )
+    coefs = removal_solutions(system, dropout_lambda(model.dropout), units)
+    if coefs is None:
+        scores = [
+            _refit_score(estimator, None, X, y, train, test, unit, scorer)
+            for unit in units
+        ]
+        return base, np.asarray(scores, dtype=np.float64)
+    scores = []
+    for coef in coefs:
+        intercept = system.y_offset - system.x_offset @ coef
+        predictor = _LinearPredictor(
+            coef[:, 0] if single else coef, intercept[0] if single else intercept
+        )
+        scores.append(scorer(predictor, X_test, y_test))
+    return base, np.asarray(scores, dtype=np.float64)

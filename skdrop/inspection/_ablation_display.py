@@ -1,0 +1,249 @@
+"""Plot of :func:`ablation_importance`, alone or next to other importances."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from ._ablation import ablation_importance
+from ._plotting import axes_array
+
+_METHODS = ("refit", "mask", "permutation")
+
+
+class AblationImportanceDisplay:
+    """Horizontal bars of feature importances with their spread over splits.
+
+    The features are sorted by the main result's mean importance, the most
+    important at the top; each bar's whisker is one standard deviation over
+    the splits.  Other importances of the same features (the other ablation
+    methods, or :func:`sklearn.inspection.permutation_importance`) are drawn
+    beside it, with their Spearman rank correlation to the main result in the
+    legend.  Create it with :meth:`from_estimator` or :meth:`from_results`.
+    Read more in the :ref:`user guide <ablation_importance>`.
+
+    Parameters
+    ----------
+    result : Bunch
+        What :func:`~skdrop.inspection.ablation_importance` returns.
+    others : dict of str to Bunch, default=None
+        More importances of the same features in the same order, by label:
+        anything with ``importances_mean`` and ``importances_std`` of the same
+        length (and, if it has them, the same ``feature_names``).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes with the bars.
+    figure_ : matplotlib Figure
+        The figure holding them.
+    bars_ : list of matplotlib BarContainer
+        The main result's bars, then those of ``others`` in order.
+    rank_correlations_ : dict of str to float
+        Spearman correlation of each of ``others`` with the main result over
+        all features.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdrop import DropoutLinearRegression
+    >>> from skdrop.inspection import AblationImportanceDisplay
+    >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
+    >>> display = AblationImportanceDisplay.from_estimator(
+    ...     DropoutLinearRegression(0.1), X, y, compare=["mask"]
+    ... )
+    >>> sorted(display.rank_correlations_)
+    ['mask']
+    """
+
+    def __init__(self, *, result, others=None):
+        self.result = result
+        self.others = others
+
+    def plot(self, ax=None, *, max_features=None):
+        """Draw the bars.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; None makes a new figure.
+        max_features : int, default=None
+            Show only this many of the most important features.
+
+        Returns
+        -------
+        display : AblationImportanceDisplay
+        """
+        main = self.result
+        others = _check_others(main, self.others)
+        self.rank_correlations_ = {
+            label: float(spearmanr(main.importances_mean, o.importances_mean)[0])
+            for label, o in others.items()
+        }
+        order = np.argsort(main.importances_mean, kind="stable")[::-1]
+        if max_features is not None:
+            if max_features < 1:
+                raise ValueError(f"max_features must be at least 1, got {max_features}")
+            order = order[:max_features]
+        n_show = len(order)
+        (ax,) = axes_array(
+            ax, 1, figsize=(7.0, 1.2 + 0.32 * n_show * (1 + len(others)))
+        )
+        series = [(f"{getattr(main, 'method', 'ablation')} (main)", main)]
+        series += [
+            (f"{label} (Spearman {self.rank_correlations_[label]:.2f})", o)
+            for label, o in others.items()
+        ]
+        height = 0.8 / len(series)
+        positions = np.arange(n_show)[::-1].astype(float)
+        self.bars_ = []
+        for k, (label, res) in enumerate(series):
+            offset = 0.4 - height * (k + 0.5)
+            bars = ax.barh(
+                positions + offset,
+                np.asarray(res.importances_mean)[order],
+                height=height,
+                xerr=np.asarray(res.importances_std)[order],
+                color=f"C{k}",
+                error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "0.25"},
+                label=label,
+            )
+            self.bars_.append(bars)
+        ax.set_yticks(positions, labels=[str(n) for n in _names(main)[order]])
+        ax.axvline(0.0, color="0.4", lw=0.8)
+        scoring = getattr(main, "scoring", "score")
+        ax.set_xlabel(f"decrease in held-out {scoring}")
+        ax.legend(fontsize="small", loc="lower right")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_results(cls, result, *, others=None, ax=None, max_features=None):
+        """Plot importances already computed.
+
+        Parameters
+        ----------
+        result : Bunch
+            From :func:`~skdrop.inspection.ablation_importance`.
+        others : dict of str to Bunch, default=None
+            Importances of the same features to draw beside it, such as
+            another method of :func:`~skdrop.inspection.ablation_importance`
+            or :func:`sklearn.inspection.permutation_importance`.
+        ax : matplotlib Axes, default=None
+            Where to draw; None makes a new figure.
+        max_features : int, default=None
+            Show only this many of the most important features.
+
+        Returns
+        -------
+        display : AblationImportanceDisplay
+        """
+        return cls(result=result, others=others).plot(ax=ax, max_features=max_features)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        method="refit",
+        compare=(),
+        feature_groups=None,
+        cv=5,
+        scoring=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=False,
+        ax=None,
+        max_features=None,
+    ):
+        """Compute ablation importance (and others to compare) and plot it.
+
+        Parameters
+        ----------
+        estimator, X, y, feature_groups, cv, scoring, n_jobs, random_state, \
+verbose
+            As in :func:`~skdrop.inspection.ablation_importance`.
+        method : {"refit", "mask", "permutation"}, default="refit"
+            The main result's method.
+        compare : sequence of {"refit", "mask", "permutation"}, default=()
+            Other methods to compute on the same splits and draw beside it.
+        ax : matplotlib Axes, default=None
+            Where to draw; None makes a new figure.
+        max_features : int, default=None
+            Show only this many of the most important features.
+
+        Returns
+        -------
+        display : AblationImportanceDisplay
+        """
+        compare = [compare] if isinstance(compare, str) else list(compare)
+        for other in compare:
+            if other not in _METHODS or other == method:
+                allowed = [m for m in _METHODS if m != method]
+                raise ValueError(
+                    f"compare must list methods among {allowed}, got {other!r}"
+                )
+
+        def compute(m):
+            return ablation_importance(
+                estimator,
+                X,
+                y,
+                feature_groups=feature_groups,
+                cv=cv,
+                scoring=scoring,
+                n_jobs=n_jobs,
+                random_state=random_state,
+                method=m,
+                verbose=verbose,
+            )
+
+        result = compute(method)
+        others = {m: compute(m) for m in compare}
+        return cls.from_results(result, others=others, ax=ax, max_features=max_features)
+
+
+def _names(result) -> np.ndarray:
+    names = getattr(result, "feature_names", None)
+    if names is None:
+        return np.array([f"x{j}" for j in range(len(result.importances_mean))])
+    return np.asarray(names, dtype=object)
+
+
+def _check_others(main, others) -> dict:
+    if others is None:
+        return {}
+    if not isinstance(others, dict):
+        raise TypeError(
+            "others must be a dict from a label to an importance result, got "
+            f"{type(others).__name__}"
+        )
+    n = len(main.importances_mean)
+    main_names = [str(v) for v in _names(main)]
+    for label, other in others.items():
+        if not hasattr(other, "importances_mean") or not hasattr(
+            other, "importances_std"
+        ):
+            raise TypeError(
+                f"others[{label!r}] needs importances_mean and importances_std, as "
+                "ablation_importance and permutation_importance return"
+            )
+        if len(other.importances_mean) != n:
+            raise ValueError(
+                f"others[{label!r}] has {len(other.importances_mean)} importances "
+                f"but the main result has {n}: they must rate the same features "
+                "(with feature groups, compare ablation methods rather than "
+                "permutation_importance, which permutes single columns)"
+            )
+        names = getattr(other, "feature_names", None)
+        if names is not None and [str(v) for v in names] != main_names:
+            raise ValueError(
+                f"others[{label!r}] rates the features {list(names)} but the main "
+                f"result rates {main_names}"
+            )
+    return dict(others)

@@ -1,0 +1,310 @@
+"""Input dropout in a linear regression next to ridge regression.
+
+Dropout at rate ``p`` on the inputs of a linear regression is, in expectation,
+ridge regression with strength ``lam = p / (1 - p)`` on the data rescaled by
+the root of the dropout penalty ``B``.  :func:`compare_with_ridge` shows that
+identity at round-off, then compares dropout with the ridge people actually
+fit (one alpha on standardized columns) at the same total penalty.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils.validation import check_array, column_or_1d
+
+from .._closed_form import dropout_lambda, penalty_root_inverse
+from .._linear import DropoutLinearRegression
+from .._validation import check_dropout_grid
+
+_DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+class RidgeComparison(Bunch):
+    """Result of :func:`compare_with_ridge`: a Bunch with a table view."""
+
+    def to_frame(self):
+        """One row per dropout rate.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            The rate, ``lam``, the exact-equivalence check
+            ``max_abs_coef_diff``, the matched ``ridge_alpha``, the mean and
+            standard deviation of both cross-validated scores, and the
+            coefficients of both models (``coef_<feature>`` for dropout,
+            ``ridge_coef_<feature>`` for the ridge on standardized columns,
+            both in the units of ``X``).
+        """
+        frame = pd.DataFrame(
+            {
+                "dropout": self.dropouts,
+                "lam": self.lambdas,
+                "max_abs_coef_diff": self.max_abs_coef_diff,
+                "ridge_alpha": self.ridge_alpha,
+                "dropout_cv_mean": self.dropout_cv_scores.mean(axis=1),
+                "dropout_cv_std": self.dropout_cv_scores.std(axis=1),
+                "ridge_cv_mean": self.ridge_cv_scores.mean(axis=1),
+                "ridge_cv_std": self.ridge_cv_scores.std(axis=1),
+            }
+        )
+        names = list(self.feature_names)
+        coefs = pd.DataFrame(self.coef, columns=[f"coef_{n}" for n in names])
+        ridge = pd.DataFrame(
+            self.ridge_coef, columns=[f"ridge_coef_{n}" for n in names]
+        )
+        return pd.concat([frame, coefs, ridge], axis=1)
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "dropouts": ["array-like", None],
+        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def compare_with_ridge(
+    X, y, *, dropouts=None, feature_groups=None, cv=5, scoring=None, n_jobs=None
+):
+    """Compare linear regression with input dropout to ridge regression.
+
+    For each dropout rate ``p`` this fits the closed-form
+    :class:`~skdrop.DropoutLinearRegression`, the ridge regression it equals
+    exactly, and the plain :class:`~sklearn.linear_model.Ridge` on
+    standardized columns with the same total penalty, and cross-validates the
+    dropout model and the plain ridge on the same splits.  Read more in the
+    :ref:`user guide <ridge_comparison>`.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Numeric data; one-hot encode categorical columns first and pass their
+        blocks as ``feature_groups``.
+    y : array-like of shape (n_samples,)
+        Target.
+    dropouts : array-like of float, default=None
+        Dropout rates in [0, 1); None is
+        ``(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)``.
+    feature_groups : list of lists or "from_names", default=None
+        Columns sharing one dropout mask, as in
+        :class:`~skdrop.DropoutLinearRegression`.
+    cv : int, cross-validation generator or iterable, default=5
+        The splits, as in :func:`~sklearn.model_selection.cross_val_score`.
+    scoring : str, callable or None, default=None
+        One scorer; None is R^2.
+    n_jobs : int, default=None
+        Splits cross-validated in parallel with joblib.
+
+    Returns
+    -------
+    result : Bunch
+        With a ``to_frame()`` method (one row per rate) and the attributes
+        below; ``n_rates`` is the number of rates.
+
+        dropouts, lambdas : ndarray of shape (n_rates,)
+            The rates and ``lam = p / (1 - p)``.
+        coef : ndarray of shape (n_rates, n_features)
+            Dropout coefficients, fitted on all rows; ``intercept`` the
+            intercepts.
+        equivalent_alpha : ndarray of shape (n_rates,)
+            The alpha of the exactly equivalent ridge: ``lam`` itself.
+        equivalent_transform : ndarray of shape (n_features, n_kept)
+            ``T`` with ``T' B T = I``: ``Ridge(alpha=lam)`` fitted on ``X @ T``
+            has coefficients ``v`` with ``T @ v`` equal to ``coef``.  Without
+            groups it is diagonal, ``1 / sqrt(B_jj)``: each column divided by
+            its root sum of squares (``equivalent_scale``, else None).
+        equivalent_coef : ndarray of shape (n_rates, n_features)
+            ``T @ v`` of that ridge.
+        max_abs_coef_diff : ndarray of shape (n_rates,)
+            Largest ``|equivalent_coef - coef|``: round-off.
+        ridge_alpha : ndarray of shape (n_rates,)
+            The alpha of a ``Ridge`` on standardized columns with the same
+            total penalty: ``lam`` times the mean of ``B_jj / var_j`` (the
+            trace of the dropout penalty in standardized units, spread
+            evenly).  It is ``n_samples * lam`` for centered columns, where the
+            two models coincide.
+        alpha_per_lambda : float
+            ``ridge_alpha / lam``.
+        ridge_coef : ndarray of shape (n_rates, n_features)
+            That ridge's coefficients in the units of ``X``;
+            ``ridge_intercept`` its intercepts.
+        feature_scale : ndarray of shape (n_features,)
+            Column standard deviations: ``coef * feature_scale`` is in
+            standardized units.
+        dropout_cv_scores, ridge_cv_scores : ndarray of shape (n_rates, n_splits)
+            Held-out scores per split; the ridge alpha is matched to the
+            training part of each split.
+        best_dropout, best_dropout_score : float
+            The rate with the best mean score, and that score.
+        ridgecv_alpha, ridgecv_score : float
+            The alpha :class:`~sklearn.linear_model.RidgeCV` chooses among the
+            matched alphas on standardized columns (same splits), and its mean
+            score.
+        ridgecv_dropout : float
+            The dropout rate whose matched alpha that is.
+        feature_names : ndarray of str
+            Column names, or ``x0, x1, ...`` for an array.
+        scoring : str
+            The metric.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdrop.inspection import compare_with_ridge
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> result = compare_with_ridge(X, y, dropouts=[0.1, 0.3, 0.5])
+    >>> bool(result.max_abs_coef_diff.max() < 1e-8)
+    True
+    >>> frame = result.to_frame()
+    >>> frame[["dropout", "lam", "ridge_alpha", "dropout_cv_mean"]].round(3)
+       dropout    lam  ridge_alpha  dropout_cv_mean
+    0      0.1  0.111       49.111            0.484
+    1      0.3  0.429      189.429            0.467
+    2      0.5  1.000      442.000            0.424
+    """
+    rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
+    X_frame, X_arr, names = _numeric_table(X)
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
+    if y.shape[0] != X_arr.shape[0]:
+        raise ValueError(
+            f"X and y have different numbers of rows: {X_arr.shape[0]} and {y.shape[0]}"
+        )
+    lambdas = np.array([dropout_lambda(p) for p in rates])
+    scorer = check_scoring(DropoutLinearRegression(), scoring)
+
+    models = [
+        DropoutLinearRegression(
+            p, feature_groups=feature_groups, categorical_features=None
+        ).fit(X_frame, y)
+        for p in rates
+    ]
+    coef = np.array([m.coef_ for m in models])
+    intercept = np.array([m.intercept_ for m in models])
+    penalty = models[0].penalty_
+    T = penalty_root_inverse(penalty, models[0].feature_groups_, X_arr.shape[1])
+    equivalent = np.array(
+        [T @ Ridge(alpha=lam).fit(X_arr @ T, y).coef_ for lam in lambdas]
+    )
+
+    scaler = StandardScaler().fit(X_arr)
+    scale = scaler.scale_
+    alpha_per_lambda = _alpha_per_lambda(penalty, scale)
+    ridge_alpha = lambdas * alpha_per_lambda
+    ridges = [Ridge(alpha=a).fit(scaler.transform(X_arr), y) for a in ridge_alpha]
+    ridge_coef = np.array([r.coef_ / scale for r in ridges])
+    ridge_intercept = np.array(
+        [
+            r.intercept_ - scaler.mean_ @ c
+            for r, c in zip(ridges, ridge_coef, strict=True)
+        ]
+    )
+
+    splits = list(check_cv(cv).split(X_arr, y))
+    per_split = Parallel(n_jobs=n_jobs)(
+        delayed(_cv_scores)(X_frame, y, train, test, rates, feature_groups, scorer)
+        for train, test in splits
+    )
+    dropout_cv = np.array([d for d, _ in per_split]).T
+    ridge_cv = np.array([r for _, r in per_split]).T
+    best = int(np.argmax(dropout_cv.mean(axis=1)))
+
+    positive = np.unique(ridge_alpha[ridge_alpha > 0])
+    ridgecv_alpha, ridgecv_score = np.nan, np.nan
+    if positive.size:
+        ridgecv = make_pipeline(
+            StandardScaler(), RidgeCV(alphas=positive, cv=splits, scoring=scoring)
+        ).fit(X_arr, y)
+        ridgecv_alpha = float(ridgecv[-1].alpha_)
+        ridgecv_score = float(ridgecv[-1].best_score_)
+    return RidgeComparison(
+        dropouts=rates,
+        lambdas=lambdas,
+        coef=coef,
+        intercept=intercept,
+        equivalent_alpha=lambdas.copy(),
+        equivalent_transform=T,
+        equivalent_scale=(np.sqrt(penalty) if penalty.ndim == 1 else None),
+        equivalent_coef=equivalent,
+        max_abs_coef_diff=np.abs(equivalent - coef).max(axis=1),
+        ridge_alpha=ridge_alpha,
+        alpha_per_lambda=alpha_per_lambda,
+        ridge_coef=ridge_coef,
+        ridge_intercept=ridge_intercept,
+        feature_scale=scale,
+        dropout_cv_scores=dropout_cv,
+        ridge_cv_scores=ridge_cv,
+        best_dropout=float(rates[best]),
+        best_dropout_score=float(dropout_cv[best].mean()),
+        ridgecv_alpha=ridgecv_alpha,
+        ridgecv_score=ridgecv_score,
+        ridgecv_dropout=float(ridgecv_alpha / (alpha_per_lambda + ridgecv_alpha)),
+        feature_names=np.asarray(names, dtype=object),
+        scoring="r2" if scoring is None else _name(scoring),
+    )
+
+
+def _name(scoring) -> str:
+    return (
+        scoring
+        if isinstance(scoring, str)
+        else getattr(scoring, "__name__", type(scoring).__name__)
+    )
+
+
+def _numeric_table(X):
+    """``X`` as float64: a DataFrame (to keep names) and an array."""
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    try:
+        X_arr = check_array(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "compare_with_ridge needs numeric X, as Ridge does: one-hot encode "
+            "categorical columns first (for instance with a ColumnTransformer) "
+            "and pass their blocks as feature_groups=skdrop.one_hot_groups"
+            f"(transformer). The conversion failed with: {exc}"
+        ) from exc
+    if names is None:
+        return X_arr, X_arr, [f"x{j}" for j in range(X_arr.shape[1])]
+    return pd.DataFrame(X_arr, columns=names), X_arr, names
+
+
+def _alpha_per_lambda(penalty, scale) -> float:
+    """Mean of the dropout penalty's diagonal in standardized units."""
+    diag = penalty if penalty.ndim == 1 else np.diag(penalty)
+    return float(np.mean(diag / scale**2))
+
+
+def _cv_scores(X, y, train, test, rates, feature_groups, scorer):
+    """Held-out scores of dropout and of the matched ridge at every rate."""
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    y_train, y_test = y[train], y[test]
+    dropout_scores, ridge_scores = [], []
+    scale = None
+    for p in rates:
+        model = DropoutLinearRegression(
+            p, feature_groups=feature_groups, categorical_features=None
+        ).fit(X_train, y_train)
+        dropout_scores.append(scorer(model, X_test, y_test))
+        if scale is None:
+            scale = StandardScaler().fit(X_train).scale_
+            alpha_per_lambda = _alpha_per_lambda(model.penalty_, scale)
+        ridge = make_pipeline(
+            StandardScaler(), Ridge(alpha=dropout_lambda(p) * alpha_per_lambda)
+        ).fit(np.asarray(X_train), y_train)
+        ridge_scores.append(scorer(ridge, np.asarray(X_test), y_test))
+    return np.asarray(dropout_scores), np.asarray(ridge_scores)
