@@ -357,17 +357,26 @@ def removal_solutions(
         the caller should refit instead.
     """
     A = system.gram + lam * _penalty_matrix(system.penalty)
+    diag = np.diag(A)
+    if not (diag > 0).all():
+        return None
+    # Equilibrate first: the accuracy of Cholesky depends on the condition
+    # of the scaled matrix, not on the columns' units.
+    scale = 1.0 / np.sqrt(diag)
+    A_scaled = A * scale[:, None] * scale[None, :]
     try:
-        factor, lower = linalg.cho_factor(A, lower=False, check_finite=False)
+        factor, lower = linalg.cho_factor(A_scaled, lower=False, check_finite=False)
     except LinAlgError:
         return None
-    anorm = float(np.abs(A).sum(axis=0).max())
+    anorm = float(np.abs(A_scaled).sum(axis=0).max())
     rcond, info = linalg.lapack.dpocon(factor, anorm)
-    # cond(A) * eps bounds the relative error of both the refit and the
+    # cond * eps bounds the relative error of both the refit and the
     # downdate; past 1e-8 they could disagree in the digits that matter.
     if info != 0 or rcond < 1e-8:
         return None
-    inverse = linalg.cho_solve((factor, lower), np.eye(A.shape[0]), check_finite=False)
+    identity = np.eye(A.shape[0])
+    inverse = linalg.cho_solve((factor, lower), identity, check_finite=False)
+    inverse *= scale[:, None] * scale[None, :]
     coef = inverse @ system.xty
     out = []
     for g in units:

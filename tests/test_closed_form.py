@@ -16,6 +16,7 @@ from skdrop._closed_form import (
     dropout_lambda,
     loo_residuals,
     penalty_root_inverse,
+    removal_solutions,
     solve_system,
     uncentered_penalty,
 )
@@ -153,3 +154,31 @@ def test_property_ridge_equivalence_and_loo(n_samples, n_features, p, seed):
     loo = loo_residuals(system, Xc, yc, None, groups, [dropout_lambda(p)])
     expected = y - brute_force_loo(X, y, p, groups)
     np.testing.assert_allclose(loo[:, 0, 0], expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "cancer_regression"])
+def test_removal_solutions_equal_solving_without_the_columns(request, dataset):
+    X, y = request.getfixturevalue(dataset)
+    d = X.shape[1]
+    groups = [np.array([j]) for j in range(d)]
+    system, _, _ = build_system(X, y[:, None], None, groups, True)
+    units = [np.array([0]), np.array([1, 3]), np.arange(d - 1)]
+    coefs = removal_solutions(system, 0.25, units)
+    assert coefs is not None
+    for unit, coef in zip(units, coefs, strict=True):
+        keep = np.setdiff1d(np.arange(d), unit)
+        sub, _, _ = build_system(
+            X[:, keep], y[:, None], None, groups[: len(keep)], True
+        )
+        expected = solve_system(sub, 0.25)
+        np.testing.assert_allclose(coef[keep], expected, rtol=1e-9, atol=1e-12)
+        assert (coef[unit] == 0).all()
+
+
+def test_removal_solutions_decline_a_singular_system(diabetes):
+    X, y = diabetes
+    X = np.column_stack([X, X[:, :1]])
+    groups = [np.array([j]) for j in range(X.shape[1])]
+    system, _, _ = build_system(X, y[:, None], None, groups, True)
+    assert removal_solutions(system, 0.0, [np.array([0])]) is None
+    assert removal_solutions(system, 0.1, [np.array([0])]) is not None

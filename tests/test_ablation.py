@@ -1,0 +1,327 @@
+"""ablation_importance: refit, mask and permutation, groups, the linear fast path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.linalg import LinAlgWarning
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes
+from sklearn.dummy import DummyRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import KFold
+
+from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
+from skdrop.inspection import _ablation as ablation_module
+from skdrop.inspection import ablation_importance
+
+
+@pytest.fixture(scope="module")
+def diabetes_frame():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    return X, y.to_numpy()
+
+
+def hand_refit_loop(estimator, X, y, units, scoring="r2", n_splits=5):
+    """Drop-column importance written out: the reference for the tool."""
+    scorer = get_scorer(scoring)
+    X = np.asarray(X, dtype=float)
+    out = np.empty((len(units), n_splits))
+    for s, (train, test) in enumerate(KFold(n_splits).split(X)):
+        base = clone(estimator).fit(X[train], y[train])
+        baseline = scorer(base, X[test], y[test])
+        for u, unit in enumerate(units):
+            keep = np.setdiff1d(np.arange(X.shape[1]), unit)
+            model = clone(estimator).fit(X[train][:, keep], y[train])
+            out[u, s] = baseline - scorer(model, X[test][:, keep], y[test])
+    return out
+
+
+def test_refit_matches_a_hand_written_loop(diabetes):
+    X, y = diabetes
+    result = ablation_importance(Ridge(alpha=0.1), X, y, cv=KFold(5), scoring="r2")
+    expected = hand_refit_loop(Ridge(alpha=0.1), X, y, [[j] for j in range(10)])
+    np.testing.assert_allclose(result.importances, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.importances_mean, expected.mean(axis=1))
+    np.testing.assert_allclose(result.importances_std, expected.std(axis=1))
+    assert list(result.feature_names) == [f"x{j}" for j in range(10)]
+    assert result.method == "refit" and result.scoring == "r2"
+
+
+def test_refit_matches_a_hand_written_loop_for_an_mlp(diabetes):
+    X, y = diabetes
+    X, y = X[:200, :4], (y[:200] - y.mean()) / y.std()
+    mlp = DropoutMLPRegressor(
+        (8,), input_dropout=0.1, max_iter=20, random_state=3, learning_rate_init=0.01
+    )
+    result = ablation_importance(mlp, X, y, cv=KFold(5), scoring="r2")
+    expected = hand_refit_loop(mlp, X, y, [[j] for j in range(4)])
+    np.testing.assert_allclose(result.importances, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "cancer_regression"])
+@pytest.mark.parametrize("dropout", [0.0, 0.1, 0.6])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_linear_fast_path_equals_the_refit_loop(
+    request, dataset, dropout, fit_intercept, monkeypatch
+):
+    X, y = request.getfixturevalue(dataset)
+    model = DropoutLinearRegression(dropout, fit_intercept=fit_intercept)
+    slow = refit_loop(model, X, y, monkeypatch, cv=KFold(4))
+    if not (dataset == "cancer_regression" and dropout == 0.0):
+        # Unpenalized least squares on the breast-cancer columns is too
+        # ill-conditioned for a downdate (rcond < 1e-8): that case refits.
+        monkeypatch.setattr(ablation_module, "_refit_score", _must_not_refit)
+    fast = ablation_importance(model, X, y, cv=KFold(4))
+    np.testing.assert_allclose(fast.baseline_scores, slow.baseline_scores, atol=1e-12)
+    np.testing.assert_allclose(fast.importances, slow.importances, rtol=0, atol=1e-8)
+
+
+def refit_loop(estimator, X, y, monkeypatch, **kwargs):
+    """ablation_importance with the linear fast path switched off."""
+    with monkeypatch.context() as patch:
+        patch.setattr(ablation_module, "_linear_fast_path_applies", lambda *a: False)
+        return ablation_importance(estimator, X, y, **kwargs)
+
+
+def _must_not_refit(*args, **kwargs):
+    raise AssertionError("the linear fast path refitted")
+
+
+def test_linear_fast_path_with_groups_and_two_targets(diabetes_one_hot, monkeypatch):
+    X, y, groups = diabetes_one_hot
+    Y = np.column_stack([y, X["bmi"] * 3.0 + np.sin(y)])
+    X = X.drop(columns="bmi")
+    model = DropoutLinearRegression(0.3, feature_groups=groups)
+    slow = refit_loop(model, X, Y, monkeypatch, cv=KFold(5))
+    monkeypatch.setattr(ablation_module, "_refit_score", _must_not_refit)
+    fast = ablation_importance(model, X, Y, cv=KFold(5))
+    assert [list(u) for u in fast.feature_groups] == [
+        list(u) for u in slow.feature_groups
+    ]
+    np.testing.assert_allclose(fast.importances, slow.importances, atol=1e-8)
+    assert list(fast.feature_names[:2]) == ["sex", "age"]
+
+
+def test_linear_fast_path_falls_back_on_a_singular_system(diabetes, monkeypatch):
+    X, y = diabetes
+    X = np.column_stack([X, X[:, 0]])  # a duplicated column, no penalty
+    model = DropoutLinearRegression(0.0)
+    with pytest.warns(LinAlgWarning):
+        slow = refit_loop(model, X, y, monkeypatch, cv=KFold(3))
+    with pytest.warns(LinAlgWarning):
+        fast = ablation_importance(model, X, y, cv=KFold(3))
+    np.testing.assert_allclose(fast.importances, slow.importances, atol=1e-10)
+
+
+def test_groups_remove_whole_blocks(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    result = ablation_importance(
+        Ridge(alpha=1.0),
+        X,
+        y,
+        cv=KFold(5),
+        feature_groups={"sex": groups[0], "age": groups[1]},
+    )
+    names = list(X.columns)
+    units = [[names.index(c) for c in g] for g in groups]
+    units += [[j] for j in range(len(names)) if not any(j in u for u in units)]
+    units.sort(key=lambda u: u[0])
+    expected = hand_refit_loop(Ridge(alpha=1.0), X, y, units)
+    np.testing.assert_allclose(result.importances, expected, atol=1e-12)
+    assert [list(u) for u in result.feature_groups] == units
+    assert list(result.feature_names[:2]) == ["sex", "age"]
+
+
+def test_default_groups_come_from_the_estimator(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    model = DropoutLinearRegression(0.2, feature_groups=groups)
+    own = ablation_importance(model, X, y, cv=KFold(5))
+    given = ablation_importance(
+        DropoutLinearRegression(0.2, feature_groups=groups),
+        X,
+        y,
+        cv=KFold(5),
+        feature_groups=groups,
+    )
+    assert len(own.feature_groups) == X.shape[1] - len(groups[0]) - len(groups[1]) + 2
+    np.testing.assert_allclose(own.importances, given.importances, atol=1e-12)
+
+
+def test_a_categorical_column_is_one_unit_and_mask_means_missing():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    y = y.to_numpy()
+    X = X.assign(sex=np.where(X["sex"] > 0, "m", "f"))
+    model = DropoutLinearRegression(0.2)
+    refit = ablation_importance(model, X, y, cv=KFold(5))
+    assert list(refit.feature_names) == list(X.columns)
+    assert [len(u) for u in refit.feature_groups] == [1] * 10
+    scorer = get_scorer("r2")
+    sex = list(X.columns).index("sex")
+    for s, (train, test) in enumerate(KFold(5).split(X)):
+        full = clone(model).fit(X.iloc[train], y[train])
+        assert full.coef_.shape == (11,)  # sex is a two-column block
+        without = clone(model).fit(X.iloc[train].drop(columns="sex"), y[train])
+        expected = scorer(full, X.iloc[test], y[test]) - scorer(
+            without, X.iloc[test].drop(columns="sex"), y[test]
+        )
+        assert refit.importances[sex, s] == pytest.approx(expected, abs=1e-12)
+
+    mask = ablation_importance(model, X, y, cv=KFold(5), method="mask")
+    for s, (train, test) in enumerate(KFold(5).split(X)):
+        fitted = clone(model).fit(X.iloc[train], y[train])
+        blanked = X.iloc[test].assign(sex=None)
+        expected = scorer(fitted, X.iloc[test], y[test]) - scorer(
+            fitted, blanked, y[test]
+        )
+        assert mask.importances[sex, s] == pytest.approx(expected, abs=1e-12)
+
+
+def test_mask_matches_zeroed_columns(diabetes):
+    X, y = diabetes
+    model = DropoutLinearRegression(0.3)
+    result = ablation_importance(model, X, y, cv=KFold(5), method="mask")
+    scorer = get_scorer("r2")
+    for s, (train, test) in enumerate(KFold(5).split(X)):
+        fitted = clone(model).fit(X[train], y[train])
+        base = scorer(fitted, X[test], y[test])
+        assert result.baseline_scores[s] == pytest.approx(base, abs=1e-12)
+        for j in range(X.shape[1]):
+            zeroed = X[test].copy()
+            zeroed[:, j] = 0.0
+            expected = base - scorer(fitted, zeroed, y[test])
+            assert result.importances[j, s] == pytest.approx(expected, abs=1e-12)
+
+
+def test_permutation_is_reproducible_and_sees_a_noise_column(diabetes):
+    X, y = diabetes
+    rng = np.random.default_rng(0)
+    X = np.column_stack([X, rng.normal(size=len(y))])
+    model = DropoutLinearRegression(0.1)
+    a = ablation_importance(model, X, y, method="permutation", random_state=1)
+    b = ablation_importance(model, X, y, method="permutation", random_state=1)
+    np.testing.assert_array_equal(a.importances, b.importances)
+    # The noise column's coefficient is tiny: permuting it costs ~nothing,
+    # while the strongest features (bmi, s5) cost several points of R^2.
+    assert abs(a.importances_mean[-1]) < 0.005
+    assert a.importances_mean[[2, 8]].min() > 0.05
+
+
+def test_prefit_mask_scores_the_given_model(diabetes):
+    X, y = diabetes
+    fitted = DropoutLinearRegression(0.2).fit(X[:300], y[:300])
+    result = ablation_importance(fitted, X[300:], y[300:], cv="prefit", method="mask")
+    assert result.importances.shape == (10, 1)
+    base = fitted.score(X[300:], y[300:])
+    assert result.baseline_scores[0] == pytest.approx(base)
+    zeroed = X[300:].copy()
+    zeroed[:, 2] = 0.0
+    assert result.importances[2, 0] == pytest.approx(
+        base - fitted.score(zeroed, y[300:])
+    )
+
+
+def test_prefit_needs_a_fitted_estimator_and_no_refit(diabetes):
+    X, y = diabetes
+    with pytest.raises(NotFittedError, match="needs a fitted estimator"):
+        ablation_importance(DropoutLinearRegression(), X, y, cv="prefit", method="mask")
+    with pytest.raises(ValueError, match=r"cv='prefit'.*not method='refit'"):
+        ablation_importance(
+            DropoutLinearRegression().fit(X, y), X, y, cv="prefit", method="refit"
+        )
+
+
+def test_removing_every_column_leaves_the_best_constant(diabetes):
+    X, y = diabetes
+    result = ablation_importance(
+        Ridge(), X, y, cv=KFold(5), feature_groups=[list(range(10))]
+    )
+    scorer = get_scorer("r2")
+    for s, (train, test) in enumerate(KFold(5).split(X)):
+        base = scorer(Ridge().fit(X[train], y[train]), X[test], y[test])
+        const = scorer(DummyRegressor().fit(X[train], y[train]), X[test], y[test])
+        assert result.importances[0, s] == pytest.approx(base - const, abs=1e-12)
+
+
+def test_column_naming_parameters_follow_a_removed_column():
+    model = DropoutLinearRegression(
+        feature_groups=[[0, 1], [4, 5]], categorical_features=[3, 5]
+    )
+    adjusted = ablation_module._without_columns(clone(model), [2], np.zeros((3, 6)))
+    assert adjusted.feature_groups == [[0, 1], [3, 4]]
+    assert adjusted.categorical_features == [2, 4]
+    adjusted = ablation_module._without_columns(clone(model), [4], np.zeros((3, 6)))
+    assert adjusted.feature_groups == [[0, 1], [4]]
+    frame = pd.DataFrame(np.zeros((2, 3)), columns=["a", "b", "c"])
+    named = DropoutLinearRegression(feature_groups=[["a", "b"]])
+    assert ablation_module._without_columns(named, [0], frame).feature_groups == [["b"]]
+    assert (
+        ablation_module._without_columns(
+            DropoutLinearRegression(feature_groups=[["a"]]), [0], frame
+        ).feature_groups
+        is None
+    )
+
+
+def test_parallel_equals_serial_and_random_state_fixes_the_fits(diabetes):
+    X, y = diabetes
+    X, y = X[:150, :3], (y[:150] - y.mean()) / y.std()
+    mlp = DropoutMLPRegressor((8,), input_dropout=0.2, max_iter=15)
+    serial = ablation_importance(mlp, X, y, cv=3, random_state=0)
+    parallel = ablation_importance(mlp, X, y, cv=3, random_state=0, n_jobs=2)
+    np.testing.assert_array_equal(serial.importances, parallel.importances)
+    np.testing.assert_array_equal(serial.baseline_scores, parallel.baseline_scores)
+
+
+def test_classifier_uses_stratified_splits_and_accuracy(rng):
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + 0.1 * rng.normal(size=120) > 0).astype(int)
+    result = ablation_importance(
+        LogisticRegression(), X, y, cv=4, random_state=0, method="refit"
+    )
+    assert result.importances_mean[0] > 0.2
+    assert np.abs(result.importances_mean[1:]).max() < 0.05
+    clf = DropoutMLPClassifier((4,), max_iter=5, random_state=0)
+    masked = ablation_importance(clf, X, y, cv=3, method="mask")
+    assert masked.importances.shape == (3, 3)
+
+
+def test_verbose_shows_a_progress_bar(diabetes, capsys):
+    X, y = diabetes
+    ablation_importance(Ridge(), X[:, :3], y, cv=2, verbose=True)
+    assert "ablation (refit)" in capsys.readouterr().err
+
+
+def test_to_frame(diabetes):
+    X, y = diabetes
+    frame = ablation_importance(Ridge(), X, y, cv=3).to_frame()
+    assert list(frame.columns) == [
+        "importance_mean",
+        "importance_std",
+        "split0",
+        "split1",
+        "split2",
+    ]
+    assert frame.index.name == "feature" and len(frame) == 10
+
+
+def test_bad_input_errors(diabetes):
+    X, y = diabetes
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(10)])
+    with pytest.raises(ValueError, match="unknown column 'nope'"):
+        ablation_importance(Ridge(), frame, y, feature_groups=[["f0", "nope"]])
+    with pytest.raises(ValueError, match="column index 12, out of range"):
+        ablation_importance(Ridge(), X, y, feature_groups=[[1, 12]])
+    with pytest.raises(ValueError, match="must not overlap"):
+        ablation_importance(Ridge(), X, y, feature_groups=[[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match="'scoring' parameter"):
+        ablation_importance(Ridge(), X, y, scoring="not_a_metric")
+    with pytest.raises(ValueError, match="'method' parameter"):
+        ablation_importance(Ridge(), X, y, method="drop")
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        ablation_importance(Ridge(), X, y[:-1])
+    with pytest.raises(ValueError, match="must be 2-d"):
+        ablation_importance(Ridge(), X[:, 0], y)

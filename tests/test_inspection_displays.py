@@ -1,0 +1,144 @@
+"""RidgeComparisonDisplay and AblationImportanceDisplay with the Agg backend."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from scipy.stats import spearmanr
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import Ridge
+
+from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
+from skdrop.inspection import (
+    AblationImportanceDisplay,
+    RidgeComparisonDisplay,
+    ablation_importance,
+    compare_with_ridge,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def ridge_result(request):
+    X, y = request.getfixturevalue("cancer_regression")
+    return compare_with_ridge(X, y, dropouts=[0.0, 0.1, 0.5, 0.9], cv=3)
+
+
+def test_ridge_display_from_results(ridge_result):
+    display = RidgeComparisonDisplay.from_results(ridge_result)
+    assert display.ax_.shape == (2,)
+    assert display.figure_ is display.ax_[0].figure
+    n_features = len(ridge_result.feature_names)
+    assert len(display.lines_["dropout"]) == len(display.lines_["ridge"]) == n_features
+    # Both paths share the x positions: the matched alphas.
+    x = display.lines_["dropout"][0].get_xdata()
+    np.testing.assert_allclose(x, ridge_result.ridge_alpha)
+    np.testing.assert_allclose(
+        display.lines_["ridge"][3].get_ydata(),
+        ridge_result.ridge_coef[:, 3] * ridge_result.feature_scale[3],
+    )
+    assert "held-out r2" in display.ax_[1].get_ylabel()
+
+
+def test_ridge_display_on_given_axes(ridge_result):
+    fig, axes = plt.subplots(2, 1)
+    display = RidgeComparisonDisplay(result=ridge_result).plot(ax=axes)
+    assert display.figure_ is fig
+    with pytest.raises(ValueError, match="ax must hold 2 matplotlib Axes, got 1"):
+        RidgeComparisonDisplay(result=ridge_result).plot(ax=axes[0])
+
+
+def test_ridge_display_from_estimator(diabetes):
+    X, y = diabetes
+    display = RidgeComparisonDisplay.from_estimator(
+        DropoutLinearRegressionCV(dropouts=[0.0, 0.3, 0.6]), X, y, cv=3
+    )
+    assert list(display.result.dropouts) == [0.0, 0.3, 0.6]
+    with pytest.raises(TypeError, match="needs a DropoutLinearRegression"):
+        RidgeComparisonDisplay.from_estimator(Ridge(), X, y)
+    with pytest.raises(ValueError, match="fit_intercept=False"):
+        RidgeComparisonDisplay.from_estimator(
+            DropoutLinearRegression(fit_intercept=False), X, y
+        )
+
+
+@pytest.fixture(scope="module")
+def ablation_results(request):
+    X, y = request.getfixturevalue("diabetes")
+    model = DropoutLinearRegression(0.2)
+    return {
+        m: ablation_importance(model, X, y, cv=3, method=m, random_state=0)
+        for m in ("refit", "mask", "permutation")
+    }
+
+
+def test_ablation_display_sorted_bars_and_rank_correlations(ablation_results):
+    main = ablation_results["refit"]
+    others = {"mask": ablation_results["mask"]}
+    display = AblationImportanceDisplay.from_results(main, others=others)
+    assert display.figure_ is display.ax_.figure
+    assert len(display.bars_) == 2
+    widths = [bar.get_width() for bar in display.bars_[0]]
+    assert widths == sorted(widths, reverse=True)
+    ticks = display.ax_.get_yticks()
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    order = np.argsort(main.importances_mean)[::-1]
+    # Read top down, the labels go from the most to the least important.
+    top_down = [label for _, label in sorted(zip(ticks, labels), reverse=True)]
+    assert top_down == [f"x{j}" for j in order]
+    expected = spearmanr(main.importances_mean, others["mask"].importances_mean)[0]
+    assert display.rank_correlations_["mask"] == pytest.approx(expected)
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend[1] == f"mask (Spearman {expected:.2f})"
+
+
+def test_ablation_display_with_permutation_importance(diabetes, ablation_results):
+    X, y = diabetes
+    fitted = DropoutLinearRegression(0.2).fit(X, y)
+    perm = permutation_importance(fitted, X, y, n_repeats=3, random_state=0)
+    display = AblationImportanceDisplay.from_results(
+        ablation_results["refit"],
+        others={"permutation_importance": perm},
+        max_features=4,
+    )
+    assert len(display.bars_[1]) == 4
+    assert -1 <= display.rank_correlations_["permutation_importance"] <= 1
+
+
+def test_ablation_display_from_estimator(diabetes):
+    X, y = diabetes
+    display = AblationImportanceDisplay.from_estimator(
+        DropoutLinearRegression(0.2), X, y, compare=["mask", "permutation"], cv=3
+    )
+    assert set(display.rank_correlations_) == {"mask", "permutation"}
+    assert len(display.bars_) == 3
+    with pytest.raises(ValueError, match="compare must list methods among"):
+        AblationImportanceDisplay.from_estimator(
+            DropoutLinearRegression(), X, y, compare=["refit"]
+        )
+
+
+def test_ablation_display_rejects_mismatched_results(ablation_results):
+    main = ablation_results["refit"]
+    short = ablation_importance(
+        Ridge(), np.ones((20, 3)) + np.arange(20)[:, None] ** [1, 2, 3], np.arange(20.0)
+    )
+    with pytest.raises(
+        ValueError, match="has 3 importances but the main result has 10"
+    ):
+        AblationImportanceDisplay.from_results(main, others={"other": short})
+    with pytest.raises(TypeError, match="needs importances_mean"):
+        AblationImportanceDisplay.from_results(main, others={"other": {"a": 1}})
+    with pytest.raises(TypeError, match="others must be a dict"):
+        AblationImportanceDisplay.from_results(main, others=[main])
+    with pytest.raises(ValueError, match="max_features must be at least 1"):
+        AblationImportanceDisplay.from_results(main, max_features=0)
