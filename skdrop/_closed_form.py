@@ -334,7 +334,7 @@ def loo_residuals(
 
 def removal_solutions(
     system: DropoutSystem, lam: float, units: Sequence[IntArray]
-) -> list[Array] | None:
+) -> tuple[Array, list[Array]] | None:
     """Coefficients after removing each unit of columns, from one inverse.
 
     Removing the columns ``g`` from ``(gram + lam B) w = xty`` leaves the
@@ -350,8 +350,12 @@ def removal_solutions(
 
     Returns
     -------
-    coefs : list of ndarray of shape (n_features, n_targets), or None
-        One per unit, zero on the unit's columns.  ``None`` when the system is
+    coef : ndarray of shape (n_features, n_targets)
+        The solution with every column.
+    coefs : list of ndarray of shape (n_features, n_targets)
+        One per unit, zero on the unit's columns.
+
+        Both are replaced by ``None`` when the system is
         not safely positive definite (constant or all-zero columns without
         penalty, near collinearity): the downdate would amplify round-off, and
         the caller should refit instead.
@@ -386,4 +390,4 @@ def removal_solutions(
         reduced = coef - shift
         reduced[g] = 0.0
         out.append(reduced)
-    return out
+    return coef, out

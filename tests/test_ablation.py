@@ -325,3 +325,15 @@ def test_bad_input_errors(diabetes):
         ablation_importance(Ridge(), X, y[:-1])
     with pytest.raises(ValueError, match="must be 2-d"):
         ablation_importance(Ridge(), X[:, 0], y)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "neg_mean_absolute_error"])
+def test_linear_fast_path_with_a_named_scorer(cancer_regression, scoring, monkeypatch):
+    X, y = cancer_regression
+    y = y.copy()
+    y[:5] = y[0]
+    model = DropoutLinearRegression(0.3)
+    slow = refit_loop(model, X, y, monkeypatch, cv=KFold(3), scoring=scoring)
+    monkeypatch.setattr(ablation_module, "_refit_score", _must_not_refit)
+    fast = ablation_importance(model, X, y, cv=KFold(3), scoring=scoring)
+    np.testing.assert_allclose(fast.importances, slow.importances, atol=1e-8)

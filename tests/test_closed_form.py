@@ -163,8 +163,10 @@ def test_removal_solutions_equal_solving_without_the_columns(request, dataset):
     groups = [np.array([j]) for j in range(d)]
     system, _, _ = build_system(X, y[:, None], None, groups, True)
     units = [np.array([0]), np.array([1, 3]), np.arange(d - 1)]
-    coefs = removal_solutions(system, 0.25, units)
-    assert coefs is not None
+    solved = removal_solutions(system, 0.25, units)
+    assert solved is not None
+    full, coefs = solved
+    np.testing.assert_allclose(full, solve_system(system, 0.25), rtol=1e-10)
     for unit, coef in zip(units, coefs, strict=True):
         keep = np.setdiff1d(np.arange(d), unit)
         sub, _, _ = build_system(

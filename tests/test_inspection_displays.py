@@ -93,7 +93,9 @@ def test_ablation_display_sorted_bars_and_rank_correlations(ablation_results):
     labels = [t.get_text() for t in display.ax_.get_yticklabels()]
     order = np.argsort(main.importances_mean)[::-1]
     # Read top down, the labels go from the most to the least important.
-    top_down = [label for _, label in sorted(zip(ticks, labels), reverse=True)]
+    top_down = [
+        label for _, label in sorted(zip(ticks, labels, strict=True), reverse=True)
+    ]
     assert top_down == [f"x{j}" for j in order]
     expected = spearmanr(main.importances_mean, others["mask"].importances_mean)[0]
     assert display.rank_correlations_["mask"] == pytest.approx(expected)

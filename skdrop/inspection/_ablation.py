@@ -225,8 +225,19 @@ def ablation_importance(
     units, names, first_model = _units(
         estimator, X, y, feature_groups, None if prefit else splits[0]
     )
+    r2 = scoring in (None, "r2")  # the closed-form fast path scores R^2 itself
     tasks, keys = _tasks(
-        estimator, X, y, units, splits, scorer, method, prefit, perm_seeds, first_model
+        estimator,
+        X,
+        y,
+        units,
+        splits,
+        scorer,
+        method,
+        prefit,
+        perm_seeds,
+        first_model,
+        r2,
     )
     parallel = Parallel(n_jobs=n_jobs, return_as="generator" if verbose else "list")
     outputs = parallel(delayed(fn)(*args) for fn, args in tasks)
@@ -385,7 +396,7 @@ def _estimator_units(estimator, X, y, first_split):
     return units, first_fit
 
 
-def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first):
+def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first, r2):
     """The work as (function, args) pairs, and what each result belongs to.
 
     A result keyed ``(split, None)`` is ``(baseline, scores or None)``; one
@@ -394,6 +405,8 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first)
     """
     tasks, keys = [], []
     fast = method == "refit" and _linear_fast_path_applies(estimator, X)
+    if fast:  # one fit reads the dropout groups; the splits solve without fit
+        groups = _dropout_groups(estimator, first, X, y, splits[0][0])
     for s, (train, test) in enumerate(splits):
         fitted = estimator if prefit else (first if s == 0 else None)
         if method != "refit":
@@ -402,7 +415,7 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first)
             keys.append((s, None))
             continue
         if fast:
-            args = (estimator, fitted, X, y, train, test, units, scorer)
+            args = (estimator, groups, X, y, train, test, units, scorer, r2)
             tasks.append((_linear_refit_scores, args))
             keys.append((s, None))
             continue
@@ -416,6 +429,13 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first)
             )
             keys.append((s, u))
     return tasks, keys
+
+
+def _dropout_groups(estimator, fitted, X, y, train):
+    """The dropout groups ``fit`` uses: the fitted ``feature_groups_``."""
+    if fitted is None:
+        fitted = _fit_on(estimator, None, X, y, train)
+    return fitted.feature_groups_
 
 
 def _fit_on(estimator, fitted, X, y, train):
@@ -565,35 +585,59 @@ class _LinearPredictor(RegressorMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64) @ self.coef + self.intercept
 
 
-def _linear_refit_scores(estimator, fitted, X, y, train, test, units, scorer):
-    """All the refits without each unit of a closed-form dropout regression,
-    from one inverse; falls back to refitting when the system is too close
-    to singular for the downdate to be exact."""
-    model = _fit_on(estimator, fitted, X, y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    base = scorer(model, X_test, y_test)
+def _linear_refit_scores(estimator, groups, X, y, train, test, units, scorer, r2):
+    """The fit and all the refits without each unit of a closed-form dropout
+    regression, from one inverse of its system; falls back to refitting when
+    the system is too close to singular for the downdate to be exact.
+
+    ``groups`` are the fitted estimator's ``feature_groups_``: the system is
+    the one its ``fit`` solves, so the baseline is that fit to round-off.
+    """
+    params = estimator.get_params(deep=False)
     X_train = np.asarray(_safe_indexing(X, train), dtype=np.float64)
     y_train = np.asarray(_safe_indexing(y, train), dtype=np.float64)
-    single = y_train.ndim == 1
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     system, _, _ = build_system(
-        X_train,
-        y_train.reshape(len(train), -1),
-        None,
-        model.feature_groups_,
-        model.get_params()["fit_intercept"],
+        X_train, y_train.reshape(len(train), -1), None, groups, params["fit_intercept"]
     )
-    coefs = removal_solutions(system, dropout_lambda(model.dropout), units)
-    if coefs is None:
+    solved = removal_solutions(system, dropout_lambda(params["dropout"]), units)
+    if solved is None:
+        base, _ = _refit_score(estimator, None, X, y, train, test, None, scorer)
         scores = [
             _refit_score(estimator, None, X, y, train, test, unit, scorer)
             for unit in units
         ]
         return base, np.asarray(scores, dtype=np.float64)
+    full, coefs = solved
+    if r2:
+        # The estimator's own metric: every solution's predictions in one
+        # product and R^2 in closed form, instead of a scorer call each.
+        scores = _r2_of_solutions(system, [full, *coefs], X_test, y_test)
+        return scores[0], scores[1:]
+    single = y_train.ndim == 1
     scores = []
-    for coef in coefs:
+    for coef in [full, *coefs]:
         intercept = system.y_offset - system.x_offset @ coef
         predictor = _LinearPredictor(
             coef[:, 0] if single else coef, intercept[0] if single else intercept
         )
         scores.append(scorer(predictor, X_test, y_test))
-    return base, np.asarray(scores, dtype=np.float64)
+    return scores[0], np.asarray(scores[1:], dtype=np.float64)
+
+
+def _r2_of_solutions(system, coefs, X_test, y_test):
+    """R^2 of each solution on the test rows, as ``r2_score`` computes it
+    (averaged over targets; 1 or 0 for a constant target)."""
+    X_test = np.asarray(X_test, dtype=np.float64)
+    y_test = np.asarray(y_test, dtype=np.float64).reshape(X_test.shape[0], -1)
+    n_targets = y_test.shape[1]
+    W = np.concatenate(coefs, axis=1)  # (n_features, n_units * n_targets)
+    intercepts = np.tile(system.y_offset, len(coefs)) - system.x_offset @ W
+    residual = np.tile(y_test, len(coefs)) - (X_test @ W + intercepts)
+    numerator = (residual**2).sum(axis=0).reshape(len(coefs), n_targets)
+    denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = 1.0 - numerator / denominator
+    constant = denominator == 0
+    r2[:, constant] = np.where(numerator[:, constant] == 0, 1.0, 0.0)
+    return r2.mean(axis=1)
