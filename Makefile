@@ -54,6 +54,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_linear.py
 	$(PY) benchmarks/bench_mlp.py
 	$(PY) benchmarks/bench_categorical.py
+	$(PY) benchmarks/bench_inspection.py
 
 docs: $(VENV)/.docs
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -18,11 +18,7 @@ from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegr
 from skdrop.inspection import _ablation as ablation_module
 from skdrop.inspection import ablation_importance
 
-
-@pytest.fixture(scope="module")
-def diabetes_frame():
-    X, y = load_diabetes(return_X_y=True, as_frame=True)
-    return X, y.to_numpy()
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def hand_refit_loop(estimator, X, y, units, scoring="r2", n_splits=5):

@@ -188,9 +188,9 @@ def ablation_importance(
     >>> result = ablation_importance(DropoutLinearRegression(0.1), X, y, cv=5)
     >>> result.to_frame()["importance_mean"].round(3).nlargest(3)
     feature
-    s5     0.093
-    bmi    0.076
-    bp     0.019
+    bmi    0.073
+    s5     0.030
+    bp     0.028
     Name: importance_mean, dtype: float64
     """
     X = _as_table(X)

@@ -173,9 +173,9 @@ def compare_with_ridge(
     >>> frame = result.to_frame()
     >>> frame[["dropout", "lam", "ridge_alpha", "dropout_cv_mean"]].round(3)
        dropout    lam  ridge_alpha  dropout_cv_mean
-    0      0.1  0.111       49.111            0.484
-    1      0.3  0.429      189.429            0.467
-    2      0.5  1.000      442.000            0.424
+    0      0.1  0.111       49.111            0.480
+    1      0.3  0.429      189.429            0.465
+    2      0.5  1.000      442.000            0.427
     """
     rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
     X_frame, X_arr, names = _numeric_table(X)
