@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Input dropout and feature ablation: how alike are they?
-=====================================================
+=======================================================
 
 Input dropout trains a network on rows with features missing, so one might
 expect a model trained with it to cope with a feature removed at prediction

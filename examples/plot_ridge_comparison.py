@@ -1,7 +1,7 @@
 """
-===========================================
+============================================
 Input dropout in a linear model versus ridge
-===========================================
+============================================
 
 Dropout at rate ``p`` on the inputs of a linear regression is, in
 expectation, a ridge regression with ``lam = p / (1 - p)`` on columns scaled

@@ -167,3 +167,10 @@ def check_dropout_grid(dropouts: Any) -> np.ndarray:
     if bad.size:
         raise ValueError(f"dropouts must be in [0, 1), got {float(bad[0])!r}")
     return rates
+
+
+def scoring_name(scoring: Any) -> str | None:
+    """A readable name for a ``scoring`` argument; None for the default."""
+    if scoring is None or isinstance(scoring, str):
+        return scoring
+    return str(getattr(scoring, "__name__", type(scoring).__name__))

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .._categorical import resolve_categorical
 from .._closed_form import build_system, dropout_lambda, removal_solutions
 from .._linear import DropoutLinearRegression
-from .._validation import column_position, resolve_feature_groups
+from .._validation import column_position, resolve_feature_groups, scoring_name
 
 
 class AblationImportance(Bunch):
@@ -263,7 +263,7 @@ def ablation_importance(
         feature_names=np.asarray(names, dtype=object),
         feature_groups=units,
         method=method,
-        scoring=_scoring_name(scoring),
+        scoring=scoring_name(scoring) or "score",
     )
 
 
@@ -276,14 +276,6 @@ def _as_table(X):
     if X.shape[1] == 0:
         raise ValueError("X has no columns: there is no feature to ablate")
     return X
-
-
-def _scoring_name(scoring) -> str:
-    if scoring is None:
-        return "score"
-    if isinstance(scoring, str):
-        return scoring
-    return getattr(scoring, "__name__", type(scoring).__name__)
 
 
 def _with_shared_seed(estimator, random_state, rng):

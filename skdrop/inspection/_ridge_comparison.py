@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 from .._closed_form import dropout_lambda, penalty_root_inverse
 from .._linear import DropoutLinearRegression
-from .._validation import check_dropout_grid
+from .._validation import check_dropout_grid, scoring_name
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
@@ -254,15 +254,7 @@ def compare_with_ridge(
         ridgecv_score=ridgecv_score,
         ridgecv_dropout=float(ridgecv_alpha / (alpha_per_lambda + ridgecv_alpha)),
         feature_names=np.asarray(names, dtype=object),
-        scoring="r2" if scoring is None else _name(scoring),
-    )
-
-
-def _name(scoring) -> str:
-    return (
-        scoring
-        if isinstance(scoring, str)
-        else getattr(scoring, "__name__", type(scoring).__name__)
+        scoring=scoring_name(scoring) or "r2",
     )
 
 
