@@ -309,6 +309,7 @@ class _BaseDropoutMLP(BaseEstimator):
             self.t_ = 0
             self.best_loss_ = math.inf
             self.validation_scores_ = [] if self.early_stopping else None
+            self.validation_loss_curve_ = [] if self.early_stopping else None
             self.best_validation_score_ = -math.inf if self.early_stopping else None
         else:
             trainer = self._trainer_for_update(X.shape[0])
@@ -352,11 +353,14 @@ class _BaseDropoutMLP(BaseEstimator):
             return torch.from_numpy(a if a.flags.writeable else a.copy()).to(device)
 
         validate = None
+        validation_losses = []
         if self.early_stopping and not incremental:
             X, X_val, y, y_val, sample_weight, w_val = self._split(X, y, sample_weight)
 
             def validate():
-                return self._validation_score(trainer.network, X_val, y_val, w_val)
+                raw = predict_raw(trainer.network, X_val).astype(np.float64)
+                validation_losses.append(_data_loss(raw, y_val, w_val, self._head_name))
+                return self._validation_score(raw, y_val, w_val)
 
         Xt = to_device(np.ascontiguousarray(X))
         Yt = to_device(np.ascontiguousarray(y, dtype=np.float32))
@@ -381,6 +385,10 @@ class _BaseDropoutMLP(BaseEstimator):
             self.validation_scores_ = [
                 *(self.validation_scores_ or []),
                 *result.validation_scores,
+            ]
+            self.validation_loss_curve_ = [
+                *(getattr(self, "validation_loss_curve_", None) or []),
+                *validation_losses,
             ]
             self.best_validation_score_ = trainer.best_validation_score
             self.best_loss_ = None
@@ -593,9 +601,16 @@ default="from_dtype"
     classes_ : ndarray
         Class labels.
     loss_curve_ : list of float
-        Training loss after each epoch.
+        Training loss of each epoch, as scikit-learn reports it: the mean
+        loss over the epoch's batches, with the dropout masks on, plus the
+        ``alpha`` penalty.
     validation_scores_ : list of float or None
         Validation accuracy after each epoch (early stopping only).
+    validation_loss_curve_ : list of float or None
+        Loss of the evaluation-mode network (no dropout, no penalty) on the
+        validation split after each epoch (early stopping only): the same
+        cross-entropy as ``loss_curve_``, for plotting the generalization
+        gap (:class:`~skdrop.inspection.LossCurveDisplay`).
     best_validation_score_ : float or None
         Best validation accuracy (early stopping only).
     best_loss_ : float or None
@@ -734,8 +749,7 @@ default="from_dtype"
         self._head_name = head
         return head
 
-    def _validation_score(self, network, X_val, y_val, w_val):
-        raw = predict_raw(network, X_val).astype(np.float64)
+    def _validation_score(self, raw, y_val, w_val):
         pred = self._label_binarizer.inverse_transform(self._proba_from_raw(raw))
         truth = self._label_binarizer.inverse_transform(y_val)
         return float(accuracy_score(truth, pred, sample_weight=w_val))
@@ -849,9 +863,10 @@ batch_norm, max_norm, device
 
     Attributes
     ----------
-    loss_curve_, validation_scores_, best_validation_score_, best_loss_, \
-n_iter_, t_, coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, \
-module_, categories_, feature_groups_, n_features_in_, feature_names_in_
+    loss_curve_, validation_scores_, validation_loss_curve_, \
+best_validation_score_, best_loss_, n_iter_, t_, coefs_, intercepts_, \
+n_layers_, n_outputs_, out_activation_, module_, categories_, feature_groups_, \
+n_features_in_, feature_names_in_
         As in :class:`DropoutMLPClassifier`; the output activation is
         "identity".
 
@@ -934,9 +949,8 @@ module_, categories_, feature_groups_, n_features_in_, feature_names_in_
         self._head_name = "identity"
         return "identity"
 
-    def _validation_score(self, network, X_val, y_val, w_val):
-        pred = predict_raw(network, X_val).astype(np.float64)
-        return float(r2_score(y_val, pred, sample_weight=w_val))
+    def _validation_score(self, raw, y_val, w_val):
+        return float(r2_score(y_val, raw, sample_weight=w_val))
 
     def predict(self, X, return_std=False):
         """Predict with the evaluation-mode network, or with MC dropout.
@@ -989,3 +1003,16 @@ module_, categories_, feature_groups_, n_features_in_, feature_names_in_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _data_loss(raw, target, weight, head):
+    """Mean loss per row of raw outputs, as the training head defines it:
+    softmax or logistic cross-entropy, or half the squared error averaged
+    over outputs; weighted by the sample weights when given."""
+    if head == "softmax":
+        losses = -(target * log_softmax(raw, axis=1)).sum(axis=1)
+    elif head == "logistic":
+        losses = (np.logaddexp(0.0, raw) - target * raw).sum(axis=1)
+    else:
+        losses = 0.5 * ((raw - target) ** 2).mean(axis=1)
+    return float(np.average(losses, weights=weight))

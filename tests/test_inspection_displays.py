@@ -1,4 +1,4 @@
-"""RidgeComparisonDisplay and AblationImportanceDisplay with the Agg backend."""
+"""The inspection Displays with the Agg backend."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from scipy.stats import spearmanr
+from sklearn.exceptions import NotFittedError
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import Ridge
 
-from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutLinearRegressionCV,
+    DropoutMLPClassifier,
+    DropoutMLPRegressor,
+)
 from skdrop.inspection import (
     AblationImportanceDisplay,
+    LossCurveDisplay,
     RidgeComparisonDisplay,
     ablation_importance,
     compare_with_ridge,
@@ -144,3 +151,56 @@ def test_ablation_display_rejects_mismatched_results(ablation_results):
         AblationImportanceDisplay.from_results(main, others=[main])
     with pytest.raises(ValueError, match="max_features must be at least 1"):
         AblationImportanceDisplay.from_results(main, max_features=0)
+
+
+@pytest.fixture(scope="module")
+def two_networks():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    return {
+        f"p={p}": DropoutMLPClassifier(
+            (32,), hidden_dropout=p, early_stopping=True, max_iter=25, random_state=0
+        ).fit(X, y)
+        for p in (0.0, 0.5)
+    }
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_loss_curve_display_plots_curves_and_gaps(two_networks):
+    display = LossCurveDisplay.from_estimator(two_networks)
+    assert display.figure_ is display.ax_.figure
+    for label, model in two_networks.items():
+        train, valid = display.lines_[label]
+        np.testing.assert_allclose(train.get_ydata(), model.loss_curve_)
+        np.testing.assert_allclose(valid.get_ydata(), model.validation_loss_curve_)
+        expected = model.validation_loss_curve_[-1] - model.loss_curve_[-1]
+        assert display.gaps_[label] == pytest.approx(expected)
+    texts = [t.get_text() for t in display.ax_.texts]
+    assert len(texts) == 2 and all(t.startswith("gap ") for t in texts)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_loss_curve_display_accepts_lists_pipelines_and_sklearn(diabetes):
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = diabetes
+    ours = make_pipeline(
+        StandardScaler(), DropoutMLPRegressor((8,), max_iter=5, random_state=0)
+    ).fit(X, y)
+    theirs = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    theirs.fit(X, y)
+    display = LossCurveDisplay.from_estimator([ours, theirs], log_scale=True)
+    assert list(display.gaps_) == ["DropoutMLPRegressor", "MLPRegressor"]
+    assert display.gaps_["MLPRegressor"] is None  # no validation loss recorded
+    assert display.ax_.get_yscale() == "log"
+    with pytest.raises(ValueError, match="names has 1 entries for 2 estimators"):
+        LossCurveDisplay.from_estimator([ours, theirs], names=["a"])
+    with pytest.raises(TypeError, match="Ridge has no loss_curve_"):
+        LossCurveDisplay.from_estimator(Ridge().fit(X, y))
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(DropoutMLPRegressor())

@@ -834,3 +834,45 @@ def test_cuda_fit_predict_and_pickle_to_cpu(blobs, monkeypatch):
     )
     on_cpu.partial_fit(X, y)  # continues on the CPU with a fresh optimizer
     assert on_cpu.n_iter_ == gpu.n_iter_ + 1
+
+
+@pytest.mark.parametrize("kind", ["regressor", "binary", "multiclass"])
+def test_validation_loss_curve_is_the_loss_on_the_validation_split(kind):
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelBinarizer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    if kind == "regressor":
+        y = X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=300)
+        model = DropoutMLPRegressor((16,), hidden_dropout=0.2, early_stopping=True)
+    else:
+        n_classes = 2 if kind == "binary" else 3
+        y = (X[:, 0] > 0).astype(int) + (n_classes == 3) * (X[:, 1] > 0.5)
+        model = DropoutMLPClassifier((16,), hidden_dropout=0.2, early_stopping=True)
+    model.set_params(max_iter=40, random_state=0, n_iter_no_change=100).fit(X, y)
+    curve = model.validation_loss_curve_
+    assert len(curve) == len(model.validation_scores_) == model.n_iter_
+    assert all(np.isfinite(curve))
+    # The restored parameters are those of the best-scoring epoch; recompute
+    # that epoch's validation loss from the same split.
+    # The estimator stratifies on its one-hot encoding of the labels.
+    stratify = None if kind == "regressor" else LabelBinarizer().fit_transform(y)
+    if stratify is not None and stratify.shape[1] == 1:
+        stratify = stratify[:, 0]
+    _, X_val, _, y_val = train_test_split(
+        X, y, test_size=0.1, random_state=model._seeds[3] % 2**32, stratify=stratify
+    )
+    best = int(np.argmax(model.validation_scores_))
+    if kind == "regressor":
+        expected = 0.5 * np.mean((model.predict(X_val) - y_val) ** 2)
+    else:
+        expected = log_loss(y_val, model.predict_proba(X_val), labels=model.classes_)
+    assert curve[best] == pytest.approx(expected, rel=1e-4)
+
+
+def test_no_validation_loss_curve_without_early_stopping(diabetes):
+    X, y = diabetes
+    model = DropoutMLPRegressor((8,), max_iter=3, random_state=0).fit(X, y)
+    assert model.validation_loss_curve_ is None
