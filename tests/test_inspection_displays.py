@@ -178,8 +178,9 @@ def test_loss_curve_display_plots_curves_and_gaps(two_networks):
         np.testing.assert_allclose(valid.get_ydata(), model.validation_loss_curve_)
         expected = model.validation_loss_curve_[-1] - model.loss_curve_[-1]
         assert display.gaps_[label] == pytest.approx(expected)
-    texts = [t.get_text() for t in display.ax_.texts]
-    assert len(texts) == 2 and all(t.startswith("gap ") for t in texts)
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    gap = display.gaps_["p=0.5"]
+    assert f"p=0.5: validation (final gap {gap:+.3g})" in legend
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

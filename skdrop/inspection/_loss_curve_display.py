@@ -15,7 +15,7 @@ class LossCurveDisplay:
     its validation loss (``validation_loss_curve_``, recorded by the skdrop
     networks when fitted with ``early_stopping=True``) dashed.  The gap
     between the two at the last epoch, validation minus training loss, is
-    written at the end of the curves and kept in ``gaps_``.  Create it with
+    shown in the legend and kept in ``gaps_``.  Create it with
     :meth:`from_estimator`.  Read more in the :ref:`user guide <loss_curves>`.
 
     The training loss is measured with the dropout masks on and includes the
@@ -89,23 +89,14 @@ class LossCurveDisplay:
             )
             gap = None
             if valid is not None and len(valid):
+                gap = float(valid[-1] - train[-1])
                 lines += ax.plot(
                     np.arange(1, len(valid) + 1),
                     valid,
                     color=color,
                     lw=1.6,
                     ls="--",
-                    label=f"{label}: validation",
-                )
-                gap = float(valid[-1] - train[-1])
-                ax.annotate(
-                    f"gap {gap:+.3g}",
-                    xy=(len(valid), valid[-1]),
-                    xytext=(4, 0),
-                    textcoords="offset points",
-                    color=color,
-                    fontsize="small",
-                    va="center",
+                    label=f"{label}: validation (final gap {gap:+.3g})",
                 )
             self.lines_[label] = lines
             self.gaps_[label] = gap
