@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -59,6 +60,85 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _UsageError(Exception):
+    """A bad command line or input file: one line to stderr, exit code 2."""
+
+
+def _read_table(path: str):
+    import pandas as pd
+
+    source = Path(path)
+    if not source.is_file():
+        raise _UsageError(f"no such file: {path}")
+    try:
+        return pd.read_csv(source)
+    except pd.errors.EmptyDataError as exc:
+        raise _UsageError(f"{path} is empty") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
+        raise _UsageError(f"{path} is not a readable CSV file: {first}") from exc
+
+
+def _run_analysis(data, target, args, title) -> int:
+    from ._analyze import AnalysisError, analyze
+    from ._report import summary_table, write_report
+
+    if args.cv < 2:
+        raise _UsageError(f"--cv must be at least 2, got {args.cv}")
+    try:
+        analysis = analyze(
+            data,
+            target,
+            task=args.task,
+            cv=args.cv,
+            n_jobs=args.n_jobs,
+            quick=args.quick,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
+    except AnalysisError as exc:
+        raise _UsageError(str(exc)) from exc
+    written = write_report(analysis, args.out, title)
+    print(summary_table(analysis))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    """Dropout study of one CSV file."""
+    data = _read_table(args.data)
+    return _run_analysis(data, args.target, args, f"skdrop analysis of {args.data}")
+
+
+def _demo_analyze(args: argparse.Namespace) -> int:
+    """``analyze`` on the bundled Palmer penguins data, in quick mode."""
+    from .datasets import load_penguins
+
+    args.quick = True
+    print("skdrop demo: which penguin species? (Palmer penguins, 344 rows)")
+    return _run_analysis(
+        load_penguins(), "species", args, "skdrop demo: Palmer penguins species"
+    )
+
+
+def _add_analysis_options(parser: argparse.ArgumentParser, out: str) -> None:
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto: classification for text, boolean or few-valued integer targets",
+    )
+    parser.add_argument("--out", default=out, help=f"output folder (default {out})")
+    parser.add_argument("--cv", type=int, default=5, help="cross-validation folds")
+    parser.add_argument("--n-jobs", type=int, default=None, help="parallel fits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of splits and fits")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars on stderr"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skdrop",
@@ -66,11 +146,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="compare DropoutLinearRegression with Ridge on a bundled dataset"
+    analyze = commands.add_parser(
+        "analyze",
+        help="does dropout help on a CSV table, at which rates, which columns matter",
     )
-    demo.add_argument("--seed", type=int, default=0, help="seed of the CV splits")
-    demo.set_defaults(handler=_demo)
+    analyze.add_argument("data", help="CSV file with a header row")
+    analyze.add_argument("--target", required=True, help="the column to predict")
+    analyze.add_argument(
+        "--quick", action="store_true", help="smaller grid and networks"
+    )
+    _add_analysis_options(analyze, "skdrop-report")
+    analyze.set_defaults(handler=_analyze)
+    demo = commands.add_parser(
+        "demo", help="analyze the bundled Palmer penguins data (quick mode)"
+    )
+    _add_analysis_options(demo, "skdrop-demo")
+    demo.set_defaults(handler=_demo_analyze, quick=True)
+    ridge = commands.add_parser(
+        "ridge-demo",
+        help="compare DropoutLinearRegression with Ridge on the diabetes data",
+    )
+    ridge.add_argument("--seed", type=int, default=0, help="seed of the CV splits")
+    ridge.set_defaults(handler=_demo)
     return parser
 
 
@@ -79,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.handler(args))
+    except _UsageError as exc:
+        print(f"skdrop: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("skdrop: interrupted", file=sys.stderr)
         return 130

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from skdrop._cli import main
 
 
-def test_demo_prints_comparison_table(capsys):
-    assert main(["demo"]) == 0
+def test_ridge_demo_prints_comparison_table(capsys):
+    assert main(["ridge-demo"]) == 0
     out = capsys.readouterr().out
     assert "diabetes (442 rows, 10 features)" in out
     assert "max|w - w_ridge|" in out
@@ -36,3 +39,110 @@ def test_module_entry_point():
         check=True,
     )
     assert done.stdout.strip()
+
+
+def _table(kind, n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=n),
+            "weight": rng.normal(size=n) * 10 + 50,
+            "color": rng.choice(["red", "green", "blue"], size=n),
+            "noise": rng.normal(size=n),
+        }
+    )
+    frame.loc[::7, "weight"] = np.nan
+    frame.loc[::11, "color"] = None
+    signal = frame["size"] + (frame["color"] == "red") * 1.5
+    if kind == "classification":
+        frame["label"] = np.where(signal > 0.3, "yes", "no")
+    else:
+        frame["label"] = signal + 0.1 * rng.normal(size=n)
+    return frame
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_analyze_end_to_end(kind, tmp_path, capsys):
+    csv = tmp_path / "table.csv"
+    _table(kind).to_csv(csv, index=False)
+    out = tmp_path / "report"
+    code = main(
+        [
+            "analyze",
+            str(csv),
+            "--target",
+            "label",
+            "--quick",
+            "--cv",
+            "3",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "chosen rates" in printed and "mean CV" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"] == kind
+    assert results["categorical_columns"] == ["color"]
+    chosen = results["chosen"]
+    assert chosen["input_dropout"] in results["grid"]["input_dropout"]
+    assert chosen["hidden_dropout"] in results["grid"]["hidden_dropout"]
+    grid = np.array(results["grid"]["mean_cv_score"])
+    assert grid.shape == (2, 2) and chosen["cv_score"] == pytest.approx(grid.max())
+    assert "dropout MLP (best rates)" in results["scores"]
+    assert len(results["scores"]) == (4 if kind == "classification" else 5)
+    assert set(results["importances"]) == {"size", "weight", "color", "noise"}
+    importances = results["importances"]
+    # The signal is in size and color; noise carries nothing.
+    assert importances["size"]["mean"] > importances["noise"]["mean"]
+    html = (out / "report.html").read_text()
+    n_figures = 3 if kind == "classification" else 4
+    assert html.count("data:image/png;base64,") == n_figures
+    if kind == "regression":
+        ridge = results["ridge_comparison"]
+        assert ridge["max_abs_coef_diff_positive_rates"] < 1e-8
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def _run_cli(args, tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "skdrop", *args, "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+    )
+    return done, out
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "no such file"),
+        ("no_target", "no column 'label' in the table"),
+        ("empty", "is empty"),
+        ("one_class", "has one class"),
+        ("garbage", "not a readable CSV file"),
+        ("header_only", "the table is empty"),
+    ],
+)
+def test_analyze_bad_input_exits_2_without_traceback(case, message, tmp_path):
+    csv = tmp_path / "table.csv"
+    if case == "no_target":
+        _table("classification").drop(columns="label").to_csv(csv, index=False)
+    elif case == "empty":
+        csv.write_text("")
+    elif case == "one_class":
+        _table("classification").assign(label="yes").to_csv(csv, index=False)
+    elif case == "garbage":
+        csv.write_bytes(b"a,b\n1,2\n\xff\xfe\x00,\x81\n")
+    elif case == "header_only":
+        csv.write_text("size,label\n")
+    path = str(csv if case != "missing" else tmp_path / "absent.csv")
+    done, out = _run_cli(["analyze", path, "--target", "label", "--quick"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert lines[0].startswith("skdrop: error:") and message in lines[0]
+    assert not out.exists()

@@ -131,7 +131,10 @@ def compare_with_ridge(
         equivalent_coef : ndarray of shape (n_rates, n_features)
             ``T @ v`` of that ridge.
         max_abs_coef_diff : ndarray of shape (n_rates,)
-            Largest ``|equivalent_coef - coef|``: round-off.
+            Largest ``|equivalent_coef - coef|``: round-off, except at rate 0
+            when the least-squares problem has no unique solution (collinear
+            columns, such as a full one-hot block next to the intercept):
+            then both are minimum-norm solutions in different coordinates.
         ridge_alpha : ndarray of shape (n_rates,)
             The alpha of a ``Ridge`` on standardized columns with the same
             total penalty: ``lam`` times the mean of ``B_jj / var_j`` (the

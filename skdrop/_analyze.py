@@ -1,0 +1,474 @@
+"""``skdrop analyze``: does dropout help on this table, at which rates, and
+which features matter?
+
+:func:`analyze` runs the whole study on a DataFrame and returns the numbers
+and the figures; :mod:`skdrop._report` writes them out.  Everything here uses
+the public API of skdrop and scikit-learn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import LinAlgWarning
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.compose import make_column_selector as selector
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from tqdm.auto import tqdm
+
+from ._categorical import one_hot_groups
+from ._linear import DropoutLinearRegressionCV
+from ._mlp import DropoutMLPClassifier, DropoutMLPRegressor
+
+
+class AnalysisError(ValueError):
+    """Input the analysis cannot use; its message is meant for the user."""
+
+
+@dataclass
+class Analysis:
+    """What :func:`analyze` found: numbers for ``results.json`` and figures."""
+
+    task: str
+    target: str
+    n_rows: int
+    numeric: list[str]
+    categorical: list[str]
+    input_rates: list[float]
+    hidden_rates: list[float]
+    grid_scores: np.ndarray  # (n_input, n_hidden) mean CV score
+    best: dict
+    scores: dict  # model name -> mean CV score
+    scoring: str
+    importances: dict  # original column -> (mean, std)
+    gaps: dict  # model label -> final generalization gap
+    ridge: dict | None
+    figures: dict = field(default_factory=dict)  # title -> matplotlib Figure
+
+    def to_json(self) -> dict:
+        return {
+            "task": self.task,
+            "target": self.target,
+            "n_rows": self.n_rows,
+            "numeric_columns": self.numeric,
+            "categorical_columns": self.categorical,
+            "scoring": self.scoring,
+            "chosen": self.best,
+            "grid": {
+                "input_dropout": self.input_rates,
+                "hidden_dropout": self.hidden_rates,
+                "mean_cv_score": self.grid_scores.tolist(),
+            },
+            "scores": self.scores,
+            "generalization_gap": self.gaps,
+            "importances": {
+                k: {"mean": m, "std": s} for k, (m, s) in self.importances.items()
+            },
+            "ridge_comparison": self.ridge,
+        }
+
+
+def detect_task(y: pd.Series) -> str:
+    """Classification for text, boolean or category targets, and for
+    integers with few distinct values; regression otherwise."""
+    if (
+        isinstance(y.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(y)
+        or not pd.api.types.is_numeric_dtype(y)
+    ):
+        return "classification"
+    if pd.api.types.is_integer_dtype(y) and y.nunique() <= max(
+        2, min(20, len(y) // 20)
+    ):
+        return "classification"
+    return "regression"
+
+
+def prepare(data: pd.DataFrame, target: str, task: str):
+    """Check the table and split it into ``X``, ``y`` and the task."""
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise AnalysisError("the table is empty")
+    if target not in data.columns:
+        shown = ", ".join(map(str, list(data.columns)[:12]))
+        raise AnalysisError(
+            f"no column {target!r} in the table; the columns are {shown}"
+        )
+    data = data[data[target].notna()]
+    if data.shape[0] < 10:
+        raise AnalysisError(
+            f"only {data.shape[0]} rows have a value for {target!r}; at least 10 "
+            "are needed"
+        )
+    X = data.drop(columns=[target])
+    if X.shape[1] == 0:
+        raise AnalysisError(f"the table has no column besides the target {target!r}")
+    y = data[target]
+    if task == "auto":
+        task = detect_task(y)
+    if task == "classification":
+        counts = y.astype(str).value_counts()
+        if len(counts) < 2:
+            raise AnalysisError(
+                f"the target {target!r} has one class ({counts.index[0]!r}); "
+                "classification needs at least two"
+            )
+        y = y.astype(str)
+    else:
+        try:
+            y = pd.to_numeric(y).astype(float)
+        except (TypeError, ValueError) as exc:
+            raise AnalysisError(
+                f"the target {target!r} is not numeric, so it cannot be a "
+                "regression target; use --task classification"
+            ) from exc
+    for column in X.columns:
+        if X[column].isna().all():
+            X = X.drop(columns=[column])
+    X.columns = [str(c) for c in X.columns]
+    return X.reset_index(drop=True), y.reset_index(drop=True), task
+
+
+def _is_categorical(column: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(
+        column
+    )
+
+
+def _numeric_preprocessing():
+    """Impute and scale numeric columns; pass the others to the estimator,
+    which one-hot encodes them itself and drops each as one group.  Columns
+    are chosen by dtype, so a pipeline still fits with a column removed."""
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    return ColumnTransformer(
+        [
+            ("num", numeric, selector(dtype_include="number")),
+            ("cat", "passthrough", selector(dtype_exclude="number")),
+        ],
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+
+
+def _one_hot_preprocessing():
+    """The same with one-hot encoding, for scikit-learn's models."""
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("num", numeric, selector(dtype_include="number")),
+            ("cat", categorical, selector(dtype_exclude="number")),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def _scaled_target(model):
+    return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+
+
+def _dropout_model(task, quick, seed, input_dropout=0.0, hidden_dropout=0.0):
+    params = dict(
+        hidden_layer_sizes=(64,) if quick else (64, 64),
+        input_dropout=input_dropout,
+        hidden_dropout=hidden_dropout,
+        early_stopping=True,
+        n_iter_no_change=20,
+        max_iter=300 if quick else 500,
+        learning_rate_init=3e-3,
+        random_state=seed,
+    )
+    pipe = make_pipeline(
+        _numeric_preprocessing(),
+        DropoutMLPClassifier(**params)
+        if task == "classification"
+        else DropoutMLPRegressor(**params),
+    )
+    return pipe if task == "classification" else _scaled_target(pipe)
+
+
+def _network(model):
+    """The network inside a (target-scaled) pipeline."""
+    if isinstance(model, TransformedTargetRegressor):
+        model = model.regressor_ if hasattr(model, "regressor_") else model.regressor
+    return model[-1]
+
+
+def analyze(
+    data: pd.DataFrame,
+    target: str,
+    *,
+    task: str = "auto",
+    cv: int = 5,
+    n_jobs: int | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+) -> Analysis:
+    """Search dropout rates, fit baselines and rate the features of a table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .inspection import (
+        AblationImportanceDisplay,
+        LossCurveDisplay,
+        RidgeComparisonDisplay,
+        ablation_importance,
+        compare_with_ridge,
+    )
+
+    X, y, task = prepare(data, target, task)
+    classification = task == "classification"
+    if classification and y.value_counts().min() < cv:
+        raise AnalysisError(
+            f"the rarest class of {target!r} has {y.value_counts().min()} rows, "
+            f"fewer than the {cv} CV folds; lower --cv"
+        )
+    splitter = (StratifiedKFold if classification else KFold)(
+        cv, shuffle=True, random_state=seed
+    )
+    splits = list(splitter.split(X, y))
+    scoring = "accuracy" if classification else "r2"
+    categorical = [c for c in X.columns if _is_categorical(X[c])]
+    numeric = [c for c in X.columns if c not in categorical]
+    # Categorical columns as text (object dtype, NaN where missing), what
+    # both the estimators' encoding and OneHotEncoder take.
+    for c in categorical:
+        missing = X[c].isna().to_numpy()
+        text = X[c].astype(str).to_numpy(dtype=object)
+        text[missing] = np.nan
+        X[c] = pd.Series(text, index=X.index, dtype=object)
+
+    input_rates = [0.0, 0.2] if quick else [0.0, 0.1, 0.2, 0.3]
+    hidden_rates = [0.0, 0.5] if quick else [0.0, 0.25, 0.5]
+    grid = list(itertools.product(input_rates, hidden_rates))
+    scores = np.empty((len(input_rates), len(hidden_rates)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k, (p_in, p_hid) in enumerate(
+            tqdm(grid, desc="dropout grid", disable=not progress, unit="setting")
+        ):
+            model = _dropout_model(task, quick, seed, p_in, p_hid)
+            cv_scores = cross_val_score(
+                model, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs
+            )
+            scores[k // len(hidden_rates), k % len(hidden_rates)] = cv_scores.mean()
+        i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        best = {
+            "input_dropout": input_rates[i],
+            "hidden_dropout": hidden_rates[j],
+            "cv_score": float(scores[i, j]),
+        }
+        results = {
+            "dropout MLP (best rates)": float(scores[i, j]),
+            "MLP without dropout": float(scores[0, 0]),
+        }
+        results.update(
+            _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress)
+        )
+
+        figures = {
+            "CV score by dropout rates": _heatmap(
+                scores, input_rates, hidden_rates, scoring
+            )
+        }
+
+        best_model = _dropout_model(
+            task, quick, seed, best["input_dropout"], best["hidden_dropout"]
+        )
+        plain_model = _dropout_model(task, quick, seed)
+        label = f"input {best['input_dropout']:g}, hidden {best['hidden_dropout']:g}"
+        fitted = {label: best_model.fit(X, y), "no dropout": plain_model.fit(X, y)}
+        curves = LossCurveDisplay.from_estimator(
+            {label: _network(m) for label, m in fitted.items()}
+        )
+        curves.ax_.set_title("training and validation loss")
+        figures["Loss curves"] = curves.figure_
+        gaps = {label: gap for label, gap in curves.gaps_.items()}
+
+        ridge = None
+        if not classification:
+            ridge, figure = _ridge_comparison(
+                X, y, splits, compare_with_ridge, RidgeComparisonDisplay
+            )
+            figures["Dropout against ridge"] = figure
+
+        ablation = ablation_importance(
+            _dropout_model(
+                task, quick, seed, best["input_dropout"], best["hidden_dropout"]
+            ),
+            X,
+            y,
+            cv=splits,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            verbose=progress,
+        )
+        display = AblationImportanceDisplay.from_results(ablation)
+        display.ax_.set_title("ablation importance (refit without each column)")
+        figures["Feature importance"] = display.figure_
+    importances = {
+        str(name): (float(m), float(s))
+        for name, m, s in zip(
+            ablation.feature_names,
+            ablation.importances_mean,
+            ablation.importances_std,
+            strict=True,
+        )
+    }
+    return Analysis(
+        task=task,
+        target=target,
+        n_rows=len(y),
+        numeric=numeric,
+        categorical=categorical,
+        input_rates=input_rates,
+        hidden_rates=hidden_rates,
+        grid_scores=scores,
+        best=best,
+        scores=results,
+        scoring=scoring,
+        importances=importances,
+        gaps=gaps,
+        ridge=ridge,
+        figures=figures,
+    )
+
+
+def _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress):
+    """The models a user would compare against, each tuned on the same splits."""
+    size = (64,) if quick else (64, 64)
+    max_iter = 300 if quick else 500
+    if task == "classification":
+        candidates = {
+            "scikit-learn MLPClassifier (tuned alpha)": (
+                MLPClassifier(
+                    hidden_layer_sizes=size,
+                    early_stopping=True,
+                    n_iter_no_change=20,
+                    max_iter=max_iter,
+                    learning_rate_init=3e-3,
+                    random_state=seed,
+                ),
+                "alpha",
+                [1e-4, 1e-1] if quick else [1e-4, 1e-2, 1.0],
+            ),
+            "LogisticRegression (tuned C)": (
+                LogisticRegression(max_iter=2000),
+                "C",
+                [0.1, 10.0] if quick else [0.01, 0.1, 1.0, 10.0],
+            ),
+        }
+    else:
+        candidates = {
+            "scikit-learn MLPRegressor (tuned alpha)": (
+                MLPRegressor(
+                    hidden_layer_sizes=size,
+                    early_stopping=True,
+                    n_iter_no_change=20,
+                    max_iter=max_iter,
+                    learning_rate_init=3e-3,
+                    random_state=seed,
+                ),
+                "alpha",
+                [1e-4, 1e-1] if quick else [1e-4, 1e-2, 1.0],
+            ),
+            "Ridge (tuned alpha)": (
+                Ridge(),
+                "alpha",
+                [0.1, 10.0] if quick else [0.01, 0.1, 1.0, 10.0, 100.0],
+            ),
+        }
+    out = {}
+    for name, (model, param, values) in tqdm(
+        candidates.items(), desc="baselines", disable=not progress, unit="model"
+    ):
+        pipe = make_pipeline(_one_hot_preprocessing(), model)
+        key = f"{pipe.steps[-1][0]}__{param}"
+        if task == "regression":
+            pipe = _scaled_target(pipe)
+            key = f"regressor__{key}"
+        search = GridSearchCV(
+            pipe, {key: values}, cv=splits, scoring=scoring, n_jobs=n_jobs
+        )
+        out[name] = float(search.fit(X, y).best_score_)
+    if task == "regression":
+        linear = make_pipeline(_numeric_preprocessing(), DropoutLinearRegressionCV())
+        out["DropoutLinearRegressionCV"] = float(
+            cross_val_score(
+                linear, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs
+            ).mean()
+        )
+    return out
+
+
+def _ridge_comparison(X, y, splits, compare_with_ridge, display_cls):
+    encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
+    design = encoder.transform(X)
+    groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
+    with warnings.catch_warnings():
+        # Without dropout a full one-hot block is collinear with the
+        # intercept: the minimum-norm solution is the expected answer there.
+        warnings.simplefilter("ignore", LinAlgWarning)
+        result = compare_with_ridge(
+            design, y.to_numpy(), feature_groups=groups or None, cv=splits
+        )
+    display = display_cls.from_results(result)
+    summary = {
+        "best_dropout": result.best_dropout,
+        "best_dropout_score": result.best_dropout_score,
+        "ridgecv_alpha": result.ridgecv_alpha,
+        "ridgecv_score": result.ridgecv_score,
+        "ridgecv_equivalent_dropout": result.ridgecv_dropout,
+        # At rate 0 with a full one-hot block the problem has no unique
+        # solution, and the two minimum-norm answers differ legitimately.
+        "max_abs_coef_diff_positive_rates": float(
+            np.max(result.max_abs_coef_diff[result.dropouts > 0])
+        ),
+    }
+    return summary, display.figure_
+
+
+def _heatmap(scores, input_rates, hidden_rates, scoring):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(
+        figsize=(1.6 + 1.1 * len(hidden_rates), 1.2 + 0.8 * len(input_rates)),
+        layout="constrained",
+    )
+    image = ax.imshow(scores, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(hidden_rates)), labels=[f"{p:g}" for p in hidden_rates])
+    ax.set_yticks(range(len(input_rates)), labels=[f"{p:g}" for p in input_rates])
+    ax.set_xlabel("hidden_dropout")
+    ax.set_ylabel("input_dropout")
+    best = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    for (r, c), value in np.ndenumerate(scores):
+        weight = "bold" if (r, c) == best else "normal"
+        ax.text(
+            c,
+            r,
+            f"{value:.3f}",
+            ha="center",
+            va="center",
+            color="white",
+            fontweight=weight,
+        )
+    fig.colorbar(image, ax=ax, label=f"mean CV {scoring}")
+    ax.set_title("CV score by dropout rates")
+    return fig

@@ -1,0 +1,124 @@
+"""Writing an :class:`~skdrop._analyze.Analysis`: HTML report, JSON, summary."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ._version import __version__
+
+
+def figure_png(figure) -> str:
+    """A figure as base64 PNG, for an ``<img src="data:...">``."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def summary_table(analysis) -> str:
+    """The scores of every model, best first, as fixed-width text."""
+    rows = sorted(analysis.scores.items(), key=lambda kv: -kv[1])
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{'model':<{width}}  mean CV {analysis.scoring}"]
+    lines += [f"{name:<{width}}  {score:.4f}" for name, score in rows]
+    best = analysis.best
+    lines.append(
+        f"chosen rates: input_dropout={best['input_dropout']:g}, "
+        f"hidden_dropout={best['hidden_dropout']:g}"
+    )
+    top = sorted(analysis.importances.items(), key=lambda kv: -kv[1][0])[:5]
+    lines.append(
+        "most important columns: "
+        + ", ".join(f"{name} ({mean:+.3f})" for name, (mean, _) in top)
+    )
+    return "\n".join(lines)
+
+
+def render_html(analysis, title: str) -> str:
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td>{score:.4f}</td></tr>"
+        for name, score in sorted(analysis.scores.items(), key=lambda kv: -kv[1])
+    )
+    importances = "".join(
+        f"<tr><td>{esc(name)}</td><td>{mean:+.4f}</td><td>{std:.4f}</td></tr>"
+        for name, (mean, std) in sorted(
+            analysis.importances.items(), key=lambda kv: -kv[1][0]
+        )
+    )
+    gaps = "".join(
+        f"<tr><td>{esc(label)}</td><td>"
+        f"{'n/a' if gap is None else f'{gap:+.4f}'}</td></tr>"
+        for label, gap in analysis.gaps.items()
+    )
+    figures = "".join(
+        f"<figure><img alt='{esc(name)}' src='data:image/png;base64,"
+        f"{figure_png(fig)}'><figcaption>{esc(name)}</figcaption></figure>"
+        for name, fig in analysis.figures.items()
+    )
+    best = analysis.best
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto;
+       color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 4px 12px; text-align: left; }}
+figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
+figcaption {{ color: #555; font-size: 90%; }}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<p>Task: <b>{esc(analysis.task)}</b> of <b>{esc(analysis.target)}</b> on
+{analysis.n_rows} rows; numeric columns: {esc(", ".join(analysis.numeric)) or "none"};
+categorical columns (dropped as whole one-hot groups):
+{esc(", ".join(analysis.categorical)) or "none"}.</p>
+<h2>Does dropout help?</h2>
+<p>Chosen by cross-validation: input_dropout = {best["input_dropout"]:g},
+hidden_dropout = {best["hidden_dropout"]:g} (mean CV {esc(analysis.scoring)}
+{best["cv_score"]:.4f}).</p>
+<table><tr><th>model</th><th>mean CV {esc(analysis.scoring)}</th></tr>{rows}</table>
+<h3>Generalization gap (final validation loss minus training loss)</h3>
+<table><tr><th>network</th><th>gap</th></tr>{gaps}</table>
+<h2>Which features matter?</h2>
+<p>Held-out {esc(analysis.scoring)} lost when the network is refitted
+without each column (mean and standard deviation over the CV splits).</p>
+<table><tr><th>column</th><th>importance</th><th>std</th></tr>{importances}</table>
+<h2>Figures</h2>
+{figures}
+<p><small>skdrop {__version__}</small></p>
+</body></html>
+"""
+
+
+def write_report(analysis, out_dir, title: str) -> list[Path]:
+    """Write ``report.html`` and ``results.json`` into ``out_dir``.
+
+    Each file is written under a temporary name in the same folder and then
+    renamed, so an interrupted run never leaves a half-written report.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payloads = {
+        "results.json": json.dumps(analysis.to_json(), indent=2),
+        "report.html": render_html(analysis, title),
+    }
+    umask = os.umask(0)
+    os.umask(umask)
+    written = []
+    for name, text in payloads.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private
+            os.replace(tmp, out / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(out / name)
+    return written
