@@ -1,7 +1,7 @@
 """
-=====================================================
+============================================================
 The classic picture: a wide network with and without dropout
-=====================================================
+============================================================
 
 The figure every dropout tutorial shows: a network much larger than its data
 fits the training set ever better while its validation loss turns up, and
