@@ -183,23 +183,28 @@ def _scaled_target(model):
     return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
 
 
-def _dropout_model(task, quick, seed, input_dropout=0.0, hidden_dropout=0.0):
-    params = dict(
+def _network_params(quick, seed):
+    """The architecture and training settings every network here shares, so
+    the dropout networks and scikit-learn's MLP differ only in regularization."""
+    return dict(
         hidden_layer_sizes=(64,) if quick else (64, 64),
-        input_dropout=input_dropout,
-        hidden_dropout=hidden_dropout,
         early_stopping=True,
         n_iter_no_change=20,
         max_iter=300 if quick else 500,
         learning_rate_init=3e-3,
         random_state=seed,
     )
-    pipe = make_pipeline(
-        _numeric_preprocessing(),
+
+
+def _dropout_model(task, quick, seed, input_dropout=0.0, hidden_dropout=0.0):
+    params = _network_params(quick, seed)
+    params.update(input_dropout=input_dropout, hidden_dropout=hidden_dropout)
+    network = (
         DropoutMLPClassifier(**params)
         if task == "classification"
-        else DropoutMLPRegressor(**params),
+        else DropoutMLPRegressor(**params)
     )
+    pipe = make_pipeline(_numeric_preprocessing(), network)
     return pipe if task == "classification" else _scaled_target(pipe)
 
 
@@ -353,48 +358,27 @@ def analyze(
 
 def _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress):
     """The models a user would compare against, each tuned on the same splits."""
-    size = (64,) if quick else (64, 64)
-    max_iter = 300 if quick else 500
-    if task == "classification":
-        candidates = {
-            "scikit-learn MLPClassifier (tuned alpha)": (
-                MLPClassifier(
-                    hidden_layer_sizes=size,
-                    early_stopping=True,
-                    n_iter_no_change=20,
-                    max_iter=max_iter,
-                    learning_rate_init=3e-3,
-                    random_state=seed,
-                ),
-                "alpha",
-                [1e-4, 1e-1] if quick else [1e-4, 1e-2, 1.0],
-            ),
-            "LogisticRegression (tuned C)": (
-                LogisticRegression(max_iter=2000),
-                "C",
-                [0.1, 10.0] if quick else [0.01, 0.1, 1.0, 10.0],
-            ),
-        }
-    else:
-        candidates = {
-            "scikit-learn MLPRegressor (tuned alpha)": (
-                MLPRegressor(
-                    hidden_layer_sizes=size,
-                    early_stopping=True,
-                    n_iter_no_change=20,
-                    max_iter=max_iter,
-                    learning_rate_init=3e-3,
-                    random_state=seed,
-                ),
-                "alpha",
-                [1e-4, 1e-1] if quick else [1e-4, 1e-2, 1.0],
-            ),
-            "Ridge (tuned alpha)": (
-                Ridge(),
-                "alpha",
-                [0.1, 10.0] if quick else [0.01, 0.1, 1.0, 10.0, 100.0],
-            ),
-        }
+    classification = task == "classification"
+    mlp = (MLPClassifier if classification else MLPRegressor)(
+        **_network_params(quick, seed)
+    )
+    linear = (
+        (LogisticRegression(max_iter=2000), "C", [0.01, 0.1, 1.0, 10.0])
+        if classification
+        else (Ridge(), "alpha", [0.01, 0.1, 1.0, 10.0, 100.0])
+    )
+    candidates = {
+        f"scikit-learn {type(mlp).__name__} (tuned alpha)": (
+            mlp,
+            "alpha",
+            [1e-4, 1e-1] if quick else [1e-4, 1e-2, 1.0],
+        ),
+        f"{type(linear[0]).__name__} (tuned {linear[1]})": (
+            linear[0],
+            linear[1],
+            linear[2][1::2] if quick else linear[2],
+        ),
+    }
     out = {}
     for name, (model, param, values) in tqdm(
         candidates.items(), desc="baselines", disable=not progress, unit="model"
