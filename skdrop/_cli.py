@@ -100,7 +100,13 @@ def _run_analysis(data, target, args, title) -> int:
         )
     except AnalysisError as exc:
         raise _UsageError(str(exc)) from exc
-    written = write_report(analysis, args.out, title)
+    try:
+        written = write_report(analysis, args.out, title)
+    finally:
+        import matplotlib.pyplot as plt
+
+        for figure in analysis.figures.values():
+            plt.close(figure)
     print(summary_table(analysis))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
