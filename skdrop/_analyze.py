@@ -149,33 +149,35 @@ def _is_categorical(column: pd.Series) -> bool:
     )
 
 
-def _numeric_preprocessing():
-    """Impute and scale numeric columns; pass the others to the estimator,
-    which one-hot encodes them itself and drops each as one group.  Columns
-    are chosen by dtype, so a pipeline still fits with a column removed."""
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    return ColumnTransformer(
-        [
-            ("num", numeric, selector(dtype_include="number")),
-            ("cat", "passthrough", selector(dtype_exclude="number")),
-        ],
-        verbose_feature_names_out=False,
-    ).set_output(transform="pandas")
+def _preprocessing(categorical):
+    """Impute and scale the numeric columns, ``categorical`` the others.
 
-
-def _one_hot_preprocessing():
-    """The same with one-hot encoding, for scikit-learn's models."""
+    Columns are chosen by dtype, so a pipeline still fits with a column
+    removed (ablation).
+    """
     numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical = make_pipeline(
-        SimpleImputer(strategy="constant", fill_value="missing"),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
     return ColumnTransformer(
         [
             ("num", numeric, selector(dtype_include="number")),
             ("cat", categorical, selector(dtype_exclude="number")),
         ],
         verbose_feature_names_out=False,
+    )
+
+
+def _numeric_preprocessing():
+    """Categorical columns go to the estimator as text, which one-hot
+    encodes them itself and drops each as one group."""
+    return _preprocessing("passthrough").set_output(transform="pandas")
+
+
+def _one_hot_preprocessing():
+    """Categorical columns one-hot encoded, for scikit-learn's models."""
+    return _preprocessing(
+        make_pipeline(
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+        )
     )
 
 

@@ -28,7 +28,8 @@ from ._validation import resolve_feature_groups
 MAX_ENCODED_COLUMNS = 10_000
 
 
-def _is_categorical_dtype(dtype) -> bool:
+def is_categorical_dtype(dtype) -> bool:
+    """Whether a pandas dtype holds categories: category, object or string."""
     return (
         isinstance(dtype, pd.CategoricalDtype)
         or pd.api.types.is_object_dtype(dtype)
@@ -51,7 +52,7 @@ def resolve_categorical(categorical_features, X) -> np.ndarray:
             )
         if not is_frame:
             return np.zeros(n_features, dtype=bool)
-        return np.array([_is_categorical_dtype(d) for d in X.dtypes], dtype=bool)
+        return np.array([is_categorical_dtype(d) for d in X.dtypes], dtype=bool)
     values = list(categorical_features)
     mask = np.zeros(n_features, dtype=bool)
     if values and all(isinstance(v, (bool, np.bool_)) for v in values):

@@ -384,9 +384,13 @@ def removal_solutions(
     coef = inverse @ system.xty
     out = []
     for g in units:
-        shift = inverse[:, g] @ linalg.solve(
-            inverse[np.ix_(g, g)], coef[g], assume_a="pos", check_finite=False
-        )
+        if len(g) == 1:  # rank one: the solve is a division
+            j = int(g[0])
+            shift = np.outer(inverse[:, j], coef[j] / inverse[j, j])
+        else:
+            shift = inverse[:, g] @ linalg.solve(
+                inverse[np.ix_(g, g)], coef[g], assume_a="pos", check_finite=False
+            )
         reduced = coef - shift
         reduced[g] = 0.0
         out.append(reduced)

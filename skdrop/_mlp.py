@@ -26,7 +26,14 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
-from ._engine import MLPConfig, MLPTrainer, make_generator, predict_raw, resolve_device
+from ._engine import (
+    MLPConfig,
+    MLPTrainer,
+    head_loss_and_grad,
+    make_generator,
+    predict_raw,
+    resolve_device,
+)
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
 from ._network import ACTIVATIONS, DropoutNetwork
 from ._validation import (
@@ -1006,13 +1013,13 @@ n_features_in_, feature_names_in_
 
 
 def _data_loss(raw, target, weight, head):
-    """Mean loss per row of raw outputs, as the training head defines it:
-    softmax or logistic cross-entropy, or half the squared error averaged
-    over outputs; weighted by the sample weights when given."""
-    if head == "softmax":
-        losses = -(target * log_softmax(raw, axis=1)).sum(axis=1)
-    elif head == "logistic":
-        losses = (np.logaddexp(0.0, raw) - target * raw).sum(axis=1)
-    else:
-        losses = 0.5 * ((raw - target) ** 2).mean(axis=1)
-    return float(np.average(losses, weights=weight))
+    """Mean loss per row of raw outputs, from the training head's own loss
+    (weighted by the sample weights when given)."""
+    weights = None if weight is None else torch.from_numpy(np.asarray(weight, float))
+    total, _ = head_loss_and_grad(
+        torch.from_numpy(raw),
+        torch.from_numpy(np.asarray(target, dtype=np.float64)),
+        weights,
+        head,
+    )
+    return float(total) / (raw.shape[0] if weight is None else float(np.sum(weight)))

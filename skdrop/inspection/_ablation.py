@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._categorical import resolve_categorical
+from .._categorical import is_categorical_dtype, resolve_categorical
 from .._closed_form import build_system, dropout_lambda, removal_solutions
 from .._linear import DropoutLinearRegression
 from .._validation import column_position, resolve_feature_groups, scoring_name
@@ -509,7 +509,7 @@ def _ablated_copy(X, unit, method, rng):
             if perm is not None:
                 new = column.iloc[perm]
                 new.index = column.index
-            elif _is_text_column(column):
+            elif is_categorical_dtype(column.dtype):
                 new = pd.Series(np.nan, index=column.index, dtype=column.dtype)
             else:
                 new = pd.Series(0, index=column.index).astype(column.dtype)
@@ -524,15 +524,6 @@ def _ablated_copy(X, unit, method, rng):
         else:
             out[:, j] = 0
     return out
-
-
-def _is_text_column(column) -> bool:
-    dtype = column.dtype
-    return (
-        isinstance(dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-    )
 
 
 def _scores_without_refit(

@@ -132,27 +132,29 @@ class LossCurveDisplay:
         display : LossCurveDisplay
         """
         if isinstance(estimators, dict):
-            labelled = list(estimators.items())
+            labels = [str(k) for k in estimators]
+            items = list(estimators.values())
         else:
             items = (
                 estimators if isinstance(estimators, (list, tuple)) else [estimators]
             )
-            if names is None:
-                names = _default_names(items)
-            elif len(names) != len(items):
-                raise ValueError(
-                    f"names has {len(names)} entries for {len(items)} estimators"
-                )
-            labelled = list(zip(names, items, strict=True))
-        if not labelled:
+            labels = names
+        if not items:
             raise ValueError("LossCurveDisplay needs at least one fitted estimator")
-        curves = {}
-        for label, estimator in labelled:
-            model = _network_of(estimator)
-            curves[str(label)] = (
+        models = [_network_of(e) for e in items]
+        if labels is None:
+            labels = _default_names(models)
+        elif len(labels) != len(models):
+            raise ValueError(
+                f"names has {len(labels)} entries for {len(models)} estimators"
+            )
+        curves = {
+            str(label): (
                 np.asarray(model.loss_curve_, dtype=float),
                 _optional_array(getattr(model, "validation_loss_curve_", None)),
             )
+            for label, model in zip(labels, models, strict=True)
+        }
         return cls(curves=curves).plot(ax=ax, log_scale=log_scale)
 
 
@@ -173,8 +175,8 @@ def _optional_array(values):
     return None if values is None else np.asarray(values, dtype=float)
 
 
-def _default_names(items) -> list[str]:
-    names = [type(_network_of(e)).__name__ for e in items]
+def _default_names(models) -> list[str]:
+    names = [type(m).__name__ for m in models]
     if len(set(names)) < len(names):
         names = [f"{n} #{k}" for k, n in enumerate(names)]
     return names

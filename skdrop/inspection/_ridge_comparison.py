@@ -288,18 +288,19 @@ def _cv_scores(X, y, train, test, rates, feature_groups, scorer):
     """Held-out scores of dropout and of the matched ridge at every rate."""
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train, y_test = y[train], y[test]
+    # The ridge standardizes with the training part: one scaler per split.
+    scaler = StandardScaler().fit(np.asarray(X_train))
+    Xs_train = scaler.transform(np.asarray(X_train))
+    Xs_test = scaler.transform(np.asarray(X_test))
     dropout_scores, ridge_scores = [], []
-    scale = None
+    alpha_per_lambda = None
     for p in rates:
         model = DropoutLinearRegression(
             p, feature_groups=feature_groups, categorical_features=None
         ).fit(X_train, y_train)
         dropout_scores.append(scorer(model, X_test, y_test))
-        if scale is None:
-            scale = StandardScaler().fit(X_train).scale_
-            alpha_per_lambda = _alpha_per_lambda(model.penalty_, scale)
-        ridge = make_pipeline(
-            StandardScaler(), Ridge(alpha=dropout_lambda(p) * alpha_per_lambda)
-        ).fit(np.asarray(X_train), y_train)
-        ridge_scores.append(scorer(ridge, np.asarray(X_test), y_test))
+        if alpha_per_lambda is None:
+            alpha_per_lambda = _alpha_per_lambda(model.penalty_, scaler.scale_)
+        ridge = Ridge(alpha=dropout_lambda(p) * alpha_per_lambda).fit(Xs_train, y_train)
+        ridge_scores.append(scorer(ridge, Xs_test, y_test))
     return np.asarray(dropout_scores), np.asarray(ridge_scores)
