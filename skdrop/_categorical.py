@@ -146,6 +146,12 @@ class CategoricalEncoder:
             size = len(kept) + (1 if len(pooled) else 0)
             groups.append(np.arange(width, width + size, dtype=np.intp))
             width += size
+        if width == 0:
+            shown = ", ".join(self._name(j) for j in range(len(self.categorical)))
+            raise ValueError(
+                "every column of X is categorical and missing in every row "
+                f"(columns {shown}): one-hot encoding leaves no column to fit on"
+            )
         if width > MAX_ENCODED_COLUMNS:
             wide = sorted(
                 ((len(g), j) for j, g in enumerate(groups) if self.categorical[j]),
@@ -223,6 +229,27 @@ def fit_encoder(estimator, X):
     estimator._encoder = encoder
 
 
+def _explain_text(X: object, exc: ValueError) -> None:
+    """Re-raise numpy's "could not convert string to float" with the way out,
+    when it comes from text in X that no categorical column encodes."""
+    if "could not convert" not in str(exc):
+        return
+    if hasattr(X, "dtypes"):
+        text = any(is_categorical_dtype(d) for d in X.dtypes)
+    else:
+        try:
+            text = np.asarray(X).dtype.kind in "USO"
+        except (TypeError, ValueError):
+            text = False
+    if text:
+        raise ValueError(
+            f"X has non-numeric values ({exc}); list those columns in "
+            "categorical_features to one-hot encode them (categorical_features="
+            "'from_dtype' does so for a DataFrame's category, object and string "
+            "columns)"
+        ) from exc
+
+
 def validate_X(estimator, X, *, reset, **check_params):
     """``validate_data`` that one-hot encodes the categorical columns.
 
@@ -233,7 +260,11 @@ def validate_X(estimator, X, *, reset, **check_params):
         fit_encoder(estimator, X)
     encoder = getattr(estimator, "_encoder", None)
     if encoder is None:
-        return validate_data(estimator, X, reset=reset, **check_params)
+        try:
+            return validate_data(estimator, X, reset=reset, **check_params)
+        except ValueError as exc:
+            _explain_text(X, exc)
+            raise
     _check_feature_names(estimator, X, reset=reset)
     _check_n_features(estimator, X, reset=reset)
     return check_array(encoder.transform(X), **check_params)
@@ -245,7 +276,11 @@ def validate_X_y(estimator, X, y, *, reset, **check_params):
         fit_encoder(estimator, X)
     encoder = getattr(estimator, "_encoder", None)
     if encoder is None:
-        return validate_data(estimator, X, y, reset=reset, **check_params)
+        try:
+            return validate_data(estimator, X, y, reset=reset, **check_params)
+        except ValueError as exc:
+            _explain_text(X, exc)
+            raise
     _check_feature_names(estimator, X, reset=reset)
     _check_n_features(estimator, X, reset=reset)
     return check_X_y(encoder.transform(X), y, **check_params)

@@ -131,7 +131,11 @@ def build_system(
     else:
         xty = Xc.T @ (yc * sample_weight[:, None])
     if fit_intercept:
-        _zero_constant_features(gram, x_offset, X.shape[0], weight_sum)
+        constant = _zero_constant_features(gram, x_offset, X.shape[0], weight_sum)
+        # Their cross products with y are round-off too: left in, a tiny
+        # dropout rate would divide them by a penalty of the same size.
+        xty[constant] = 0.0
+        Xc[:, constant] = 0.0
     # The masks act on the uncentered X: its weighted second moments are the
     # centered ones plus the mean outer product.
     mean_outer = weight_sum * x_offset
@@ -166,8 +170,10 @@ def uncentered_penalty(
 
 def _zero_constant_features(
     gram: Array, x_offset: Array, n_samples: int, weight_sum: float
-) -> None:
+) -> NDArray[np.bool_]:
     """Make centered constant columns exactly zero instead of round-off noise.
+
+    Returns the mask of the constant columns.
 
     The bound follows scikit-learn's test for constant features: a variance
     below what summing ``n_samples`` rounded values can produce.
@@ -178,6 +184,7 @@ def _zero_constant_features(
     constant = var <= bound
     gram[constant, :] = 0.0
     gram[:, constant] = 0.0
+    return constant
 
 
 def _penalty_matrix(penalty: Array) -> Array:
@@ -205,13 +212,20 @@ def solve_system(system: DropoutSystem, lam: float) -> Array:
 
 def _solve_spd(A: Array, b: Array) -> Array:
     eps = np.finfo(np.float64).eps
+    # Equilibrate (the diagonal is positive): the condition that matters is
+    # that of the scaled matrix, not the columns' units, so features of
+    # scales 1e-8 and 1e8 side by side are no reason for a warning.  The
+    # least-squares fallback is minimum-norm in these scaled coordinates.
+    scale = 1.0 / np.sqrt(np.diag(A))
+    A = A * scale[:, None] * scale[None, :]
+    b = b * scale[:, None]
     try:
         factor, lower = linalg.cho_factor(A, lower=False, check_finite=False)
         anorm = float(np.abs(A).sum(axis=0).max())
         rcond, info = linalg.lapack.dpocon(factor, anorm)
         if info == 0 and rcond >= eps:
             result: Array = linalg.cho_solve((factor, lower), b, check_finite=False)
-            return result
+            return result * scale[:, None]
         reason = f"ill-conditioned (rcond={rcond:.3g})"
     except LinAlgError:
         reason = "singular"
@@ -225,7 +239,7 @@ def _solve_spd(A: Array, b: Array) -> Array:
         stacklevel=3,
     )
     solution = linalg.lstsq(A, b, check_finite=False, lapack_driver="gelsd")[0]
-    return np.asarray(solution, dtype=np.float64)
+    return np.asarray(solution * scale[:, None], dtype=np.float64)
 
 
 def penalty_root_inverse(
@@ -289,9 +303,12 @@ def loo_residuals(
     H = T.T @ system.gram @ T
     evals, evecs = linalg.eigh(H)
     evals = np.clip(evals, 0.0, None)
-    tiny = evals.max(initial=0.0) * H.shape[0] * np.finfo(np.float64).eps
+    # Relative to 1 at least, the scale of the whitened problem (T' B T = I):
+    # a lam below round-off (a rate like 1e-307) on a null direction would
+    # otherwise multiply round-off by 1 / lam, or overflow.
+    tiny = max(evals.max(initial=0.0), 1.0) * H.shape[0] * np.finfo(np.float64).eps
     lam_arr = np.asarray(lams, dtype=np.float64)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         shrink = np.where(
             evals[:, None] + lam_arr[None, :] > tiny,
             1.0 / (evals[:, None] + lam_arr[None, :]),
@@ -301,7 +318,10 @@ def loo_residuals(
     q = M.T @ system.xty  # (d', n_targets)
     n_targets = yc.shape[1]
     n_lams = lam_arr.size
-    fit_weights = (q[:, :, None] * shrink[:, None, :]).reshape(q.shape[0], -1)
+    # Explicit sizes: d' is 0 when every column is all zero.
+    fit_weights = (q[:, :, None] * shrink[:, None, :]).reshape(
+        q.shape[0], n_targets * n_lams
+    )
 
     n_samples = Xc.shape[0]
     out = np.empty((n_samples, n_targets, n_lams))

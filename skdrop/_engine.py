@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,24 +36,37 @@ _MIN_BATCH_STEPS = 50
 _DECAY_STEPS = 1000
 
 
-def resolve_device(device: str) -> torch.device:
-    """Turn a device name into a :class:`torch.device`, or raise ``ValueError``.
-
-    ``"auto"`` picks CUDA, then MPS, then the CPU.  A device that this machine
-    does not have is an error rather than a silent fall back to the CPU.
-    """
+def check_device_name(device: str) -> torch.device | None:
+    """The :class:`torch.device` a name stands for (None for ``"auto"``),
+    whether or not this machine has it; ``ValueError`` for any other name."""
     if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return None
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
             f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}"
         ) from exc
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}"
+        )
+    return resolved
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn a device name into a :class:`torch.device`, or raise ``ValueError``.
+
+    ``"auto"`` picks CUDA, then MPS, then the CPU.  A device that this machine
+    does not have is an error rather than a silent fall back to the CPU.
+    """
+    resolved = check_device_name(device)
+    if resolved is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
     if resolved.type == "cpu":
         return resolved
     if resolved.type == "cuda":
@@ -74,10 +88,7 @@ def resolve_device(device: str) -> torch.device:
                 f"device={device!r} was requested but MPS is not available on "
                 "this machine; use device='cpu' or device='auto'."
             )
-        return resolved
-    raise ValueError(
-        f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}"
-    )
+    return resolved
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:
@@ -101,6 +112,7 @@ class LinearSGDResult:
     n_iter: int
     converged: bool
     loss_curve: list[float] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def fit_linear_sgd(
@@ -188,46 +200,58 @@ def fit_linear_sgd(
     # Moulines 2013); a slow decay in the step count only damps the noise.
     decay_steps = max(_DECAY_STEPS, n_batches)
     n_steps = 0
-    for epoch in range(max_iter):
-        order = torch.randperm(n_samples, generator=generator, device=device)
-        loss_sum = torch.zeros((), dtype=dtype, device=device)
-        block_sum = torch.zeros(average.size, dtype=dtype, device=device)
-        block_steps = 0
-        for start in range(0, n_samples, batch_size):
-            idx = order[start : start + batch_size]
-            xb = Xs[idx]
-            if site.active:
-                rows, cols = xb.shape
-                mult, _, scale = site.sample_scaled(rows, cols, noise, dtype)
-                xb = xb * mult * scale
-            xb = xb - center
-            residual = xb @ coef + bias - ys[idx]
-            wres = residual * sw[idx, None]
-            loss_sum += (wres * residual).sum()
-            step = base_step / math.sqrt(1.0 + n_steps / decay_steps)
-            n_steps += 1
-            scale = 2.0 * step / idx.shape[0]
-            coef -= scale * (xb.T @ wres)
-            if fit_intercept:
-                bias -= scale * wres.sum(dim=0)
-            block_sum += torch.cat([coef.reshape(-1), bias])
-            block_steps += 1
-            if block_steps == steps_per_block or start + batch_size >= n_samples:
-                average.add(block_sum.cpu().numpy(), block_steps)
-                block_sum.zero_()
-                block_steps = 0
-        loss = float(loss_sum) / n_samples * float(np.mean(y_scale**2))
-        if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"The training loss became {loss} at epoch {epoch + 1}; "
-                "try a smaller learning_rate_init."
-            )
-        loss_curve.append(loss)
-        if progress is not None:
-            progress(epoch + 1, loss)
-        if average.relative_standard_error() <= tol:
-            converged = True
-            break
+    interrupted = False
+    epoch_ends: list[int] = []  # blocks averaged when each epoch ended
+    try:
+        for epoch in range(max_iter):
+            order = torch.randperm(n_samples, generator=generator, device=device)
+            loss_sum = torch.zeros((), dtype=dtype, device=device)
+            block_sum = torch.zeros(average.size, dtype=dtype, device=device)
+            block_steps = 0
+            for start in range(0, n_samples, batch_size):
+                idx = order[start : start + batch_size]
+                xb = Xs[idx]
+                if site.active:
+                    rows, cols = xb.shape
+                    mult, _, scale = site.sample_scaled(rows, cols, noise, dtype)
+                    xb = xb * mult * scale
+                xb = xb - center
+                residual = xb @ coef + bias - ys[idx]
+                wres = residual * sw[idx, None]
+                loss_sum += (wres * residual).sum()
+                step = base_step / math.sqrt(1.0 + n_steps / decay_steps)
+                n_steps += 1
+                scale = 2.0 * step / idx.shape[0]
+                coef -= scale * (xb.T @ wres)
+                if fit_intercept:
+                    bias -= scale * wres.sum(dim=0)
+                block_sum += torch.cat([coef.reshape(-1), bias])
+                block_steps += 1
+                if block_steps == steps_per_block or start + batch_size >= n_samples:
+                    average.add(block_sum.cpu().numpy(), block_steps)
+                    block_sum.zero_()
+                    block_steps = 0
+            loss = float(loss_sum) / n_samples * float(np.mean(y_scale**2))
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became {loss} at epoch {epoch + 1}; "
+                    "try a smaller learning_rate_init."
+                )
+            epoch_ends.append(average.n_blocks)
+            loss_curve.append(loss)
+            if progress is not None:
+                progress(epoch + 1, loss)
+            if average.relative_standard_error() <= tol:
+                converged = True
+                break
+    except KeyboardInterrupt:
+        completed = min(len(epoch_ends), len(loss_curve))
+        if completed == 0:
+            raise
+        # Keep the average as it was at the end of the last completed epoch.
+        del loss_curve[completed:]
+        average.truncate(epoch_ends[completed - 1])
+        interrupted = True
 
     params = average.tail_mean()
     avg_coef = params[: coef.numel()].reshape(coef.shape)
@@ -241,6 +265,7 @@ def fit_linear_sgd(
         n_iter=len(loss_curve),
         converged=converged,
         loss_curve=loss_curve,
+        interrupted=interrupted,
     )
 
 
@@ -256,6 +281,14 @@ class _BlockAverage:
         self.size = size
         self._sums: list[Array] = [np.zeros(size)]
         self._counts: list[int] = [0]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self._counts) - 1
+
+    def truncate(self, n_blocks: int) -> None:
+        """Forget the blocks after the first ``n_blocks``."""
+        del self._sums[n_blocks + 1 :], self._counts[n_blocks + 1 :]
 
     def add(self, block_sum: Array, n_steps: int) -> None:
         self._sums.append(self._sums[-1] + block_sum)
@@ -395,6 +428,7 @@ class EpochsResult:
     losses: list[float]
     validation_scores: list[float]
     converged: bool
+    interrupted: bool = False
 
 
 class MLPTrainer:
@@ -494,9 +528,12 @@ class MLPTrainer:
         # Like scikit-learn: the batch mean loss plus alpha / (2 n) ||W||^2,
         # with n the summed sample weight of the batch.
         # The weight sum stays a tensor: no device synchronization per step.
-        scale: float | torch.Tensor = (
-            float(xb.shape[0]) if wb is None else wb.sum().clamp_min(1e-12)
-        )
+        # A batch whose weights are all zero holds no data: an infinite scale
+        # makes its gradient and loss zero instead of dividing alpha by 0.
+        scale: float | torch.Tensor = float(xb.shape[0])
+        if wb is not None:
+            total = wb.sum()
+            scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
         self.network.backward(cache, grad_out.div_(scale), self._slots)
         weights = self._flat[: self._n_weights]
         l2 = cfg.alpha if cfg.solver != "adamw" else 0.0
@@ -541,15 +578,81 @@ class MLPTrainer:
         generator = make_generator(self.shuffle_seed + self.epochs_run, self.device)
         return torch.randperm(n, generator=generator, device=self.device)
 
+    def _buffers(self) -> list[torch.Tensor]:
+        # Batch norm's running statistics; faster than Module.buffers(),
+        # which walks the module tree (this runs once per epoch).
+        return [
+            b
+            for norm in self.network.norm_layers
+            for b in (norm.running_mean, norm.running_var, norm.num_batches_tracked)
+            if b is not None
+        ]
+
+    # The scalar state an epoch advances, besides tensors and the noise.
+    _COUNTERS = (
+        "_steps",
+        "learning_rate",
+        "epochs_run",
+        "samples_seen",
+        "best_loss",
+        "best_validation_score",
+        "no_improvement_count",
+        "_best_state",
+    )
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Everything an epoch changes, to :meth:`restore` it (in memory)."""
+        moments = (
+            [self._moment1] if self._moment2 is None else [self._moment1, self._moment2]
+        )
+        return {
+            # One copy of parameters and moments (a few microseconds).
+            "tensors": torch.cat([self._flat, *moments]),
+            "n_moments": len(moments),
+            "buffers": [b.clone() for b in self._buffers()],
+            "noise": self.noise.mark(),
+            "config": self.config,
+            "counters": tuple(getattr(self, name) for name in self._COUNTERS),
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Return to the state of :meth:`checkpoint`."""
+        self._ensure_flat()
+        flat, *moments = checkpoint["tensors"].chunk(1 + checkpoint["n_moments"])
+        # The moments are replaced, not copied into: a new fit may have reset
+        # the optimizer (and changed the solver) since the checkpoint.
+        self._moment1 = moments[0].clone()
+        self._moment2 = moments[1].clone() if len(moments) > 1 else None
+        self.config = checkpoint["config"]
+        with torch.no_grad():
+            self._flat.copy_(flat)
+            for buffer, saved in zip(
+                self._buffers(), checkpoint["buffers"], strict=True
+            ):
+                buffer.copy_(saved)
+        self.noise.rewind(checkpoint["noise"])
+        for name, value in zip(self._COUNTERS, checkpoint["counters"], strict=True):
+            setattr(self, name, value)
+        self.network.eval()
+
     def train_epoch(
         self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None
     ) -> float:
         """One pass over the data; returns the mean training loss.
 
-        A non-finite loss restores the parameters of the epoch's start and
-        raises :class:`FloatingPointError`.
+        An exception during the pass (a non-finite loss raises
+        :class:`FloatingPointError`, or a ``KeyboardInterrupt``) restores the
+        state of the epoch's start before it propagates.
         """
         self._ensure_flat()
+        checkpoint = self.checkpoint()
+        try:
+            return self._epoch(X, Y, W)
+        except BaseException:
+            self.restore(checkpoint)
+            raise
+
+    def _epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         n = X.shape[0]
         batch = min(self.config.batch_size, n)
         starts = list(range(0, n, batch))
@@ -558,7 +661,6 @@ class MLPTrainer:
         if len(self.network.norm_layers) and len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
         order = self._order(n)
-        snapshot = self._flat.clone()
         self.network.train()
         total = torch.zeros((), dtype=X.dtype, device=X.device)
         with torch.no_grad():
@@ -575,12 +677,11 @@ class MLPTrainer:
         self.network.eval()
         loss = float(total) / n
         if not math.isfinite(loss):
-            with torch.no_grad():
-                self._flat.copy_(snapshot)
             raise FloatingPointError(
                 f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
                 "the optimization diverged. Try a smaller learning_rate_init, "
-                "or scale the features (for example with StandardScaler)."
+                "or scale the features (for example with StandardScaler) and, for "
+                "regression, the target (TransformedTargetRegressor)."
             )
         self.epochs_run += 1
         self.samples_seen += n
@@ -606,24 +707,42 @@ class MLPTrainer:
         improved by ``tol`` for more than ``n_iter_no_change`` epochs; with
         it (early stopping) the same rule applies to the validation score,
         and the parameters of the best epoch are restored at the end.
+
+        A ``KeyboardInterrupt`` stops training at the last completed epoch
+        (the interrupted one is undone) and returns with ``interrupted``
+        set: the state is what ``max_epochs`` equal to the completed epochs
+        would have given.  Any other exception undoes the current epoch and
+        propagates.
         """
+        self._ensure_flat()
         losses: list[float] = []
         scores: list[float] = []
-        converged = False
-        for _ in range(max_epochs):
-            loss = self.train_epoch(X, Y, W)
-            losses.append(loss)
-            if validate is not None:
-                scores.append(validate())
-            if progress is not None:
-                progress(len(losses), loss)
-            if self._no_improvement(loss, scores[-1] if scores else None):
+        converged = interrupted = False
+        for done in range(max_epochs):
+            checkpoint = self.checkpoint()
+            try:
+                loss = self._epoch(X, Y, W)
+                score = None if validate is None else validate()
+                stop = self._no_improvement(loss, score)
+                losses.append(loss)
+                if score is not None:
+                    scores.append(score)
+                if progress is not None:
+                    progress(done + 1, loss)
+            except BaseException as exc:
+                self.restore(checkpoint)
+                del losses[done:], scores[done:]
+                if not isinstance(exc, KeyboardInterrupt):
+                    raise
+                interrupted = True
+                break
+            if stop:
                 converged = True
                 break
         if validate is not None and self._best_state is not None:
             self.network.load_state_dict(self._best_state)
             self._best_state = None
-        return EpochsResult(losses, scores, converged)
+        return EpochsResult(losses, scores, converged, interrupted)
 
     def _no_improvement(self, loss: float, score: float | None) -> bool:
         tol = self.config.tol
@@ -653,12 +772,71 @@ class MLPTrainer:
                 return False
         return True
 
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        # Views into the flat tensor are rebuilt on first use after loading.
-        for key in ("_flat", "_grad", "_slots"):
-            state.pop(key, None)
-        return state
+    # ------------------------------------------------------------ saving
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, schedule, stopping counters and random streams as plain
+        values (numpy arrays, numbers, dicts), without the network.
+
+        With :meth:`from_state` this continues training exactly where it
+        stopped, on the same kind of device.
+        """
+        self._ensure_flat()
+        moment2 = self._moment2
+        return {
+            "head": self.head,
+            "config": asdict(self.config),
+            "noise": self.noise.state_dict(),
+            "shuffle_seed": self.shuffle_seed,
+            "epochs_run": self.epochs_run,
+            "samples_seen": self.samples_seen,
+            "best_loss": self.best_loss,
+            "best_validation_score": self.best_validation_score,
+            "no_improvement_count": self.no_improvement_count,
+            "steps": self._steps,
+            "learning_rate": self.learning_rate,
+            "moment1": self._moment1.cpu().numpy(),
+            "moment2": None if moment2 is None else moment2.cpu().numpy(),
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        network: DropoutNetwork,
+        state: dict[str, Any],
+        *,
+        device: torch.device,
+        noise_seed: int,
+    ) -> MLPTrainer:
+        """The trainer saved by :meth:`state_dict`, driving ``network``.
+
+        The random streams continue where they were when the device kind is
+        the same; after a move between the CPU and a GPU a new mask stream
+        starts from ``noise_seed`` (the optimizer state carries over).
+        """
+        config = MLPConfig(**state["config"])
+        trainer = cls(
+            network,
+            str(state["head"]),
+            config,
+            noise_seed=noise_seed,
+            shuffle_seed=int(state["shuffle_seed"]),
+            device=device,
+        )
+        noise = NoiseSource.from_state(state["noise"], device)
+        if noise is not None:
+            trainer.noise = noise
+        trainer.epochs_run = int(state["epochs_run"])
+        trainer.samples_seen = int(state["samples_seen"])
+        trainer.best_loss = float(state["best_loss"])
+        trainer.best_validation_score = float(state["best_validation_score"])
+        trainer.no_improvement_count = int(state["no_improvement_count"])
+        trainer._steps = int(state["steps"])
+        trainer.learning_rate = float(state["learning_rate"])
+        dtype = trainer._flat.dtype
+        trainer._moment1 = torch.as_tensor(state["moment1"], dtype=dtype).to(device)
+        if state["moment2"] is not None:
+            trainer._moment2 = torch.as_tensor(state["moment2"], dtype=dtype).to(device)
+        return trainer
 
 
 def predict_raw(

@@ -6,7 +6,8 @@ estimators never touch the global random state.
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,6 +63,9 @@ class NoiseSource:
     def __init__(self, seed: int, device: torch.device) -> None:
         self.device = device
         self._pools: dict[int, tuple[np.ndarray | None, int]] = {}
+        # The generator state each pool was drawn from, and its size: enough
+        # to redraw the pool when a saved stream is loaded.
+        self._origins: dict[int, tuple[Mapping[str, Any], int]] = {}
         if device.type == "cpu":
             self._numpy = np.random.Generator(np.random.SFC64(seed))
             self._torch: torch.Generator | None = None
@@ -86,7 +90,9 @@ class NoiseSource:
         count = rows * cols
         pool, used = self._pools.get(steps, (None, 0))
         if pool is None or used + count > pool.size:
-            pool, used = self._fill(steps, max(count, _POOL_SIZE)), 0
+            size = max(count, _POOL_SIZE)
+            self._origins[steps] = (self._numpy.bit_generator.state, size)
+            pool, used = self._fill(steps, size), 0
         self._pools[steps] = (pool, used + count)
         return torch.from_numpy(pool[used : used + count].reshape(rows, cols))
 
@@ -122,30 +128,70 @@ class NoiseSource:
             (rows, cols), generator=self._torch, device=self.device, dtype=dtype
         )
 
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        if self._torch is not None:
-            state["_torch"] = self._torch.get_state()
-        return state
+    def mark(self) -> tuple[Any, ...]:
+        """The stream's position, to :meth:`rewind` to later (in memory).
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        torch_state = cast("Tensor | None", state.pop("_torch"))
-        self.__dict__.update(state)
-        self._torch = None
-        if torch_state is None:
+        Cheap: pools are never written in place (a refill allocates a new
+        array), so the mark shares them.
+        """
+        if self._torch is not None:
+            return (self._torch.get_state(),)
+        return (self._numpy.bit_generator.state, dict(self._pools), dict(self._origins))
+
+    def rewind(self, mark: tuple[Any, ...]) -> None:
+        """Go back to a position returned by :meth:`mark`."""
+        if self._torch is not None:
+            self._torch.set_state(mark[0])
             return
-        try:
-            self._torch = torch.Generator(device=self.device)
-        except RuntimeError:
-            # Saved on a device this machine lacks (a CUDA model loaded on a
-            # CPU-only machine): continue on the CPU with a stream seeded
-            # from the saved state.
-            seed = int.from_bytes(torch_state.numpy().tobytes()[-8:], "little")
-            self.device = torch.device("cpu")
-            self._numpy = np.random.Generator(np.random.SFC64(seed))
-            self._pools = {}
-            return
-        self._torch.set_state(torch_state)
+        self._numpy.bit_generator.state = mark[0]
+        self._pools, self._origins = dict(mark[1]), dict(mark[2])
+
+    def state_dict(self) -> dict[str, Any]:
+        """The stream's position as plain values (numpy arrays, ints, dicts).
+
+        Pools are saved as the generator state they were drawn from, not as
+        their megabyte of bits; :meth:`from_state` redraws them.
+        """
+        if self._torch is not None:
+            return {
+                "device": str(self.device),
+                "torch": self._torch.get_state().numpy(),
+            }
+        pools = [
+            {"steps": steps, "origin": origin, "size": size, "used": used}
+            for steps, (origin, size) in self._origins.items()
+            for _, used in [self._pools[steps]]
+        ]
+        return {
+            "device": str(self.device),
+            "bit_generator": self._numpy.bit_generator.state,
+            "pools": pools,
+        }
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Any], device: torch.device
+    ) -> NoiseSource | None:
+        """The stream saved by :meth:`state_dict`, continued on ``device``.
+
+        ``None`` when the stream cannot continue there: CPU streams are
+        numpy generators and device streams torch generators, so a model
+        moved between the two needs a new stream.
+        """
+        if (state["device"] == "cpu") != (device.type == "cpu"):
+            return None
+        source = cls(0, device)
+        if source._torch is not None:
+            source._torch.set_state(torch.as_tensor(state["torch"], dtype=torch.uint8))
+            return source
+        bits = source._numpy.bit_generator
+        for pool in state["pools"]:
+            steps, size = int(pool["steps"]), int(pool["size"])
+            bits.state = pool["origin"]
+            source._origins[steps] = (pool["origin"], size)
+            source._pools[steps] = (source._fill(steps, size), int(pool["used"]))
+        bits.state = state["bit_generator"]
+        return source
 
 
 def alpha_dropout_affine(keep: float) -> tuple[float, float]:

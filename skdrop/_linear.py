@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -26,18 +26,22 @@ from ._closed_form import (
     solve_system,
     uncentered_penalty,
 )
-from ._engine import fit_linear_sgd, resolve_device
+from ._engine import check_device_name, fit_linear_sgd, resolve_device
+from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,
     check_dropout_grid,
+    check_magnitude,
+    first_non_numeric,
     group_labels,
     seed_from_random_state,
 )
+from .exceptions import FitInterrupted
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-class _LinearDropoutBase(RegressorMixin, BaseEstimator):
+class _LinearDropoutBase(VersionedStateMixin, RegressorMixin, BaseEstimator):
     """Data checks, prediction and tags shared by the two linear estimators."""
 
     def _validate_fit_data(self, X, y, sample_weight):
@@ -50,7 +54,19 @@ class _LinearDropoutBase(RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=True,
         )
-        y = np.asarray(y, dtype=np.float64)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y, got values such "
+                f"as {first_non_numeric(y)!r}"
+            ) from exc
+        # The solvers sum squares and cross products over the rows, and the
+        # leave-one-out residuals divide by 1 - h: keep a 1e4 headroom.
+        limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
+        why = f"sums of squares over {X.shape[0]} rows must fit in float64"
+        check_magnitude(X, "X", limit, why)
+        check_magnitude(y, "y", limit, why)
         y2d = y.reshape(-1, 1) if y.ndim == 1 else y
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -155,7 +171,8 @@ default="from_dtype"
         state is never used.
     device : str, default="cpu"
         Torch device for ``solver="sgd"``: ``"cpu"``, ``"cuda"``,
-        ``"cuda:N"``, ``"mps"`` or ``"auto"``.  The closed form runs in numpy.
+        ``"cuda:N"``, ``"mps"`` or ``"auto"``.  The closed form runs in numpy
+        (but still rejects a name that is not one of these).
     verbose : bool, default=False
         Show a progress bar over epochs (``solver="sgd"``).
 
@@ -275,11 +292,20 @@ default="from_dtype"
         -------
         self : DropoutLinearRegression
             The fitted estimator.
+
+        Raises
+        ------
+        FitInterrupted
+            On Ctrl-C (``KeyboardInterrupt``) during ``solver="sgd"`` after at
+            least one epoch: the estimator is kept, fitted, with the averages
+            of the completed epochs.  See :ref:`interrupted_fits`.
         """
         X, y, single, sample_weight, groups = self._validate_fit_data(
             X, y, sample_weight
         )
         if self.solver == "closed_form":
+            # Unused here, but a typo should not wait for solver="sgd".
+            check_device_name(self.device)
             system, _, _ = build_system(X, y, sample_weight, groups, self.fit_intercept)
             coef = solve_system(system, dropout_lambda(self.dropout))
             intercept = system.y_offset - system.x_offset @ coef
@@ -292,6 +318,10 @@ default="from_dtype"
             self.n_iter_ = result.n_iter
             self.loss_curve_ = result.loss_curve
         self._set_solution(coef, intercept, penalty, single)
+        if self.solver != "closed_form" and result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=result.n_iter
+            )
         return self
 
     def _fit_sgd(self, X, y, sample_weight, groups):
@@ -325,7 +355,7 @@ default="from_dtype"
                 device=device,
                 progress=progress,
             )
-        if self.tol > 0 and not result.converged:
+        if self.tol > 0 and not result.converged and not result.interrupted:
             warnings.warn(
                 f"DropoutLinearRegression(solver='sgd') reached max_iter="
                 f"{self.max_iter} epochs without converging; increase max_iter.",
@@ -427,7 +457,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
-        "cv": ["cv_object", None],
+        "cv": ["cv_object"],  # which includes None
         "scoring": [str, callable, None],
         "store_cv_results": ["boolean"],
     }
@@ -533,13 +563,29 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
             feature_groups=[g.tolist() for g in groups if len(g) > 1] or None,
             categorical_features=None,
         )
+        # Resolved once (a generator of splits can be read only once): the
+        # weights are checked on the splits that the search will use.
+        cv = check_cv(self.cv)
         search = GridSearchCV(
             inner,
             {"dropout": [float(p) for p in rates]},
-            cv=self.cv,
+            cv=cv,
             scoring=self.scoring,
+            # A split that cannot be fitted makes the comparison meaningless:
+            # an error, not a FitFailedWarning and NaN scores.
+            error_score="raise",
         )
         params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if sample_weight is not None:
+            splits = cv.split(X, y[:, 0] if single else y)
+            for k, (train, test) in enumerate(splits):
+                for part, rows in (("training", train), ("test", test)):
+                    if not sample_weight[rows].any():
+                        raise ValueError(
+                            f"sample_weight is zero on every row of the {part} "
+                            f"part of split {k} of cv={self.cv!r}; each training "
+                            "and test part needs a row of positive weight"
+                        )
         search.fit(X, y[:, 0] if single else y, **params)
         best = search.best_estimator_
         self.__dict__.pop("cv_results_", None)

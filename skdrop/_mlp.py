@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import warnings
 from numbers import Integral, Real
@@ -36,34 +35,46 @@ from ._engine import (
 )
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
 from ._network import ACTIVATIONS, DropoutNetwork
+from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,
+    check_magnitude,
+    first_non_numeric,
     group_labels,
     seed_from_random_state,
 )
+from .exceptions import FitInterrupted
 
 # Monte Carlo passes behind ``DropoutMLPRegressor.predict(X, return_std=True)``.
 _RETURN_STD_SAMPLES = 50
+# Largest magnitude the float32 network takes: X and y are cast to float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_rates(input_dropout, hidden_dropout, n_hidden):
     """Per-layer dropout rates, or a ``ValueError`` naming the bad one."""
-    if np.ndim(hidden_dropout) == 0:
-        rates = [float(hidden_dropout)] * n_hidden
-    else:
-        rates = [float(r) for r in np.asarray(hidden_dropout, dtype=float).ravel()]
-        if len(rates) != n_hidden:
-            raise ValueError(
-                f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
-                f"{n_hidden} layers; give one rate per hidden layer or a single float"
-            )
+    try:
+        if np.ndim(hidden_dropout) == 0:
+            rates = [float(hidden_dropout)] * n_hidden
+        else:
+            rates = [float(r) for r in np.asarray(hidden_dropout, dtype=float).ravel()]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "hidden_dropout must be a float in [0, 1) or a list of them, one per "
+            f"hidden layer, got {hidden_dropout!r}"
+        ) from exc
+    if len(rates) != n_hidden:
+        raise ValueError(
+            f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
+            f"{n_hidden} layers; give one rate per hidden layer or a single float"
+        )
     for k, rate in enumerate(rates):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
     return [float(input_dropout), *rates]
 
 
-class _BaseDropoutMLP(BaseEstimator):
+class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
     """Everything the classifier and the regressor share."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -213,7 +224,10 @@ class _BaseDropoutMLP(BaseEstimator):
         return rates
 
     def _validate_X(self, X, reset):
-        X = validate_X(self, X, dtype=(np.float32, np.float64), reset=reset)
+        # float64 first: lists and ints convert to it, so that values beyond
+        # float32's range are caught here rather than overflowing in a cast.
+        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
+        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
         return np.asarray(X, dtype=np.float32)
 
     def _config(self, n_samples):
@@ -292,18 +306,51 @@ class _BaseDropoutMLP(BaseEstimator):
             X,
             y,
             reset=first,
-            dtype=(np.float32, np.float64),
+            dtype=(np.float64, np.float32),
             multi_output=True,
             y_numeric=isinstance(self, RegressorMixin),
         )
+        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
         X = np.asarray(X, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        labels = y
         y = self._encode_y(y, first=first, classes=classes)
+        if self.early_stopping and not incremental:
+            # The split's own errors would speak of test_size and of the
+            # binarized labels: check what it needs here, in our terms.
+            n = X.shape[0]
+            n_val = math.ceil(self.validation_fraction * n)
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    "early_stopping=True needs a validation set; "
+                    f"validation_fraction={self.validation_fraction} of {n} "
+                    f"samples leaves {n - n_val} for training and {n_val} for "
+                    "validation, and both need at least 1"
+                )
+            if isinstance(self, ClassifierMixin) and not self._multilabel:
+                found, counts = np.unique(labels, return_counts=True)
+                if counts.min() < 2:
+                    raise ValueError(
+                        "early_stopping=True holds out a validation set "
+                        "stratified by class, which needs at least 2 samples "
+                        f"of every class; class {found.tolist()[counts.argmin()]!r}"
+                        " has only 1"
+                    )
+                if min(n_val, n - n_val) < len(found):
+                    raise ValueError(
+                        "early_stopping=True holds out a validation set "
+                        f"stratified by class: validation_fraction="
+                        f"{self.validation_fraction} of {n} samples gives "
+                        f"{n_val} for validation and {n - n_val} for training, "
+                        f"and each needs at least one sample of each of the "
+                        f"{len(found)} classes"
+                    )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
             )
+        checkpoint = None
         if first:
             seed = seed_from_random_state(self.random_state)
             seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
@@ -320,6 +367,9 @@ class _BaseDropoutMLP(BaseEstimator):
             self.best_validation_score_ = -math.inf if self.early_stopping else None
         else:
             trainer = self._trainer_for_update(X.shape[0])
+            # The trainer is shared with the fitted state that atomic_fit
+            # restores on an error: undo what this call changes in it too.
+            checkpoint = trainer.checkpoint()
             trainer.config = self._config(X.shape[0])
             if not incremental:
                 trainer.reset_optimizer()
@@ -327,10 +377,29 @@ class _BaseDropoutMLP(BaseEstimator):
                 # left from an earlier fit would keep its weights unrestored.
                 trainer.best_validation_score = -math.inf
                 trainer.no_improvement_count = 0
-        self._train(trainer, X, y, sample_weight, incremental)
+        try:
+            result = self._train(trainer, X, y, sample_weight, incremental)
+            if result.interrupted and not result.losses:
+                # Nothing completed: back to the state before this call.
+                raise KeyboardInterrupt
+            # The loss is measured before each step: the last steps can still
+            # blow the weights up so far that the model predicts inf or NaN.
+            if not np.isfinite(predict_raw(trainer.network, X)).all():
+                raise FloatingPointError(
+                    "The trained network predicts non-finite values on its "
+                    f"training data; the optimization diverged. {_DIVERGENCE_ADVICE}"
+                )
+        except BaseException:
+            if checkpoint is not None:
+                trainer.restore(checkpoint)
+            raise
         self._trainer = trainer
         self.module_ = trainer.network
         self._export_parameters()
+        if result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=len(result.losses)
+            )
         return self
 
     def _trainer_for_update(self, n_samples):
@@ -366,12 +435,15 @@ class _BaseDropoutMLP(BaseEstimator):
 
             def validate():
                 raw = predict_raw(trainer.network, X_val).astype(np.float64)
+                if not np.isfinite(raw).all():
+                    raise FloatingPointError(
+                        "The network predicts non-finite values on the "
+                        f"validation set at epoch {trainer.epochs_run}; "
+                        f"the optimization diverged. {_DIVERGENCE_ADVICE}"
+                    )
                 validation_losses.append(_data_loss(raw, y_val, w_val, self._head_name))
                 return self._validation_score(raw, y_val, w_val)
 
-        Xt = to_device(np.ascontiguousarray(X))
-        Yt = to_device(np.ascontiguousarray(y, dtype=np.float32))
-        Wt = to_device(sample_weight)
         epochs = 1 if incremental else self.max_iter
         desc = type(self).__name__
         with tqdm(
@@ -382,9 +454,17 @@ class _BaseDropoutMLP(BaseEstimator):
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4g}")
 
-            result = trainer.fit(
-                Xt, Yt, Wt, epochs, validate=validate, progress=progress
-            )
+            try:
+                Xt = to_device(np.ascontiguousarray(X))
+                Yt = to_device(np.ascontiguousarray(y, dtype=np.float32))
+                Wt = to_device(sample_weight)
+                result = trainer.fit(
+                    Xt, Yt, Wt, epochs, validate=validate, progress=progress
+                )
+            except RuntimeError as exc:
+                if not _is_out_of_memory(exc):
+                    raise
+                raise _out_of_memory_error(trainer, X) from exc
         self.loss_curve_ = [*self.loss_curve_, *result.losses]
         self.n_iter_ += len(result.losses)
         self.t_ += X.shape[0] * len(result.losses)
@@ -395,19 +475,21 @@ class _BaseDropoutMLP(BaseEstimator):
             ]
             self.validation_loss_curve_ = [
                 *(getattr(self, "validation_loss_curve_", None) or []),
-                *validation_losses,
+                # An interrupted epoch may have validated before it was undone.
+                *validation_losses[: len(result.validation_scores)],
             ]
             self.best_validation_score_ = trainer.best_validation_score
             self.best_loss_ = None
         else:
             self.best_loss_ = trainer.best_loss
-        if not incremental and not result.converged:
+        if not incremental and not result.converged and not result.interrupted:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=6,
             )
+        return result
 
     def _split(self, X, y, sample_weight):
         stratify = y if self._head(y) != "identity" and not self._multilabel else None
@@ -428,6 +510,16 @@ class _BaseDropoutMLP(BaseEstimator):
             )
         if sample_weight is None:
             return parts[0], parts[1], parts[2], parts[3], None, None
+        for name, weights in (("training", parts[4]), ("validation", parts[5])):
+            # The losses and scores are weighted means: a part that weighs
+            # nothing has none.
+            if not np.any(weights > 0):
+                raise ValueError(
+                    f"early_stopping=True: sample_weight is zero on all "
+                    f"{weights.shape[0]} rows of the {name} part held out by "
+                    f"validation_fraction={self.validation_fraction}; give "
+                    "more rows a positive weight or set early_stopping=False"
+                )
         return parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
 
     def _export_parameters(self):
@@ -447,54 +539,59 @@ class _BaseDropoutMLP(BaseEstimator):
     def _raw(self, X, noise=None):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return predict_raw(self.module_, X, noise=noise).astype(np.float64)
+        return _finite(predict_raw(self.module_, X, noise=noise).astype(np.float64))
 
     def _mc_raw(self, X, n_samples, random_state):
-        if not isinstance(n_samples, Integral | np.integer) or n_samples < 1:
+        if (
+            not isinstance(n_samples, Integral | np.integer)
+            or isinstance(n_samples, bool | np.bool_)
+            or n_samples < 1
+        ):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         device = next(self.module_.parameters()).device
         noise = NoiseSource(seed_from_random_state(random_state), device)
-        return np.stack(
-            [
-                predict_raw(self.module_, X, noise=noise).astype(np.float64)
-                for _ in range(int(n_samples))
-            ]
+        return _finite(
+            np.stack(
+                [
+                    predict_raw(self.module_, X, noise=noise).astype(np.float64)
+                    for _ in range(int(n_samples))
+                ]
+            )
         )
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
-        # A copy: on Python >= 3.11 BaseEstimator returns the instance's own
-        # __dict__, and popping from it would strip the fitted estimator.
-        state = dict(super().__getstate__())
-        torch_parts = {k: state.pop(k) for k in ("module_", "_trainer") if k in state}
-        if torch_parts:
-            buffer = io.BytesIO()
-            torch.save(torch_parts, buffer)
-            state["_torch_bytes"] = buffer.getvalue()
-            state["_torch_device"] = str(
-                next(torch_parts["module_"].parameters()).device
-            )
+        state = super().__getstate__()
+        module = state.pop("module_", None)
+        trainer = state.pop("_trainer", None)
+        if module is not None:
+            # Plain values only (numpy arrays, numbers, dicts): no pickled
+            # torch objects, so a skops file needs no trusted code for them.
+            state["_torch_state"] = {
+                "device": str(next(module.parameters()).device),
+                "network": module.to_plain(),
+                "trainer": None if trainer is None else trainer.state_dict(),
+            }
         return state
 
     def __setstate__(self, state):
-        data = state.pop("_torch_bytes", None)
-        device_name = state.pop("_torch_device", "cpu")
+        state = dict(state)
+        saved = state.pop("_torch_state", None)
         super().__setstate__(state)
-        if data is None:
+        if saved is None:
             return
-        try:
-            device = resolve_device(device_name)
-        except ValueError:
-            device = torch.device("cpu")
-        parts = torch.load(io.BytesIO(data), map_location=device, weights_only=False)
-        self.module_ = parts["module_"]
-        trainer = parts.get("_trainer")
-        if trainer is not None and str(device) != device_name:
-            # The random streams live on the original device: start new ones.
-            trainer = None
-        self._trainer = trainer
+        device = _loading_device(saved["device"], type(self).__name__)
+        self.module_ = DropoutNetwork.from_plain(saved["network"], device)
+        self._trainer = None
+        if saved["trainer"] is not None:
+            self._trainer = MLPTrainer.from_state(
+                self.module_,
+                saved["trainer"],
+                device=device,
+                noise_seed=self._seeds[1] + self.n_iter_,
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -687,6 +784,18 @@ default="from_dtype"
         -------
         self : DropoutMLPClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        FitInterrupted
+            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
+            estimator is kept, fitted, at its last completed epoch.  See
+            :ref:`interrupted_fits`.
+        FloatingPointError
+            When the training diverges (a non-finite loss or prediction); the
+            estimator keeps its state from before this call.
+        MemoryError
+            When the device runs out of memory, with the ``batch_size`` to try.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -721,8 +830,7 @@ default="from_dtype"
 
     def _encode_y(self, y, *, first, classes):
         if first:
-            binarizer = LabelBinarizer()
-            binarizer.fit(y if classes is None else classes)
+            # The label type first: LabelBinarizer's own errors are cryptic.
             target_type = type_of_target(y)
             if target_type not in ("binary", "multiclass", "multilabel-indicator"):
                 raise ValueError(
@@ -731,11 +839,13 @@ default="from_dtype"
                     "indicator matrix (for continuous targets use "
                     "DropoutMLPRegressor)"
                 )
+            binarizer = LabelBinarizer()
+            binarizer.fit(y if classes is None else classes)
             if len(binarizer.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in "
                     f"the data, but the data contains only one class: "
-                    f"{binarizer.classes_[0]!r}"
+                    f"{binarizer.classes_.tolist()[0]!r}"
                 )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
@@ -919,6 +1029,18 @@ n_features_in_, feature_names_in_
         -------
         self : DropoutMLPRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        FitInterrupted
+            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
+            estimator is kept, fitted, at its last completed epoch.  See
+            :ref:`interrupted_fits`.
+        FloatingPointError
+            When the training diverges (a non-finite loss or prediction); the
+            estimator keeps its state from before this call.
+        MemoryError
+            When the device runs out of memory, with the ``batch_size`` to try.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -942,6 +1064,15 @@ n_features_in_, feature_names_in_
 
     def _encode_y(self, y, *, first, classes):
         del classes
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y, got values such "
+                f"as {first_non_numeric(y)!r}; for class labels use "
+                "DropoutMLPClassifier"
+            ) from exc
+        check_magnitude(y, "y", _FLOAT32_MAX, "the network computes in float32")
         y = np.asarray(y, dtype=np.float32)
         if first:
             self._single_output = y.ndim == 1
@@ -1012,6 +1143,29 @@ n_features_in_, feature_names_in_
         return tags
 
 
+_DIVERGENCE_ADVICE = (
+    "Try a smaller learning_rate_init, or scale the features (for example with "
+    "StandardScaler) and, for regression, the target (TransformedTargetRegressor)."
+)
+
+
+def _finite(raw):
+    """``raw`` when every network output is finite, else a clear error."""
+    bad = ~np.isfinite(raw).all(axis=-1)
+    if bad.any():
+        # Monte Carlo draws stack on a leading axis: count input rows.
+        n_bad = int(bad.reshape(-1, raw.shape[-2]).any(axis=0).sum())
+        raise FloatingPointError(
+            f"The network's output is not finite (inf or NaN) for {n_bad} "
+            "input row(s): the float32 computation overflowed. Either the "
+            "inputs are far outside the range of the training data (scale the "
+            "features, for example with StandardScaler, and keep new data on "
+            "the training scale) or the training diverged (try a smaller "
+            "learning_rate_init and, for regression, scale the target)."
+        )
+    return raw
+
+
 def _data_loss(raw, target, weight, head):
     """Mean loss per row of raw outputs, from the training head's own loss
     (weighted by the sample weights when given)."""
@@ -1023,3 +1177,36 @@ def _data_loss(raw, target, weight, head):
         head,
     )
     return float(total) / (raw.shape[0] if weight is None else float(np.sum(weight)))
+
+
+def _loading_device(name, estimator_name):
+    """The saved device when this machine has it, else the CPU (with a note)."""
+    try:
+        return resolve_device(name)
+    except ValueError:
+        warnings.warn(
+            f"{estimator_name} was saved on device {name!r}, which this machine "
+            "does not have; it is loaded on the CPU (set device='cpu' to keep "
+            "training it there).",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
+
+
+def _is_out_of_memory(exc):
+    """CUDA's OutOfMemoryError, or the RuntimeError other backends raise."""
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc)
+
+
+def _out_of_memory_error(trainer, X):
+    if trainer.device.type == "cuda":
+        torch.cuda.empty_cache()
+    batch = trainer.config.batch_size
+    return MemoryError(
+        f"{trainer.device} ran out of memory training on {X.shape[0]} rows x "
+        f"{X.shape[1]} columns with batch_size={batch}. Try a smaller batch_size "
+        f"(for example {max(1, batch // 4)}) or smaller hidden_layer_sizes; the "
+        "training rows are copied to the device once, so for data larger than "
+        "the device memory train on chunks with partial_fit, or use device='cpu'."
+    )

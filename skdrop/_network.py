@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -149,6 +149,72 @@ class DropoutNetwork(nn.Module):
         self.norm_layers: list[nn.BatchNorm1d] = [
             cast(nn.BatchNorm1d, m) for m in self.norms
         ]
+
+    # ------------------------------------------------------------ saving
+    def to_plain(self) -> dict[str, Any]:
+        """Architecture and weights as plain values (lists, numpy arrays).
+
+        What the estimators save instead of pickling the module, so that a
+        skops file holds no code to trust; :meth:`from_plain` rebuilds it.
+        """
+        sites = [
+            {
+                "rate": site.rate,
+                "kind": site.kind,
+                "scaling": site.scaling,
+                "group_index": None
+                if site.group_index is None
+                else site.group_index.cpu().numpy(),
+                "n_groups": site.n_groups,
+            }
+            for site in self.sites
+        ]
+        return {
+            "n_inputs": self.linear_layers[0].in_features,
+            "hidden_layer_sizes": [lin.out_features for lin in self.linear_layers[:-1]],
+            "n_outputs": self.linear_layers[-1].out_features,
+            "activation": self.activation,
+            "batch_norm": bool(self.norm_layers),
+            "sites": sites,
+            "tensors": {
+                name: tensor.detach().cpu().numpy()
+                for name, tensor in self.state_dict().items()
+            },
+        }
+
+    @classmethod
+    def from_plain(cls, plain: dict[str, Any], device: torch.device) -> DropoutNetwork:
+        """The network saved by :meth:`to_plain`, on ``device``."""
+        sites = [
+            NoiseSite(
+                float(site["rate"]),
+                str(site["kind"]),
+                str(site["scaling"]),
+                None
+                if site["group_index"] is None
+                else torch.as_tensor(np.asarray(site["group_index"], dtype=np.int64)),
+                None if site["n_groups"] is None else int(site["n_groups"]),
+            )
+            for site in plain["sites"]
+        ]
+        # Construction draws initial weights from torch's global generator:
+        # keep it untouched, the saved weights replace them.
+        with torch.random.fork_rng(devices=[]):
+            network = cls(
+                int(plain["n_inputs"]),
+                tuple(int(w) for w in plain["hidden_layer_sizes"]),
+                int(plain["n_outputs"]),
+                str(plain["activation"]),
+                sites,
+                bool(plain["batch_norm"]),
+            )
+        network.load_state_dict(
+            {
+                name: torch.from_numpy(np.array(a))
+                for name, a in plain["tensors"].items()
+            }
+        )
+        return network.to(device).eval()
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         """Initialize like scikit-learn's MLP (Glorot uniform, weights and

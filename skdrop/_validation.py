@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .exceptions import FitInterrupted
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -18,7 +20,9 @@ def atomic_fit(fit: F) -> F:
 
     ``validate_data`` records ``n_features_in_`` before the data has been
     checked completely; without this a failed ``fit`` could leave a
-    previously fitted estimator half overwritten.
+    previously fitted estimator half overwritten.  A
+    :class:`~skdrop.exceptions.FitInterrupted` is the exception: it reports a
+    fit that stopped on purpose at a completed epoch.
     """
 
     @functools.wraps(fit)
@@ -26,6 +30,9 @@ def atomic_fit(fit: F) -> F:
         state = dict(self.__dict__)
         try:
             return fit(self, *args, **kwargs)
+        except FitInterrupted:
+            # The fit kept its completed epochs on purpose.
+            raise
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
@@ -167,6 +174,30 @@ def check_dropout_grid(dropouts: Any) -> np.ndarray:
     if bad.size:
         raise ValueError(f"dropouts must be in [0, 1), got {float(bad[0])!r}")
     return rates
+
+
+def first_non_numeric(values: Any) -> Any:
+    """The first entry of ``values`` that ``float`` rejects, for messages."""
+    for value in np.asarray(values, dtype=object).ravel().tolist():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return value
+    return None
+
+
+def check_magnitude(values: np.ndarray, name: str, limit: float, why: str) -> None:
+    """A ``ValueError`` when an entry of ``values`` is larger than ``limit`` in
+    absolute value: finite in float64 but overflowing the computation."""
+    if values.size == 0:
+        return
+    largest = max(float(np.max(values)), -float(np.min(values)))
+    if largest > limit:
+        raise ValueError(
+            f"{name} has a value of magnitude {largest:.3g}, more than the "
+            f"{limit:.3g} allowed ({why}); scale it, for example with "
+            "StandardScaler"
+        )
 
 
 def scoring_name(scoring: Any) -> str | None:

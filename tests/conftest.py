@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import settings
 from sklearn.datasets import load_breast_cancer, load_diabetes
+
+# Hypothesis profiles for the property tests (tests/test_properties.py).
+# "ci", the default, is reproducible (derandomize) and sized so that all the
+# property tests take well under a minute; SKDROP_HYPOTHESIS_PROFILE=long runs
+# 15x the examples with fresh random draws, to hunt for new failures.  The
+# deadline catches an example that got slow (a hang in the making) while
+# leaving room for a busy, shared machine; the sizes themselves are bounded.
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    deadline=timedelta(seconds=10),
+    print_blob=True,
+)
+settings.register_profile(
+    "long",
+    max_examples=2250,
+    deadline=timedelta(seconds=30),
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("SKDROP_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -12,20 +12,25 @@ from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._categorical import is_categorical_dtype, resolve_categorical
 from .._closed_form import build_system, dropout_lambda, removal_solutions
 from .._linear import DropoutLinearRegression
-from .._validation import column_position, resolve_feature_groups, scoring_name
+from .._validation import (
+    column_position,
+    resolve_feature_groups,
+    scoring_name,
+    seed_from_random_state,
+)
 
 
 class AblationImportance(Bunch):
@@ -122,7 +127,8 @@ def ablation_importance(
         permutations.  When not None it also sets every ``random_state``
         parameter of the estimator to one seed, shared by the baseline and
         all ablated fits, so that their difference is not buried in seed
-        noise; None leaves the estimator's own ``random_state`` alone.
+        noise; None leaves the estimator's own ``random_state`` alone and
+        draws fresh entropy (numpy's global generator is never used).
     method : {"refit", "mask", "permutation"}, default="refit"
         ``"refit"`` fits the estimator again without the feature (drop-column
         importance).  ``"mask"`` keeps the model fitted on all features and
@@ -214,7 +220,10 @@ def ablation_importance(
             ),
         )
     scorer = check_scoring(estimator, scoring)
-    rng = check_random_state(random_state)
+    # None draws fresh entropy: numpy's global generator stays untouched.
+    rng = check_random_state(
+        seed_from_random_state(None) % 2**32 if random_state is None else random_state
+    )
     if prefit:
         splits = [(np.arange(n_samples), np.arange(n_samples))]
     else:

@@ -13,7 +13,6 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
@@ -21,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, column_or_1d
 
 from .._closed_form import dropout_lambda, penalty_root_inverse
