@@ -393,8 +393,9 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
     feature_groups, categorical_features, max_categories
         As in :class:`DropoutLinearRegression`.
     cv : int, cross-validation generator or iterable, default=None
-        ``None`` uses efficient leave-one-out.  Otherwise any ``cv`` accepted
-        by :class:`~sklearn.model_selection.GridSearchCV`.
+        ``None`` uses efficient leave-one-out (it needs at least two samples
+        of positive weight).  Otherwise any ``cv`` accepted by
+        :class:`~sklearn.model_selection.GridSearchCV`.
     scoring : str or callable, default=None
         Scorer to maximize.  ``None`` means the negative mean squared error
         for leave-one-out and R^2 (the estimator's ``score``) with ``cv``.
@@ -513,6 +514,14 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         )
         if self.cv is not None:
             return self._fit_grid_search(X, y, single, sample_weight, groups, rates)
+        n_weighted = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)
+        if n_weighted < 2:
+            # Leaving out the only row leaves nothing to fit: every rate
+            # would score the same and the choice would be arbitrary.
+            raise ValueError(
+                "cv=None (leave-one-out) needs at least 2 samples of positive "
+                f"weight, got {n_weighted} sample{'' if n_weighted == 1 else 's'}"
+            )
         system, Xc, yc = build_system(X, y, sample_weight, groups, self.fit_intercept)
         lams = [dropout_lambda(p) for p in rates]
         residuals = loo_residuals(

@@ -991,6 +991,15 @@ CASES = [
         r"either a scalar value or a 1D array of length 20\.$",
         call=fit_with(sample_weight=np.ones((20, 1))),
     ),
+    Bad(
+        "loo_one_row",
+        (V,),
+        "one row (or one row of positive weight) with ``cv=None``",
+        ValueError,
+        r"^cv=None \(leave-one-out\) needs at least 2 samples of positive "
+        r"weight, got 1 sample$",
+        call=fit_with(X=X[:1], y=Y_VALUES[:1]),
+    ),
     # --- numerical trouble --------------------------------------------------
     Bad(
         "diverged",

@@ -354,6 +354,15 @@ KNOWN_ERRORS = {
         r"holds out a validation set stratified by class)",
         lambda case, est: getattr(est, "early_stopping", False),
     ),
+    "early stopping split without weight": (
+        r"^early_stopping=True: sample_weight is zero on all \d+ rows of the "
+        r"(training|validation) part held out by validation_fraction=",
+        lambda case, est: (
+            getattr(est, "early_stopping", False)
+            and case.sample_weight is not None
+            and not case.sample_weight.all()
+        ),
+    ),
     "batch norm on one row": (
         r"batch_norm=True needs at least 2 rows per mini-batch, got 1",
         lambda case, est: (
@@ -374,6 +383,21 @@ KNOWN_ERRORS = {
             getattr(est, "cv", None) is not None
             and case.sample_weight is not None
             and not case.sample_weight.all()
+        ),
+    ),
+    "leave-one-out on one row": (
+        r"^cv=None \(leave-one-out\) needs at least 2 samples of positive "
+        r"weight, got [01] samples?$",
+        lambda case, est: (
+            isinstance(est, DropoutLinearRegressionCV)
+            and est.cv is None
+            and (
+                case.n_rows < 2
+                or (
+                    case.sample_weight is not None
+                    and (case.sample_weight > 0).sum() < 2
+                )
+            )
         ),
     ),
     "store_cv_results with cv": (
@@ -410,7 +434,8 @@ KNOWN_ERRORS = {
 }
 DIVERGED = (
     r"(The training loss became (nan|inf|-inf) at epoch \d+|The trained network "
-    r"predicts non-finite values on its training data); the optimization "
+    r"predicts non-finite values on its training data|The network predicts "
+    r"non-finite values on the validation set at epoch \d+); the optimization "
     r"diverged\. Try a smaller learning_rate_init, or scale the features"
 )
 
@@ -660,6 +685,8 @@ def test_edge_case(name, kind):
     )
     if classifier and kind in ("one_sample", "single_class"):
         assert outcome == "error: single class"
+    elif name == "DropoutLinearRegressionCV" and kind == "one_sample":
+        assert outcome == "error: leave-one-out on one row"
     elif name.startswith("DropoutMLP") and kind == "scale_1e8":
         # Unscaled data may legitimately diverge, with the documented error.
         assert outcome in ("fitted", "diverged")
@@ -686,7 +713,7 @@ def test_cv_with_only_all_zero_columns(scale):
 def test_cv_subnormal_rate_does_not_overflow(scoring):
     # 1 / lam overflowed for lam = 5e-324 on a direction without data.
     model = DropoutLinearRegressionCV(dropouts=[5e-324], scoring=scoring)
-    model.fit([[0.1257]], [0.64])
+    model.fit([[0.1257], [0.1257]], [0.64, 0.64])
     assert np.isfinite(model.scores_).all()
     np.testing.assert_allclose(model.predict([[0.1257]]), 0.64)
 
