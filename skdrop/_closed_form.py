@@ -303,10 +303,10 @@ def loo_residuals(
     H = T.T @ system.gram @ T
     evals, evecs = linalg.eigh(H)
     evals = np.clip(evals, 0.0, None)
-    # Relative to 1 at least, the scale of the whitened problem (T' B T = I):
-    # a lam below round-off (a rate like 1e-307) on a null direction would
-    # otherwise multiply round-off by 1 / lam, or overflow.
-    tiny = max(evals.max(initial=0.0), 1.0) * H.shape[0] * np.finfo(np.float64).eps
+    # Relative to the largest eigenvalue, not to 1: a feature with a large
+    # mean and a small spread (a timestamp) has a real eigenvalue far below 1
+    # in these whitened coordinates (T' B T = I, B uncentered).
+    tiny = evals.max(initial=0.0) * H.shape[0] * np.finfo(np.float64).eps
     lam_arr = np.asarray(lams, dtype=np.float64)
     with np.errstate(divide="ignore", over="ignore"):
         shrink = np.where(
@@ -314,6 +314,9 @@ def loo_residuals(
             1.0 / (evals[:, None] + lam_arr[None, :]),
             0.0,
         )  # (d', n_lams); zero is the pseudo-inverse on null directions
+    # A subnormal lam on a direction without data (every eigenvalue 0)
+    # overflows 1 / lam; that direction's q is exactly 0, and so is its fit.
+    shrink[~np.isfinite(shrink)] = 0.0
     M = T @ evecs  # (n_features, d')
     q = M.T @ system.xty  # (d', n_targets)
     n_targets = yc.shape[1]

@@ -529,7 +529,8 @@ class MLPTrainer:
         # with n the summed sample weight of the batch.
         # The weight sum stays a tensor: no device synchronization per step.
         # A batch whose weights are all zero holds no data: an infinite scale
-        # makes its gradient and loss zero instead of dividing alpha by 0.
+        # makes its gradient and loss zero instead of dividing alpha by 0
+        # (the optimizer still steps on its moments, as for any zero gradient).
         scale: float | torch.Tensor = float(xb.shape[0])
         if wb is not None:
             total = wb.sum()

@@ -96,7 +96,17 @@ class _LinearDropoutBase(VersionedStateMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_X(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_.T + self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_pred = X @ self.coef_.T + self.intercept_
+        if not np.isfinite(y_pred).all():
+            bad = ~np.isfinite(y_pred.reshape(X.shape[0], -1)).all(axis=1)
+            raise FloatingPointError(
+                f"The prediction overflows float64 (inf or NaN) for "
+                f"{int(bad.sum())} input row(s): their values are too large "
+                "for the fitted coefficients (the largest |X| is "
+                f"{float(np.abs(X).max()):.3g})."
+            )
+        return y_pred
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -578,6 +578,14 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
 
     def __setstate__(self, state):
         state = dict(state)
+        if "_torch_bytes" in state:
+            # Development builds before the plain-values format: loading
+            # would give an estimator that looks fitted but has no network.
+            raise ValueError(
+                f"This {type(self).__name__} was saved by a development build "
+                "of skdrop whose file format (torch bytes) is no longer read; "
+                "refit it and save it again."
+            )
         saved = state.pop("_torch_state", None)
         super().__setstate__(state)
         if saved is None:

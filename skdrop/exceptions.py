@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["FitInterrupted", "InconsistentVersionWarning"]
+
+
+def _rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
+    """Unpickle an exception from its keyword-only arguments."""
+    return cls(**kwargs)
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -54,6 +61,18 @@ class InconsistentVersionWarning(UserWarning):
         self.current_skdrop_version = current_skdrop_version
         self.original_skdrop_version = original_skdrop_version
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds from positional args, which __init__ refuses;
+        # joblib and dask pickle warnings and errors raised in workers.
+        return _rebuild, (
+            type(self),
+            {
+                "estimator_name": self.estimator_name,
+                "current_skdrop_version": self.current_skdrop_version,
+                "original_skdrop_version": self.original_skdrop_version,
+            },
+        )
+
     def __str__(self) -> str:
         return (
             f"Trying to unpickle estimator {self.estimator_name} from skdrop version "
@@ -103,6 +122,12 @@ class FitInterrupted(KeyboardInterrupt):
         super().__init__(estimator_name, n_epochs)
         self.estimator_name = estimator_name
         self.n_epochs = n_epochs
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (
+            type(self),
+            {"estimator_name": self.estimator_name, "n_epochs": self.n_epochs},
+        )
 
     def __str__(self) -> str:
         return (

@@ -1123,6 +1123,14 @@ CASES = [
         call=fitted_then("predict", np.full((2, 3), 3e38)),
     ),
     Bad(
+        "linear_predict_overflow",
+        LINEAR,
+        "``predict`` on inputs so large that ``X @ coef_`` overflows float64",
+        FloatingPointError,
+        r"^The prediction overflows float64 \(inf or NaN\) for 1 input row\(s\)",
+        call=fitted_then("predict", np.r_[X[:1], X[1:2] * 1e306], fit_X=X * 1e-3),
+    ),
+    Bad(
         "early_stopping_zero_weight_validation",
         MLP,
         "``early_stopping=True`` with ``sample_weight`` zero on every validation row",

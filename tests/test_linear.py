@@ -267,6 +267,24 @@ def test_cv_loo_errors_equal_brute_force(diabetes, weighted):
     np.testing.assert_allclose(model.coef_, refit.coef_, rtol=1e-10)
 
 
+def test_cv_loo_feature_with_large_mean_and_small_spread():
+    # A timestamp-like column: its whitened eigenvalue is ~1e-13, far below 1.
+    # A floor relative to 1 dropped it from the leave-one-out fits at
+    # dropout=0, which then scored -28.5 instead of -0.0098 and lost to 0.05.
+    rng = np.random.default_rng(0)
+    t = 1.0 + 1e-8 * rng.normal(size=60)
+    X, y = (t * 1e3)[:, None], 5.0 * (t - 1) / 1e-8 + 0.1 * rng.normal(size=60)
+    model = DropoutLinearRegressionCV(dropouts=[0.0, 0.05], store_cv_results=True)
+    model.fit(X, y)
+    expected = (y - brute_force_loo(X, y, 0.0, [np.array([0])], None)) ** 2
+    # Centering 1e3-sized values with a 1e-5 spread keeps ~8 digits.
+    np.testing.assert_allclose(
+        model.cv_results_[:, 0], expected, rtol=1e-4, atol=1e-4 * expected.mean()
+    )
+    assert model.dropout_ == 0.0
+    assert model.score(X, y) > 0.99
+
+
 def test_cv_loo_with_groups_and_scorer_equals_brute_force(diabetes_one_hot):
     X, y, groups = diabetes_one_hot
     rates = [0.1, 0.5, 0.9]

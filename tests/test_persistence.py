@@ -343,6 +343,19 @@ def test_unstamped_state_warns(fitted):
         DropoutLinearRegression.__new__(DropoutLinearRegression).__setstate__(state)
 
 
+def test_development_format_is_an_error_not_a_half_fitted_model(fitted):
+    # Development builds stored the torch objects as torch.save bytes.
+    model, _, _ = fitted["classifier"]
+    state = model.__getstate__()
+    del state["_torch_state"], state["_skdrop_version"]
+    state["_torch_bytes"] = b"..."
+    empty = DropoutMLPClassifier.__new__(DropoutMLPClassifier)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        with pytest.raises(ValueError, match=r"development build .* refit it"):
+            empty.__setstate__(state)
+
+
 def test_pickling_leaves_the_estimator_alone(fitted):
     model, X, _ = fitted["classifier"]
     before = _outputs(model, X)
