@@ -32,6 +32,11 @@ _POWER_ROWS = 20_000
 _BLOCKS_PER_EPOCH = 4
 _N_BATCHES = 10
 _MIN_BATCH_STEPS = 50
+# What to try when training diverges (the engine's and the estimators' errors).
+DIVERGENCE_ADVICE = (
+    "Try a smaller learning_rate_init, or scale the features (for example with "
+    "StandardScaler) and, for regression, the target (TransformedTargetRegressor)."
+)
 # Decay time of the step size, in steps (at least one epoch).
 _DECAY_STEPS = 1000
 
@@ -43,11 +48,9 @@ def check_device_name(device: str) -> torch.device | None:
         return None
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}"
-        ) from exc
-    if resolved.type not in ("cpu", "cuda", "mps"):
+    except (RuntimeError, TypeError):
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda", "mps"):
         raise ValueError(
             f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}"
         )
@@ -680,9 +683,7 @@ class MLPTrainer:
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
-                "the optimization diverged. Try a smaller learning_rate_init, "
-                "or scale the features (for example with StandardScaler) and, for "
-                "regression, the target (TransformedTargetRegressor)."
+                f"the optimization diverged. {DIVERGENCE_ADVICE}"
             )
         self.epochs_run += 1
         self.samples_seen += n

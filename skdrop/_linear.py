@@ -32,8 +32,8 @@ from ._validation import (
     atomic_fit,
     check_dropout_grid,
     check_magnitude,
-    first_non_numeric,
     group_labels,
+    numeric_target,
     seed_from_random_state,
 )
 from .exceptions import FitInterrupted
@@ -54,13 +54,7 @@ class _LinearDropoutBase(VersionedStateMixin, RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=True,
         )
-        try:
-            y = np.asarray(y, dtype=np.float64)
-        except ValueError as exc:
-            raise ValueError(
-                f"{type(self).__name__} needs a numeric target y, got values such "
-                f"as {first_non_numeric(y)!r}"
-            ) from exc
+        y = numeric_target(y, type(self).__name__)
         # The solvers sum squares and cross products over the rows, and the
         # leave-one-out residuals divide by 1 - h: keep a 1e4 headroom.
         limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._engine import (
+    DIVERGENCE_ADVICE,
     MLPConfig,
     MLPTrainer,
     head_loss_and_grad,
@@ -39,8 +40,8 @@ from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,
     check_magnitude,
-    first_non_numeric,
     group_labels,
+    numeric_target,
     seed_from_random_state,
 )
 from .exceptions import FitInterrupted
@@ -387,7 +388,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             if not np.isfinite(predict_raw(trainer.network, X)).all():
                 raise FloatingPointError(
                     "The trained network predicts non-finite values on its "
-                    f"training data; the optimization diverged. {_DIVERGENCE_ADVICE}"
+                    f"training data; the optimization diverged. {DIVERGENCE_ADVICE}"
                 )
         except BaseException:
             if checkpoint is not None:
@@ -439,7 +440,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                     raise FloatingPointError(
                         "The network predicts non-finite values on the "
                         f"validation set at epoch {trainer.epochs_run}; "
-                        f"the optimization diverged. {_DIVERGENCE_ADVICE}"
+                        f"the optimization diverged. {DIVERGENCE_ADVICE}"
                     )
                 validation_losses.append(_data_loss(raw, y_val, w_val, self._head_name))
                 return self._validation_score(raw, y_val, w_val)
@@ -1072,14 +1073,9 @@ n_features_in_, feature_names_in_
 
     def _encode_y(self, y, *, first, classes):
         del classes
-        try:
-            y = np.asarray(y, dtype=np.float64)
-        except ValueError as exc:
-            raise ValueError(
-                f"{type(self).__name__} needs a numeric target y, got values such "
-                f"as {first_non_numeric(y)!r}; for class labels use "
-                "DropoutMLPClassifier"
-            ) from exc
+        y = numeric_target(
+            y, type(self).__name__, "; for class labels use DropoutMLPClassifier"
+        )
         check_magnitude(y, "y", _FLOAT32_MAX, "the network computes in float32")
         y = np.asarray(y, dtype=np.float32)
         if first:
@@ -1149,12 +1145,6 @@ n_features_in_, feature_names_in_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-_DIVERGENCE_ADVICE = (
-    "Try a smaller learning_rate_init, or scale the features (for example with "
-    "StandardScaler) and, for regression, the target (TransformedTargetRegressor)."
-)
 
 
 def _finite(raw):

@@ -176,7 +176,18 @@ def check_dropout_grid(dropouts: Any) -> np.ndarray:
     return rates
 
 
-def first_non_numeric(values: Any) -> Any:
+def numeric_target(y: Any, estimator_name: str, hint: str = "") -> np.ndarray:
+    """``y`` as float64, or a ``ValueError`` naming a value that is not a number."""
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(
+            f"{estimator_name} needs a numeric target y, got values such as "
+            f"{_first_non_numeric(y)!r}{hint}"
+        ) from exc
+
+
+def _first_non_numeric(values: Any) -> Any:
     """The first entry of ``values`` that ``float`` rejects, for messages."""
     for value in np.asarray(values, dtype=object).ravel().tolist():
         try:
