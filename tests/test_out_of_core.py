@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor
 
@@ -69,13 +71,23 @@ def _assert_same(a, b, X):
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
 
-@pytest.fixture(params=["regressor", "classifier"])
+def _diabetes():
+    """Real data: the first 400 rows of the diabetes data (two chunks),
+    standardized, in float32."""
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[:400], y[:400]
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    return X, ((y - y.mean()) / y.std()).astype(np.float32)
+
+
+@pytest.fixture(params=["regressor", "classifier", "diabetes"])
 def case(request, tmp_path, rng):
     classify = request.param == "classifier"
-    X, y = _data(rng, classify)
+    X, y = _diabetes() if request.param == "diabetes" else _data(rng, classify)
     path = tmp_path / "data.parquet"
     names = _write(path, X, y)
-    assert pq.ParquetFile(path).metadata.num_row_groups == N_ROWS // ROWS_PER_GROUP
+    n_groups = -(-len(X) // ROWS_PER_GROUP)
+    assert pq.ParquetFile(path).metadata.num_row_groups == n_groups
     kwargs = {"classes": np.unique(y)} if classify else {}
     Estimator = DropoutMLPClassifier if classify else DropoutMLPRegressor
     return Estimator, X, y, path, names, kwargs
@@ -85,23 +97,24 @@ def test_streamed_equals_in_memory_chunks(case):
     """(a) Parquet chunks and in-memory slices give the same model, bitwise,
     over two passes with shuffling (within chunks) and dropout on."""
     Estimator, X, y, path, names, kwargs = case
+    n_rows = len(X)
     streamed, in_memory = Estimator(**PARAMS), Estimator(**PARAMS)
     n_passes, sizes = 2, []
     for _ in range(n_passes):
         for X_chunk, y_chunk in _stream(path, names):
             sizes.append(len(X_chunk))
             streamed.partial_fit(X_chunk, y_chunk, **kwargs)
-        for start in range(0, N_ROWS, CHUNK):
+        for start in range(0, n_rows, CHUNK):
             rows = slice(start, start + CHUNK)
             in_memory.partial_fit(X[rows], y[rows], **kwargs)
-    assert sizes == [CHUNK] * (n_passes * N_ROWS // CHUNK)
+    assert sizes == [CHUNK] * (n_passes * n_rows // CHUNK)
     _assert_same(streamed, in_memory, X)
     assert streamed.loss_curve_ == in_memory.loss_curve_
 
     # One entry of loss_curve_ per call; t_ counts every row streamed.
-    n_calls = n_passes * N_ROWS // CHUNK
+    n_calls = n_passes * n_rows // CHUNK
     assert streamed.n_iter_ == len(streamed.loss_curve_) == n_calls
-    assert streamed.t_ == n_passes * N_ROWS
+    assert streamed.t_ == n_passes * n_rows
     assert streamed.best_loss_ == min(streamed.loss_curve_)
     assert np.all(np.isfinite(streamed.loss_curve_))
 
@@ -112,6 +125,7 @@ def test_streamed_equals_one_epoch_of_fit(case):
     epoch of fit: the same mini-batches in the same order, the same masks
     (one stream continued across calls) and the same Adam steps."""
     Estimator, X, y, path, names, kwargs = case
+    n_rows = len(X)
     params = {**PARAMS, "shuffle": False}
     streamed = Estimator(**params)
     for X_chunk, y_chunk in _stream(path, names):
@@ -121,9 +135,9 @@ def test_streamed_equals_one_epoch_of_fit(case):
     _assert_same(streamed, fitted, X)
 
     # Only the bookkeeping differs: an entry per call against one per epoch.
-    assert streamed.t_ == fitted.t_ == N_ROWS
-    assert (streamed.n_iter_, fitted.n_iter_) == (N_ROWS // CHUNK, 1)
-    assert len(streamed.loss_curve_) == N_ROWS // CHUNK
+    assert streamed.t_ == fitted.t_ == n_rows
+    assert (streamed.n_iter_, fitted.n_iter_) == (n_rows // CHUNK, 1)
+    assert len(streamed.loss_curve_) == n_rows // CHUNK
     # Equal chunks: the epoch's loss is the mean of the chunks' losses, up to
     # the float32 sums behind each.
     np.testing.assert_allclose(
