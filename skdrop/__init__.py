@@ -2,7 +2,8 @@
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
-from ._mlp import DropoutMLPClassifier, DropoutMLPRegressor
+from ._mlp_classifier import DropoutMLPClassifier
+from ._mlp_regressor import DropoutMLPRegressor
 from ._version import __version__
 
 __all__ = [

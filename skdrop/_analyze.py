@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegressionCV
-from ._mlp import DropoutMLPClassifier, DropoutMLPRegressor
+from ._mlp_classifier import DropoutMLPClassifier
+from ._mlp_regressor import DropoutMLPRegressor
 
 
 class AnalysisError(ValueError):

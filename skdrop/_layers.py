@@ -146,6 +146,21 @@ class NoiseSource:
         self._numpy.bit_generator.state = mark[0]
         self._pools, self._origins = dict(mark[1]), dict(mark[2])
 
+    def copy(self) -> NoiseSource:
+        """An independent stream at the same position (pools are shared:
+        they are never written in place)."""
+        twin = NoiseSource.__new__(NoiseSource)
+        twin.device = self.device
+        twin._pools, twin._origins = dict(self._pools), dict(self._origins)
+        if self._torch is not None:
+            twin._torch = torch.Generator(device=self.device)
+            twin._torch.set_state(self._torch.get_state())
+        else:
+            twin._torch = None
+            twin._numpy = np.random.Generator(np.random.SFC64())
+            twin._numpy.bit_generator.state = self._numpy.bit_generator.state
+        return twin
+
     def state_dict(self) -> dict[str, Any]:
         """The stream's position as plain values (numpy arrays, ints, dicts).
 
@@ -230,16 +245,6 @@ class NoiseSite:
         group_index: Tensor | None = None,
         n_groups: int | None = None,
     ) -> None:
-        if kind not in DROPOUT_TYPES:
-            raise ValueError(
-                f"dropout_type must be one of {DROPOUT_TYPES}, got {kind!r}"
-            )
-        if scaling not in DROPOUT_SCALINGS:
-            raise ValueError(
-                f"dropout_scaling must be one of {DROPOUT_SCALINGS}, got {scaling!r}"
-            )
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"dropout rates must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.kind = kind
         self.scaling = scaling

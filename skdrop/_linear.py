@@ -26,7 +26,8 @@ from ._closed_form import (
     solve_system,
     uncentered_penalty,
 )
-from ._engine import check_device_name, fit_linear_sgd, resolve_device
+from ._devices import check_device_name, resolve_device
+from ._linear_sgd import fit_linear_sgd
 from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,

@@ -122,16 +122,7 @@ class DropoutNetwork(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {ACTIVATIONS}, got {activation!r}"
-            )
         widths = [n_inputs, *hidden_layer_sizes, n_outputs]
-        if len(sites) != len(widths) - 1:
-            raise ValueError(
-                f"need one noise site per linear layer ({len(widths) - 1}), "
-                f"got {len(sites)}"
-            )
         n_hidden = len(hidden_layer_sizes)
         self.linears = nn.ModuleList(
             nn.Linear(widths[i], widths[i + 1], bias=not (batch_norm and i < n_hidden))
@@ -208,12 +199,12 @@ class DropoutNetwork(nn.Module):
                 sites,
                 bool(plain["batch_norm"]),
             )
-        network.load_state_dict(
-            {
-                name: torch.from_numpy(np.array(a))
-                for name, a in plain["tensors"].items()
-            }
-        )
+        tensors = {
+            name: torch.from_numpy(np.array(a)) for name, a in plain["tensors"].items()
+        }
+        # L-BFGS trains in float64, the other solvers in float32.
+        network.to(tensors["linears.0.weight"].dtype)
+        network.load_state_dict(tensors)
         return network.to(device).eval()
 
     def reset_parameters(self, generator: torch.Generator) -> None:
@@ -278,9 +269,12 @@ class DropoutNetwork(nn.Module):
             noise = NoiseSource(seed, x.device)
         return self._forward(x, noise, self.training, None)
 
-    def forward_train(self, x: Tensor, noise: NoiseSource) -> tuple[Tensor, StepCache]:
+    def forward_train(
+        self, x: Tensor, noise: NoiseSource | None
+    ) -> tuple[Tensor, StepCache]:
         """A training-mode forward pass that records what :meth:`backward`
-        needs (call it under :func:`torch.no_grad`)."""
+        needs (call it under :func:`torch.no_grad`); without ``noise`` no
+        dropout is applied."""
         cache = StepCache()
         out = self._forward(x, noise, True, cache)
         return out, cache

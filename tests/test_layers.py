@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdrop._engine import make_generator
+from skdrop._devices import make_generator
 from skdrop._layers import (
     ALPHA_PRIME,
     NoiseSite,
@@ -241,15 +241,22 @@ def test_same_seed_same_site_masks():
     )
 
 
-def test_noise_site_rejects_bad_options():
-    with pytest.raises(ValueError, match="dropout_type"):
-        NoiseSite(0.1, "spatial", "inverted")
-    with pytest.raises(ValueError, match="dropout_scaling"):
-        NoiseSite(0.1, "bernoulli", "sometimes")
-    with pytest.raises(ValueError, match=r"\[0, 1\), got 1.0"):
-        NoiseSite(1.0, "bernoulli", "inverted")
+def test_rate_zero_is_inactive_and_unscaled():
     assert not NoiseSite(0.0, "bernoulli", "test_time").active
     assert NoiseSite(0.0, "bernoulli", "test_time").eval_scale() == 1.0
+
+
+def test_noise_source_copy_continues_the_stream_independently():
+    noise = NoiseSource(5, CPU)
+    noise.keep_bits(30, 7, 0.5)  # a pool in use
+    noise.normal(3, 3, torch.float32)
+    twin = noise.copy()
+    ahead = [noise.keep_bits(30, 7, 0.5), noise.normal(4, 2, torch.float64)]
+    # The twin draws what the original drew from the same position...
+    assert torch.equal(twin.keep_bits(30, 7, 0.5), ahead[0])
+    assert torch.equal(twin.normal(4, 2, torch.float64), ahead[1])
+    # ...and drawing from one does not advance the other.
+    assert torch.equal(twin.keep_bits(30, 7, 0.5), noise.keep_bits(30, 7, 0.5))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

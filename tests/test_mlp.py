@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from sklearn.datasets import (
     make_classification,
 )
 from sklearn.metrics import log_loss
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -657,12 +658,40 @@ def test_grid_search_in_pipeline(blobs):
     )
     grid = {"mlp__hidden_dropout": [0.0, 0.3], "mlp__input_dropout": [0.0, 0.2]}
     search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
-    assert search.cv_results_["mean_test_score"].shape == (4,)
-    assert search.best_params_["mlp__hidden_dropout"] in (0.0, 0.3)
+    # Seeded fits are deterministic: scoring each candidate independently
+    # on the same folds reproduces the search's table and its choice.
+    means = [
+        cross_val_score(clone(pipe).set_params(**params), X, y, cv=2).mean()
+        for params in search.cv_results_["params"]
+    ]
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"], means)
+    assert search.best_params_ == search.cv_results_["params"][int(np.argmax(means))]
+    assert search.best_score_ == max(means)
     assert search.score(X, y) > 0.8
     # clone keeps the parameters, not the fit.
     cloned = clone(search.best_estimator_)
     assert not hasattr(cloned[-1], "module_")
+
+
+def _documented_differences():
+    text = (Path(__file__).parents[1] / "docs/user_guide/mlp_dropout.rst").read_text()
+    start = text.index(".. parameter-differences-start")
+    return text[start : text.index(".. parameter-differences-end")]
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [(MLPClassifier, DropoutMLPClassifier), (MLPRegressor, DropoutMLPRegressor)],
+)
+def test_every_scikit_learn_parameter_with_its_default(theirs, ours):
+    """Each parameter of scikit-learn's MLP exists with the same default, or
+    the user guide says how it differs."""
+    documented = _documented_differences()
+    mine = ours().get_params()
+    for name, default in theirs().get_params().items():
+        if name in mine and mine[name] == default:
+            continue
+        assert f"``{name}``" in documented, f"{name}: {default!r} vs {mine.get(name)!r}"
 
 
 # --- dropout regularizes ------------------------------------------------------
@@ -779,6 +808,44 @@ def test_dropout_types_learn(blobs, dropout_type):
         **{**FAST, "dropout_type": dropout_type, "input_dropout": 0.1}
     ).fit(X, y)
     assert model.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("dropout_type", ["bernoulli", "gaussian", "dropconnect"])
+def test_dropout_type_sets_the_noise_drawn(dropout_type):
+    """Monte Carlo draws of a linear network (identity activation, input
+    dropout only) have the variance and support of the requested noise."""
+    p, lam, n = 0.3, 0.3 / 0.7, 4000
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    model = DropoutMLPRegressor(
+        hidden_layer_sizes=(4,),
+        activation="identity",
+        input_dropout=p,
+        hidden_dropout=0.0,
+        dropout_type=dropout_type,
+        max_iter=3,
+        random_state=0,
+    ).fit(X, y)
+    x = np.array([[1.0, -2.0, 0.5]], dtype=np.float32).astype(float)
+    draws = model.mc_predict(x, n_samples=n, random_state=1)[:, 0]
+    W1, W2 = model.coefs_[0], model.coefs_[1][:, 0]
+    if dropout_type == "dropconnect":  # one mask per weight of layer 1
+        expected = lam * float(((x[0, :, None] * W1 * W2) ** 2).sum())
+    else:  # one multiplier per input, mean 1 and variance lam
+        expected = lam * float(((x[0] * (W1 @ W2)) ** 2).sum())
+    # The sample variance's standard error is below var * sqrt(kurtosis / n),
+    # kurtosis < 10 for these mixtures: 5% is over three standard errors.
+    assert draws.var() == pytest.approx(expected, rel=0.05)
+    np.testing.assert_allclose(
+        draws.mean(), model.predict(x)[0], atol=4 * draws.std() / n**0.5
+    )
+    distinct = len(np.unique(draws.round(5)))
+    if dropout_type == "bernoulli":
+        assert distinct <= 2**3  # keep or drop each of 3 inputs
+    elif dropout_type == "dropconnect":
+        assert 2**3 < distinct <= 2**12  # keep or drop each of 12 weights
+    else:
+        assert distinct > n // 2  # continuous noise
 
 
 def test_batch_norm_needs_two_rows():

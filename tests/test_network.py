@@ -11,9 +11,10 @@ import pytest
 import torch
 from scipy.special import expit
 
-from skdrop._engine import head_loss_and_grad, make_generator
+from skdrop._devices import make_generator
 from skdrop._layers import NoiseSite, NoiseSource
 from skdrop._network import ACTIVATIONS, DropoutNetwork
+from skdrop._trainer import head_loss_and_grad
 
 CPU = torch.device("cpu")
 N_ROWS = 16

@@ -21,7 +21,7 @@ from skdrop import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
 )
-from skdrop._mlp import _BaseDropoutMLP
+from skdrop._mlp_base import _BaseDropoutMLP
 from skdrop.datasets import load_penguins
 from skdrop.exceptions import InconsistentVersionWarning
 

@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
-from skdrop._engine import MLPTrainer, _BlockAverage
+from skdrop._linear_sgd import _BlockAverage
+from skdrop._trainer import MLPTrainer
 from skdrop.exceptions import FitInterrupted
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -102,7 +103,7 @@ def test_interrupt_during_validation(wine, monkeypatch):
     X, y = wine
     params = dict(SETTINGS, max_iter=20, early_stopping=True)
     calls = {"n": 0}
-    original = DropoutMLPClassifier._validation_score
+    original = MLPTrainer._validate
 
     def score_or_interrupt(self, *args):
         calls["n"] += 1
@@ -110,7 +111,7 @@ def test_interrupt_during_validation(wine, monkeypatch):
             raise KeyboardInterrupt
         return original(self, *args)
 
-    monkeypatch.setattr(DropoutMLPClassifier, "_validation_score", score_or_interrupt)
+    monkeypatch.setattr(MLPTrainer, "_validate", score_or_interrupt)
     model = DropoutMLPClassifier(**params)
     with pytest.raises(FitInterrupted):
         model.fit(X, y)

@@ -1,0 +1,292 @@
+"""Linear regression with real dropout masks, by averaged SGD (torch only).
+
+The reference for the exact solver in :mod:`skdrop._closed_form`: the expected
+loss minimized here is the one that solver minimizes in closed form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from ._devices import float_dtype, make_generator
+from ._layers import NoiseSite, NoiseSource
+
+Array = NDArray[np.float64]
+
+
+# Power iteration for the curvature, on a subsample of rows: enough for a step
+# size within a few percent of 1 / L.
+_POWER_ITERATIONS = 30
+_POWER_ROWS = 20_000
+# Iterate averaging: blocks of steps per epoch, batches for the standard error
+# of the tail average, and the fewest steps in a batch before it is trusted.
+_BLOCKS_PER_EPOCH = 4
+_N_BATCHES = 10
+_MIN_BATCH_STEPS = 50
+# Decay time of the step size, in steps (at least one epoch).
+_DECAY_STEPS = 1000
+
+
+@dataclass
+class LinearSGDResult:
+    """What :func:`fit_linear_sgd` returns, in the caller's units."""
+
+    coef: Array
+    intercept: Array
+    n_iter: int
+    converged: bool
+    loss_curve: list[float] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def fit_linear_sgd(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    *,
+    dropout: float,
+    group_index: NDArray[np.intp] | None,
+    n_groups: int,
+    fit_intercept: bool,
+    max_iter: int,
+    batch_size: int,
+    learning_rate_init: float,
+    tol: float,
+    seed: int,
+    device: torch.device,
+    progress: Callable[[int, float], None] | None = None,
+) -> LinearSGDResult:
+    """Minimize the inverted-dropout squared loss by SGD with real masks.
+
+    Each step draws a fresh mask for every row of the mini-batch (one per row
+    and group), so the expected loss is the marginalized objective solved
+    exactly by :mod:`skdrop._closed_form`.  Three choices make the estimate
+    converge to that solution rather than hover around it:
+
+    * columns are rescaled to unit uncentered second moment (masks commute
+      with column scaling, so the objective is unchanged) and the intercept
+      is parametrized around the column means, which decouples it from the
+      weights;
+    * the step is ``learning_rate_init / L`` with ``L`` the largest curvature
+      of the expected loss (a power iteration), decaying slowly as
+      ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
+    * the returned weights are the average of the iterates over the second
+      half of all steps (Polyak-Ruppert averaging).
+
+    The mask noise limits the precision to about ``1 / sqrt(rows seen)``.
+    Training stops once the relative standard error of the averaged weights,
+    estimated by batch means over the averaged steps, is below ``tol``, or
+    after ``max_iter`` epochs.
+    """
+    dtype = float_dtype(device)
+    n_samples, n_features = X.shape
+    weights = np.ones(n_samples) if sample_weight is None else sample_weight
+    weight_mean = float(weights.mean())
+    weight_sum = float(weights.sum())
+
+    # Unit uncentered second moment per column; all-zero columns stay as is.
+    second_moment = (weights @ (X * X)) / weight_sum
+    col_scale = np.ones(n_features)
+    np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
+    x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(n_features)
+    y_mean = (weights @ y) / weight_sum if fit_intercept else np.zeros(y.shape[1])
+    y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
+    y_scale = np.where(y_scale > 0, y_scale, 1.0)
+
+    def to_tensor(a: Array) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
+
+    Xs = to_tensor(X * col_scale)
+    center = to_tensor(x_mean * col_scale)
+    ys = to_tensor((y - y_mean) / y_scale)
+    sw = to_tensor(weights / weight_mean)
+    gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
+    generator = make_generator(seed, device)
+    # The masks come from the same cheap streams as the networks' masks.
+    noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+    noise = NoiseSource(noise_seed, device)
+    site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
+
+    curvature = _expected_curvature(Xs, center, sw, dropout, generator)
+    base_step = learning_rate_init / curvature
+
+    coef = torch.zeros((n_features, ys.shape[1]), dtype=dtype, device=device)
+    bias = torch.zeros(ys.shape[1], dtype=dtype, device=device)
+    average = _BlockAverage(coef.numel() + bias.numel())
+    batch_size = min(batch_size, n_samples)
+    n_batches = math.ceil(n_samples / batch_size)
+    steps_per_block = math.ceil(n_batches / _BLOCKS_PER_EPOCH)
+    loss_curve: list[float] = []
+    converged = False
+
+    # The gradient is affine in the weights with noise independent of them,
+    # so the averaged iterates are unbiased even at a constant step (Bach and
+    # Moulines 2013); a slow decay in the step count only damps the noise.
+    decay_steps = max(_DECAY_STEPS, n_batches)
+    n_steps = 0
+    interrupted = False
+    epoch_ends: list[int] = []  # blocks averaged when each epoch ended
+    try:
+        for epoch in range(max_iter):
+            order = torch.randperm(n_samples, generator=generator, device=device)
+            loss_sum = torch.zeros((), dtype=dtype, device=device)
+            block_sum = torch.zeros(average.size, dtype=dtype, device=device)
+            block_steps = 0
+            for start in range(0, n_samples, batch_size):
+                idx = order[start : start + batch_size]
+                xb = Xs[idx]
+                if site.active:
+                    rows, cols = xb.shape
+                    mult, _, scale = site.sample_scaled(rows, cols, noise, dtype)
+                    xb = xb * mult * scale
+                xb = xb - center
+                residual = xb @ coef + bias - ys[idx]
+                wres = residual * sw[idx, None]
+                loss_sum += (wres * residual).sum()
+                step = base_step / math.sqrt(1.0 + n_steps / decay_steps)
+                n_steps += 1
+                scale = 2.0 * step / idx.shape[0]
+                coef -= scale * (xb.T @ wres)
+                if fit_intercept:
+                    bias -= scale * wres.sum(dim=0)
+                block_sum += torch.cat([coef.reshape(-1), bias])
+                block_steps += 1
+                if block_steps == steps_per_block or start + batch_size >= n_samples:
+                    average.add(block_sum.cpu().numpy(), block_steps)
+                    block_sum.zero_()
+                    block_steps = 0
+            loss = float(loss_sum) / n_samples * float(np.mean(y_scale**2))
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became {loss} at epoch {epoch + 1}; "
+                    "try a smaller learning_rate_init."
+                )
+            epoch_ends.append(average.n_blocks)
+            loss_curve.append(loss)
+            if progress is not None:
+                progress(epoch + 1, loss)
+            if average.relative_standard_error() <= tol:
+                converged = True
+                break
+    except KeyboardInterrupt:
+        completed = min(len(epoch_ends), len(loss_curve))
+        if completed == 0:
+            raise
+        # Keep the average as it was at the end of the last completed epoch.
+        del loss_curve[completed:]
+        average.truncate(epoch_ends[completed - 1])
+        interrupted = True
+
+    params = average.tail_mean()
+    avg_coef = params[: coef.numel()].reshape(coef.shape)
+    avg_bias = params[coef.numel() :]
+    coef_out = avg_coef * col_scale[:, None] * y_scale[None, :]
+    # Undo the parametrization around the column means: b = b' - mean' w.
+    intercept = y_mean + avg_bias * y_scale - x_mean @ coef_out
+    return LinearSGDResult(
+        coef=np.asarray(coef_out, dtype=np.float64),
+        intercept=np.asarray(intercept, dtype=np.float64),
+        n_iter=len(loss_curve),
+        converged=converged,
+        loss_curve=loss_curve,
+        interrupted=interrupted,
+    )
+
+
+class _BlockAverage:
+    """Polyak-Ruppert average over the second half of the steps.
+
+    Keeps prefix sums of the iterates block by block, so the average over any
+    tail of blocks, and the batch-means standard error of that average, cost
+    O(n_params) per query.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._sums: list[Array] = [np.zeros(size)]
+        self._counts: list[int] = [0]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self._counts) - 1
+
+    def truncate(self, n_blocks: int) -> None:
+        """Forget the blocks after the first ``n_blocks``."""
+        del self._sums[n_blocks + 1 :], self._counts[n_blocks + 1 :]
+
+    def add(self, block_sum: Array, n_steps: int) -> None:
+        self._sums.append(self._sums[-1] + block_sum)
+        self._counts.append(self._counts[-1] + n_steps)
+
+    def _mean(self, a: int, b: int) -> Array:
+        steps = self._counts[b] - self._counts[a]
+        return (self._sums[b] - self._sums[a]) / steps
+
+    def tail_mean(self) -> Array:
+        n_blocks = len(self._counts) - 1
+        return self._mean(n_blocks // 2, n_blocks)
+
+    def relative_standard_error(self) -> float:
+        """``||SE|| / ||mean||`` from ``_N_BATCHES`` batch means of the tail.
+
+        Consecutive iterates are correlated, so each batch must span many
+        steps for the batch means to be nearly independent: the estimate is
+        only made once every batch holds ``_MIN_BATCH_STEPS`` steps.
+        """
+        n_blocks = len(self._counts) - 1
+        first = n_blocks // 2
+        counts = np.asarray(self._counts)
+        tail_steps = counts[n_blocks] - counts[first]
+        if n_blocks - first < _N_BATCHES or tail_steps < _N_BATCHES * _MIN_BATCH_STEPS:
+            return math.inf
+        targets = counts[first] + tail_steps * np.arange(1, _N_BATCHES) / _N_BATCHES
+        inner = np.searchsorted(counts, targets)
+        edges = np.unique(np.concatenate([[first], inner, [n_blocks]]))
+        batch_means = np.stack([self._mean(a, b) for a, b in itertools.pairwise(edges)])
+        se = batch_means.std(axis=0, ddof=1) / math.sqrt(len(batch_means))
+        mean_norm = float(np.linalg.norm(self.tail_mean()))
+        se_norm = float(np.linalg.norm(se))
+        if se_norm == 0.0:
+            return 0.0
+        return se_norm / mean_norm if mean_norm > 0 else math.inf
+
+
+def _expected_curvature(
+    Xs: torch.Tensor,
+    center: torch.Tensor,
+    sw: torch.Tensor,
+    dropout: float,
+    generator: torch.Generator,
+) -> float:
+    """Largest eigenvalue of the Hessian of the expected loss (power iteration).
+
+    For the weighted mean loss the Hessian in the weights is
+    ``2 (Xc' S Xc / S + lam diag(X' S X) / S)``; after the column scaling the
+    diagonal term is ``lam I``.  Estimated on at most ``_POWER_ROWS`` rows.
+    """
+    rows = Xs.shape[0]
+    if rows > _POWER_ROWS:
+        pick = torch.randperm(rows, generator=generator, device=Xs.device)
+        pick = pick[:_POWER_ROWS]
+        Xs, sw = Xs[pick], sw[pick]
+    Xc = (Xs - center) * sw.sqrt()[:, None]
+    n = Xs.shape[0]
+    lam = dropout / (1.0 - dropout)
+    v = torch.ones(Xs.shape[1], dtype=Xs.dtype, device=Xs.device)
+    v /= v.norm()
+    value = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        hv = Xc.T @ (Xc @ v) / n + lam * v
+        value = float(hv.norm())
+        if value == 0.0:
+            break
+        v = hv / value
+    # The intercept's own curvature is 1 (unit weights on average).
+    return 2.0 * max(value, 1.0)

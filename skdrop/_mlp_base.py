@@ -1,0 +1,559 @@
+"""What the dropout network classifier and regressor share: parameters, their
+validation, and the hand-off of validated arrays to the engine."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from tqdm.auto import tqdm
+
+from ._categorical import encoded_groups, validate_X, validate_X_y
+from ._engine import (
+    ACTIVATIONS,
+    DROPOUT_SCALINGS,
+    DROPOUT_TYPES,
+    SOLVERS,
+    MLPConfig,
+    NetworkSpec,
+    build_trainer,
+    load_state,
+    mc_predict_raw,
+    predict_raw,
+    resolve_device,
+    resume_trainer,
+    save_state,
+    train,
+)
+from ._persistence import VersionedStateMixin
+from ._validation import check_magnitude, group_labels, seed_from_random_state
+from .exceptions import FitInterrupted
+
+# Largest magnitude the float32 network takes: X and y are cast to float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
+    """Everything the classifier and the regressor share."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "hidden_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
+        "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
+        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
+        "batch_norm": ["boolean"],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "device": [str],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_dropout=0.0,
+        hidden_dropout=0.5,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.dropout_type = dropout_type
+        self.dropout_scaling = dropout_scaling
+        self.feature_groups = feature_groups
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.batch_norm = batch_norm
+        self.max_norm = max_norm
+        self.device = device
+
+    # --------------------------------------------------------------- checks
+    def _check_params(self):
+        """What ``_parameter_constraints`` cannot check: entries of the
+        array-valued parameters and combinations.  Returns the hidden layer
+        sizes and the rates (input first)."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+        for k, size in enumerate(sizes):
+            if not isinstance(size, Integral | np.integer) or size < 1:
+                raise ValueError(
+                    f"hidden_layer_sizes[{k}] must be a positive int, got {size!r}"
+                )
+        rates = [float(self.input_dropout), *_hidden_rates(self.hidden_dropout, sizes)]
+        if self.dropout_scaling == "test_time" and self.dropout_type in (
+            "gaussian",
+            "alpha",
+        ):
+            raise ValueError(
+                "dropout_scaling='test_time' applies to dropout_type 'bernoulli' or "
+                f"'dropconnect'; dropout_type={self.dropout_type!r} has mean-one "
+                "noise (gaussian) or its own affine correction (alpha) and needs "
+                "no scaling: use dropout_scaling='inverted'"
+            )
+        if self.solver == "lbfgs":
+            _check_lbfgs(self, rates)
+        if self.dropout_type == "alpha" and self.activation != "selu":
+            warnings.warn(
+                f"dropout_type='alpha' is designed for activation='selu' "
+                f"(Klambauer et al. 2017); with activation={self.activation!r} it "
+                "does not keep the activations' mean and variance.",
+                UserWarning,
+                stacklevel=6,
+            )
+        return tuple(int(s) for s in sizes), tuple(rates)
+
+    def _validate_X(self, X, reset):
+        # float64 first: lists and ints convert to it, so that values beyond
+        # float32's range are caught here rather than overflowing in a cast.
+        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
+        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
+        return np.asarray(X, dtype=np.float32)
+
+    def _config(self, n_samples):
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            if self.solver != "lbfgs":
+                warnings.warn(
+                    f"Got batch_size={self.batch_size} larger than the {n_samples} "
+                    "training samples; using the whole set in each step.",
+                    UserWarning,
+                    stacklevel=7,
+                )
+        return MLPConfig(
+            solver=self.solver,
+            learning_rate_init=float(self.learning_rate_init),
+            alpha=float(self.alpha),
+            batch_size=int(batch),
+            shuffle=bool(self.shuffle),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            momentum=float(self.momentum),
+            nesterovs_momentum=bool(self.nesterovs_momentum),
+            learning_rate=self.learning_rate,
+            power_t=float(self.power_t),
+            max_norm=None if self.max_norm is None else float(self.max_norm),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+            max_fun=int(self.max_fun),
+        )
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        first = not hasattr(self, "module_") or (
+            not incremental and not self.warm_start
+        )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None"
+            )
+        hidden, rates = self._check_params()
+        X, y = validate_X_y(
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=not isinstance(self, ClassifierMixin),
+        )
+        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
+        X = np.asarray(X, dtype=np.float32)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        labels = y
+        y = self._encode_y(y, first=first, classes=classes)
+        early = self.early_stopping and not incremental and self.solver != "lbfgs"
+        if early:
+            _check_validation_sizes(self, X.shape[0], labels)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
+        data = (X, y, sample_weight)
+        validation = None
+        if early:
+            X, X_val, y, y_val, sample_weight, w_val = self._split(*data)
+            validation = (X_val, y_val, w_val)
+        epochs = 1 if incremental else self.max_iter
+        with tqdm(
+            total=epochs, disable=not self.verbose, desc=type(self).__name__
+        ) as bar:
+
+            def progress(epoch, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
+
+            result = train(
+                trainer,
+                X,
+                y,
+                sample_weight,
+                epochs,
+                validation=validation,
+                progress=progress,
+            )
+        if result.interrupted and not result.losses:
+            # Nothing completed: atomic_fit restores the state before this call.
+            raise KeyboardInterrupt
+        self._record(trainer, result, X.shape[0], incremental)
+        if result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=len(result.losses)
+            )
+        return self
+
+    def _trainer_for_fit(self, X, Y, hidden, rates, first, incremental):
+        """A new trainer, or a copy of the fitted one to continue from."""
+        config = self._config(X.shape[0])
+        if not first:
+            seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
+            trainer = resume_trainer(
+                getattr(self, "_trainer", None),
+                self.module_,
+                self._head_name,
+                config,
+                seeds,
+            )
+            if not incremental:
+                trainer.reset_optimizer()
+                # Early stopping judges this fit's epochs only: a best score
+                # left from an earlier fit would keep its weights unrestored.
+                trainer.best_validation_score = -math.inf
+                trainer.no_improvement_count = 0
+            return trainer
+        seed = seed_from_random_state(self.random_state)
+        seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
+        self._seeds = [int(s) & (2**62 - 1) for s in seeds]
+        self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
+        group_index = None
+        if any(len(g) > 1 for g in self.feature_groups_):
+            group_index = group_labels(self.feature_groups_, X.shape[1])
+        spec = NetworkSpec(
+            n_inputs=X.shape[1],
+            hidden_layer_sizes=hidden,
+            n_outputs=Y.shape[1],
+            activation=self.activation,
+            rates=rates,
+            dropout_type=self.dropout_type,
+            dropout_scaling=self.dropout_scaling,
+            batch_norm=bool(self.batch_norm),
+            group_index=group_index,
+        )
+        device = resolve_device(self.device)
+        trainer = build_trainer(spec, self._head(Y), config, self._seeds, device)
+        self.loss_curve_ = []
+        self.n_iter_ = self.t_ = 0
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.validation_loss_curve_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -math.inf if self.early_stopping else None
+        return trainer
+
+    def _record(self, trainer, result, n_rows, incremental):
+        """Adopt the trained network and extend the fitted curves."""
+        self._trainer = trainer
+        self.module_ = trainer.network
+        self.loss_curve_ = [*self.loss_curve_, *result.losses]
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.n_iter_ += len(result.losses)
+        self.t_ += n_rows * len(result.losses)
+        if result.validation_scores:
+            self.validation_scores_ = [
+                *(self.validation_scores_ or []),
+                *result.validation_scores,
+            ]
+            self.validation_loss_curve_ = [
+                *(self.validation_loss_curve_ or []),
+                *result.validation_losses,
+            ]
+            self.best_validation_score_ = trainer.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = trainer.best_loss
+        self._export_parameters()
+        if incremental or result.converged or result.interrupted:
+            return
+        how = (
+            f"lbfgs failed to converge after {len(result.losses)} iteration(s): "
+            f"{result.message}. Increase max_iter (or max_fun)."
+            if self.solver == "lbfgs"
+            else f"maximum iterations ({self.max_iter}) reached and the "
+            "optimization hasn't converged yet."
+        )
+        warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
+
+    def _split(self, X, y, sample_weight):
+        stratify = y if self._head_name != "identity" and not self._multilabel else None
+        if stratify is not None and stratify.shape[1] == 1:
+            stratify = stratify[:, 0]
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=self._seeds[3] % (2**32),
+            stratify=stratify,
+        )
+        if sample_weight is None:
+            return parts[0], parts[1], parts[2], parts[3], None, None
+        for name, weights in (("training", parts[4]), ("validation", parts[5])):
+            # The losses and scores are weighted means: a part that weighs
+            # nothing has none.
+            if not np.any(weights > 0):
+                raise ValueError(
+                    f"early_stopping=True: sample_weight is zero on all "
+                    f"{weights.shape[0]} rows of the {name} part held out by "
+                    f"validation_fraction={self.validation_fraction}; give "
+                    "more rows a positive weight or set early_stopping=False"
+                )
+        return tuple(parts)
+
+    def _export_parameters(self):
+        """``coefs_`` and ``intercepts_`` of the evaluation-mode network."""
+        coefs, intercepts = self.module_.effective_affine()
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_layers_ = len(coefs) + 1
+        self.n_outputs_ = coefs[-1].shape[1]
+        self.out_activation_ = self._head_name
+
+    # -------------------------------------------------------------- predict
+    def _raw(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return _finite(predict_raw(self.module_, X))
+
+    def _mc_raw(self, X, n_samples, random_state):
+        if (
+            not isinstance(n_samples, Integral | np.integer)
+            or isinstance(n_samples, bool | np.bool_)
+            or n_samples < 1
+        ):
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        seed = seed_from_random_state(random_state)
+        return _finite(mc_predict_raw(self.module_, X, int(n_samples), seed))
+
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.pop("module_", None)
+        trainer = state.pop("_trainer", None)
+        if module is not None:
+            state["_torch_state"] = save_state(trainer, module)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "_torch_bytes" in state:
+            # Development builds before the plain-values format: loading
+            # would give an estimator that looks fitted but has no network.
+            raise ValueError(
+                f"This {type(self).__name__} was saved by a development build "
+                "of skdrop whose file format (torch bytes) is no longer read; "
+                "refit it and save it again."
+            )
+        saved = state.pop("_torch_state", None)
+        super().__setstate__(state)
+        if saved is not None:
+            self.module_, self._trainer = load_state(
+                saved, type(self).__name__, self._seeds[1] + self.n_iter_
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _stochastic_solver(estimator):
+    """``partial_fit`` exists for the stochastic solvers only, as in
+    scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{estimator.solver} is not stochastic."
+        )
+    return True
+
+
+def _hidden_rates(hidden_dropout, sizes):
+    """One rate per hidden layer, or a ``ValueError`` naming the bad one."""
+    try:
+        if np.ndim(hidden_dropout) == 0:
+            rates = [float(hidden_dropout)] * len(sizes)
+        else:
+            rates = [float(r) for r in np.asarray(hidden_dropout, dtype=float).ravel()]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "hidden_dropout must be a float in [0, 1) or a list of them, one per "
+            f"hidden layer, got {hidden_dropout!r}"
+        ) from exc
+    if len(rates) != len(sizes):
+        raise ValueError(
+            f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
+            f"{len(sizes)} layers; give one rate per hidden layer or a single float"
+        )
+    for k, rate in enumerate(rates):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
+    return rates
+
+
+def _check_lbfgs(estimator, rates):
+    """L-BFGS needs a deterministic objective and takes whole-batch steps."""
+    if any(rates):
+        raise ValueError(
+            "solver='lbfgs' needs a deterministic objective, so every dropout "
+            f"rate must be 0; got input_dropout={estimator.input_dropout!r} and "
+            f"hidden_dropout={estimator.hidden_dropout!r}. Use solver='adam' "
+            "(or 'sgd') to train with dropout."
+        )
+    for name in ("batch_norm", "max_norm"):
+        if getattr(estimator, name) not in (False, None):
+            raise ValueError(
+                f"solver='lbfgs' does not support {name}={getattr(estimator, name)!r}"
+                ": it applies to mini-batch steps; use solver='adam' or 'sgd'"
+            )
+
+
+def _check_validation_sizes(estimator, n, labels):
+    """Early stopping's split needs rows (and classes) on both sides: say so
+    in our terms, before the split would speak of test_size."""
+    fraction = estimator.validation_fraction
+    n_val = math.ceil(fraction * n)
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            "early_stopping=True needs a validation set; "
+            f"validation_fraction={fraction} of {n} "
+            f"samples leaves {n - n_val} for training and {n_val} for "
+            "validation, and both need at least 1"
+        )
+    if not isinstance(estimator, ClassifierMixin) or estimator._multilabel:
+        return
+    found, counts = np.unique(labels, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(
+            "early_stopping=True holds out a validation set stratified by class, "
+            "which needs at least 2 samples of every class; class "
+            f"{found.tolist()[counts.argmin()]!r} has only 1"
+        )
+    if min(n_val, n - n_val) < len(found):
+        raise ValueError(
+            "early_stopping=True holds out a validation set stratified by class: "
+            f"validation_fraction={fraction} of {n} samples gives {n_val} for "
+            f"validation and {n - n_val} for training, and each needs at least "
+            f"one sample of each of the {len(found)} classes"
+        )
+
+
+def _finite(raw):
+    """``raw`` when every network output is finite, else a clear error."""
+    bad = ~np.isfinite(raw).all(axis=-1)
+    if bad.any():
+        # Monte Carlo draws stack on a leading axis: count input rows.
+        n_bad = int(bad.reshape(-1, raw.shape[-2]).any(axis=0).sum())
+        raise FloatingPointError(
+            f"The network's output is not finite (inf or NaN) for {n_bad} "
+            "input row(s): the float32 computation overflowed. Either the "
+            "inputs are far outside the range of the training data (scale the "
+            "features, for example with StandardScaler, and keep new data on "
+            "the training scale) or the training diverged (try a smaller "
+            "learning_rate_init and, for regression, scale the target)."
+        )
+    return raw

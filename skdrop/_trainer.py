@@ -1,0 +1,552 @@
+"""Mini-batch training of a :class:`DropoutNetwork` (torch only, no scikit-learn).
+
+The estimators validate their parameters; everything here trusts its
+configuration.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ._layers import NoiseSource
+from ._network import DropoutNetwork
+
+# What to try when training diverges (the engine's and the estimators' errors).
+DIVERGENCE_ADVICE = (
+    "Try a smaller learning_rate_init, or scale the features (for example with "
+    "StandardScaler) and, for regression, the target (TransformedTargetRegressor)."
+)
+# Rows per forward pass at prediction time: bounded memory for any table.
+# Small enough that the buffers are reused from the heap rather than mapped
+# afresh (page faults cost more than the arithmetic).
+_PREDICT_ELEMENTS = 1 << 20
+
+Progress = Callable[[int, float], None]
+
+
+def head_loss_and_grad(
+    z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed loss of a batch and its gradient with respect to the outputs.
+
+    The losses are scikit-learn's: cross-entropy of the softmax, binary
+    cross-entropy of each logistic output (summed over outputs), and half
+    the squared error (averaged over outputs).  Each row's loss and gradient
+    are multiplied by its sample weight.
+    """
+    # The gradient is computed from detached values, so that the loss stays
+    # differentiable when a test runs it under autograd.
+    zd = z.detach()
+    if head == "softmax":
+        log_prob = torch.log_softmax(z, dim=1)
+        losses = -(target * log_prob).sum(1)
+        grad = torch.softmax(zd, dim=1).sub_(target)
+    elif head == "logistic":
+        losses = (F.softplus(z) - target * z).sum(1)
+        grad = torch.sigmoid(zd).sub_(target)
+    else:
+        diff = z - target
+        losses = 0.5 * (diff * diff).mean(1)
+        grad = (zd - target).div_(z.shape[1])
+    if weight is not None:
+        return (losses * weight).sum(), grad.mul_(weight[:, None])
+    return losses.sum(), grad
+
+
+def validation_metrics(
+    raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
+) -> tuple[float, float]:
+    """``(loss, score)`` of raw outputs: the head's mean loss, and accuracy
+    (classification heads) or R^2 averaged over outputs (identity head), both
+    weighted by the sample weights, with scikit-learn's definitions."""
+    dtype = torch.float32 if raw.device.type == "mps" else torch.float64
+    raw, target = raw.to(dtype), target.to(dtype)
+    w = torch.ones(raw.shape[0], dtype=dtype, device=raw.device)
+    if weight is not None:
+        w = weight.to(dtype)
+    loss_sum, _ = head_loss_and_grad(raw, target, w, head)
+    total = w.sum()
+    if head == "identity":
+        mean = (w @ target) / total
+        num = w @ (target - raw) ** 2
+        den = w @ (target - mean) ** 2
+        # scikit-learn's force_finite: a constant target scores 1 if fitted
+        # exactly, else 0.
+        r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
+        return float(loss_sum / total), float(r2.mean())
+    if head == "softmax":
+        correct = raw.argmax(1) == target.argmax(1)
+    else:
+        correct = ((raw > 0) == (target > 0.5)).all(1)
+    return float(loss_sum / total), float((w @ correct.to(dtype)) / total)
+
+
+def predict_tensor(network: DropoutNetwork, X: torch.Tensor) -> torch.Tensor:
+    """Evaluation-mode outputs for rows already on the network's device."""
+    widths = [lin.weight.shape[0] for lin in network.linear_layers]
+    rows = max(1, _PREDICT_ELEMENTS // max([*widths, X.shape[1]]))
+    network.eval()
+    dtype = network.linear_layers[0].weight.dtype
+    with torch.no_grad():
+        parts = [
+            network(X[start : start + rows].to(dtype))
+            for start in range(0, X.shape[0], rows)
+        ]
+    return torch.cat(parts)
+
+
+@dataclass
+class MLPConfig:
+    """Optimization settings, with scikit-learn's MLP meanings."""
+
+    solver: str = "adam"
+    learning_rate_init: float = 1e-3
+    alpha: float = 1e-4
+    batch_size: int = 200
+    shuffle: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    learning_rate: str = "constant"
+    power_t: float = 0.5
+    max_norm: float | None = None
+    tol: float = 1e-4
+    n_iter_no_change: float = 10
+    max_fun: int = 15000
+
+
+@dataclass
+class EpochsResult:
+    """What one call of :meth:`MLPTrainer.fit` (or L-BFGS) did."""
+
+    losses: list[float]
+    validation_scores: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+    converged: bool = False
+    interrupted: bool = False
+    message: str = ""
+
+
+Validation = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+class MLPTrainer:
+    """Trains a :class:`DropoutNetwork` with a hand-written backward pass.
+
+    All parameters live in one flat tensor (the module's parameters are
+    views into it) and so do their gradients, so the optimizer update is a
+    handful of vectorized operations whatever the depth.  The trainer keeps
+    the optimizer moments, the random streams and the stopping counters
+    between calls, which is what ``warm_start`` and ``partial_fit`` need;
+    :meth:`copy` gives an independent twin to train without touching this
+    one.
+
+    Parameters
+    ----------
+    network : DropoutNetwork
+        Already initialized and on ``device``.
+    head : {"softmax", "logistic", "identity"}
+    config : MLPConfig
+    noise_seed, shuffle_seed : int
+        Seeds of the private mask and shuffling streams.
+    device : torch.device
+    """
+
+    def __init__(
+        self,
+        network: DropoutNetwork,
+        head: str,
+        config: MLPConfig,
+        *,
+        noise_seed: int,
+        shuffle_seed: int,
+        device: torch.device,
+    ) -> None:
+        self.network = network
+        self.head = head
+        self.config = config
+        self.device = device
+        self.noise = NoiseSource(noise_seed, device)
+        self.shuffle_seed = shuffle_seed
+        self.epochs_run = 0
+        self.samples_seen = 0
+        self.best_loss = math.inf
+        self.best_validation_score = -math.inf
+        self.no_improvement_count = 0
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self.reset_optimizer()
+
+    # -------------------------------------------------------------- layout
+    def _flatten(self) -> None:
+        """Make the parameters views of one flat tensor, weights first."""
+        params = list(self.network.parameters())
+        weights = [lin.weight for lin in self.network.linear_layers]
+        weight_ids = {id(w) for w in weights}
+        ordered = weights + [p for p in params if id(p) not in weight_ids]
+        total = sum(p.numel() for p in ordered)
+        ref = ordered[0]
+        flat = torch.empty(total, dtype=ref.dtype, device=ref.device)
+        grad = torch.zeros_like(flat)
+        slots: dict[torch.Tensor, torch.Tensor] = {}
+        offset = 0
+        for p in ordered:
+            n = p.numel()
+            flat[offset : offset + n].copy_(p.detach().reshape(-1))
+            p.data = flat[offset : offset + n].view_as(p)
+            slots[p] = grad[offset : offset + n].view_as(p)
+            offset += n
+        self._flat, self._grad, self._slots = flat, grad, slots
+        self._n_weights = sum(w.numel() for w in weights)
+
+    def _ensure_flat(self) -> None:
+        """Restore the flat layout after a copy, a cast or a user's edits."""
+        flat = getattr(self, "_flat", None)
+        weight = self.network.linear_layers[0].weight
+        if flat is None or weight.data_ptr() != flat.data_ptr():
+            self._flatten()
+
+    def set_dtype(self, dtype: torch.dtype) -> None:
+        """Cast the network (L-BFGS trains in float64, the others in float32)."""
+        if self.network.linear_layers[0].weight.dtype != dtype:
+            self.network.to(dtype)
+            self._flatten()
+            self.reset_optimizer()
+
+    def reset_optimizer(self) -> None:
+        """Fresh optimizer moments and learning rate (a new ``fit``)."""
+        self._flatten()
+        self._moment1 = torch.zeros_like(self._flat)
+        self._moment2 = (
+            torch.zeros_like(self._flat) if self.config.solver != "sgd" else None
+        )
+        self._steps = 0
+        self.learning_rate = self.config.learning_rate_init
+
+    def copy(self) -> MLPTrainer:
+        """An independent trainer in the same state: training it leaves this
+        one (and its network) untouched."""
+        self._ensure_flat()
+        twin = copy.copy(self)
+        twin.network = copy.deepcopy(self.network)
+        twin.noise = self.noise.copy()
+        twin._flatten()
+        twin._moment1 = self._moment1.clone()
+        twin._moment2 = None if self._moment2 is None else self._moment2.clone()
+        twin._best_state = None
+        return twin
+
+    # ----------------------------------------------------------- one step
+    def loss_and_gradient(
+        self,
+        xb: torch.Tensor,
+        yb: torch.Tensor,
+        wb: torch.Tensor | None,
+        noise: NoiseSource | None,
+    ) -> torch.Tensor:
+        """The penalized mean loss of a batch; its gradient goes to ``_grad``.
+
+        Like scikit-learn: the batch mean loss plus ``alpha / (2 n) ||W||^2``
+        with ``n`` the summed sample weight of the batch (decoupled for
+        "adamw").  A batch whose weights are all zero holds no data: an
+        infinite scale makes its gradient and loss zero instead of dividing
+        ``alpha`` by 0.
+        """
+        out, cache = self.network.forward_train(xb, noise)
+        loss_sum, grad_out = head_loss_and_grad(out, yb, wb, self.head)
+        # The weight sum stays a tensor: no device synchronization per step.
+        scale: float | torch.Tensor = float(xb.shape[0])
+        if wb is not None:
+            total = wb.sum()
+            scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
+        self.network.backward(cache, grad_out.div_(scale), self._slots)
+        l2 = self.config.alpha if self.config.solver != "adamw" else 0.0
+        batch_loss = loss_sum / scale
+        if l2 > 0:
+            weights = self._flat[: self._n_weights]
+            self._grad[: self._n_weights].add_(weights * (l2 / scale))
+            batch_loss = batch_loss + (0.5 * l2 / scale) * weights.dot(weights)
+        return batch_loss
+
+    def _step(
+        self, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None
+    ) -> torch.Tensor:
+        batch_loss = self.loss_and_gradient(xb, yb, wb, self.noise)
+        self._update()
+        return batch_loss
+
+    def _update(self) -> None:
+        cfg = self.config
+        p, g, m1 = self._flat, self._grad, self._moment1
+        self._steps += 1
+        lr = self.learning_rate
+        if cfg.solver == "sgd":
+            # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
+            m1.mul_(cfg.momentum).sub_(g, alpha=lr)
+            if cfg.nesterovs_momentum:
+                p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
+            else:
+                p.add_(m1)
+        else:
+            m2 = self._moment2
+            assert m2 is not None
+            t = self._steps
+            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
+            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
+            step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
+            if cfg.solver == "adamw" and cfg.alpha > 0:
+                p[: self._n_weights].mul_(1 - lr * cfg.alpha)
+            p.addcdiv_(m1, m2.sqrt().add_(cfg.epsilon), value=-step)
+        if cfg.max_norm is not None:
+            for linear in self.network.linear_layers:
+                linear.weight.data.renorm_(2, 0, cfg.max_norm)
+
+    # --------------------------------------------------------------- epochs
+    def _order(self, n: int) -> torch.Tensor | None:
+        if not self.config.shuffle:
+            return None
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(self.shuffle_seed + self.epochs_run)
+        return torch.randperm(n, generator=generator, device=self.device)
+
+    def _buffers(self) -> list[torch.Tensor]:
+        # Batch norm's running statistics; faster than Module.buffers(),
+        # which walks the module tree (this runs once per epoch).
+        return [
+            b
+            for norm in self.network.norm_layers
+            for b in (norm.running_mean, norm.running_var, norm.num_batches_tracked)
+            if b is not None
+        ]
+
+    # The scalar state an epoch advances, besides tensors and the noise.
+    _COUNTERS = (
+        "_steps",
+        "learning_rate",
+        "epochs_run",
+        "samples_seen",
+        "best_loss",
+        "best_validation_score",
+        "no_improvement_count",
+        "_best_state",
+    )
+
+    def _mark(self) -> dict[str, Any]:
+        """Everything an epoch changes, to :meth:`_rewind` an interrupted one."""
+        moments = [m for m in (self._moment1, self._moment2) if m is not None]
+        return {
+            # One copy of parameters and moments (a few microseconds).
+            "tensors": torch.cat([self._flat, *moments]),
+            "buffers": [b.clone() for b in self._buffers()],
+            "noise": self.noise.mark(),
+            "counters": tuple(getattr(self, name) for name in self._COUNTERS),
+        }
+
+    def _rewind(self, mark: dict[str, Any]) -> None:
+        moments = [m for m in (self._moment1, self._moment2) if m is not None]
+        with torch.no_grad():
+            for mine, saved in zip(
+                [self._flat, *moments, *self._buffers()],
+                [*mark["tensors"].chunk(1 + len(moments)), *mark["buffers"]],
+                strict=True,
+            ):
+                mine.copy_(saved)
+        self.noise.rewind(mark["noise"])
+        for name, value in zip(self._COUNTERS, mark["counters"], strict=True):
+            setattr(self, name, value)
+        self.network.eval()
+
+    def _epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
+        n = X.shape[0]
+        batch = min(self.config.batch_size, n)
+        starts = list(range(0, n, batch))
+        # Batch norm cannot normalize one row: fold a last single row into
+        # the batch before it.
+        if len(self.network.norm_layers) and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        ends = [*starts[1:], n]
+        order = self._order(n)
+        self.network.train()
+        total = torch.zeros((), dtype=X.dtype, device=X.device)
+        with torch.no_grad():
+            for start, stop in zip(starts, ends, strict=True):
+                idx = slice(start, stop) if order is None else order[start:stop]
+                wb = None if W is None else W[idx]
+                total += self._step(X[idx], Y[idx], wb) * (stop - start)
+        self.network.eval()
+        loss = float(total) / n
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
+                f"the optimization diverged. {DIVERGENCE_ADVICE}"
+            )
+        self.epochs_run += 1
+        self.samples_seen += n
+        if self.config.solver == "sgd" and self.config.learning_rate == "invscaling":
+            self.learning_rate = self.config.learning_rate_init / (
+                (self.samples_seen + 1) ** self.config.power_t
+            )
+        return loss
+
+    def _validate(self, validation: Validation) -> tuple[float, float]:
+        raw = predict_tensor(self.network, validation[0])
+        if not torch.isfinite(raw).all():
+            raise FloatingPointError(
+                "The network predicts non-finite values on the validation set at "
+                f"epoch {self.epochs_run}; the optimization diverged. "
+                f"{DIVERGENCE_ADVICE}"
+            )
+        return validation_metrics(raw, validation[1], validation[2], self.head)
+
+    def fit(
+        self,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        W: torch.Tensor | None,
+        max_epochs: int,
+        *,
+        validation: Validation | None = None,
+        progress: Progress | None = None,
+    ) -> EpochsResult:
+        """Train until scikit-learn's stopping rule fires or ``max_epochs``.
+
+        Without ``validation`` training stops when the training loss has not
+        improved by ``tol`` for more than ``n_iter_no_change`` epochs; with
+        it (early stopping) the same rule applies to the validation score,
+        and the parameters of the best epoch are restored at the end.
+
+        A ``KeyboardInterrupt`` stops training at the last completed epoch
+        (the interrupted one is undone) and returns with ``interrupted``
+        set.  Any other exception propagates and leaves this trainer
+        half-trained: train a :meth:`copy` to keep the original.
+        """
+        self._ensure_flat()
+        result = EpochsResult([])
+        for _ in range(max_epochs):
+            mark = self._mark()
+            try:
+                loss = self._epoch(X, Y, W)
+                score = None
+                if validation is not None:
+                    val_loss, score = self._validate(validation)
+                stop = self._no_improvement(loss, score)
+            except KeyboardInterrupt:
+                self._rewind(mark)
+                result.interrupted = True
+                break
+            result.losses.append(loss)
+            if score is not None:
+                result.validation_losses.append(val_loss)
+                result.validation_scores.append(score)
+            if progress is not None:
+                progress(len(result.losses), loss)
+            if stop:
+                result.converged = True
+                break
+        if validation is not None and self._best_state is not None:
+            self.network.load_state_dict(self._best_state)
+            self._best_state = None
+        return result
+
+    def _no_improvement(self, loss: float, score: float | None) -> bool:
+        tol = self.config.tol
+        if score is not None:
+            if score < self.best_validation_score + tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                self._best_state = {
+                    k: v.detach().clone() for k, v in self.network.state_dict().items()
+                }
+        else:
+            if loss > self.best_loss - tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_loss = min(self.best_loss, loss)
+        if self.no_improvement_count <= self.config.n_iter_no_change:
+            return False
+        cfg = self.config
+        if cfg.solver == "sgd" and cfg.learning_rate == "adaptive":
+            if self.learning_rate > 1e-6:
+                self.learning_rate /= 5.0
+                self.no_improvement_count = 0
+                return False
+        return True
+
+    # ------------------------------------------------------------ saving
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, schedule, stopping counters and random streams as plain
+        values (numpy arrays, numbers, dicts), without the network.
+
+        With :meth:`from_state` this continues training exactly where it
+        stopped, on the same kind of device.
+        """
+        self._ensure_flat()
+        moment2 = self._moment2
+        return {
+            "head": self.head,
+            "config": asdict(self.config),
+            "noise": self.noise.state_dict(),
+            "shuffle_seed": self.shuffle_seed,
+            "epochs_run": self.epochs_run,
+            "samples_seen": self.samples_seen,
+            "best_loss": self.best_loss,
+            "best_validation_score": self.best_validation_score,
+            "no_improvement_count": self.no_improvement_count,
+            "steps": self._steps,
+            "learning_rate": self.learning_rate,
+            "moment1": self._moment1.cpu().numpy(),
+            "moment2": None if moment2 is None else moment2.cpu().numpy(),
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        network: DropoutNetwork,
+        state: dict[str, Any],
+        *,
+        device: torch.device,
+        noise_seed: int,
+    ) -> MLPTrainer:
+        """The trainer saved by :meth:`state_dict`, driving ``network``.
+
+        The random streams continue where they were when the device kind is
+        the same; after a move between the CPU and a GPU a new mask stream
+        starts from ``noise_seed`` (the optimizer state carries over).
+        """
+        known = set(MLPConfig.__dataclass_fields__)
+        config = MLPConfig(**{k: v for k, v in state["config"].items() if k in known})
+        trainer = cls(
+            network,
+            str(state["head"]),
+            config,
+            noise_seed=noise_seed,
+            shuffle_seed=int(state["shuffle_seed"]),
+            device=device,
+        )
+        noise = NoiseSource.from_state(state["noise"], device)
+        if noise is not None:
+            trainer.noise = noise
+        trainer.epochs_run = int(state["epochs_run"])
+        trainer.samples_seen = int(state["samples_seen"])
+        trainer.best_loss = float(state["best_loss"])
+        trainer.best_validation_score = float(state["best_validation_score"])
+        trainer.no_improvement_count = int(state["no_improvement_count"])
+        trainer._steps = int(state["steps"])
+        trainer.learning_rate = float(state["learning_rate"])
+        dtype = trainer._flat.dtype
+        trainer._moment1 = torch.as_tensor(state["moment1"], dtype=dtype).to(device)
+        if state["moment2"] is not None:
+            trainer._moment2 = torch.as_tensor(state["moment2"], dtype=dtype).to(device)
+        return trainer
