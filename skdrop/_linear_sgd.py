@@ -85,119 +85,190 @@ def fit_linear_sgd(
     estimated by batch means over the averaged steps, is below ``tol``, or
     after ``max_iter`` epochs.
     """
-    dtype = float_dtype(device)
-    n_samples, n_features = X.shape
-    weights = np.ones(n_samples) if sample_weight is None else sample_weight
-    weight_mean = float(weights.mean())
-    weight_sum = float(weights.sum())
-
-    # Unit uncentered second moment per column; all-zero columns stay as is.
-    second_moment = (weights @ (X * X)) / weight_sum
-    col_scale = np.ones(n_features)
-    np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
-    x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(n_features)
-    y_mean = (weights @ y) / weight_sum if fit_intercept else np.zeros(y.shape[1])
-    y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
-    y_scale = np.where(y_scale > 0, y_scale, 1.0)
-
-    def to_tensor(a: Array) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
-
-    Xs = to_tensor(X * col_scale)
-    center = to_tensor(x_mean * col_scale)
-    ys = to_tensor((y - y_mean) / y_scale)
-    sw = to_tensor(weights / weight_mean)
-    gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
+    problem = _ScaledProblem.build(X, y, sample_weight, fit_intercept, device)
     generator = make_generator(seed, device)
     # The masks come from the same cheap streams as the networks' masks.
     noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
     noise = NoiseSource(noise_seed, device)
+    gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
     site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
-
-    curvature = _expected_curvature(Xs, center, sw, dropout, generator)
-    base_step = learning_rate_init / curvature
-
-    coef = torch.zeros((n_features, ys.shape[1]), dtype=dtype, device=device)
-    bias = torch.zeros(ys.shape[1], dtype=dtype, device=device)
-    average = _BlockAverage(coef.numel() + bias.numel())
+    curvature = _expected_curvature(
+        problem.X, problem.center, problem.sw, dropout, generator
+    )
+    n_samples = X.shape[0]
     batch_size = min(batch_size, n_samples)
-    n_batches = math.ceil(n_samples / batch_size)
-    steps_per_block = math.ceil(n_batches / _BLOCKS_PER_EPOCH)
+    sgd = _AveragedSGD(
+        problem,
+        site,
+        noise,
+        learning_rate_init / curvature,
+        batch_size,
+        fit_intercept,
+        # The gradient is affine in the weights with noise independent of
+        # them, so the averaged iterates are unbiased even at a constant step
+        # (Bach and Moulines 2013); a slow decay only damps the noise.
+        decay_steps=max(_DECAY_STEPS, math.ceil(n_samples / batch_size)),
+    )
     loss_curve: list[float] = []
-    converged = False
-
-    # The gradient is affine in the weights with noise independent of them,
-    # so the averaged iterates are unbiased even at a constant step (Bach and
-    # Moulines 2013); a slow decay in the step count only damps the noise.
-    decay_steps = max(_DECAY_STEPS, n_batches)
-    n_steps = 0
-    interrupted = False
     epoch_ends: list[int] = []  # blocks averaged when each epoch ended
+    converged = interrupted = False
     try:
         for epoch in range(max_iter):
             order = torch.randperm(n_samples, generator=generator, device=device)
-            loss_sum = torch.zeros((), dtype=dtype, device=device)
-            block_sum = torch.zeros(average.size, dtype=dtype, device=device)
-            block_steps = 0
-            for start in range(0, n_samples, batch_size):
-                idx = order[start : start + batch_size]
-                xb = Xs[idx]
-                if site.active:
-                    rows, cols = xb.shape
-                    mult, _, scale = site.sample_scaled(rows, cols, noise, dtype)
-                    xb = xb * mult * scale
-                xb = xb - center
-                residual = xb @ coef + bias - ys[idx]
-                wres = residual * sw[idx, None]
-                loss_sum += (wres * residual).sum()
-                step = base_step / math.sqrt(1.0 + n_steps / decay_steps)
-                n_steps += 1
-                scale = 2.0 * step / idx.shape[0]
-                coef -= scale * (xb.T @ wres)
-                if fit_intercept:
-                    bias -= scale * wres.sum(dim=0)
-                block_sum += torch.cat([coef.reshape(-1), bias])
-                block_steps += 1
-                if block_steps == steps_per_block or start + batch_size >= n_samples:
-                    average.add(block_sum.cpu().numpy(), block_steps)
-                    block_sum.zero_()
-                    block_steps = 0
-            loss = float(loss_sum) / n_samples * float(np.mean(y_scale**2))
+            loss = sgd.epoch(order) * problem.loss_scale
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"The training loss became {loss} at epoch {epoch + 1}; "
                     "try a smaller learning_rate_init."
                 )
-            epoch_ends.append(average.n_blocks)
+            epoch_ends.append(sgd.average.n_blocks)
             loss_curve.append(loss)
             if progress is not None:
                 progress(epoch + 1, loss)
-            if average.relative_standard_error() <= tol:
+            if sgd.average.relative_standard_error() <= tol:
                 converged = True
                 break
     except KeyboardInterrupt:
-        completed = min(len(epoch_ends), len(loss_curve))
-        if completed == 0:
+        if not loss_curve:
             raise
         # Keep the average as it was at the end of the last completed epoch.
-        del loss_curve[completed:]
-        average.truncate(epoch_ends[completed - 1])
+        sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
-
-    params = average.tail_mean()
-    avg_coef = params[: coef.numel()].reshape(coef.shape)
-    avg_bias = params[coef.numel() :]
-    coef_out = avg_coef * col_scale[:, None] * y_scale[None, :]
-    # Undo the parametrization around the column means: b = b' - mean' w.
-    intercept = y_mean + avg_bias * y_scale - x_mean @ coef_out
+    coef, intercept = problem.unscale(sgd.average.tail_mean())
     return LinearSGDResult(
-        coef=np.asarray(coef_out, dtype=np.float64),
-        intercept=np.asarray(intercept, dtype=np.float64),
+        coef=coef,
+        intercept=intercept,
         n_iter=len(loss_curve),
         converged=converged,
         loss_curve=loss_curve,
         interrupted=interrupted,
     )
+
+
+@dataclass
+class _ScaledProblem:
+    """The data on the device, with columns at unit uncentered second moment
+    (all-zero columns stay as they are), the intercept parametrized around
+    the column means and a standardized target."""
+
+    X: torch.Tensor
+    center: torch.Tensor
+    y: torch.Tensor
+    sw: torch.Tensor  # weights divided by their mean
+    col_scale: Array
+    x_mean: Array
+    y_mean: Array
+    y_scale: Array
+
+    @classmethod
+    def build(
+        cls,
+        X: Array,
+        y: Array,
+        sample_weight: Array | None,
+        fit_intercept: bool,
+        device: torch.device,
+    ) -> _ScaledProblem:
+        dtype = float_dtype(device)
+        weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        weight_sum = float(weights.sum())
+        second_moment = (weights @ (X * X)) / weight_sum
+        col_scale = np.ones(X.shape[1])
+        np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
+        x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(X.shape[1])
+        y_mean = (weights @ y) / weight_sum if fit_intercept else np.zeros(y.shape[1])
+        y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
+        y_scale = np.where(y_scale > 0, y_scale, 1.0)
+
+        def to_tensor(a: Array) -> torch.Tensor:
+            return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
+
+        return cls(
+            X=to_tensor(X * col_scale),
+            center=to_tensor(x_mean * col_scale),
+            y=to_tensor((y - y_mean) / y_scale),
+            sw=to_tensor(weights / float(weights.mean())),
+            col_scale=col_scale,
+            x_mean=x_mean,
+            y_mean=y_mean,
+            y_scale=y_scale,
+        )
+
+    @property
+    def loss_scale(self) -> float:
+        """From the standardized target's squared error to the caller's."""
+        return float(np.mean(self.y_scale**2))
+
+    def unscale(self, params: Array) -> tuple[Array, Array]:
+        """Coefficients and intercept in the caller's units."""
+        n_coef = self.X.shape[1] * self.y.shape[1]
+        coef = params[:n_coef].reshape(self.X.shape[1], self.y.shape[1])
+        coef = coef * self.col_scale[:, None] * self.y_scale[None, :]
+        # Undo the parametrization around the column means: b = b' - mean' w.
+        intercept = self.y_mean + params[n_coef:] * self.y_scale - self.x_mean @ coef
+        return np.asarray(coef, dtype=np.float64), np.asarray(intercept, np.float64)
+
+
+class _AveragedSGD:
+    """Plain SGD steps on the scaled problem with block-averaged iterates."""
+
+    def __init__(
+        self,
+        problem: _ScaledProblem,
+        site: NoiseSite,
+        noise: NoiseSource,
+        base_step: float,
+        batch_size: int,
+        fit_intercept: bool,
+        decay_steps: int,
+    ) -> None:
+        self.problem, self.site, self.noise = problem, site, noise
+        self.base_step, self.batch_size = base_step, batch_size
+        self.fit_intercept, self.decay_steps = fit_intercept, decay_steps
+        X, y = problem.X, problem.y
+        self.coef = torch.zeros(
+            (X.shape[1], y.shape[1]), dtype=X.dtype, device=X.device
+        )
+        self.bias = torch.zeros(y.shape[1], dtype=X.dtype, device=X.device)
+        self.average = _BlockAverage(self.coef.numel() + self.bias.numel())
+        n_batches = math.ceil(X.shape[0] / batch_size)
+        self.steps_per_block = math.ceil(n_batches / _BLOCKS_PER_EPOCH)
+        self.n_steps = 0
+
+    def _step(self, idx: torch.Tensor) -> torch.Tensor:
+        p = self.problem
+        xb = p.X[idx]
+        if self.site.active:
+            rows, cols = xb.shape
+            mult, _, scale = self.site.sample_scaled(rows, cols, self.noise, xb.dtype)
+            xb = xb * mult * scale
+        xb = xb - p.center
+        residual = xb @ self.coef + self.bias - p.y[idx]
+        wres = residual * p.sw[idx, None]
+        step = self.base_step / math.sqrt(1.0 + self.n_steps / self.decay_steps)
+        self.n_steps += 1
+        scale = 2.0 * step / idx.shape[0]
+        self.coef -= scale * (xb.T @ wres)
+        if self.fit_intercept:
+            self.bias -= scale * wres.sum(dim=0)
+        return (wres * residual).sum()
+
+    def epoch(self, order: torch.Tensor) -> float:
+        """One pass in the given row order; the mean squared residual."""
+        X = self.problem.X
+        loss_sum = torch.zeros((), dtype=X.dtype, device=X.device)
+        block_sum = torch.zeros(self.average.size, dtype=X.dtype, device=X.device)
+        block_steps = 0
+        n = X.shape[0]
+        for start in range(0, n, self.batch_size):
+            loss_sum += self._step(order[start : start + self.batch_size])
+            block_sum += torch.cat([self.coef.reshape(-1), self.bias])
+            block_steps += 1
+            if block_steps == self.steps_per_block or start + self.batch_size >= n:
+                self.average.add(block_sum.cpu().numpy(), block_steps)
+                block_sum.zero_()
+                block_steps = 0
+        return float(loss_sum) / n
 
 
 class _BlockAverage:
