@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pandas as pd
+from bench_linear import best_time
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -129,22 +129,13 @@ def peak_mb(func):
         tracemalloc.stop()
 
 
-def best_seconds(func, repeats):
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds)
-
-
 def measure(name, X, label, fit, transform, repeats):
     return {
         "table": name,
         "shape": f"{X.shape[0]} x {X.shape[1]}",
         "encoder": label,
-        "seconds": best_seconds(lambda: (fit(), transform(X)), repeats),
-        "one_row_ms": 1e3 * best_seconds(lambda: transform(X.head(1)), 10 * repeats),
+        "seconds": best_time(lambda: (fit(), transform(X)), repeats),
+        "one_row_ms": 1e3 * best_time(lambda: transform(X.head(1)), 10 * repeats),
         "peak_mib": peak_mb(lambda: transform(X)),
     }
 
