@@ -216,9 +216,9 @@ class CategoricalEncoder:
         ).fit(typed.reshape(-1, 1))
         levels = encoder.categories_[0]
         # infrequent_categories_ exists only where pooling is enabled.
-        pooled = (
-            None if self.max_categories is None else (encoder.infrequent_categories_[0])
-        )
+        pooled = None
+        if self.max_categories is not None:
+            pooled = encoder.infrequent_categories_[0]
         if pooled is None:
             self.levels[j] = levels.tolist()
         else:
