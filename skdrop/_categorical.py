@@ -14,6 +14,8 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import check_array, check_X_y
 from sklearn.utils.validation import (
     _check_feature_names,
@@ -26,6 +28,7 @@ from ._validation import resolve_feature_groups
 # Largest number of encoded columns an estimator accepts; above it, pool rare
 # levels with ``max_categories``.
 MAX_ENCODED_COLUMNS = 10_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def is_categorical_dtype(dtype) -> bool:
@@ -91,7 +94,7 @@ def resolve_categorical(categorical_features, X) -> np.ndarray:
     return mask
 
 
-def _column(X, j):
+def _column(X, j) -> np.ndarray:
     if hasattr(X, "iloc"):
         return X.iloc[:, j].to_numpy(dtype=object)
     return np.asarray(X)[:, j].astype(object)
@@ -101,18 +104,63 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
+# The kinds of value a categorical column may hold, from pandas' inference:
+# numbers of any width are one kind (1 and 1.0 are one level), text another.
+_KINDS = {
+    "string": "string",
+    "integer": "number",
+    "floating": "number",
+    "mixed-integer-float": "number",
+    "boolean": "boolean",
+}
+
+
+def _typed(values: np.ndarray, name: str, fitted: str | None = None):
+    """The kind of the non-missing ``values`` and an array of them that
+    OneHotEncoder sorts natively (unicode, numbers, else objects).
+
+    A column holding several kinds, or another kind than in ``fit``, is an
+    error: casting would make the number 1 and the string "1" one level
+    again, and OneHotEncoder itself refuses mixed types.
+    """
+    inferred = pd.api.types.infer_dtype(values, skipna=False)
+    kind = _KINDS.get(inferred, inferred)
+    if kind.startswith("mixed"):
+        types = ", ".join(sorted({type(v).__name__ for v in values}))
+        raise ValueError(
+            f"categorical column {name} mixes value types ({types}); the number 1 "
+            "and the string '1' are different levels, so convert the column to "
+            "one type first, for example with .astype(str)"
+        )
+    if fitted is not None and kind != fitted:
+        raise ValueError(
+            f"categorical column {name} held {fitted} values in fit but holds "
+            f"{kind} values now; the number 1 and the string '1' are different "
+            "levels, so convert the column to the type it had in fit"
+        )
+    if kind == "string":
+        return kind, values.astype(str)
+    if kind in ("number", "boolean"):
+        return kind, np.asarray(values.tolist())
+    return kind, values
+
+
 class CategoricalEncoder:
     """One-hot encoding of the categorical columns, numeric ones kept in place.
+
+    Each categorical column has its own
+    :class:`~sklearn.preprocessing.OneHotEncoder` with
+    ``handle_unknown="ignore"``, fitted on the column's non-missing values, so
+    that a missing value is no level: it and an unseen level encode to an
+    all-zero block.
 
     Parameters
     ----------
     categorical : ndarray of bool
         Which columns are categorical.
     max_categories : int or None
-        At most this many encoded columns per feature: the most frequent
-        ``max_categories - 1`` levels keep their own column and the others
-        share one "infrequent" column, as in
-        :class:`~sklearn.preprocessing.OneHotEncoder`.
+        At most this many encoded columns per feature: OneHotEncoder's
+        ``max_categories``, the rarest levels sharing one "infrequent" column.
     """
 
     def __init__(self, categorical: np.ndarray, max_categories: int | None) -> None:
@@ -124,26 +172,13 @@ class CategoricalEncoder:
 
     def fit(self, X) -> CategoricalEncoder:
         self.names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
-        self.categories: dict[int, np.ndarray] = {}
-        self.infrequent: dict[int, np.ndarray] = {}
+        self.kinds: dict[int, str] = {}
+        self.encoders: dict[int, OneHotEncoder] = {}
+        self.levels: dict[int, list] = {}
         groups = []
         width = 0
         for j in range(len(self.categorical)):
-            if not self.categorical[j]:
-                groups.append(np.array([width], dtype=np.intp))
-                width += 1
-                continue
-            values = _column(X, j)
-            present = values[~_missing(values)]
-            levels, counts = np.unique(present.astype(str), return_counts=True)
-            kept, pooled = levels, levels[:0]
-            if self.max_categories is not None and len(levels) > self.max_categories:
-                order = np.argsort(-counts, kind="stable")
-                kept = np.sort(levels[order[: self.max_categories - 1]])
-                pooled = np.sort(levels[order[self.max_categories - 1 :]])
-            self.categories[j] = kept
-            self.infrequent[j] = pooled
-            size = len(kept) + (1 if len(pooled) else 0)
+            size = self._fit_column(j, _column(X, j)) if self.categorical[j] else 1
             groups.append(np.arange(width, width + size, dtype=np.intp))
             width += size
         if width == 0:
@@ -169,44 +204,89 @@ class CategoricalEncoder:
         self.width = width
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def _fit_column(self, j: int, values: np.ndarray) -> int:
+        """Fit the encoder of column ``j``; the number of columns it emits."""
+        present = values[~_missing(values)]
+        self.levels[j] = []
+        if not len(present):
+            return 0
+        self.kinds[j], typed = _typed(present, self._name(j))
+        encoder = OneHotEncoder(
+            handle_unknown="ignore", max_categories=self.max_categories
+        ).fit(typed.reshape(-1, 1))
+        levels = encoder.categories_[0]
+        # infrequent_categories_ exists only where pooling is enabled.
+        pooled = None
+        if self.max_categories is not None:
+            pooled = encoder.infrequent_categories_[0]
+        if pooled is None:
+            self.levels[j] = levels.tolist()
+        else:
+            kept = levels[~np.isin(levels, pooled)]
+            self.levels[j] = [*kept.tolist(), "infrequent"]
+        self.encoders[j] = encoder
+        return len(self.levels[j])
+
+    def _numeric(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """The encoded positions and float64 values of the numeric columns."""
+        numeric = np.flatnonzero(~np.asarray(self.categorical))
+        positions = np.asarray([self.groups[j][0] for j in numeric], dtype=np.intp)
+        values = np.empty((X.shape[0], len(numeric)))
+        for k, j in enumerate(numeric):
+            try:
+                values[:, k] = np.asarray(
+                    X.iloc[:, j] if hasattr(X, "iloc") else np.asarray(X)[:, j],
+                    dtype=np.float64,
+                )
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"column {self._name(j)} is numeric for this estimator but "
+                    "holds non-numeric values; list it in categorical_features"
+                ) from exc
+            if np.isnan(values[:, k]).any():
+                raise ValueError(
+                    f"numeric column {self._name(j)} contains missing values "
+                    "(NaN); impute them first, for example with "
+                    "sklearn.impute.SimpleImputer in a Pipeline"
+                )
+        return positions, values
+
+    def _ones(self, j: int, X) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and encoded columns of the 1s of categorical column ``j``."""
+        values = _column(X, j)
+        rows = np.flatnonzero(~_missing(values))
+        if j not in self.encoders or not len(rows):
+            return rows[:0], rows[:0]
+        _, typed = _typed(values[rows], self._name(j), self.kinds[j])
+        hot = self.encoders[j].transform(typed.reshape(-1, 1))
+        # At most one 1 per row; unseen levels have none.
+        return rows[np.diff(hot.indptr) > 0], self.groups[j][0] + hot.indices
+
+    def transform(self, X, dtype=np.float64, sparse: bool = False):
+        """Encode ``X`` into a dense ``dtype`` array, or a CSR matrix.
+
+        The 1s are written straight into the output: a wide encoding costs
+        one array of ``dtype``, or only its nonzeros when ``sparse``.  float32
+        falls back to float64 where a numeric column exceeds float32's range,
+        so that the caller's range check can name it.
+        """
+        positions, numeric = self._numeric(X)
+        if dtype == np.float32 and np.abs(numeric).max(initial=0) > _FLOAT32_MAX:
+            dtype = np.float64
+        ones = [self._ones(j, X) for j in self.encoders]
         n = X.shape[0]
-        out = np.zeros((n, self.width), dtype=np.float64)
-        for j, cols in enumerate(self.groups):
-            if not self.categorical[j]:
-                try:
-                    column = np.asarray(
-                        X.iloc[:, j] if hasattr(X, "iloc") else np.asarray(X)[:, j],
-                        dtype=np.float64,
-                    )
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(
-                        f"column {self._name(j)} is numeric for this estimator but "
-                        "holds "
-                        "non-numeric values; list it in categorical_features"
-                    ) from exc
-                if np.isnan(column).any():
-                    raise ValueError(
-                        f"numeric column {self._name(j)} contains missing values "
-                        "(NaN); "
-                        "impute them first, for example with "
-                        "sklearn.impute.SimpleImputer in a Pipeline"
-                    )
-                out[:, cols[0]] = column
-                continue
-            values = _column(X, j)
-            missing = _missing(values)
-            text = values.astype(str)
-            levels = self.categories[j]
-            if len(levels):
-                pos = np.minimum(np.searchsorted(levels, text), len(levels) - 1)
-                known = ~missing & (levels[pos] == text)
-                out[np.flatnonzero(known), cols[0] + pos[known]] = 1.0
-            else:
-                known = np.zeros(n, dtype=bool)
-            if len(self.infrequent[j]):
-                rare = ~missing & ~known & np.isin(text, self.infrequent[j])
-                out[np.flatnonzero(rare), cols[-1]] = 1.0
+        if sparse:
+            rows = np.concatenate(
+                [np.repeat(np.arange(n), len(positions))] + [r for r, _ in ones]
+            )
+            cols = np.concatenate([np.tile(positions, n)] + [c for _, c in ones])
+            data = np.ones(len(rows), dtype=dtype)
+            data[: numeric.size] = numeric.ravel()
+            return sp.csr_matrix((data, (rows, cols)), shape=(n, self.width))
+        out = np.zeros((n, self.width), dtype=dtype)
+        out[:, positions] = numeric
+        for rows, cols in ones:
+            out[rows, cols] = 1.0
         return out
 
 
@@ -220,12 +300,8 @@ def fit_encoder(estimator, X):
         return
     encoder = CategoricalEncoder(mask, estimator.max_categories).fit(X)
     names = list(X.columns) if hasattr(X, "columns") else None
-    for j, levels in encoder.categories.items():
-        pooled = encoder.infrequent[j]
-        key = names[j] if names is not None else j
-        estimator.categories_[key] = (
-            [*map(str, levels), "infrequent"] if len(pooled) else [*map(str, levels)]
-        )
+    for j, levels in encoder.levels.items():
+        estimator.categories_[names[j] if names is not None else j] = list(levels)
     estimator._encoder = encoder
 
 
@@ -250,28 +326,7 @@ def _explain_text(X: object, exc: ValueError) -> None:
         ) from exc
 
 
-def validate_X(estimator, X, *, reset, **check_params):
-    """``validate_data`` that one-hot encodes the categorical columns.
-
-    Feature names and counts refer to the original columns; the array
-    returned is the encoded one.
-    """
-    if reset:
-        fit_encoder(estimator, X)
-    encoder = getattr(estimator, "_encoder", None)
-    if encoder is None:
-        try:
-            return validate_data(estimator, X, reset=reset, **check_params)
-        except ValueError as exc:
-            _explain_text(X, exc)
-            raise
-    _check_feature_names(estimator, X, reset=reset)
-    _check_n_features(estimator, X, reset=reset)
-    return check_array(encoder.transform(X), **check_params)
-
-
-def validate_X_y(estimator, X, y, *, reset, **check_params):
-    """:func:`validate_X` for ``X`` and ``y`` together."""
+def _validate(estimator, X, y, reset, check_params):
     if reset:
         fit_encoder(estimator, X)
     encoder = getattr(estimator, "_encoder", None)
@@ -283,7 +338,33 @@ def validate_X_y(estimator, X, y, *, reset, **check_params):
             raise
     _check_feature_names(estimator, X, reset=reset)
     _check_n_features(estimator, X, reset=reset)
-    return check_X_y(encoder.transform(X), y, **check_params)
+    # Encode straight into the narrowest float type the caller accepts (the
+    # networks take float32), or sparse if it takes that.
+    dtype = check_params.get("dtype")
+    accepted = dtype if isinstance(dtype, (list, tuple)) else [dtype]
+    encoded = encoder.transform(
+        X,
+        dtype=np.float32 if np.float32 in accepted else np.float64,
+        sparse=bool(check_params.get("accept_sparse", False)),
+    )
+    if isinstance(y, str) and y == "no_validation":
+        return check_array(encoded, **check_params)
+    return check_X_y(encoded, y, **check_params)
+
+
+def validate_X(estimator, X, *, reset, **check_params):
+    """``validate_data`` that one-hot encodes the categorical columns.
+
+    Feature names and counts refer to the original columns; the array
+    returned is the encoded one, float32 if ``dtype`` allows it and CSR if
+    ``accept_sparse`` does.
+    """
+    return _validate(estimator, X, "no_validation", reset, check_params)
+
+
+def validate_X_y(estimator, X, y, *, reset, **check_params):
+    """:func:`validate_X` for ``X`` and ``y`` together."""
+    return _validate(estimator, X, y, reset, check_params)
 
 
 def encoded_groups(estimator, feature_groups, X):

@@ -191,7 +191,7 @@ def test_explicit_categorical_columns_on_arrays():
     X = np.column_stack([rng.integers(0, 3, 60), rng.normal(size=60)])
     y = X[:, 0] * 2 + X[:, 1]
     model = DropoutLinearRegression(categorical_features=[0], dropout=0.1).fit(X, y)
-    assert model.categories_[0] == ["0.0", "1.0", "2.0"]
+    assert model.categories_[0] == [0.0, 1.0, 2.0]  # the levels themselves
     assert model.coef_.shape == (4,)
     with pytest.raises(ValueError, match="column names"):
         DropoutLinearRegression(categorical_features=["a"]).fit(X, y)
@@ -278,3 +278,83 @@ def test_from_names_says_when_it_cannot_tell():
     )
     model = DropoutLinearRegression(feature_groups="from_names").fit(X2, [1, 2, 3, 4])
     assert [list(g) for g in model.feature_groups_] == [[0], [1], [2, 3]]
+
+
+# --- the OneHotEncoder-based encoding -----------------------------------------
+
+
+def test_the_number_1_and_the_string_1_are_different_levels():
+    rng = np.random.default_rng(2)
+    codes = rng.integers(1, 3, 40)
+    X = pd.DataFrame({"s": codes.astype(str).astype(object), "n": codes})
+    y = codes + rng.normal(size=40)
+    model = DropoutLinearRegression(categorical_features=["s", "n"]).fit(X, y)
+    assert model.categories_ == {"s": ["1", "2"], "n": [1, 2]}
+    assert [type(v) for v in model.categories_["n"]] == [int, int]
+    assert [len(g) for g in model.feature_groups_] == [2, 2]
+    # One column holding both is refused rather than merged.
+    mixed = X.assign(s=X["s"].where(codes == 1, 2))
+    with pytest.raises(ValueError, match=r"column 's' mixes value types \(int, str\)"):
+        DropoutLinearRegression().fit(mixed, y)
+    # The number 1 is not the level "1": a column of other type is refused.
+    with pytest.raises(ValueError, match="held string values in fit but holds number"):
+        model.predict(X.assign(s=codes))
+    # Numbers are numbers: 1.0 is the level 1.
+    np.testing.assert_allclose(
+        model.predict(X.assign(n=codes.astype(float))), model.predict(X)
+    )
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_every_missing_value_encodes_to_an_all_zero_block(dtype, missing):
+    levels = pd.Series(["a", "b", missing, "a", "c", missing], dtype=object)
+    X = pd.DataFrame({"c": levels.astype(dtype), "x": np.arange(6.0)})
+    model = DropoutLinearRegression().fit(X, np.arange(6.0))
+    assert model.categories_["c"] == ["a", "b", "c"]  # missing is no level
+    encoded = model._encoder.transform(X)
+    np.testing.assert_array_equal(encoded[:, :3].sum(axis=1), [1, 1, 0, 1, 1, 0])
+    np.testing.assert_array_equal(encoded[:, 3], np.arange(6.0))
+
+
+def test_unseen_levels_stay_zero_when_rare_ones_are_pooled():
+    X = pd.DataFrame({"c": list("aaabbbccd")})
+    model = DropoutLinearRegression(max_categories=3).fit(X, np.arange(9.0))
+    assert model.categories_["c"] == ["a", "b", "infrequent"]
+    encoded = model._encoder.transform(pd.DataFrame({"c": ["d", "zzz", "b"]}))
+    np.testing.assert_array_equal(encoded, [[0, 0, 1], [0, 0, 0], [0, 1, 0]])
+
+
+def wide_table(n_rows, n_levels, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"id{k}" for k in range(n_levels)], dtype=object)
+    column = ids[np.r_[np.arange(n_levels), rng.integers(0, n_levels, n_rows)]]
+    return pd.DataFrame({"id": column[:n_rows], "x": rng.normal(size=n_rows)})
+
+
+def test_wide_encoding_is_float32_or_sparse_without_a_float64_copy():
+    import tracemalloc
+
+    from skdrop._categorical import validate_X
+
+    X = wide_table(4000, 1000)
+    model = DropoutLinearRegression().fit(X, np.arange(4000.0))
+    tracemalloc.start()
+    dense = validate_X(model, X, reset=False, dtype=(np.float64, np.float32))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert dense.dtype == np.float32 and dense.shape == (4000, 1001)
+    # One float32 array of the output's size, not a float64 one besides it.
+    assert peak < 1.25 * dense.nbytes
+    csr = validate_X(model, X, reset=False, dtype=np.float64, accept_sparse="csr")
+    assert csr.format == "csr" and csr.nnz == 2 * 4000
+    dense64 = validate_X(model, X, reset=False, dtype=np.float64)
+    assert dense64.dtype == np.float64
+    np.testing.assert_array_equal(csr.toarray(), dense64)
+    np.testing.assert_array_equal(dense, dense64.astype(np.float32))
+
+
+def test_numeric_values_beyond_float32_are_still_named_by_the_network():
+    X = pd.DataFrame({"c": list("ab") * 5, "x": [1e39] + [0.0] * 9})
+    with pytest.raises(ValueError, match=r"X has a value of magnitude 1e\+39"):
+        DropoutMLPRegressor(**FAST).fit(X, np.arange(10.0))
