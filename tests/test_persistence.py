@@ -36,8 +36,8 @@ TRUSTED = [
     "skdrop._categorical.CategoricalEncoder",
     "skdrop._linear.DropoutLinearRegression",
     "skdrop._linear.DropoutLinearRegressionCV",
-    "skdrop._mlp.DropoutMLPClassifier",
-    "skdrop._mlp.DropoutMLPRegressor",
+    "skdrop._mlp_classifier.DropoutMLPClassifier",
+    "skdrop._mlp_regressor.DropoutMLPRegressor",
 ]
 DOCS = Path(__file__).parent.parent / "docs" / "user_guide" / "persistence.rst"
 
@@ -223,8 +223,10 @@ def test_pipeline_needs_only_skdrop_types_trusted(penguins):
     pipe = make_pipeline(StandardScaler(), DropoutMLPClassifier(**SMALL))
     pipe.fit(numeric, y)
     data = sio.dumps(pipe)
-    assert sio.get_untrusted_types(data=data) == ["skdrop._mlp.DropoutMLPClassifier"]
-    restored = sio.loads(data, trusted=["skdrop._mlp.DropoutMLPClassifier"])
+    assert sio.get_untrusted_types(data=data) == [
+        "skdrop._mlp_classifier.DropoutMLPClassifier"
+    ]
+    restored = sio.loads(data, trusted=["skdrop._mlp_classifier.DropoutMLPClassifier"])
     np.testing.assert_array_equal(
         restored.predict_proba(numeric), pipe.predict_proba(numeric)
     )
