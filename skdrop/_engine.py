@@ -35,6 +35,7 @@ from ._trainer import (
     MLPConfig,
     MLPTrainer,
     Progress,
+    chunk_rows,
     predict_tensor,
 )
 
@@ -230,8 +231,7 @@ def predict_raw(
     batch normalization keeps its running statistics.
     """
     weight = network.linear_layers[0].weight
-    widths = [lin.weight.shape[0] for lin in network.linear_layers]
-    rows = max(1, (1 << 20) // max([*widths, X.shape[1]]))
+    rows = chunk_rows(network, X.shape[1])
     out = []
     network.eval()
     with torch.no_grad():

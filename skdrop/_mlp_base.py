@@ -271,23 +271,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             X, X_val, y, y_val, sample_weight, w_val = self._split(*data)
             validation = (X_val, y_val, w_val)
         epochs = 1 if incremental else self.max_iter
-        with tqdm(
-            total=epochs, disable=not self.verbose, desc=type(self).__name__
-        ) as bar:
-
-            def progress(epoch, loss):
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}")
-
-            result = train(
-                trainer,
-                X,
-                y,
-                sample_weight,
-                epochs,
-                validation=validation,
-                progress=progress,
-            )
+        result = self._train(trainer, X, y, sample_weight, epochs, validation)
         if result.interrupted and not result.losses:
             # Nothing completed: atomic_fit restores the state before this call.
             raise KeyboardInterrupt
@@ -297,6 +281,29 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 estimator_name=type(self).__name__, n_epochs=len(result.losses)
             )
         return self
+
+    def _train(self, trainer, X, y, sample_weight, epochs, validation):
+        """The engine's training, behind a progress bar when ``verbose``."""
+        with tqdm(
+            total=epochs,
+            disable=not self.verbose,
+            desc=type(self).__name__,
+            unit="epoch",
+        ) as bar:
+
+            def progress(epoch, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
+
+            return train(
+                trainer,
+                X,
+                y,
+                sample_weight,
+                epochs,
+                validation=validation,
+                progress=progress,
+            )
 
     def _trainer_for_fit(self, X, Y, hidden, rates, first, incremental):
         """A new trainer, or a copy of the fitted one to continue from."""

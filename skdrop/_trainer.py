@@ -88,10 +88,16 @@ def validation_metrics(
     return float(loss_sum / total), float((w @ correct.to(dtype)) / total)
 
 
+def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
+    """Rows per forward pass at prediction: about ``_PREDICT_ELEMENTS``
+    activations in the widest layer."""
+    widths = [lin.weight.shape[0] for lin in network.linear_layers]
+    return max(1, _PREDICT_ELEMENTS // max([*widths, n_cols]))
+
+
 def predict_tensor(network: DropoutNetwork, X: torch.Tensor) -> torch.Tensor:
     """Evaluation-mode outputs for rows already on the network's device."""
-    widths = [lin.weight.shape[0] for lin in network.linear_layers]
-    rows = max(1, _PREDICT_ELEMENTS // max([*widths, X.shape[1]]))
+    rows = chunk_rows(network, X.shape[1])
     network.eval()
     dtype = network.linear_layers[0].weight.dtype
     with torch.no_grad():
