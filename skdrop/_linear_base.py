@@ -7,10 +7,11 @@ tags, and the fitted copies that stand for refits without some columns."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.metrics import check_scoring
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
@@ -97,13 +98,20 @@ def drop_column_models(estimator, X, y, column_groups, sample_weight):
     solved = removal_solutions(system, dropout_lambda(full.dropout), units)
     if solved is None:
         return None
+    # The fitted input bookkeeping (feature count, names, no encoder) comes
+    # from validating one row, as fit does; each refit then takes its part.
+    template = clone(estimator).set_params(categorical_features=None)
+    first_row = X.iloc[:1] if hasattr(X, "iloc") else np.asarray(X)[:1]
+    validate_X(template, first_row, reset=True)
+    labels = np.empty(Xv.shape[1], dtype=np.intp)
+    for k, g in enumerate(groups):
+        labels[g] = k
     columns = np.arange(Xv.shape[1])
     return [
         reduced_copy(
-            estimator,
-            X,
+            template,
             np.setdiff1d(columns, unit),
-            groups,
+            labels,
             (coef, system.y_offset - system.x_offset @ coef, system.penalty),
             single,
         )
@@ -136,25 +144,27 @@ def check_column_groups(column_groups, n_features: int) -> list[np.ndarray]:
     return out
 
 
-def reduced_copy(estimator, X, keep, groups, solution, single_target):
-    """A fitted copy of ``estimator`` as ``fit`` leaves it on the columns
-    ``keep`` of ``X``: the fitted input bookkeeping (feature count and names)
-    comes from validating the first row of those columns.
+def reduced_copy(template, keep, labels, solution, single_target):
+    """A fitted copy of ``template`` as ``fit`` leaves it on the columns
+    ``keep``.
 
-    ``groups`` are the fitted ``feature_groups_`` over all columns and
-    ``solution`` is ``(coef, intercept, penalty)`` over all of them (zero
-    coefficients on the left-out columns).
+    ``template`` is the estimator with its input bookkeeping validated on all
+    the columns (without categorical ones), ``labels`` the fitted group of
+    each column, and ``solution`` is ``(coef, intercept, penalty)`` over all
+    columns (zero coefficients on the left-out ones).
     """
-    position = np.full(len(solution[0]), -1)
-    position[keep] = np.arange(len(keep))
-    kept = [position[g[position[g] >= 0]] for g in groups]
-    kept = sorted((g for g in kept if len(g)), key=lambda g: int(g[0]))
+    members: dict[int, list[int]] = {}
+    for new, label in enumerate(labels[keep].tolist()):
+        members.setdefault(label, []).append(new)
+    kept = [np.array(m, dtype=np.intp) for m in members.values()]
+    kept.sort(key=lambda g: int(g[0]))
     blocks = [g.tolist() for g in kept if len(g) > 1]
-    model = clone(estimator).set_params(
-        feature_groups=blocks or None, categorical_features=None
-    )
-    first_row = X.iloc[:1] if hasattr(X, "iloc") else np.asarray(X)[:1]
-    validate_X(model, _safe_indexing(first_row, keep, axis=1), reset=True)
+    model = copy.copy(template)  # unfitted parameters and validated input
+    model.feature_groups = blocks or None
+    model.n_features_in_ = len(keep)
+    if hasattr(template, "feature_names_in_"):
+        model.feature_names_in_ = template.feature_names_in_[keep]
+    model.categories_ = {}
     model.feature_groups_ = kept
     coef, intercept, penalty = solution
     if penalty.ndim == 1:
