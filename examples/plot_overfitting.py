@@ -27,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skdrop import DropoutMLPRegressor
-from skdrop.inspection import LossCurveDisplay
+from skdrop.inspection import LossCurveDisplay, loss_curves
 
 # The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
 FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
@@ -77,7 +77,8 @@ curves = {
 # %%
 # The curves
 # ----------
-display = LossCurveDisplay(curves=curves).plot(log_scale=True)
+result = loss_curves(curves)
+display = LossCurveDisplay.from_results(result, log_scale=True)
 display.ax_.set_title(f"diabetes, MLP {WIDTH}, {EPOCHS} epochs")
 
 # %%
@@ -87,10 +88,10 @@ for label, (train_loss, val_loss) in curves.items():
     best = int(np.argmin(val_loss))
     print(
         f"{label:32s} training {train_loss[-1]:.3f}  validation {val_loss[-1]:.3f}"
-        f"  gap {display.gaps_[label]:.3f}  (lowest validation loss "
+        f"  gap {result.gaps[label]:.3f}  (lowest validation loss "
         f"{val_loss[best]:.3f} at epoch {best + 1})"
     )
-ratio = display.gaps_["dropout (input 0.2, hidden 0.5)"] / display.gaps_["no dropout"]
+ratio = result.gaps["dropout (input 0.2, hidden 0.5)"] / result.gaps["no dropout"]
 print(f"gap with dropout / gap without: {ratio:.2f}")
 
 # %%

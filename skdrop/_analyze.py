@@ -229,18 +229,11 @@ def analyze(
     seed: int = 0,
     progress: bool = True,
 ) -> Analysis:
-    """Search dropout rates, fit baselines and rate the features of a table."""
-    import matplotlib
+    """Search dropout rates, fit baselines and rate the features of a table.
 
-    matplotlib.use("Agg")
-    from .inspection import (
-        AblationImportanceDisplay,
-        LossCurveDisplay,
-        RidgeComparisonDisplay,
-        ablation_importance,
-        compare_with_ridge,
-    )
-
+    The figures are :class:`matplotlib.figure.Figure` objects outside pyplot:
+    the process's matplotlib backend and pyplot's figures are left alone.
+    """
     X, y, task = prepare(data, target, task)
     classification = task == "classification"
     if classification and y.value_counts().min() < cv:
@@ -251,86 +244,147 @@ def analyze(
     splitter = (StratifiedKFold if classification else KFold)(
         cv, shuffle=True, random_state=seed
     )
-    splits = list(splitter.split(X, y))
-    scoring = "accuracy" if classification else "r2"
+    study = _Study(task, X, y, list(splitter.split(X, y)), quick, seed, n_jobs)
     categorical = [c for c in X.columns if _is_categorical(X[c])]
-    numeric = [c for c in X.columns if c not in categorical]
-    # Categorical columns as text (object dtype, NaN where missing), what
-    # both the estimators' encoding and OneHotEncoder take.
+    _categorical_as_text(X, categorical)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid = _grid_search(study, progress)
+        best = grid["best"]
+        scores = {
+            "dropout MLP (best rates)": best["cv_score"],
+            "MLP without dropout": float(grid["scores"][0, 0]),
+        }
+        scores.update(_baselines(study, progress))
+        figures = {"CV score by dropout rates": _heatmap(grid, study.scoring)}
+        gaps, figures["Loss curves"] = _loss_curves(study, best)
+        ridge = None
+        if not classification:
+            ridge, figures["Dropout against ridge"] = _ridge_comparison(study)
+        importances, figures["Feature importance"] = _importances(study, best, progress)
+    return Analysis(
+        task=task,
+        target=target,
+        n_rows=len(y),
+        numeric=[c for c in X.columns if c not in categorical],
+        categorical=categorical,
+        input_rates=grid["input_rates"],
+        hidden_rates=grid["hidden_rates"],
+        grid_scores=grid["scores"],
+        best=best,
+        scores=scores,
+        scoring=study.scoring,
+        importances=importances,
+        gaps=gaps,
+        ridge=ridge,
+        figures=figures,
+    )
+
+
+@dataclass
+class _Study:
+    """The data, the splits and the settings every step of the study shares."""
+
+    task: str
+    X: pd.DataFrame
+    y: pd.Series
+    splits: list
+    quick: bool
+    seed: int
+    n_jobs: int | None
+
+    @property
+    def scoring(self) -> str:
+        return "accuracy" if self.task == "classification" else "r2"
+
+    def model(self, input_dropout=0.0, hidden_dropout=0.0):
+        return _dropout_model(
+            self.task, self.quick, self.seed, input_dropout, hidden_dropout
+        )
+
+
+def _categorical_as_text(X, categorical):
+    """Categorical columns as text (object dtype, NaN where missing), what
+    both the estimators' encoding and OneHotEncoder take; in place."""
     for c in categorical:
         missing = X[c].isna().to_numpy()
         text = X[c].astype(str).to_numpy(dtype=object)
         text[missing] = np.nan
         X[c] = pd.Series(text, index=X.index, dtype=object)
 
-    input_rates = [0.0, 0.2] if quick else [0.0, 0.1, 0.2, 0.3]
-    hidden_rates = [0.0, 0.5] if quick else [0.0, 0.25, 0.5]
+
+def _grid_search(study, progress):
+    """Mean CV score of the dropout network over input x hidden rates."""
+    input_rates = [0.0, 0.2] if study.quick else [0.0, 0.1, 0.2, 0.3]
+    hidden_rates = [0.0, 0.5] if study.quick else [0.0, 0.25, 0.5]
     grid = list(itertools.product(input_rates, hidden_rates))
     scores = np.empty((len(input_rates), len(hidden_rates)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for k, (p_in, p_hid) in enumerate(
-            tqdm(grid, desc="dropout grid", disable=not progress, unit="setting")
-        ):
-            model = _dropout_model(task, quick, seed, p_in, p_hid)
-            cv_scores = cross_val_score(
-                model, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs
-            )
-            scores[k // len(hidden_rates), k % len(hidden_rates)] = cv_scores.mean()
-        i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        best = {
-            "input_dropout": input_rates[i],
-            "hidden_dropout": hidden_rates[j],
-            "cv_score": float(scores[i, j]),
-        }
-        results = {
-            "dropout MLP (best rates)": float(scores[i, j]),
-            "MLP without dropout": float(scores[0, 0]),
-        }
-        results.update(
-            _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress)
+    for k, (p_in, p_hid) in enumerate(
+        tqdm(grid, desc="dropout grid", disable=not progress, unit="setting")
+    ):
+        cv_scores = cross_val_score(
+            study.model(p_in, p_hid),
+            study.X,
+            study.y,
+            cv=study.splits,
+            scoring=study.scoring,
+            n_jobs=study.n_jobs,
         )
+        scores[k // len(hidden_rates), k % len(hidden_rates)] = cv_scores.mean()
+    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    best = {
+        "input_dropout": input_rates[i],
+        "hidden_dropout": hidden_rates[j],
+        "cv_score": float(scores[i, j]),
+    }
+    return {
+        "input_rates": input_rates,
+        "hidden_rates": hidden_rates,
+        "scores": scores,
+        "best": best,
+    }
 
-        figures = {
-            "CV score by dropout rates": _heatmap(
-                scores, input_rates, hidden_rates, scoring
-            )
-        }
 
-        best_model = _dropout_model(
-            task, quick, seed, best["input_dropout"], best["hidden_dropout"]
-        )
-        plain_model = _dropout_model(task, quick, seed)
-        label = f"input {best['input_dropout']:g}, hidden {best['hidden_dropout']:g}"
-        fitted = {label: best_model.fit(X, y), "no dropout": plain_model.fit(X, y)}
-        curves = LossCurveDisplay.from_estimator(
-            {label: _network(m) for label, m in fitted.items()}
-        )
-        curves.ax_.set_title("training and validation loss")
-        figures["Loss curves"] = curves.figure_
-        gaps = {label: gap for label, gap in curves.gaps_.items()}
+def _figure(width, height):
+    """A figure outside pyplot: no backend or global figure list involved."""
+    from matplotlib.figure import Figure
 
-        ridge = None
-        if not classification:
-            ridge, figure = _ridge_comparison(
-                X, y, splits, compare_with_ridge, RidgeComparisonDisplay
-            )
-            figures["Dropout against ridge"] = figure
+    return Figure(figsize=(width, height), layout="constrained")
 
-        ablation = ablation_importance(
-            _dropout_model(
-                task, quick, seed, best["input_dropout"], best["hidden_dropout"]
-            ),
-            X,
-            y,
-            cv=splits,
-            scoring=scoring,
-            n_jobs=n_jobs,
-            verbose=progress,
-        )
-        display = AblationImportanceDisplay.from_results(ablation)
-        display.ax_.set_title("ablation importance (refit without each column)")
-        figures["Feature importance"] = display.figure_
+
+def _loss_curves(study, best):
+    """The generalization gaps of the best and the plain network, and their
+    loss curves drawn."""
+    from .inspection import LossCurveDisplay, loss_curves
+
+    rates = (best["input_dropout"], best["hidden_dropout"])
+    label = f"input {rates[0]:g}, hidden {rates[1]:g}"
+    fitted = {
+        label: study.model(*rates).fit(study.X, study.y),
+        "no dropout": study.model().fit(study.X, study.y),
+    }
+    result = loss_curves({name: _network(m) for name, m in fitted.items()})
+    display = LossCurveDisplay.from_results(result, ax=_figure(7.0, 4.5).subplots())
+    display.ax_.set_title("training and validation loss")
+    return dict(result.gaps), display.figure_
+
+
+def _importances(study, best, progress):
+    """Ablation importance of each column for the best network, drawn."""
+    from .inspection import AblationImportanceDisplay, ablation_importance
+
+    ablation = ablation_importance(
+        study.model(best["input_dropout"], best["hidden_dropout"]),
+        study.X,
+        study.y,
+        cv=study.splits,
+        scoring=study.scoring,
+        n_jobs=study.n_jobs,
+        verbose=progress,
+    )
+    ax = _figure(7.0, 1.2 + 0.32 * len(ablation.feature_names)).subplots()
+    display = AblationImportanceDisplay.from_results(ablation, ax=ax)
+    display.ax_.set_title("ablation importance (refit without each column)")
     importances = {
         str(name): (float(m), float(s))
         for name, m, s in zip(
@@ -340,27 +394,13 @@ def analyze(
             strict=True,
         )
     }
-    return Analysis(
-        task=task,
-        target=target,
-        n_rows=len(y),
-        numeric=numeric,
-        categorical=categorical,
-        input_rates=input_rates,
-        hidden_rates=hidden_rates,
-        grid_scores=scores,
-        best=best,
-        scores=results,
-        scoring=scoring,
-        importances=importances,
-        gaps=gaps,
-        ridge=ridge,
-        figures=figures,
-    )
+    return importances, display.figure_
 
 
-def _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress):
+def _baselines(study, progress):
     """The models a user would compare against, each tuned on the same splits."""
+    task, X, y, splits = study.task, study.X, study.y, study.splits
+    scoring, quick, seed, n_jobs = study.scoring, study.quick, study.seed, study.n_jobs
     classification = task == "classification"
     mlp = (MLPClassifier if classification else MLPRegressor)(
         **_network_params(quick, seed)
@@ -405,7 +445,11 @@ def _baselines(task, X, y, splits, scoring, quick, seed, n_jobs, progress):
     return out
 
 
-def _ridge_comparison(X, y, splits, compare_with_ridge, display_cls):
+def _ridge_comparison(study):
+    """Dropout against ridge on the one-hot encoded table, summed up and drawn."""
+    from .inspection import RidgeComparisonDisplay, compare_with_ridge
+
+    X, y, splits = study.X, study.y, study.splits
     encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
     design = encoder.transform(X)
     groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
@@ -416,7 +460,9 @@ def _ridge_comparison(X, y, splits, compare_with_ridge, display_cls):
         result = compare_with_ridge(
             design, y.to_numpy(), feature_groups=groups or None, cv=splits
         )
-    display = display_cls.from_results(result)
+    display = RidgeComparisonDisplay.from_results(
+        result, ax=_figure(11.0, 4.2).subplots(1, 2)
+    )
     summary = {
         "best_dropout": result.best_dropout,
         "best_dropout_score": result.best_dropout_score,
@@ -432,13 +478,11 @@ def _ridge_comparison(X, y, splits, compare_with_ridge, display_cls):
     return summary, display.figure_
 
 
-def _heatmap(scores, input_rates, hidden_rates, scoring):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(
-        figsize=(1.6 + 1.1 * len(hidden_rates), 1.2 + 0.8 * len(input_rates)),
-        layout="constrained",
-    )
+def _heatmap(grid, scoring):
+    scores = grid["scores"]
+    input_rates, hidden_rates = grid["input_rates"], grid["hidden_rates"]
+    fig = _figure(1.6 + 1.1 * len(hidden_rates), 1.2 + 0.8 * len(input_rates))
+    ax = fig.subplots()
     image = ax.imshow(scores, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(hidden_rates)), labels=[f"{p:g}" for p in hidden_rates])
     ax.set_yticks(range(len(input_rates)), labels=[f"{p:g}" for p in input_rates])

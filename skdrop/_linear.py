@@ -7,34 +7,33 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._closed_form import (
     build_system,
     dropout_lambda,
     loo_residuals,
+    penalty_root_inverse,
     solve_system,
     uncentered_penalty,
 )
 from ._devices import check_device_name, resolve_device
+from ._linear_base import (
+    LinearDropoutBase,
+    check_split_weights,
+    drop_column_models,
+    loo_scores,
+)
 from ._linear_sgd import fit_linear_sgd
-from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,
     check_dropout_grid,
-    check_magnitude,
     group_labels,
-    numeric_target,
     seed_from_random_state,
 )
 from .exceptions import FitInterrupted
@@ -42,74 +41,7 @@ from .exceptions import FitInterrupted
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-class _LinearDropoutBase(VersionedStateMixin, RegressorMixin, BaseEstimator):
-    """Data checks, prediction and tags shared by the two linear estimators."""
-
-    def _validate_fit_data(self, X, y, sample_weight):
-        X, y = validate_X_y(
-            self,
-            X,
-            y,
-            dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
-            reset=True,
-        )
-        y = numeric_target(y, type(self).__name__)
-        # The solvers sum squares and cross products over the rows, and the
-        # leave-one-out residuals divide by 1 - h: keep a 1e4 headroom.
-        limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
-        why = f"sums of squares over {X.shape[0]} rows must fit in float64"
-        check_magnitude(X, "X", limit, why)
-        check_magnitude(y, "y", limit, why)
-        y2d = y.reshape(-1, 1) if y.ndim == 1 else y
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        groups = encoded_groups(self, self.feature_groups, X)
-        self.feature_groups_ = groups
-        return X, y2d, y.ndim == 1, sample_weight, groups
-
-    def _set_solution(self, coef, intercept, penalty, single_target):
-        """Store coefficients in scikit-learn's layout (targets first)."""
-        coef = coef.T
-        self.coef_ = coef[0] if single_target else coef
-        self.intercept_ = float(intercept[0]) if single_target else intercept
-        self.penalty_ = penalty
-
-    def predict(self, X):
-        """Predict with the fitted linear model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        check_is_fitted(self)
-        X = validate_X(self, X, dtype=np.float64, reset=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            y_pred = X @ self.coef_.T + self.intercept_
-        if not np.isfinite(y_pred).all():
-            bad = ~np.isfinite(y_pred.reshape(X.shape[0], -1)).all(axis=1)
-            raise FloatingPointError(
-                f"The prediction overflows float64 (inf or NaN) for "
-                f"{int(bad.sum())} input row(s): their values are too large "
-                "for the fitted coefficients (the largest |X| is "
-                f"{float(np.abs(X).max()):.3g})."
-            )
-        return y_pred
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-
-class DropoutLinearRegression(_LinearDropoutBase):
+class DropoutLinearRegression(LinearDropoutBase):
     """Linear regression trained with dropout on its inputs.
 
     Each input entry is dropped with probability ``dropout`` and the kept ones
@@ -191,8 +123,9 @@ default="from_dtype"
         ``B`` in the penalty ``lam * w' B w``: the weighted uncentered sums of
         squares of the columns, or the block-diagonal matrix when a group
         has more than one column.
-    n_iter_ : int or None
-        Epochs run by ``solver="sgd"``; None for the closed form.
+    n_iter_ : int
+        Epochs run by ``solver="sgd"``; 1 for the closed form, which solves
+        the normal equations in one step.
     loss_curve_ : list of float
         Mean training loss (with masks) per epoch; ``solver="sgd"`` only.
     n_features_in_ : int
@@ -315,7 +248,7 @@ default="from_dtype"
             coef = solve_system(system, dropout_lambda(self.dropout))
             intercept = system.y_offset - system.x_offset @ coef
             penalty = system.penalty
-            self.n_iter_ = None
+            self.n_iter_ = 1  # one solve of the normal equations
         else:
             result = self._fit_sgd(X, y, sample_weight, groups)
             coef, intercept = result.coef, result.intercept
@@ -328,6 +261,96 @@ default="from_dtype"
                 estimator_name=type(self).__name__, n_epochs=result.n_iter
             )
         return self
+
+    def drop_column_refits(self, X, y, column_groups, sample_weight=None):
+        """The models refitted without each group of columns, from one solve.
+
+        Leaving columns out of the closed form's normal equations is a
+        rank-one (rank-k for k columns) downdate of one inverse, so all the
+        refits cost about one fit.  Each model returned equals, to round-off,
+        what ``fit`` gives on the columns of ``X`` outside its group (a
+        dropout group keeps its remaining columns).
+        :func:`~skdrop.inspection.ablation_importance` uses it for
+        drop-column importance.  The estimator itself is not changed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, as for :meth:`fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        column_groups : list of array-like of int
+            Columns of ``X`` to leave out together, one refit per group; each
+            group must leave at least one column.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, as for :meth:`fit`.
+
+        Returns
+        -------
+        refits : list of DropoutLinearRegression or None
+            One fitted model per group, on ``X`` without the group's columns
+            (the others in their order).  None when there is no exact
+            shortcut, and the caller should refit: ``solver="sgd"``,
+            categorical columns that the estimator encodes, or a system so
+            ill-conditioned (reciprocal condition number below 1e-8, such as
+            collinear columns without dropout) that the downdate could
+            differ from a refit in the digits that matter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skdrop import DropoutLinearRegression
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = DropoutLinearRegression(dropout=0.2)
+        >>> without_0, without_2_3 = model.drop_column_refits(X, y, [[0], [2, 3]])
+        >>> kept = [0, 1, 4, 5, 6, 7, 8, 9]
+        >>> refit = DropoutLinearRegression(dropout=0.2).fit(X[:, kept], y)
+        >>> bool(np.allclose(without_2_3.coef_, refit.coef_, rtol=1e-10))
+        True
+        """
+        self._validate_params()
+        if self.solver != "closed_form":
+            return None
+        return drop_column_models(self, X, y, column_groups, sample_weight)
+
+    def equivalent_ridge(self):
+        """The ridge regression that this fitted model equals exactly.
+
+        The dropout penalty ``lam * w' B w`` becomes the ridge penalty
+        ``lam * ||v||^2`` with ``w = T v``, where ``T' B T = I``:
+        ``Ridge(alpha=lam)`` fitted on ``X @ T`` has coefficients ``v`` with
+        ``T @ v`` equal to ``coef_`` (up to round-off; directions without
+        data or penalty are left out of ``T``).  Without groups ``T`` is
+        diagonal, ``1 / sqrt(B_jj)``.  Read more in the
+        :ref:`user guide <linear_dropout>`.
+
+        Returns
+        -------
+        alpha : float
+            ``lam = dropout / (1 - dropout)``.
+        transform : ndarray of shape (n_features, n_kept)
+            ``T``, over the columns the model was fitted on (the encoded
+            ones, when it encodes categorical columns).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn.linear_model import Ridge
+        >>> from skdrop import DropoutLinearRegression
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = DropoutLinearRegression(dropout=0.3).fit(X, y)
+        >>> alpha, T = model.equivalent_ridge()
+        >>> ridge = Ridge(alpha=alpha).fit(X @ T, y)
+        >>> bool(np.allclose(T @ ridge.coef_, model.coef_, rtol=1e-8))
+        True
+        """
+        check_is_fitted(self)
+        transform = penalty_root_inverse(
+            self.penalty_, self.feature_groups_, len(self.penalty_)
+        )
+        return dropout_lambda(self.dropout), transform
 
     def _fit_sgd(self, X, y, sample_weight, groups):
         device = resolve_device(self.device)
@@ -370,17 +393,7 @@ default="from_dtype"
         return result
 
 
-class _IdentityRegressor(RegressorMixin, BaseEstimator):
-    """Lets a scorer evaluate precomputed leave-one-out predictions."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def predict(self, X):
-        return X
-
-
-class DropoutLinearRegressionCV(_LinearDropoutBase):
+class DropoutLinearRegressionCV(LinearDropoutBase):
     """Dropout linear regression with the dropout rate chosen by cross-validation.
 
     With ``cv=None`` (the default) every rate is scored by exact, efficient
@@ -519,6 +532,9 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         )
         if self.cv is not None:
             return self._fit_grid_search(X, y, single, sample_weight, groups, rates)
+        return self._fit_loo(X, y, single, sample_weight, groups, rates)
+
+    def _fit_loo(self, X, y, single, sample_weight, groups, rates):
         n_weighted = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)
         if n_weighted < 2:
             # Leaving out the only row leaves nothing to fit: every rate
@@ -533,30 +549,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
             system, Xc, yc, sample_weight, groups, lams, self.fit_intercept
         )
         del Xc, yc
-        if self.scoring is None:
-            weights = np.ones(len(y)) if sample_weight is None else sample_weight
-            squared = residuals**2
-            scores = -np.einsum("i,ikr->r", weights, squared) / (
-                weights.sum() * y.shape[1]
-            )
-            stored = squared
-        else:
-            scorer = check_scoring(self, scoring=self.scoring)
-            predictions = y[:, :, None] - residuals
-            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-            y_true = y[:, 0] if single else y
-            scores = np.array(
-                [
-                    scorer(
-                        _IdentityRegressor(),
-                        predictions[:, 0, r] if single else predictions[:, :, r],
-                        y_true,
-                        **kwargs,
-                    )
-                    for r in range(len(rates))
-                ]
-            )
-            stored = predictions
+        scores, stored = loo_scores(self, residuals, y, single, sample_weight)
         best = int(np.argmax(scores))
         coef = solve_system(system, lams[best])
         intercept = system.y_offset - system.x_offset @ coef
@@ -592,14 +585,7 @@ class DropoutLinearRegressionCV(_LinearDropoutBase):
         params = {} if sample_weight is None else {"sample_weight": sample_weight}
         if sample_weight is not None:
             splits = cv.split(X, y[:, 0] if single else y)
-            for k, (train, test) in enumerate(splits):
-                for part, rows in (("training", train), ("test", test)):
-                    if not sample_weight[rows].any():
-                        raise ValueError(
-                            f"sample_weight is zero on every row of the {part} "
-                            f"part of split {k} of cv={self.cv!r}; each training "
-                            "and test part needs a row of positive weight"
-                        )
+            check_split_weights(sample_weight, splits, self.cv)
         search.fit(X, y[:, 0] if single else y, **params)
         best = search.best_estimator_
         self.__dict__.pop("cv_results_", None)

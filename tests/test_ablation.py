@@ -11,8 +11,16 @@ from sklearn.datasets import load_diabetes
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold
+from sklearn.metrics import accuracy_score, get_scorer
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import (
+    MaxAbsScaler,
+    MinMaxScaler,
+    Normalizer,
+    RobustScaler,
+    StandardScaler,
+)
 
 from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
 from skdrop.inspection import _ablation as ablation_module
@@ -76,11 +84,22 @@ def test_linear_fast_path_equals_the_refit_loop(
     np.testing.assert_allclose(fast.importances, slow.importances, rtol=0, atol=1e-8)
 
 
+class NoShortcut(DropoutLinearRegression):
+    """The same model without exact refits to offer: ablation refits it."""
+
+    def drop_column_refits(self, X, y, column_groups, sample_weight=None):
+        return None
+
+
 def refit_loop(estimator, X, y, monkeypatch, **kwargs):
     """ablation_importance with the linear fast path switched off."""
-    with monkeypatch.context() as patch:
-        patch.setattr(ablation_module, "_linear_fast_path_applies", lambda *a: False)
-        return ablation_importance(estimator, X, y, **kwargs)
+    if isinstance(estimator, Pipeline):
+        estimator = clone(estimator)
+        name, final = estimator.steps[-1]
+        estimator.steps[-1] = (name, NoShortcut(**final.get_params(deep=False)))
+    else:
+        estimator = NoShortcut(**estimator.get_params(deep=False))
+    return ablation_importance(estimator, X, y, **kwargs)
 
 
 def _must_not_refit(*args, **kwargs):
@@ -273,16 +292,51 @@ def test_parallel_equals_serial_and_random_state_fixes_the_fits(diabetes):
 
 
 def test_classifier_uses_stratified_splits_and_accuracy(rng):
+    # Sorted by class: unstratified folds would hold one class each.
     X = rng.normal(size=(120, 3))
     y = (X[:, 0] + 0.1 * rng.normal(size=120) > 0).astype(int)
-    result = ablation_importance(
-        LogisticRegression(), X, y, cv=4, random_state=0, method="refit"
-    )
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    result = ablation_importance(LogisticRegression(), X, y, cv=4)
+    expected = np.empty((3, 4))
+    baselines = np.empty(4)
+    for s, (train, test) in enumerate(StratifiedKFold(4).split(X, y)):
+        base = LogisticRegression().fit(X[train], y[train])
+        baselines[s] = accuracy_score(y[test], base.predict(X[test]))
+        for j in range(3):
+            keep = [k for k in range(3) if k != j]
+            model = LogisticRegression().fit(X[train][:, keep], y[train])
+            accuracy = accuracy_score(y[test], model.predict(X[test][:, keep]))
+            expected[j, s] = baselines[s] - accuracy
+    np.testing.assert_array_equal(result.baseline_scores, baselines)
+    np.testing.assert_allclose(result.importances, expected, rtol=0, atol=1e-15)
     assert result.importances_mean[0] > 0.2
     assert np.abs(result.importances_mean[1:]).max() < 0.05
+    # With a random_state the folds are shuffled, and still stratified: each
+    # test part holds the classes in the proportions of y, to one row.
+    model = LogisticRegression()
+    splits = ablation_module._splits(model, X, y, 4, 0, np.random.RandomState(0))
+    assert any(
+        not np.array_equal(t, u)
+        for (_, t), (_, u) in zip(splits, StratifiedKFold(4).split(X, y), strict=True)
+    )
+    share = y.mean()
+    for _, test in splits:
+        assert abs(y[test].sum() - share * len(test)) <= 1
+
+
+def test_mask_with_a_classifier_scores_accuracy_on_stratified_splits(rng):
+    X = rng.normal(size=(90, 3))
+    y = (X[:, 0] > 0).astype(int)
     clf = DropoutMLPClassifier((4,), max_iter=5, random_state=0)
     masked = ablation_importance(clf, X, y, cv=3, method="mask")
-    assert masked.importances.shape == (3, 3)
+    for s, (train, test) in enumerate(StratifiedKFold(3).split(X, y)):
+        fitted = clone(clf).fit(X[train], y[train])
+        base = accuracy_score(y[test], fitted.predict(X[test]))
+        zeroed = X[test].copy()
+        zeroed[:, 0] = 0.0
+        expected = base - accuracy_score(y[test], fitted.predict(zeroed))
+        assert masked.importances[0, s] == pytest.approx(expected, abs=1e-15)
 
 
 def test_verbose_shows_a_progress_bar(diabetes, capsys):
@@ -333,3 +387,85 @@ def test_linear_fast_path_with_a_named_scorer(cancer_regression, scoring, monkey
     monkeypatch.setattr(ablation_module, "_refit_score", _must_not_refit)
     fast = ablation_importance(model, X, y, cv=KFold(3), scoring=scoring)
     np.testing.assert_allclose(fast.importances, slow.importances, atol=1e-8)
+
+
+def _must_not_offer(*args, **kwargs):
+    raise AssertionError("drop_column_refits was asked for a non-exact case")
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [StandardScaler()],
+        [MinMaxScaler()],
+        [MaxAbsScaler()],
+        [RobustScaler()],
+        ["passthrough", StandardScaler(with_mean=False)],
+    ],
+    ids=["standard", "minmax", "maxabs", "robust", "passthrough+scale"],
+)
+def test_linear_fast_path_in_a_pipeline_of_column_wise_steps(
+    cancer_regression, steps, monkeypatch
+):
+    X, y = cancer_regression
+    pipe = make_pipeline(*steps, DropoutLinearRegression(0.2))
+    groups = [[0, 3, 4], [10, 11]]
+    slow = refit_loop(pipe, X, y, monkeypatch, cv=KFold(4), feature_groups=groups)
+    # The refit loop really refits the scaler: a hand-written loop agrees.
+    units = [list(u) for u in slow.feature_groups]
+    expected = hand_refit_loop(pipe, X, y, units, n_splits=4)
+    np.testing.assert_allclose(slow.importances, expected, rtol=0, atol=1e-12)
+    monkeypatch.setattr(ablation_module, "_refit_score", _must_not_refit)
+    fast = ablation_importance(pipe, X, y, cv=KFold(4), feature_groups=groups)
+    np.testing.assert_allclose(fast.baseline_scores, slow.baseline_scores, atol=1e-12)
+    # Both solve systems with condition numbers up to 1e8 (the downdate's
+    # limit), so they agree to about 1e8 * eps * |score| ~ 1e-8.
+    np.testing.assert_allclose(fast.importances, slow.importances, rtol=0, atol=1e-8)
+
+
+def test_pipeline_with_a_row_wise_step_refits(diabetes, monkeypatch):
+    # Normalizer scales each row by its norm over all columns: without a
+    # column the other columns change, so the downdate would not be a refit.
+    X, y = diabetes
+    pipe = make_pipeline(Normalizer(), DropoutLinearRegression(0.1))
+    monkeypatch.setattr(DropoutLinearRegression, "drop_column_refits", _must_not_offer)
+    result = ablation_importance(pipe, X, y, cv=KFold(3))
+    expected = hand_refit_loop(pipe, X, y, [[j] for j in range(10)], n_splits=3)
+    np.testing.assert_allclose(result.importances, expected, rtol=0, atol=1e-12)
+
+
+def test_which_pipelines_are_offered_exact_refits():
+    from skdrop.inspection._exact_refits import exact_refits_offered
+
+    linear = DropoutLinearRegression(0.2)
+    assert exact_refits_offered(linear)
+    assert exact_refits_offered(make_pipeline(StandardScaler(), linear))
+    assert exact_refits_offered(make_pipeline("passthrough", RobustScaler(), linear))
+    assert not exact_refits_offered(Ridge())
+    assert not exact_refits_offered(make_pipeline(StandardScaler(), Ridge()))
+    assert not exact_refits_offered(make_pipeline(Normalizer(), linear))
+    # Its groups name transformed columns, which a refit does not adjust.
+    grouped = DropoutLinearRegression(feature_groups=[[0, 1]])
+    assert not exact_refits_offered(make_pipeline(StandardScaler(), grouped))
+
+    class MyScaler(StandardScaler):  # a subclass may transform differently
+        pass
+
+    assert not exact_refits_offered(make_pipeline(MyScaler(), linear))
+
+
+def test_an_estimator_declining_on_one_split_refits_that_split(diabetes, monkeypatch):
+    X, y = diabetes
+    model = DropoutLinearRegression(0.2)
+    original = DropoutLinearRegression.drop_column_refits
+    calls = []
+
+    def declines_second(self, X, y, column_groups, sample_weight=None):
+        calls.append(len(X))
+        return None if len(calls) == 2 else original(self, X, y, column_groups)
+
+    monkeypatch.setattr(DropoutLinearRegression, "drop_column_refits", declines_second)
+    mixed = ablation_importance(model, X, y, cv=KFold(3))
+    assert len(calls) == 3
+    slow = refit_loop(model, X, y, monkeypatch, cv=KFold(3))
+    np.testing.assert_allclose(mixed.importances, slow.importances, atol=1e-10)

@@ -106,6 +106,41 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+@pytest.fixture
+def svg_backend():
+    """The process on another backend than the tests' Agg, restored after."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    yield
+    matplotlib.use(before)
+
+
+def test_analyze_leaves_the_matplotlib_backend_alone(svg_backend, monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from skdrop._analyze import analyze
+
+    def no_switch(*args, **kwargs):
+        raise AssertionError("analyze() switched the matplotlib backend")
+
+    monkeypatch.setattr(matplotlib, "use", no_switch)
+    open_before = plt.get_fignums()
+    analysis = analyze(
+        _table("regression", n=60), "label", cv=2, quick=True, progress=False
+    )
+    assert matplotlib.get_backend() == "svg"
+    assert plt.get_fignums() == open_before  # no figure went through pyplot
+    assert len(analysis.figures) == 4
+    assert all(type(f) is Figure for f in analysis.figures.values())
+    # The gaps in the results are those of the networks' own loss curves.
+    assert len(analysis.gaps) == 2 and "no dropout" in analysis.gaps
+    assert all(np.isfinite(g) for g in analysis.gaps.values())
+
+
 def _run_cli(args, tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(

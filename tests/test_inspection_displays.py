@@ -25,6 +25,7 @@ from skdrop.inspection import (
     RidgeComparisonDisplay,
     ablation_importance,
     compare_with_ridge,
+    loss_curves,
 )
 
 
@@ -105,9 +106,18 @@ def test_ablation_display_sorted_bars_and_rank_correlations(ablation_results):
     ]
     assert top_down == [f"x{j}" for j in order]
     expected = spearmanr(main.importances_mean, others["mask"].importances_mean)[0]
-    assert display.rank_correlations_["mask"] == pytest.approx(expected)
+    assert display.rank_correlations["mask"] == pytest.approx(expected)
+    assert main.rank_correlation(others["mask"]) == pytest.approx(expected)
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
     assert legend[1] == f"mask (Spearman {expected:.2f})"
+    # Built by hand without correlations, the display draws none.
+    bare = AblationImportanceDisplay(result=main, others=others).plot()
+    legend = [t.get_text() for t in bare.ax_.get_legend().get_texts()]
+    assert legend[1] == "mask"
+
+
+def _ranks(values):
+    return np.argsort(np.argsort(values))
 
 
 def test_ablation_display_with_permutation_importance(diabetes, ablation_results):
@@ -120,7 +130,16 @@ def test_ablation_display_with_permutation_importance(diabetes, ablation_results
         max_features=4,
     )
     assert len(display.bars_[1]) == 4
-    assert -1 <= display.rank_correlations_["permutation_importance"] <= 1
+    # Spearman's rho is Pearson's on the ranks (the means have no ties).
+    refit_ranks = _ranks(ablation_results["refit"].importances_mean)
+    perm_ranks = _ranks(perm.importances_mean)
+    assert len(set(refit_ranks)) == len(set(perm_ranks)) == 10
+    expected = np.corrcoef(refit_ranks, perm_ranks)[0, 1]
+    rho = display.rank_correlations["permutation_importance"]
+    assert rho == pytest.approx(expected, rel=1e-12)
+    # Both rate bmi and s5 (columns 2 and 8) as the two most important.
+    assert set(np.argsort(perm.importances_mean)[-2:]) == {2, 8}
+    assert rho > 0.5
 
 
 def test_ablation_display_from_estimator(diabetes):
@@ -128,7 +147,7 @@ def test_ablation_display_from_estimator(diabetes):
     display = AblationImportanceDisplay.from_estimator(
         DropoutLinearRegression(0.2), X, y, compare=["mask", "permutation"], cv=3
     )
-    assert set(display.rank_correlations_) == {"mask", "permutation"}
+    assert set(display.rank_correlations) == {"mask", "permutation"}
     assert len(display.bars_) == 3
     with pytest.raises(ValueError, match="compare must list methods among"):
         AblationImportanceDisplay.from_estimator(
@@ -177,9 +196,9 @@ def test_loss_curve_display_plots_curves_and_gaps(two_networks):
         np.testing.assert_allclose(train.get_ydata(), model.loss_curve_)
         np.testing.assert_allclose(valid.get_ydata(), model.validation_loss_curve_)
         expected = model.validation_loss_curve_[-1] - model.loss_curve_[-1]
-        assert display.gaps_[label] == pytest.approx(expected)
+        assert display.result.gaps[label] == pytest.approx(expected)
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
-    gap = display.gaps_["p=0.5"]
+    gap = display.result.gaps["p=0.5"]
     assert f"p=0.5: validation (final gap {gap:+.3g})" in legend
 
 
@@ -196,8 +215,8 @@ def test_loss_curve_display_accepts_lists_pipelines_and_sklearn(diabetes):
     theirs = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     theirs.fit(X, y)
     display = LossCurveDisplay.from_estimator([ours, theirs], log_scale=True)
-    assert list(display.gaps_) == ["DropoutMLPRegressor", "MLPRegressor"]
-    assert display.gaps_["MLPRegressor"] is None  # no validation loss recorded
+    assert list(display.result.gaps) == ["DropoutMLPRegressor", "MLPRegressor"]
+    assert display.result.gaps["MLPRegressor"] is None  # no validation loss
     assert display.ax_.get_yscale() == "log"
     with pytest.raises(ValueError, match="names has 1 entries for 2 estimators"):
         LossCurveDisplay.from_estimator([ours, theirs], names=["a"])
@@ -205,3 +224,16 @@ def test_loss_curve_display_accepts_lists_pipelines_and_sklearn(diabetes):
         LossCurveDisplay.from_estimator(Ridge().fit(X, y))
     with pytest.raises(NotFittedError):
         LossCurveDisplay.from_estimator(DropoutMLPRegressor())
+
+
+def test_loss_curves_of_recorded_pairs_and_their_display():
+    train, valid = [1.0, 0.6, 0.5], [1.1, 0.9, 0.8]
+    result = loss_curves({"a": (train, valid), "b": (train, None)})
+    assert result.gaps == {"a": pytest.approx(0.8 - 0.5), "b": None}
+    np.testing.assert_array_equal(result.curves["a"][1], valid)
+    assert loss_curves([(train, valid)]).gaps == {"curve": pytest.approx(0.3)}
+    display = LossCurveDisplay.from_results(result)
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend == ["a: training", "a: validation (final gap +0.3)", "b: training"]
+    with pytest.raises(ValueError, match=r"a pair .* got a tuple of 3"):
+        loss_curves({"a": (train, valid, valid)})

@@ -31,14 +31,7 @@ def _rel(a, b):
 
 
 def _expected_failures(estimator):
-    if isinstance(estimator, DropoutLinearRegression):
-        if estimator.solver == "closed_form":
-            return {
-                "check_non_transformer_estimators_n_iter": (
-                    "the closed form solves in one step and reports n_iter_=None, "
-                    "like Ridge with solver='cholesky'"
-                )
-            }
+    if isinstance(estimator, DropoutLinearRegression) and estimator.solver == "sgd":
         return {
             "check_sample_weight_equivalence_on_dense_data": (
                 "sgd draws random masks and batches; weights and repeated rows "
@@ -46,6 +39,11 @@ def _expected_failures(estimator):
             )
         }
     return {}
+
+
+def test_closed_form_reports_one_iteration(diabetes):
+    X, y = diabetes
+    assert DropoutLinearRegression().fit(X, y).n_iter_ == 1
 
 
 @parametrize_with_checks(
@@ -321,10 +319,27 @@ def test_cv_with_folds_equals_grid_search(diabetes_one_hot):
 
 def test_grid_search_over_dropout_in_pipeline(cancer_regression):
     X, y = cancer_regression
+    rates = [0.0, 0.05, 0.2, 0.5]
     pipe = make_pipeline(StandardScaler(), DropoutLinearRegression())
-    search = GridSearchCV(pipe, {"dropoutlinearregression__dropout": [0.0, 0.2, 0.5]})
+    search = GridSearchCV(pipe, {"dropoutlinearregression__dropout": rates})
     search.fit(X, y)
-    assert search.best_params_["dropoutlinearregression__dropout"] in (0.0, 0.2, 0.5)
+    # The CV scores written out: scale on the training part, ridge on the
+    # scaled columns (the closed form's equivalent), R^2 on the test part.
+    means = []
+    for p in rates:
+        scores = []
+        for train, test in KFold(5).split(X):
+            scaler = StandardScaler().fit(X[train])
+            Xs_train, Xs_test = scaler.transform(X[train]), scaler.transform(X[test])
+            scale = np.sqrt((Xs_train**2).sum(axis=0))
+            ridge = Ridge(alpha=p / (1 - p), solver="cholesky")
+            ridge.fit(Xs_train / scale, y[train])
+            scores.append(ridge.score(Xs_test / scale, y[test]))
+        means.append(np.mean(scores))
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], means, rtol=1e-9)
+    best = rates[int(np.argmax(means))]
+    assert np.sort(means)[-1] - np.sort(means)[-2] > 1e-6  # a clear winner
+    assert search.best_params_["dropoutlinearregression__dropout"] == best
 
 
 def test_cv_store_results_needs_loo(diabetes):
@@ -474,3 +489,92 @@ def test_dataframe_with_no_names_and_pandas_target(diabetes):
     np.testing.assert_allclose(
         model.predict(X), DropoutLinearRegression().fit(X, y).predict(X)
     )
+
+
+# --- exact drop-column refits and the equivalent ridge ---------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_drop_column_refits_equal_refits(diabetes_one_hot, fit_intercept):
+    X, y, groups = diabetes_one_hot
+    Y = np.column_stack([y, np.sqrt(y)])
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    model = DropoutLinearRegression(
+        0.3, feature_groups=groups, fit_intercept=fit_intercept
+    )
+    # Part of a group, a whole group, one column, and all but one column.
+    units = [[0], [2, 3, 4, 5], [8], list(range(1, X.shape[1]))]
+    refits = model.drop_column_refits(X, Y, units, sample_weight=weights)
+    assert not hasattr(model, "coef_")  # the estimator itself is untouched
+    columns = list(X.columns)
+    for unit, refit in zip(units, refits, strict=True):
+        kept = [c for j, c in enumerate(columns) if j not in unit]
+        kept_groups = [[c for c in g if c in kept] for g in groups]
+        expected = DropoutLinearRegression(
+            0.3,
+            feature_groups=[g for g in kept_groups if g] or None,
+            fit_intercept=fit_intercept,
+        ).fit(X[kept], Y, sample_weight=weights)
+        # Both solve a system of condition number well below 1e8.
+        np.testing.assert_allclose(refit.coef_, expected.coef_, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(refit.intercept_, expected.intercept_, rtol=1e-9)
+        np.testing.assert_allclose(refit.penalty_, expected.penalty_, rtol=1e-12)
+        assert list(refit.feature_names_in_) == kept
+        assert refit.n_features_in_ == len(kept) and refit.n_iter_ == 1
+        assert [list(g) for g in refit.feature_groups_] == [
+            list(g) for g in expected.feature_groups_
+        ]
+        np.testing.assert_allclose(
+            refit.predict(X[kept]), expected.predict(X[kept]), rtol=1e-9
+        )
+
+
+def test_drop_column_refits_decline_without_a_shortcut(diabetes):
+    X, y = diabetes
+    sgd = DropoutLinearRegression(solver="sgd")
+    assert sgd.drop_column_refits(X, y, [[0]]) is None
+    frame = pd.DataFrame(X).assign(sex=np.where(X[:, 1] > 0, "m", "f"))
+    frame.columns = [str(c) for c in frame.columns]
+    assert DropoutLinearRegression().drop_column_refits(frame, y, [[0]]) is None
+    collinear = np.column_stack([X, X[:, 0]])  # singular without dropout
+    with pytest.warns(LinAlgWarning):
+        DropoutLinearRegression(0.0).fit(collinear, y)
+    assert DropoutLinearRegression(0.0).drop_column_refits(collinear, y, [[1]]) is None
+
+
+@pytest.mark.parametrize(
+    "groups, match",
+    [
+        ([[]], r"column_groups\[0\] must be a non-empty list of column indices"),
+        ([[0], ["a"]], r"column_groups\[1\] must be a non-empty list"),
+        ([[0, 10]], r"distinct column indices in \[0, 9\], got \[0, 10\]"),
+        ([[1, 1]], r"distinct column indices in \[0, 9\], got \[1, 1\]"),
+        ([list(range(10))], r"column_groups\[0\] lists every column of X"),
+    ],
+)
+def test_drop_column_refits_bad_groups(diabetes, groups, match):
+    X, y = diabetes
+    with pytest.raises(ValueError, match=match):
+        DropoutLinearRegression().drop_column_refits(X, y, groups)
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "cancer_regression"])
+def test_equivalent_ridge(request, dataset):
+    X, y = request.getfixturevalue(dataset)
+    model = DropoutLinearRegression(0.4).fit(X, y)
+    alpha, T = model.equivalent_ridge()
+    assert alpha == pytest.approx(0.4 / 0.6, rel=1e-15)
+    # Without groups T is diagonal: one over the root sums of squares.
+    np.testing.assert_allclose(T, np.diag(1 / np.sqrt((X**2).sum(axis=0))))
+    ridge = Ridge(alpha=alpha, solver="cholesky").fit(X @ T, y)
+    np.testing.assert_allclose(T @ ridge.coef_, model.coef_, rtol=1e-8)
+
+
+def test_equivalent_ridge_with_groups(diabetes_one_hot):
+    X, y, groups = diabetes_one_hot
+    model = DropoutLinearRegression(0.2, feature_groups=groups).fit(X, y)
+    alpha, T = model.equivalent_ridge()
+    # T' B T = I: the dropout penalty is the ridge penalty in v = T^-1 w.
+    np.testing.assert_allclose(T.T @ model.penalty_ @ T, np.eye(T.shape[1]), atol=1e-10)
+    ridge = Ridge(alpha=alpha, solver="cholesky").fit(X.to_numpy() @ T, y)
+    np.testing.assert_allclose(T @ ridge.coef_, model.coef_, rtol=1e-7, atol=1e-9)

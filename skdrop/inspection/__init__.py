@@ -3,6 +3,7 @@
 from ._ablation import ablation_importance
 from ._ablation_display import AblationImportanceDisplay
 from ._loss_curve_display import LossCurveDisplay
+from ._loss_curves import loss_curves
 from ._ridge_comparison import compare_with_ridge
 from ._ridge_display import RidgeComparisonDisplay
 
@@ -12,4 +13,5 @@ __all__ = [
     "RidgeComparisonDisplay",
     "ablation_importance",
     "compare_with_ridge",
+    "loss_curves",
 ]

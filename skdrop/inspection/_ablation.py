@@ -1,9 +1,9 @@
 """Feature-ablation importance: how much a model's score depends on a feature.
 
 The tools here use the estimators through their public API only (``fit``,
-``predict``, ``get_params``/``set_params`` and documented fitted attributes).
-The exact fast path for ``DropoutLinearRegression`` reads the fitted
-``feature_groups_`` and hands the data to the closed-form solver's downdate.
+``predict``, ``get_params``/``set_params``, documented fitted attributes, and
+``drop_column_refits`` where an estimator offers exact refits: see
+:mod:`skdrop.inspection._exact_refits`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
+from scipy.stats import spearmanr
+from sklearn.base import clone, is_classifier
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
@@ -22,15 +23,14 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._categorical import is_categorical_dtype, resolve_categorical
-from .._closed_form import build_system, dropout_lambda, removal_solutions
-from .._linear import DropoutLinearRegression
+from .._categorical import is_categorical_dtype
 from .._validation import (
     column_position,
     resolve_feature_groups,
     scoring_name,
     seed_from_random_state,
 )
+from ._exact_refits import exact_refit_scores, exact_refits_offered
 
 
 class AblationImportance(Bunch):
@@ -53,6 +53,35 @@ class AblationImportance(Bunch):
         frame.insert(0, "importance_std", self.importances_std)
         frame.insert(0, "importance_mean", self.importances_mean)
         return frame
+
+    def rank_correlation(self, other):
+        """Spearman rank correlation of the mean importances with another's.
+
+        Parameters
+        ----------
+        other : Bunch
+            Importances of the same features in the same order: another
+            :func:`ablation_importance` result, or what
+            :func:`sklearn.inspection.permutation_importance` returns.
+
+        Returns
+        -------
+        rho : float
+            In [-1, 1]; NaN when either set of means is constant.
+        """
+        return rank_correlation(self, other)
+
+
+def rank_correlation(result, other) -> float:
+    """Spearman correlation of two results' ``importances_mean``."""
+    ours = np.asarray(result.importances_mean, dtype=np.float64)
+    theirs = np.asarray(other.importances_mean, dtype=np.float64)
+    if theirs.shape != ours.shape:
+        raise ValueError(
+            f"other has {theirs.size} importances but this result has "
+            f"{ours.size}: they must rate the same features"
+        )
+    return float(spearmanr(ours, theirs)[0])
 
 
 @validate_params(
@@ -179,11 +208,16 @@ def ablation_importance(
     Removing every column leaves the best constant prediction
     (:class:`~sklearn.dummy.DummyRegressor` or ``DummyClassifier``).
 
-    For a :class:`~skdrop.DropoutLinearRegression` with the closed-form
-    solver and no categorical columns, ``"refit"`` solves all the ablated
-    problems from one inverse of the regularized system (a rank-one, or
-    rank-k for a group, downdate) instead of refitting: the same values to
-    round-off, at about the cost of one fit.
+    An estimator with a ``drop_column_refits(X, y, column_groups)`` method
+    supplies the ``"refit"`` models itself, such as
+    :meth:`skdrop.DropoutLinearRegression.drop_column_refits` (closed form,
+    no categorical columns), which solves them all from one inverse: the
+    same values to round-off, at about the cost of one fit.  It does so also
+    as the last step of a Pipeline whose other steps are ``StandardScaler``,
+    ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler`` or
+    ``"passthrough"`` and whose last step has no ``feature_groups``: these
+    scale each column by itself, so a refit without a column transforms the
+    others exactly as before.  Any other Pipeline refits.
 
     Examples
     --------
@@ -200,12 +234,44 @@ def ablation_importance(
     Name: importance_mean, dtype: float64
     """
     X = _as_table(X)
-    n_samples = X.shape[0]
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X and y have different numbers of rows: {n_samples} and {len(y)}"
-        )
     prefit = isinstance(cv, str)
+    _check_call(estimator, X, y, prefit, method)
+    scorer = check_scoring(estimator, scoring)
+    # None draws fresh entropy: numpy's global generator stays untouched.
+    rng = check_random_state(
+        seed_from_random_state(None) % 2**32 if random_state is None else random_state
+    )
+    if prefit:
+        splits = [(np.arange(X.shape[0]), np.arange(X.shape[0]))]
+    else:
+        estimator = _with_shared_seed(clone(estimator), random_state, rng)
+        splits = _splits(estimator, X, y, cv, random_state, rng)
+    perm_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
+    units, names, first_model = _units(
+        estimator, X, y, feature_groups, None if prefit else splits[0]
+    )
+    plan = _tasks(
+        estimator, X, y, units, splits, scorer, method, prefit, perm_seeds, first_model
+    )
+    baseline, ablated = _run(plan, (len(units), len(splits)), n_jobs, verbose, method)
+    importances = baseline[None, :] - ablated
+    return AblationImportance(
+        importances_mean=importances.mean(axis=1),
+        importances_std=importances.std(axis=1),
+        importances=importances,
+        baseline_scores=baseline,
+        feature_names=np.asarray(names, dtype=object),
+        feature_groups=units,
+        method=method,
+        scoring=scoring_name(scoring) or "score",
+    )
+
+
+def _check_call(estimator, X, y, prefit, method):
+    if len(y) != X.shape[0]:
+        raise ValueError(
+            f"X and y have different numbers of rows: {X.shape[0]} and {len(y)}"
+        )
     if prefit and method == "refit":
         raise ValueError(
             "cv='prefit' scores a fitted model without refitting; it works with "
@@ -219,43 +285,23 @@ def ablation_importance(
                 f"fit this {type(estimator).__name__} first or pass cv=5"
             ),
         )
-    scorer = check_scoring(estimator, scoring)
-    # None draws fresh entropy: numpy's global generator stays untouched.
-    rng = check_random_state(
-        seed_from_random_state(None) % 2**32 if random_state is None else random_state
-    )
-    if prefit:
-        splits = [(np.arange(n_samples), np.arange(n_samples))]
-    else:
-        estimator = _with_shared_seed(clone(estimator), random_state, rng)
-        splits = _splits(estimator, X, y, cv, random_state, rng)
-    perm_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
 
-    units, names, first_model = _units(
-        estimator, X, y, feature_groups, None if prefit else splits[0]
-    )
-    r2 = scoring in (None, "r2")  # the closed-form fast path scores R^2 itself
-    tasks, keys = _tasks(
-        estimator,
-        X,
-        y,
-        units,
-        splits,
-        scorer,
-        method,
-        prefit,
-        perm_seeds,
-        first_model,
-        r2,
-    )
+
+def _run(plan, shape, n_jobs, verbose, method):
+    """Run the tasks; the baseline scores per split and the ablated ones per
+    unit and split."""
+    tasks, keys, done = plan
     parallel = Parallel(n_jobs=n_jobs, return_as="generator" if verbose else "list")
     outputs = parallel(delayed(fn)(*args) for fn, args in tasks)
-    baseline = np.full(len(splits), np.nan)
-    ablated = np.full((len(units), len(splits)), np.nan)
+    baseline = np.full(shape[1], np.nan)
+    ablated = np.full(shape, np.nan)
     with tqdm(
-        total=len(tasks), disable=not verbose, desc=f"ablation ({method})", unit="fit"
+        total=len(tasks) + len(done),
+        disable=not verbose,
+        desc=f"ablation ({method})",
+        unit="fit",
     ) as bar:
-        for (split, unit), out in zip(keys, outputs, strict=True):
+        for (split, unit), out in [*done.items(), *zip(keys, outputs, strict=True)]:
             if unit is None:
                 baseline[split], scores = out
                 if scores is not None:
@@ -263,17 +309,7 @@ def ablation_importance(
             else:
                 ablated[unit, split] = out
             bar.update(1)
-    importances = baseline[None, :] - ablated
-    return AblationImportance(
-        importances_mean=importances.mean(axis=1),
-        importances_std=importances.std(axis=1),
-        importances=importances,
-        baseline_scores=baseline,
-        feature_names=np.asarray(names, dtype=object),
-        feature_groups=units,
-        method=method,
-        scoring=scoring_name(scoring) or "score",
-    )
+    return baseline, ablated
 
 
 def _as_table(X):
@@ -397,27 +433,37 @@ def _estimator_units(estimator, X, y, first_split):
     return units, first_fit
 
 
-def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first, r2):
-    """The work as (function, args) pairs, and what each result belongs to.
+def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first):
+    """The work as (function, args) pairs, what each result belongs to, and
+    the results computed already, by key.
 
     A result keyed ``(split, None)`` is ``(baseline, scores or None)``; one
     keyed ``(split, unit)`` is that unit's ablated score.  ``first`` is a
-    model already fitted on the first training split, or None.
+    model already fitted on the first training split, or None.  When the
+    estimator offers exact drop-column refits, the first split runs here:
+    whether the estimator accepts decides how the other splits are planned.
     """
-    tasks, keys = [], []
-    fast = method == "refit" and _linear_fast_path_applies(estimator, X)
-    if fast:  # one fit reads the dropout groups; the splits solve without fit
-        groups = _dropout_groups(estimator, first, X, y, splits[0][0])
+    tasks, keys, done = [], [], {}
+    exact = method == "refit" and exact_refits_offered(estimator)
+    if exact:
+        train, test = splits[0]
+        first = _fit_on(estimator, first, X, y, train)
+        out = _exact_scores(estimator, first, X, y, train, test, units, scorer)
+        exact = out is not None
+        if exact:
+            done[(0, None)] = out
     for s, (train, test) in enumerate(splits):
         fitted = estimator if prefit else (first if s == 0 else None)
+        if (s, None) in done:
+            continue
         if method != "refit":
             args = (estimator, fitted, X, y, train, test, units, scorer, method)
             tasks.append((_scores_without_refit, (*args, seeds[s])))
             keys.append((s, None))
             continue
-        if fast:
-            args = (estimator, groups, X, y, train, test, units, scorer, r2)
-            tasks.append((_linear_refit_scores, args))
+        if exact:
+            args = (estimator, None, X, y, train, test, units, scorer)
+            tasks.append((_exact_or_refit_scores, args))
             keys.append((s, None))
             continue
         tasks.append(
@@ -429,14 +475,33 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first,
                 (_refit_score, (estimator, None, X, y, train, test, unit, scorer))
             )
             keys.append((s, u))
-    return tasks, keys
+    return tasks, keys, done
 
 
-def _dropout_groups(estimator, fitted, X, y, train):
-    """The dropout groups ``fit`` uses: the fitted ``feature_groups_``."""
-    if fitted is None:
-        fitted = _fit_on(estimator, None, X, y, train)
-    return fitted.feature_groups_
+def _exact_scores(estimator, model, X, y, train, test, units, scorer):
+    """The estimator's exact refits scored, or None when it declines; a unit
+    of every column leaves the best constant."""
+    out = exact_refit_scores(estimator, model, X, y, train, test, units, scorer)
+    if out is None:
+        return None
+    for k, unit in enumerate(units):
+        if len(unit) == X.shape[1]:
+            out[1][k] = _refit_score(estimator, None, X, y, train, test, unit, scorer)
+    return out
+
+
+def _exact_or_refit_scores(estimator, fitted, X, y, train, test, units, scorer):
+    """Baseline and ablated scores of one split: exact refits where the
+    estimator accepts this split's data, else refits."""
+    model = _fit_on(estimator, fitted, X, y, train)
+    out = _exact_scores(estimator, model, X, y, train, test, units, scorer)
+    if out is not None:
+        return out
+    base = scorer(model, _safe_indexing(X, test), _safe_indexing(y, test))
+    scores = [
+        _refit_score(estimator, None, X, y, train, test, unit, scorer) for unit in units
+    ]
+    return base, np.asarray(scores, dtype=np.float64)
 
 
 def _fit_on(estimator, fitted, X, y, train):
@@ -548,88 +613,3 @@ def _scores_without_refit(
         for unit in units
     ]
     return base, np.asarray(scores, dtype=np.float64)
-
-
-def _linear_fast_path_applies(estimator, X) -> bool:
-    if not isinstance(estimator, DropoutLinearRegression):
-        return False
-    params = estimator.get_params(deep=False)
-    if params["solver"] != "closed_form":
-        return False
-    try:
-        categorical = resolve_categorical(params["categorical_features"], X)
-    except ValueError:
-        return False
-    return not categorical.any()
-
-
-class _LinearPredictor(RegressorMixin, BaseEstimator):
-    """Fixed coefficients, so a scorer can evaluate a downdated solution."""
-
-    def __init__(self, coef, intercept):
-        self.coef = coef
-        self.intercept = intercept
-
-    def fit(self, X, y=None):  # pragma: no cover - never fitted, only scored
-        return self
-
-    def predict(self, X):
-        return np.asarray(X, dtype=np.float64) @ self.coef + self.intercept
-
-
-def _linear_refit_scores(estimator, groups, X, y, train, test, units, scorer, r2):
-    """The fit and all the refits without each unit of a closed-form dropout
-    regression, from one inverse of its system; falls back to refitting when
-    the system is too close to singular for the downdate to be exact.
-
-    ``groups`` are the fitted estimator's ``feature_groups_``: the system is
-    the one its ``fit`` solves, so the baseline is that fit to round-off.
-    """
-    params = estimator.get_params(deep=False)
-    X_train = np.asarray(_safe_indexing(X, train), dtype=np.float64)
-    y_train = np.asarray(_safe_indexing(y, train), dtype=np.float64)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    system, _, _ = build_system(
-        X_train, y_train.reshape(len(train), -1), None, groups, params["fit_intercept"]
-    )
-    solved = removal_solutions(system, dropout_lambda(params["dropout"]), units)
-    if solved is None:
-        base, _ = _refit_score(estimator, None, X, y, train, test, None, scorer)
-        scores = [
-            _refit_score(estimator, None, X, y, train, test, unit, scorer)
-            for unit in units
-        ]
-        return base, np.asarray(scores, dtype=np.float64)
-    full, coefs = solved
-    if r2:
-        # The estimator's own metric: every solution's predictions in one
-        # product and R^2 in closed form, instead of a scorer call each.
-        scores = _r2_of_solutions(system, [full, *coefs], X_test, y_test)
-        return scores[0], scores[1:]
-    single = y_train.ndim == 1
-    scores = []
-    for coef in [full, *coefs]:
-        intercept = system.y_offset - system.x_offset @ coef
-        predictor = _LinearPredictor(
-            coef[:, 0] if single else coef, intercept[0] if single else intercept
-        )
-        scores.append(scorer(predictor, X_test, y_test))
-    return scores[0], np.asarray(scores[1:], dtype=np.float64)
-
-
-def _r2_of_solutions(system, coefs, X_test, y_test):
-    """R^2 of each solution on the test rows, as ``r2_score`` computes it
-    (averaged over targets; 1 or 0 for a constant target)."""
-    X_test = np.asarray(X_test, dtype=np.float64)
-    y_test = np.asarray(y_test, dtype=np.float64).reshape(X_test.shape[0], -1)
-    n_targets = y_test.shape[1]
-    W = np.concatenate(coefs, axis=1)  # (n_features, n_units * n_targets)
-    intercepts = np.tile(system.y_offset, len(coefs)) - system.x_offset @ W
-    residual = np.tile(y_test, len(coefs)) - (X_test @ W + intercepts)
-    numerator = (residual**2).sum(axis=0).reshape(len(coefs), n_targets)
-    denominator = ((y_test - y_test.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - numerator / denominator
-    constant = denominator == 0
-    r2[:, constant] = np.where(numerator[:, constant] == 0, 1.0, 0.0)
-    return r2.mean(axis=1)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import spearmanr
 
-from ._ablation import ablation_importance
+from ._ablation import ablation_importance, rank_correlation
 from ._plotting import axes_array
 
 _METHODS = ("refit", "mask", "permutation")
@@ -19,8 +18,10 @@ class AblationImportanceDisplay:
     the splits.  Other importances of the same features (the other ablation
     methods, or :func:`sklearn.inspection.permutation_importance`) are drawn
     beside it, with their Spearman rank correlation to the main result in the
-    legend.  Create it with :meth:`from_estimator` or :meth:`from_results`.
-    Read more in the :ref:`user guide <ablation_importance>`.
+    legend when given (:meth:`from_estimator` and :meth:`from_results`
+    compute it with the result's ``rank_correlation``).  Create it with
+    :meth:`from_estimator` or :meth:`from_results`.  Read more in the
+    :ref:`user guide <ablation_importance>`.
 
     Parameters
     ----------
@@ -30,6 +31,9 @@ class AblationImportanceDisplay:
         More importances of the same features in the same order, by label:
         anything with ``importances_mean`` and ``importances_std`` of the same
         length (and, if it has them, the same ``feature_names``).
+    rank_correlations : dict of str to float, default=None
+        Spearman correlation of each of ``others`` with the main result, shown
+        in the legend.
 
     Attributes
     ----------
@@ -39,9 +43,6 @@ class AblationImportanceDisplay:
         The figure holding them.
     bars_ : list of matplotlib BarContainer
         The main result's bars, then those of ``others`` in order.
-    rank_correlations_ : dict of str to float
-        Spearman correlation of each of ``others`` with the main result over
-        all features.
 
     Examples
     --------
@@ -54,13 +55,14 @@ class AblationImportanceDisplay:
     >>> display = AblationImportanceDisplay.from_estimator(
     ...     DropoutLinearRegression(0.1), X, y, compare=["mask"]
     ... )
-    >>> sorted(display.rank_correlations_)
+    >>> sorted(display.rank_correlations)
     ['mask']
     """
 
-    def __init__(self, *, result, others=None):
+    def __init__(self, *, result, others=None, rank_correlations=None):
         self.result = result
         self.others = others
+        self.rank_correlations = rank_correlations
 
     def plot(self, ax=None, *, max_features=None):
         """Draw the bars.
@@ -78,10 +80,7 @@ class AblationImportanceDisplay:
         """
         main = self.result
         others = _check_others(main, self.others)
-        self.rank_correlations_ = {
-            label: float(spearmanr(main.importances_mean, o.importances_mean)[0])
-            for label, o in others.items()
-        }
+        correlations = self.rank_correlations or {}
         order = np.argsort(main.importances_mean, kind="stable")[::-1]
         if max_features is not None:
             if max_features < 1:
@@ -93,7 +92,12 @@ class AblationImportanceDisplay:
         )
         series = [(f"{getattr(main, 'method', 'ablation')} (main)", main)]
         series += [
-            (f"{label} (Spearman {self.rank_correlations_[label]:.2f})", o)
+            (
+                f"{label} (Spearman {correlations[label]:.2f})"
+                if label in correlations
+                else label,
+                o,
+            )
             for label, o in others.items()
         ]
         height = 0.8 / len(series)
@@ -141,7 +145,12 @@ class AblationImportanceDisplay:
         -------
         display : AblationImportanceDisplay
         """
-        return cls(result=result, others=others).plot(ax=ax, max_features=max_features)
+        others = _check_others(result, others)
+        correlations = {
+            label: rank_correlation(result, other) for label, other in others.items()
+        }
+        display = cls(result=result, others=others, rank_correlations=correlations)
+        return display.plot(ax=ax, max_features=max_features)
 
     @classmethod
     def from_estimator(

@@ -23,7 +23,6 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .._closed_form import dropout_lambda, penalty_root_inverse
 from .._linear import DropoutLinearRegression
 from .._validation import check_dropout_grid, scoring_name
 
@@ -187,36 +186,8 @@ def compare_with_ridge(
         raise ValueError(
             f"X and y have different numbers of rows: {X_arr.shape[0]} and {y.shape[0]}"
         )
-    lambdas = np.array([dropout_lambda(p) for p in rates])
     scorer = check_scoring(DropoutLinearRegression(), scoring)
-
-    models = [
-        DropoutLinearRegression(
-            p, feature_groups=feature_groups, categorical_features=None
-        ).fit(X_frame, y)
-        for p in rates
-    ]
-    coef = np.array([m.coef_ for m in models])
-    intercept = np.array([m.intercept_ for m in models])
-    penalty = models[0].penalty_
-    T = penalty_root_inverse(penalty, models[0].feature_groups_, X_arr.shape[1])
-    equivalent = np.array(
-        [T @ Ridge(alpha=lam).fit(X_arr @ T, y).coef_ for lam in lambdas]
-    )
-
-    scaler = StandardScaler().fit(X_arr)
-    scale = scaler.scale_
-    alpha_per_lambda = _alpha_per_lambda(penalty, scale)
-    ridge_alpha = lambdas * alpha_per_lambda
-    ridges = [Ridge(alpha=a).fit(scaler.transform(X_arr), y) for a in ridge_alpha]
-    ridge_coef = np.array([r.coef_ / scale for r in ridges])
-    ridge_intercept = np.array(
-        [
-            r.intercept_ - scaler.mean_ @ c
-            for r, c in zip(ridges, ridge_coef, strict=True)
-        ]
-    )
-
+    fits = _full_data_fits(X_frame, X_arr, y, rates, feature_groups)
     splits = list(check_cv(cv).split(X_arr, y))
     per_split = Parallel(n_jobs=n_jobs)(
         delayed(_cv_scores)(X_frame, y, train, test, rates, feature_groups, scorer)
@@ -225,20 +196,51 @@ def compare_with_ridge(
     dropout_cv = np.array([d for d, _ in per_split]).T
     ridge_cv = np.array([r for _, r in per_split]).T
     best = int(np.argmax(dropout_cv.mean(axis=1)))
-
-    positive = np.unique(ridge_alpha[ridge_alpha > 0])
-    ridgecv_alpha, ridgecv_score = np.nan, np.nan
-    if positive.size:
-        ridgecv = make_pipeline(
-            StandardScaler(), RidgeCV(alphas=positive, cv=splits, scoring=scoring)
-        ).fit(X_arr, y)
-        ridgecv_alpha = float(ridgecv[-1].alpha_)
-        ridgecv_score = float(ridgecv[-1].best_score_)
+    ridgecv_alpha, ridgecv_score = _ridge_cv(
+        X_arr, y, fits.ridge_alpha, splits, scoring
+    )
     return RidgeComparison(
         dropouts=rates,
+        **fits,
+        dropout_cv_scores=dropout_cv,
+        ridge_cv_scores=ridge_cv,
+        best_dropout=float(rates[best]),
+        best_dropout_score=float(dropout_cv[best].mean()),
+        ridgecv_alpha=ridgecv_alpha,
+        ridgecv_score=ridgecv_score,
+        ridgecv_dropout=float(ridgecv_alpha / (fits.alpha_per_lambda + ridgecv_alpha)),
+        feature_names=np.asarray(names, dtype=object),
+        scoring=scoring_name(scoring) or "r2",
+    )
+
+
+def _full_data_fits(X_frame, X_arr, y, rates, feature_groups):
+    """The dropout models on all rows, their exact ridge twins, and the
+    plain ridge on standardized columns at the same total penalty."""
+    models = [
+        DropoutLinearRegression(
+            p, feature_groups=feature_groups, categorical_features=None
+        ).fit(X_frame, y)
+        for p in rates
+    ]
+    twins = [m.equivalent_ridge() for m in models]
+    lambdas = np.array([alpha for alpha, _ in twins])
+    T = twins[0][1]  # B, and so T, does not depend on the rate
+    coef = np.array([m.coef_ for m in models])
+    equivalent = np.array(
+        [T @ Ridge(alpha=lam).fit(X_arr @ T, y).coef_ for lam in lambdas]
+    )
+    penalty = models[0].penalty_
+    scaler = StandardScaler().fit(X_arr)
+    scale = scaler.scale_
+    alpha_per_lambda = _alpha_per_lambda(penalty, scale)
+    ridge_alpha = lambdas * alpha_per_lambda
+    ridges = [Ridge(alpha=a).fit(scaler.transform(X_arr), y) for a in ridge_alpha]
+    ridge_coef = np.array([r.coef_ / scale for r in ridges])
+    return Bunch(
         lambdas=lambdas,
         coef=coef,
-        intercept=intercept,
+        intercept=np.array([m.intercept_ for m in models]),
         equivalent_alpha=lambdas.copy(),
         equivalent_transform=T,
         equivalent_scale=(np.sqrt(penalty) if penalty.ndim == 1 else None),
@@ -247,18 +249,25 @@ def compare_with_ridge(
         ridge_alpha=ridge_alpha,
         alpha_per_lambda=alpha_per_lambda,
         ridge_coef=ridge_coef,
-        ridge_intercept=ridge_intercept,
+        ridge_intercept=np.array(
+            [
+                r.intercept_ - scaler.mean_ @ c
+                for r, c in zip(ridges, ridge_coef, strict=True)
+            ]
+        ),
         feature_scale=scale,
-        dropout_cv_scores=dropout_cv,
-        ridge_cv_scores=ridge_cv,
-        best_dropout=float(rates[best]),
-        best_dropout_score=float(dropout_cv[best].mean()),
-        ridgecv_alpha=ridgecv_alpha,
-        ridgecv_score=ridgecv_score,
-        ridgecv_dropout=float(ridgecv_alpha / (alpha_per_lambda + ridgecv_alpha)),
-        feature_names=np.asarray(names, dtype=object),
-        scoring=scoring_name(scoring) or "r2",
     )
+
+
+def _ridge_cv(X_arr, y, ridge_alpha, splits, scoring):
+    """The alpha RidgeCV picks among the matched ones, and its score."""
+    positive = np.unique(ridge_alpha[ridge_alpha > 0])
+    if not positive.size:
+        return np.nan, np.nan
+    ridgecv = make_pipeline(
+        StandardScaler(), RidgeCV(alphas=positive, cv=splits, scoring=scoring)
+    ).fit(X_arr, y)
+    return float(ridgecv[-1].alpha_), float(ridgecv[-1].best_score_)
 
 
 def _numeric_table(X):
@@ -293,14 +302,13 @@ def _cv_scores(X, y, train, test, rates, feature_groups, scorer):
     Xs_train = scaler.transform(np.asarray(X_train))
     Xs_test = scaler.transform(np.asarray(X_test))
     dropout_scores, ridge_scores = [], []
-    alpha_per_lambda = None
     for p in rates:
         model = DropoutLinearRegression(
             p, feature_groups=feature_groups, categorical_features=None
         ).fit(X_train, y_train)
         dropout_scores.append(scorer(model, X_test, y_test))
-        if alpha_per_lambda is None:
-            alpha_per_lambda = _alpha_per_lambda(model.penalty_, scaler.scale_)
-        ridge = Ridge(alpha=dropout_lambda(p) * alpha_per_lambda).fit(Xs_train, y_train)
+        alpha_per_lambda = _alpha_per_lambda(model.penalty_, scaler.scale_)
+        lam = model.equivalent_ridge()[0]
+        ridge = Ridge(alpha=lam * alpha_per_lambda).fit(Xs_train, y_train)
         ridge_scores.append(scorer(ridge, Xs_test, y_test))
     return np.asarray(dropout_scores), np.asarray(ridge_scores)

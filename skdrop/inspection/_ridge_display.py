@@ -65,80 +65,14 @@ class RidgeComparisonDisplay:
         -------
         display : RidgeComparisonDisplay
         """
-        from matplotlib.lines import Line2D
-        from matplotlib.ticker import NullLocator
-
         r = self.result
         ax_coef, ax_score = axes_array(ax, 2, figsize=(11.0, 4.2))
         x = np.asarray(r.ridge_alpha, dtype=float)
-        positive = x[x > 0]
-        scale = r.feature_scale
-        colors = _colors(len(r.feature_names))
-        self.lines_ = {"dropout": [], "ridge": []}
-        for j, name in enumerate(r.feature_names):
-            (line,) = ax_coef.plot(
-                x, r.coef[:, j] * scale[j], color=colors[j], lw=1.8, label=str(name)
-            )
-            self.lines_["dropout"].append(line)
-            (line,) = ax_coef.plot(
-                x, r.ridge_coef[:, j] * scale[j], color=colors[j], lw=1.1, ls="--"
-            )
-            self.lines_["ridge"].append(line)
-        ax_coef.axhline(0.0, color="0.6", lw=0.8)
-        ax_coef.set_ylabel("coefficient (standardized units)")
-        style = [
-            Line2D([], [], color="0.3", lw=1.8, label="dropout"),
-            Line2D([], [], color="0.3", lw=1.1, ls="--", label="ridge"),
-        ]
-        features = self.lines_["dropout"] if len(r.feature_names) <= 12 else []
-        ax_coef.legend(handles=style + features, fontsize="small", ncols=2)
-
-        for scores, label, style in (
-            (r.dropout_cv_scores, "dropout", "-"),
-            (r.ridge_cv_scores, "ridge (same total penalty)", "--"),
-        ):
-            mean, std = scores.mean(axis=1), scores.std(axis=1)
-            (line,) = ax_score.plot(x, mean, ls=style, marker="o", ms=3, label=label)
-            ax_score.fill_between(
-                x, mean - std, mean + std, color=line.get_color(), alpha=0.15
-            )
-        best_x = x[int(np.argmax(r.dropout_cv_scores.mean(axis=1)))]
-        ax_score.axvline(
-            best_x,
-            color="C0",
-            lw=1,
-            ls=":",
-            label=f"best dropout p={r.best_dropout:g} ({r.best_dropout_score:.3f})",
-        )
-        if np.isfinite(r.ridgecv_alpha):
-            ax_score.axvline(
-                r.ridgecv_alpha,
-                color="C1",
-                lw=1,
-                ls=":",
-                label=f"RidgeCV alpha={r.ridgecv_alpha:.3g} ({r.ridgecv_score:.3f})",
-            )
-        ax_score.set_ylabel(f"held-out {r.scoring}")
-        ax_score.legend(fontsize="small", loc="best")
-
-        c = float(r.alpha_per_lambda)
+        self.lines_ = _plot_paths(ax_coef, r, x)
+        _plot_scores(ax_score, r, x)
         for ax in (ax_coef, ax_score):
             ax.set_xlabel("ridge alpha on standardized columns (effective penalty)")
-            if not positive.size:
-                continue
-            ax.set_xscale("symlog", linthresh=float(positive.min()))
-            ax.set_xlim(0.0 if x.min() == 0 else positive.min() / 1.5, x.max() * 1.5)
-            # The rates on a twin axis at their alphas: an exact reading of
-            # the shared axis that needs no inverse transform.
-            top = ax.twiny()
-            top.set_xscale("symlog", linthresh=float(positive.min()))
-            top.set_xlim(ax.get_xlim())
-            rates = _spread_rates(r.dropouts, c)
-            top.set_xticks(
-                [c * p / (1.0 - p) for p in rates], labels=[f"{p:g}" for p in rates]
-            )
-            top.xaxis.set_minor_locator(NullLocator())
-            top.set_xlabel("dropout rate p")
+            _rate_axis(ax, x, r.dropouts, float(r.alpha_per_lambda))
         self.ax_ = np.array([ax_coef, ax_score], dtype=object)
         self.figure_ = ax_coef.figure
         return self
@@ -212,6 +146,84 @@ class RidgeComparisonDisplay:
             n_jobs=n_jobs,
         )
         return cls.from_results(result, ax=ax)
+
+
+def _plot_paths(ax, r, x):
+    """Coefficient paths in standardized units: dropout solid, ridge dashed."""
+    from matplotlib.lines import Line2D
+
+    scale = r.feature_scale
+    colors = _colors(len(r.feature_names))
+    lines = {"dropout": [], "ridge": []}
+    for j, name in enumerate(r.feature_names):
+        (line,) = ax.plot(
+            x, r.coef[:, j] * scale[j], color=colors[j], lw=1.8, label=str(name)
+        )
+        lines["dropout"].append(line)
+        (line,) = ax.plot(
+            x, r.ridge_coef[:, j] * scale[j], color=colors[j], lw=1.1, ls="--"
+        )
+        lines["ridge"].append(line)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_ylabel("coefficient (standardized units)")
+    style = [
+        Line2D([], [], color="0.3", lw=1.8, label="dropout"),
+        Line2D([], [], color="0.3", lw=1.1, ls="--", label="ridge"),
+    ]
+    features = lines["dropout"] if len(r.feature_names) <= 12 else []
+    ax.legend(handles=style + features, fontsize="small", ncols=2)
+    return lines
+
+
+def _plot_scores(ax, r, x):
+    """Mean held-out scores with one standard deviation, and the choices."""
+    for scores, label, style in (
+        (r.dropout_cv_scores, "dropout", "-"),
+        (r.ridge_cv_scores, "ridge (same total penalty)", "--"),
+    ):
+        mean, std = scores.mean(axis=1), scores.std(axis=1)
+        (line,) = ax.plot(x, mean, ls=style, marker="o", ms=3, label=label)
+        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    best_x = x[int(np.argmax(r.dropout_cv_scores.mean(axis=1)))]
+    ax.axvline(
+        best_x,
+        color="C0",
+        lw=1,
+        ls=":",
+        label=f"best dropout p={r.best_dropout:g} ({r.best_dropout_score:.3f})",
+    )
+    if np.isfinite(r.ridgecv_alpha):
+        ax.axvline(
+            r.ridgecv_alpha,
+            color="C1",
+            lw=1,
+            ls=":",
+            label=f"RidgeCV alpha={r.ridgecv_alpha:.3g} ({r.ridgecv_score:.3f})",
+        )
+    ax.set_ylabel(f"held-out {r.scoring}")
+    ax.legend(fontsize="small", loc="best")
+
+
+def _rate_axis(ax, x, dropouts, alpha_per_lambda):
+    """A symlog penalty axis, and the dropout rates on a twin axis on top at
+    their alphas: an exact reading of the shared axis."""
+    from matplotlib.ticker import NullLocator
+
+    positive = x[x > 0]
+    if not positive.size:
+        return
+    ax.set_xscale("symlog", linthresh=float(positive.min()))
+    ax.set_xlim(0.0 if x.min() == 0 else positive.min() / 1.5, x.max() * 1.5)
+    top = ax.twiny()
+    top.set_xscale("symlog", linthresh=float(positive.min()))
+    top.set_xlim(ax.get_xlim())
+    rates = _spread_rates(dropouts, alpha_per_lambda)
+    top.set_xticks(
+        [alpha_per_lambda * p / (1.0 - p) for p in rates],
+        labels=[f"{p:g}" for p in rates],
+    )
+    top.xaxis.set_minor_locator(NullLocator())
+    top.set_xlabel("dropout rate p")
 
 
 def _spread_rates(rates, alpha_per_lambda: float) -> list[float]:

@@ -1,0 +1,84 @@
+"""Drop-column refits that an estimator computes exactly without refitting.
+
+An estimator offers them through a ``drop_column_refits(X, y, column_groups)``
+method that returns one fitted model per group of columns left out, each the
+model ``fit`` would give without those columns, or ``None`` when it has no
+exact shortcut (:meth:`skdrop.DropoutLinearRegression.drop_column_refits`).
+:func:`~skdrop.inspection.ablation_importance` asks for them through that
+method only, so any estimator can offer them.
+
+In a :class:`~sklearn.pipeline.Pipeline` the method belongs to the last step,
+which sees transformed columns.  Refitting the pipeline without a column of
+``X`` refits the transformers too, so the shortcut is exact only when that
+refit transforms the other columns exactly as before and the column left out
+maps to one known column of the last step's input.  That holds for the
+column-wise, one-to-one transformers in ``COLUMN_WISE`` (each column is
+scaled with statistics of that column alone) and for ``"passthrough"``; any
+other step, or a last step with ``feature_groups`` (which name transformed
+columns and are not adjusted to a column left out), means a plain refit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    MaxAbsScaler,
+    MinMaxScaler,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.utils import _safe_indexing
+
+#: Transformers whose output column ``j`` depends on input column ``j`` alone,
+#: both in ``fit`` and in ``transform``: leaving column ``j`` out of a refit
+#: leaves every other output column as it was.  Exact types: a subclass may
+#: transform differently.
+COLUMN_WISE = (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler)
+
+
+def exact_refits_offered(estimator) -> bool:
+    """Whether ``estimator`` (or the last step of a Pipeline of column-wise
+    transformers) has a ``drop_column_refits`` method that can be exact."""
+    final = estimator
+    if isinstance(estimator, Pipeline):
+        final = estimator.steps[-1][1]
+        for _, step in estimator.steps[:-1]:
+            if not (step is None or step == "passthrough" or type(step) in COLUMN_WISE):
+                return False
+        params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+        if params.get("feature_groups") is not None:
+            return False
+    return callable(getattr(final, "drop_column_refits", None))
+
+
+def exact_refit_scores(estimator, model, X, y, train, test, units, scorer):
+    """Held-out scores of ``model`` (the estimator fitted on ``train``) and of
+    the refits without each unit, or None when the estimator declines.
+
+    A unit with every column is scored by the caller (the best constant);
+    here its score is NaN.
+    """
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
+    final = estimator
+    if isinstance(model, Pipeline):
+        final = estimator.steps[-1][1]
+        X_train = model[:-1].transform(X_train)
+        X_test = model[:-1].transform(X_test)
+        if X_train.shape[1] != X.shape[1]:  # not one output column per input
+            return None
+    n_features = X.shape[1]
+    partial = [u for u in units if len(u) < n_features]
+    refits = clone(final).drop_column_refits(X_train, y_train, partial)
+    if refits is None:
+        return None
+    scores = np.full(len(units), np.nan)
+    fitted = iter(refits)
+    for k, unit in enumerate(units):
+        if len(unit) < n_features:
+            keep = np.setdiff1d(np.arange(n_features), unit)
+            X_kept = _safe_indexing(X_test, keep, axis=1)
+            scores[k] = scorer(next(fitted), X_kept, y_test)
+    return scorer(model, _safe_indexing(X, test), y_test), scores
