@@ -1,5 +1,3 @@
-# (an estimator facade: scikit-learn's untyped style, as pyproject.toml's
-# mypy overrides allow for skdrop._linear)
 """What the two linear dropout estimators share: data checks, prediction,
 tags, and the fitted copies that stand for refits without some columns."""
 
