@@ -13,6 +13,7 @@ import re
 import warnings
 from pathlib import Path
 
+import distributed
 import joblib
 import numpy as np
 import pytest
@@ -38,7 +39,6 @@ SCALING_RST = Path(__file__).parent.parent / "docs" / "user_guide" / "scaling.rs
 @pytest.fixture(scope="module")
 def client():
     """Two single-threaded worker processes on the loopback interface."""
-    distributed = pytest.importorskip("distributed")
     with warnings.catch_warnings():
         # Without a dashboard the scheduler still serves its health and
         # metrics routes over HTTP, on 127.0.0.1:8787 when that is free and on

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 N_ROWS, N_FEATURES = 1200, 5
 ROWS_PER_GROUP = 300  # four row groups

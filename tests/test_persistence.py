@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import skops.io as sio
 import torch
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
@@ -24,8 +25,6 @@ from skdrop import (
 from skdrop._mlp_base import _BaseDropoutMLP
 from skdrop.datasets import load_penguins
 from skdrop.exceptions import InconsistentVersionWarning
-
-sio = pytest.importorskip("skops.io")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

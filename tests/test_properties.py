@@ -16,6 +16,7 @@ cases with ``pytest tests/test_properties.py --hypothesis-show-statistics``.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -136,6 +137,18 @@ def _categorical_column(rng, kind, n_rows, n_levels):
     return column
 
 
+def _name_blocks(names):
+    """Whether two column names share a '<feature>_' prefix, which
+    feature_groups='from_names' needs to find a one-hot block."""
+    prefixes = [
+        str(name)[: k + 1]
+        for name in names
+        for k in range(1, len(str(name)))
+        if str(name)[k] == "_"
+    ]
+    return len(prefixes) > len(set(prefixes))
+
+
 @st.composite
 def datasets(draw, target):
     """A Case for ``target`` in {"regression", "classification"}."""
@@ -216,6 +229,7 @@ def datasets(draw, target):
             y = labels[rng.permutation(index)]
             facts["multilabel"] = False
             facts["n_present"] = len(np.unique(y))
+            facts["min_class_count"] = int(np.unique(y, return_counts=True)[1].min())
         facts["max_abs_y"] = 1.0
 
     # Sample weights.
@@ -230,6 +244,9 @@ def datasets(draw, target):
     elif weights == "zero":
         sample_weight = np.zeros(n_rows)
     facts["zero_weights"] = sample_weight is not None and not sample_weight.any()
+    facts["n_zero_weight"] = (
+        0 if sample_weight is None else int((sample_weight == 0).sum())
+    )
 
     # Feature groups, sometimes deliberately bad.
     layout = draw(
@@ -257,9 +274,12 @@ def datasets(draw, target):
     elif layout == "from_names":
         groups = "from_names"
     facts["groups"] = layout if groups is not None else None
+    facts["has_names"] = names is not None
+    facts["name_blocks"] = _name_blocks(names or [])
+    # 'from_names' groups columns only where the names allow a block.
     facts["multi_column_group"] = (
         isinstance(groups, list) and any(len(g) > 1 for g in groups)
-    ) or groups == "from_names"
+    ) or (groups == "from_names" and facts["name_blocks"])
     return Case(X, y, sample_weight, groups, facts)
 
 
@@ -330,21 +350,73 @@ def cv_params(draw):
 
 # --- the property ------------------------------------------------------------
 
-# Each legitimate failure: the message it must carry, and when it may occur.
+
+def rate_error(name, value):
+    """The message for a dropout rate outside [0, 1): the one place to update
+    when the wording changes (scikit-learn's InvalidParameterError for a
+    single rate, skdrop's own for a rate inside a list)."""
+    value = re.escape(repr(float(value)))
+    return (
+        rf"(The '{name}' parameter of \w+ must be a float in the range "
+        rf"\[0\.0, 1\.0\)[^.]*\. Got {value} instead"
+        rf"|{name}(\[\d+\])? must be in \[0, 1\), got {value})"
+    )
+
+
+def _validation_split(case, est):
+    """Rows of the training and validation parts of early stopping:
+    ``ceil(validation_fraction * n)`` rows are held out, as in scikit-learn."""
+    n_val = math.ceil(est.validation_fraction * case.n_rows)
+    return case.n_rows - n_val, n_val
+
+
+def _early_stopping_split_fails(case, est):
+    """The split needs a row in each part and, stratified by class, two rows
+    of every class and room for every class in each part."""
+    n_train, n_val = _validation_split(case, est)
+    if min(n_train, n_val) < 1:
+        return True
+    if not isinstance(est, DropoutMLPClassifier) or case.facts["multilabel"]:
+        return False
+    return (
+        case.facts["min_class_count"] < 2
+        or min(n_train, n_val) < case.facts["n_present"]
+    )
+
+
+def _part_without_weight(case, est, match):
+    """The message names a part of the size that part has, and enough rows
+    weigh nothing to fill it."""
+    n_train, n_val = _validation_split(case, est)
+    size = n_train if match["part"] == "training" else n_val
+    return int(match["rows"]) == size <= case.facts["n_zero_weight"]
+
+
+def _training_rows(case, est):
+    """Rows the network trains on: all, or those early stopping leaves."""
+    return _validation_split(case, est)[0] if est.early_stopping else case.n_rows
+
+
+def _is_es(est):
+    return getattr(est, "early_stopping", False)
+
+
+# Each legitimate failure: the message it must carry, and when it may occur
+# (a function of the input, the estimator and the match of the message).
 KNOWN_ERRORS = {
     "single class": (
         r"needs samples of at least 2 classes in the data, but the data "
         r"contains only one class",
-        lambda case, est: case.facts.get("n_present") == 1,
+        lambda case, est, m: case.facts.get("n_present") == 1,
     ),
     "zero weights": (
         r"Sample weights must contain at least one non-zero number",
-        lambda case, est: case.facts["zero_weights"],
+        lambda case, est, m: case.facts["zero_weights"],
     ),
     "test_time scaling": (
         r"dropout_scaling='test_time' applies to dropout_type 'bernoulli' or "
         r"'dropconnect'",
-        lambda case, est: (
+        lambda case, est, m: (
             getattr(est, "dropout_scaling", None) == "test_time"
             and est.dropout_type in ("gaussian", "alpha")
         ),
@@ -352,34 +424,32 @@ KNOWN_ERRORS = {
     "early stopping split": (
         r"early_stopping=True (needs a validation set; validation_fraction=|"
         r"holds out a validation set stratified by class)",
-        lambda case, est: getattr(est, "early_stopping", False),
+        lambda case, est, m: _is_es(est) and _early_stopping_split_fails(case, est),
     ),
     "early stopping split without weight": (
-        r"^early_stopping=True: sample_weight is zero on all \d+ rows of the "
-        r"(training|validation) part held out by validation_fraction=",
-        lambda case, est: (
-            getattr(est, "early_stopping", False)
-            and case.sample_weight is not None
-            and not case.sample_weight.all()
-        ),
+        r"^early_stopping=True: sample_weight is zero on all (?P<rows>\d+) rows "
+        r"of the (?P<part>training|validation) part held out by "
+        r"validation_fraction=",
+        lambda case, est, m: _is_es(est) and _part_without_weight(case, est, m),
     ),
     "batch norm on one row": (
         r"batch_norm=True needs at least 2 rows per mini-batch, got 1",
-        lambda case, est: (
-            getattr(est, "batch_norm", False)
-            and (case.n_rows < 2 or est.early_stopping)
+        lambda case, est, m: (
+            getattr(est, "batch_norm", False) and _training_rows(case, est) == 1
         ),
     ),
     "too few rows for cv": (
         r"Cannot have number of splits n_splits=\d+ greater than the number of "
         r"samples: n_samples=\d+",
-        lambda case, est: getattr(est, "cv", None) is not None and case.n_rows < est.cv,
+        lambda case, est, m: (
+            getattr(est, "cv", None) is not None and case.n_rows < est.cv
+        ),
     ),
     "cv split of zero weight": (
         r"^sample_weight is zero on every row of the (training|test) part of "
         r"split \d of cv=\d; each training and test part needs a row of "
         r"positive weight$",
-        lambda case, est: (
+        lambda case, est, m: (
             getattr(est, "cv", None) is not None
             and case.sample_weight is not None
             and not case.sample_weight.all()
@@ -388,7 +458,7 @@ KNOWN_ERRORS = {
     "leave-one-out on one row": (
         r"^cv=None \(leave-one-out\) needs at least 2 samples of positive "
         r"weight, got [01] samples?$",
-        lambda case, est: (
+        lambda case, est, m: (
             isinstance(est, DropoutLinearRegressionCV)
             and est.cv is None
             and (
@@ -402,34 +472,42 @@ KNOWN_ERRORS = {
     ),
     "store_cv_results with cv": (
         r"store_cv_results=True needs cv=None \(leave-one-out\); got cv=\d",
-        lambda case, est: getattr(est, "cv", None) is not None and est.store_cv_results,
+        lambda case, est, m: (
+            getattr(est, "cv", None) is not None and est.store_cv_results
+        ),
     ),
     "overlapping groups": (
         r"column .* is listed (twice in|in) feature_groups\[\d+\].*; feature "
         r"groups must not overlap",
-        lambda case, est: case.facts["groups"] == "bad_overlap",
+        lambda case, est, m: case.facts["groups"] == "bad_overlap",
     ),
     "group index out of range": (
         r"feature_groups\[0\] has column index \d+, out of range for X with \d+ "
         r"features: indices must be in \[0, \d+\]",
-        lambda case, est: case.facts["groups"] == "bad_range",
+        lambda case, est, m: case.facts["groups"] == "bad_range",
     ),
     "unknown group column": (
         r"feature_groups\[0\] names (unknown column 'no_such_column'; the columns "
         r"are \[|column 'no_such_column', but X has no column names)",
-        lambda case, est: case.facts["groups"] == "bad_name",
+        lambda case, est, m: case.facts["groups"] == "bad_name",
     ),
     "from_names without names": (
         r"feature_groups='from_names' needs a pandas DataFrame with column names",
-        lambda case, est: case.facts["groups"] == "from_names",
+        lambda case, est, m: (
+            case.facts["groups"] == "from_names" and not case.facts["has_names"]
+        ),
     ),
     "from_names without blocks": (
         r"feature_groups='from_names' found no one-hot block in the column names",
-        lambda case, est: case.facts["groups"] == "from_names",
+        lambda case, est, m: (
+            case.facts["groups"] == "from_names"
+            and case.facts["has_names"]
+            and not case.facts["name_blocks"]
+        ),
     ),
     "nothing to encode": (
         r"every column of X is categorical and missing in every row",
-        lambda case, est: case.facts["no_encoded_column"],
+        lambda case, est, m: case.facts["no_encoded_column"],
     ),
 }
 DIVERGED = (
@@ -449,13 +527,26 @@ def _check_error(exc, case, est):
     plausible = [
         name
         for name, (pattern, when) in KNOWN_ERRORS.items()
-        if re.search(pattern, message) and when(case, est)
+        if (match := re.search(pattern, message)) and when(case, est, match)
     ]
     assert plausible, (
         f"{type(est).__name__} raised an unexpected {type(exc).__name__}: "
         f"{message!r} (facts: {case.facts})"
     )
     return plausible[0]
+
+
+def _noise_gain(est):
+    """The factor by which the training noise multiplies the second moment
+    of the signal through all dropout sites: ``E[(r / q)^2] = 1 / q`` for an
+    inverted Bernoulli or DropConnect mask, ``1 + p / q = 1 / q`` for
+    Gaussian noise.  Unscaled masks (``E[r^2] = q``) and alpha dropout,
+    which keeps the variance by design, add none."""
+    if est.dropout_type == "alpha" or est.dropout_scaling == "test_time":
+        return 1.0
+    n_hidden = len(est.hidden_layer_sizes)
+    rates = [est.input_dropout, *np.broadcast_to(est.hidden_dropout, n_hidden)]
+    return float(np.prod([1.0 / (1.0 - rate) for rate in rates]))
 
 
 def _fit_rate(est):
@@ -516,16 +607,21 @@ def check_fit_predict(est, case):
         except (ValueError, TypeError) as exc:
             outcome = f"error: {_check_error(exc, case, est)}"
         except FloatingPointError as exc:
-            # Documented for the networks on unscaled data (plain SGD takes
-            # steps in proportion to the squared scale), or under extreme
-            # noise (gaussian dropout at 0.9 multiplies by N(1, 9)).
+            # Documented for the networks on unscaled data: plain SGD takes
+            # steps in proportion to the squared scale of the signal, which
+            # the dropout noise multiplies by its gain; Adam's steps are
+            # bounded whatever the scale of the gradient.
             assert _is_mlp(est), f"FloatingPointError from {est!r}: {exc}"
             assert re.search(DIVERGED, str(exc)), str(exc)
             scale = max(case.facts["max_abs_x"], case.facts["max_abs_y"])
-            rate = max(est.input_dropout, *np.ravel(est.hidden_dropout))
-            unscaled = scale >= (10 if est.solver == "sgd" else 1e3)
-            assert unscaled or rate >= 0.9, (
-                f"diverged on data of scale {scale:g}, rates <= {rate}: {exc}"
+            gain = _noise_gain(est)
+            if est.solver == "sgd":
+                unscaled = scale * math.sqrt(gain) >= 10
+            else:
+                unscaled = scale >= 1e3
+            assert unscaled, (
+                f"diverged on data of scale {scale:g} with {est.solver} and a "
+                f"noise gain of {gain:g}: {exc}"
             )
             outcome = "diverged"
         else:
@@ -679,6 +775,10 @@ def test_edge_case(name, kind):
         groups=None,
         multi_column_group=False,
         no_encoded_column=False,
+        min_class_count=int(np.unique(y, return_counts=True)[1].min()),
+        n_zero_weight=0,
+        has_names=False,
+        name_blocks=False,
     )
     outcome = check_fit_predict(
         EDGE_ESTIMATORS[name](**params), Case(X, y, facts=facts)
@@ -692,6 +792,29 @@ def test_edge_case(name, kind):
         assert outcome in ("fitted", "diverged")
     else:
         assert outcome == "fitted"
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, float("nan")])
+@pytest.mark.parametrize(
+    ("name", "params", "reported"),
+    [
+        ("DropoutMLPRegressor", {"input_dropout": "bad"}, "input_dropout"),
+        ("DropoutMLPClassifier", {"hidden_dropout": "bad"}, "hidden_dropout"),
+        ("DropoutMLPRegressor", {"hidden_dropout": [0.2, "bad"]}, "hidden_dropout"),
+        ("DropoutLinearRegression", {"dropout": "bad"}, "dropout"),
+        ("DropoutLinearRegressionCV", {"dropouts": [0.2, "bad"]}, "dropouts"),
+    ],
+)
+def test_rate_outside_unit_interval_is_rejected(name, params, reported, value):
+    params = {
+        key: [value if r == "bad" else r for r in v] if isinstance(v, list) else value
+        for key, v in params.items()
+    }
+    if "hidden_dropout" in params and isinstance(params["hidden_dropout"], list):
+        params["hidden_layer_sizes"] = (4, 2)
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=rate_error(reported, value)):
+        EDGE_ESTIMATORS[name](**params).fit(X, np.arange(10) % 2)
 
 
 # --- bugs the property tests found (fixed) -----------------------------------

@@ -46,9 +46,27 @@ def test_seed_from_random_state():
     state = np.random.RandomState(0)
     a = seed_from_random_state(state)
     assert a != seed_from_random_state(state)  # advanced, like scikit-learn
-    assert seed_from_random_state(np.random.default_rng(0)) >= 0
+    # A generator's seed is a function of its state: the same state gives the
+    # same seed, each call advances it, and another state gives another seed.
+    assert seed_from_random_state(np.random.RandomState(0)) == a
+    for make in (np.random.RandomState, np.random.default_rng):
+        first = seed_from_random_state(make(0))
+        assert first == seed_from_random_state(make(0))
+        generator = make(0)
+        draws = [seed_from_random_state(generator) for _ in range(3)]
+        assert draws[0] == first and len(set(draws)) == 3
+        assert seed_from_random_state(make(1)) != first
+    # Every seed is a non-negative 63-bit int, also for ints outside that range.
+    seeds = [
+        seed_from_random_state(np.random.default_rng(0)),
+        seed_from_random_state(-1),
+        seed_from_random_state(2**64 + 3),
+        seed_from_random_state(None),
+    ]
+    assert all(type(s) is int and 0 <= s < 2**63 for s in seeds)
     before = np.random.get_state()[1].copy()
-    seed_from_random_state(None)
+    fresh = {seed_from_random_state(None) for _ in range(3)}
+    assert len(fresh) == 3  # fresh entropy each call, not a constant
     np.testing.assert_array_equal(np.random.get_state()[1], before)
     with pytest.raises(ValueError, match="random_state must be"):
         seed_from_random_state("seed")
