@@ -1001,9 +1001,14 @@ def test_early_stopping_with_zero_weight_validation_set():
 
 def test_predictions_that_overflow_float32_are_an_error():
     X = np.random.default_rng(0).normal(size=(30, 3))
-    extreme = np.array([[3e38, 3e38, 3e38], [-3e38, -3e38, -3e38]])
     # Outputs near the float32 limit are still numbers: probabilities come out.
     model = DropoutMLPClassifier(**MLP_EDGE).fit(X, np.arange(30) % 3)
+    # |output| <= |x|_inf * prod_l ||W_l||_inf (ReLU is 1-Lipschitz, biases
+    # are negligible here): inputs scaled so that the bound is 1e38.
+    gain = np.prod([np.abs(W).sum(axis=0).max() for W in model.coefs_])
+    size = 1e38 / gain
+    assert size > 1e37  # inputs themselves near the float32 limit
+    extreme = np.array([[size, size, size], [-size, -size, -size]])
     proba = model.predict_proba(extreme)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     # Weights grown without bound make the float32 output inf: an error.
