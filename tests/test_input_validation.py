@@ -217,12 +217,41 @@ CASES = [
     Bad(
         "solver_mlp",
         MLP,
-        "``solver='lbfgs'`` (allowed: ``'adam'``, ``'adamw'``, ``'sgd'``)",
+        "``solver='newton'`` (allowed: ``'adam'``, ``'adamw'``, ``'sgd'``, "
+        "``'lbfgs'``)",
         InvalidParameterError,
         r"The 'solver' parameter of {est} must be a str among \{.*\}\. Got "
-        r"'lbfgs' instead\.",
-        params=dict(solver="lbfgs"),
+        r"'newton' instead\.",
+        params=dict(solver="newton"),
         doc="The 'solver' parameter of DropoutMLPClassifier must be a str among",
+    ),
+    Bad(
+        "lbfgs_with_dropout",
+        MLP,
+        "``solver='lbfgs'`` with a dropout rate above 0",
+        ValueError,
+        r"^solver='lbfgs' needs a deterministic objective, so every dropout rate "
+        r"must be 0; got input_dropout=0\.0 and hidden_dropout=0\.5\. Use "
+        r"solver='adam' \(or 'sgd'\) to train with dropout\.$",
+        params=dict(solver="lbfgs"),
+    ),
+    Bad(
+        "lbfgs_with_batch_norm",
+        MLP,
+        "``solver='lbfgs'`` with ``batch_norm=True``",
+        ValueError,
+        r"^solver='lbfgs' does not support batch_norm=True: it applies to "
+        r"mini-batch steps; use solver='adam' or 'sgd'$",
+        params=dict(solver="lbfgs", hidden_dropout=0.0, batch_norm=True),
+    ),
+    Bad(
+        "partial_fit_lbfgs",
+        MLP,
+        "``partial_fit`` with ``solver='lbfgs'``",
+        AttributeError,
+        r"^This '{est}' has no attribute 'partial_fit'$",
+        params=dict(solver="lbfgs", hidden_dropout=0.0),
+        call=lambda est: est.partial_fit,
     ),
     Bad(
         "dropout_type",
@@ -705,6 +734,31 @@ CASES = [
         r"^numeric column 'b' contains missing values \(NaN\); impute them first, "
         r"for example with sklearn.impute.SimpleImputer in a Pipeline$",
         call=fit_with(X=FRAME.assign(a="x", b=_with_nan(X)[:, 0])),
+    ),
+    Bad(
+        "mixed_types_in_categorical_column",
+        ALL,
+        "a categorical column that holds both the number 1 and the string '1'",
+        ValueError,
+        r"^categorical column 'a' mixes value types \(int, str\); the number 1 "
+        r"and the string '1' are different levels, so convert the column to one "
+        r"type first, for example with \.astype\(str\)$",
+        call=fit_with(X=FRAME.assign(a=pd.Series([1, "1"] * 10, dtype=object))),
+    ),
+    Bad(
+        "categorical_type_changed",
+        ALL,
+        "``predict`` with numbers in a categorical column that held strings in "
+        "``fit``",
+        ValueError,
+        r"^categorical column 'a' held string values in fit but holds number "
+        r"values now; the number 1 and the string '1' are different levels, so "
+        r"convert the column to the type it had in fit$",
+        call=fitted_then(
+            "predict",
+            FRAME.assign(a=pd.Series([1, 2] * 10, dtype=object)),
+            fit_X=FRAME.assign(a=pd.Series(["1", "2"] * 10, dtype=object)),
+        ),
     ),
     Bad(
         "only_missing_categories",
