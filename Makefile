@@ -17,8 +17,10 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: $(PY) pyproject.toml constraints.txt
-	$(PIP) -e .
+# The runtime dependencies and the `report` extra (matplotlib), no dev tools:
+# what a user who runs `pip install "skdrop[report]"` has.
+$(VENV)/.report: $(PY) pyproject.toml constraints.txt
+	$(PIP) -e ".[report]"
 	@touch $@
 
 $(VENV)/.dev: $(PY) pyproject.toml constraints.txt
@@ -49,7 +51,7 @@ pytest: $(VENV)/.dev
 
 test: lint typecheck pytest
 
-demo: $(VENV)/.runtime
+demo: $(VENV)/.report
 	$(PY) -m skdrop demo
 
 bench: $(VENV)/.bench

@@ -38,8 +38,9 @@ from sklearn.model_selection import KFold
 from skdrop import DropoutMLPRegressor
 from skdrop.inspection import AblationImportanceDisplay, ablation_importance
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
+# or test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") != "full"
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_diabetes(return_X_y=True, as_frame=True)

@@ -32,8 +32,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skdrop import DropoutMLPClassifier
 from skdrop._layers import NoiseSource
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
+# or test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") != "full"
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 penguins = load_penguins()

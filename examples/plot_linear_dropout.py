@@ -28,8 +28,9 @@ from sklearn.linear_model import Ridge
 
 from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default and in the documentation build; SKDROP_EXAMPLE_SIZE=test
+# (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") == "test"
 
 X, y = load_diabetes(return_X_y=True)
 feature_names = load_diabetes().feature_names

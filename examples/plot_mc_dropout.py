@@ -29,8 +29,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdrop import DropoutMLPRegressor
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
+# or test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") != "full"
 # The models below train for a fixed number of epochs on purpose.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 

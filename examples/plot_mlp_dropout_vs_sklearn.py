@@ -36,8 +36,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
+# or test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") != "full"
 
 X, y = make_classification(
     n_samples=1300,

@@ -29,8 +29,9 @@ from sklearn.model_selection import train_test_split
 from skdrop import DropoutMLPRegressor
 from skdrop.inspection import LossCurveDisplay, loss_curves
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
+# or test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") != "full"
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_diabetes(return_X_y=True)

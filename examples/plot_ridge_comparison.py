@@ -25,8 +25,9 @@ from sklearn.model_selection import KFold
 
 from skdrop.inspection import RidgeComparisonDisplay, compare_with_ridge
 
-# The test suite runs the examples with SKDROP_EXAMPLES_FAST=1.
-FAST = os.environ.get("SKDROP_EXAMPLES_FAST") == "1"
+# Full size by default and in the documentation build; SKDROP_EXAMPLE_SIZE=test
+# (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") == "test"
 
 X, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
 rates = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,19 @@ class _UsageError(Exception):
     """A bad command line or input file: one line to stderr, exit code 2."""
 
 
+def _require_matplotlib(command: str) -> None:
+    """Fail early, in one line, where the report's plotting library is missing.
+
+    matplotlib is optional (the ``report`` extra), like in scikit-learn: the
+    estimators do not need it, only the figures of ``analyze`` and ``demo``.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        raise _UsageError(
+            f"skdrop {command} needs matplotlib for its report: "
+            'pip install "skdrop[report]"'
+        )
+
+
 def _read_table(path: str):
     import pandas as pd
 
@@ -114,6 +128,7 @@ def _run_analysis(data, target, args, title) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     """Dropout study of one CSV file."""
+    _require_matplotlib("analyze")
     data = _read_table(args.data)
     return _run_analysis(data, args.target, args, f"skdrop analysis of {args.data}")
 
@@ -122,6 +137,7 @@ def _demo_analyze(args: argparse.Namespace) -> int:
     """``analyze`` on the bundled Palmer penguins data, in quick mode."""
     from .datasets import load_penguins
 
+    _require_matplotlib("demo")
     args.quick = True
     print("skdrop demo: which penguin species? (Palmer penguins, 344 rows)")
     return _run_analysis(

@@ -181,3 +181,43 @@ def test_analyze_bad_input_exits_2_without_traceback(case, message, tmp_path):
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert lines[0].startswith("skdrop: error:") and message in lines[0]
     assert not out.exists()
+
+
+# What `pip install skdrop` gives: everything but the `report` extra.
+_MISSING_MATPLOTLIB = 'pip install "skdrop[report]"'
+
+
+def test_analyze_without_matplotlib_names_the_extra(tmp_path, monkeypatch, capsys):
+    csv = tmp_path / "table.csv"
+    _table("classification").to_csv(csv, index=False)
+    out = tmp_path / "report"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    code = main(["analyze", str(csv), "--target", "label", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "skdrop: error: skdrop analyze needs matplotlib for its report: "
+        + _MISSING_MATPLOTLIB
+    ]
+    assert not out.exists()
+
+
+def test_demo_without_matplotlib_exits_2_in_one_line(tmp_path):
+    # A fresh process, so that nothing skdrop imports before the check may
+    # need matplotlib either.
+    out = tmp_path / "demo"
+    script = (
+        "import sys; sys.modules['matplotlib'] = None; "
+        "from skdrop._cli import main; raise SystemExit(main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "demo", "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "skdrop: error: skdrop demo needs matplotlib for its report: "
+        + _MISSING_MATPLOTLIB
+    ]
+    assert done.stdout == "" and not out.exists()

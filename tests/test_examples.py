@@ -1,4 +1,4 @@
-"""Every example under examples/ runs (fast mode, Agg backend)."""
+"""Every example under examples/ runs (the "test" size, Agg backend)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_examples_exist():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, monkeypatch, capsys):
-    monkeypatch.setenv("SKDROP_EXAMPLES_FAST", "1")
+    monkeypatch.setenv("SKDROP_EXAMPLE_SIZE", "test")
     runpy.run_path(str(path), run_name="__main__")
     assert plt.get_fignums(), "an example should draw at least one figure"
     plt.close("all")
