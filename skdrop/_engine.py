@@ -10,6 +10,7 @@ generator.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,19 +138,15 @@ def resume_trainer(
     Training the result leaves ``trainer`` and ``network`` untouched, so an
     estimator whose fit fails keeps its previous state.
     """
-    if trainer is None:
-        device = next(network.parameters()).device
-        trainer = MLPTrainer(
-            network,
-            head,
-            config,
-            noise_seed=seeds[0],
-            shuffle_seed=seeds[1],
-            device=device,
-        )
-    twin = trainer.copy()
-    twin.config = config
-    return twin
+    if trainer is not None:
+        twin = trainer.copy()
+        twin.config = config
+        return twin
+    network = copy.deepcopy(network)
+    device = next(network.parameters()).device
+    return MLPTrainer(
+        network, head, config, noise_seed=seeds[0], shuffle_seed=seeds[1], device=device
+    )
 
 
 @contextmanager

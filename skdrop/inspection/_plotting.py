@@ -11,7 +11,8 @@ def pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - matplotlib is in [dev]
         raise ImportError(
-            "skdrop's Displays need matplotlib: pip install matplotlib"
+            'skdrop\'s Displays need matplotlib: pip install "skdrop[report]" '
+            "(or pip install matplotlib)"
         ) from exc
     return plt
 
