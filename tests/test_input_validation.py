@@ -748,8 +748,7 @@ CASES = [
     Bad(
         "categorical_type_changed",
         ALL,
-        "``predict`` with numbers in a categorical column that held strings in "
-        "``fit``",
+        "``predict`` with numbers where ``fit`` had strings (categorical)",
         ValueError,
         r"^categorical column 'a' held string values in fit but holds number "
         r"values now; the number 1 and the string '1' are different levels, so "
