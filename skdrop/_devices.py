@@ -82,7 +82,7 @@ def loading_device(name: str, estimator_name: str) -> torch.device:
             "does not have; it is loaded on the CPU (set device='cpu' to keep "
             "training it there).",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         return torch.device("cpu")
 
@@ -93,14 +93,20 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def out_of_memory_error(
-    device: torch.device, n_rows: int, n_cols: int, batch_size: int
+    device: torch.device, n_rows: int, n_cols: int, batch_size: int | None
 ) -> MemoryError:
-    """The error to raise instead of a device's out-of-memory error."""
+    """The error to raise instead of a device's out-of-memory error
+    (``batch_size`` None for full-batch L-BFGS)."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
+    what = f"{device} ran out of memory training on {n_rows} rows x {n_cols} columns"
+    if batch_size is None:
+        return MemoryError(
+            f"{what} with solver='lbfgs', which computes on all rows at once in "
+            "float64. Use solver='adam' with a batch_size, or device='cpu'."
+        )
     return MemoryError(
-        f"{device} ran out of memory training on {n_rows} rows x "
-        f"{n_cols} columns with batch_size={batch_size}. Try a smaller batch_size "
+        f"{what} with batch_size={batch_size}. Try a smaller batch_size "
         f"(for example {max(1, batch_size // 4)}) or smaller hidden_layer_sizes; the "
         "training rows are copied to the device once, so for data larger than "
         "the device memory train on chunks with partial_fit, or use device='cpu'."

@@ -24,6 +24,7 @@ from ._devices import (
     float_dtype,
     is_out_of_memory,
     loading_device,
+    make_generator,
     out_of_memory_error,
     resolve_device,
 )
@@ -84,6 +85,29 @@ class NetworkSpec:
     batch_norm: bool
     group_index: NDArray[np.intp] | None = None
 
+    def check_architecture(self, network: DropoutNetwork) -> None:
+        """``ValueError`` unless ``network`` has this architecture (a warm
+        start continues the network; only its dropout can change)."""
+        hidden = tuple(lin.out_features for lin in network.linear_layers[:-1])
+        has = {
+            "hidden_layer_sizes": hidden,
+            "activation": network.activation,
+            "batch_norm": bool(network.norm_layers),
+        }
+        wants = {
+            "hidden_layer_sizes": self.hidden_layer_sizes,
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+        }
+        for name, value in wants.items():
+            if has[name] != value:
+                raise ValueError(
+                    f"{name}={value!r} differs from the fitted network's "
+                    f"{has[name]!r}; warm_start and partial_fit continue that "
+                    "network (only its dropout can change): set "
+                    "warm_start=False to fit a new one"
+                )
+
     def sites(self) -> list[NoiseSite]:
         index = n_groups = None
         if self.group_index is not None:
@@ -116,9 +140,7 @@ def build_trainer(
             spec.sites(),
             spec.batch_norm,
         )
-    generator = torch.Generator()
-    generator.manual_seed(seeds[0])
-    network.reset_parameters(generator)
+    network.reset_parameters(make_generator(seeds[0], torch.device("cpu")))
     network.to(device)
     return MLPTrainer(
         network, head, config, noise_seed=seeds[1], shuffle_seed=seeds[2], device=device
@@ -128,25 +150,39 @@ def build_trainer(
 def resume_trainer(
     trainer: MLPTrainer | None,
     network: DropoutNetwork,
+    spec: NetworkSpec,
     head: str,
     config: MLPConfig,
     seeds: tuple[int, int],
 ) -> MLPTrainer:
-    """A copy of ``trainer`` to train on, or, for a network loaded without
-    one (moved between devices), a new trainer around a copy of it.
+    """A copy of ``trainer`` to continue training, with the dropout of
+    ``spec``; for a network loaded without its trainer (moved between
+    devices), a new trainer around a copy of it.
 
     Training the result leaves ``trainer`` and ``network`` untouched, so an
-    estimator whose fit fails keeps its previous state.
+    estimator whose fit fails keeps its previous state.  ``ValueError`` when
+    ``spec`` asks for another architecture than the network's.
     """
+    spec.check_architecture(network)
     if trainer is not None:
         twin = trainer.copy()
+        solver = twin.config.solver
         twin.config = config
-        return twin
-    network = copy.deepcopy(network)
-    device = next(network.parameters()).device
-    return MLPTrainer(
-        network, head, config, noise_seed=seeds[0], shuffle_seed=seeds[1], device=device
-    )
+        if config.solver != solver:
+            # The moments of one solver mean nothing to another.
+            twin.reset_optimizer()
+    else:
+        device = next(network.parameters()).device
+        twin = MLPTrainer(
+            copy.deepcopy(network),
+            head,
+            config,
+            noise_seed=seeds[0],
+            shuffle_seed=seeds[1],
+            device=device,
+        )
+    twin.network.sites = spec.sites()
+    return twin
 
 
 @contextmanager
@@ -157,7 +193,8 @@ def _device_errors(trainer: MLPTrainer, X: FloatArray) -> Iterator[None]:
     except RuntimeError as exc:
         if not is_out_of_memory(exc):
             raise
-        batch = trainer.config.batch_size
+        lbfgs = trainer.config.solver == "lbfgs"
+        batch = None if lbfgs else trainer.config.batch_size
         raise out_of_memory_error(
             trainer.device, X.shape[0], X.shape[1], batch
         ) from exc

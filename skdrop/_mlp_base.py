@@ -3,6 +3,7 @@ validation, and the hand-off of validated arrays to the engine."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -200,7 +201,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         # float32's range are caught here rather than overflowing in a cast.
         X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
         check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
-        return np.asarray(X, dtype=np.float32)
+        # The engine casts each chunk to the network's float32 or float64.
+        return X
 
     def _config(self, n_samples):
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
@@ -252,17 +254,19 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             y_numeric=not isinstance(self, ClassifierMixin),
         )
         check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
-        X = np.asarray(X, dtype=np.float32)
+        # L-BFGS trains in float64, as scikit-learn's does; the others in float32.
+        dtype = np.float64 if self.solver == "lbfgs" else np.float32
+        X = np.asarray(X, dtype=dtype)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         labels = y
-        y = self._encode_y(y, first=first, classes=classes)
+        y = self._encode_y(y, first=first, classes=classes).astype(dtype, copy=False)
         early = self.early_stopping and not incremental and self.solver != "lbfgs"
         if early:
             _check_validation_sizes(self, X.shape[0], labels)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
         trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
         data = (X, y, sample_weight)
@@ -308,26 +312,11 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
     def _trainer_for_fit(self, X, Y, hidden, rates, first, incremental):
         """A new trainer, or a copy of the fitted one to continue from."""
         config = self._config(X.shape[0])
-        if not first:
-            seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
-            trainer = resume_trainer(
-                getattr(self, "_trainer", None),
-                self.module_,
-                self._head_name,
-                config,
-                seeds,
-            )
-            if not incremental:
-                trainer.reset_optimizer()
-                # Early stopping judges this fit's epochs only: a best score
-                # left from an earlier fit would keep its weights unrestored.
-                trainer.best_validation_score = -math.inf
-                trainer.no_improvement_count = 0
-            return trainer
-        seed = seed_from_random_state(self.random_state)
-        seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
-        self._seeds = [int(s) & (2**62 - 1) for s in seeds]
-        self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
+        if first:
+            seed = seed_from_random_state(self.random_state)
+            seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
+            self._seeds = [int(s) & (2**62 - 1) for s in seeds]
+            self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
         group_index = None
         if any(len(g) > 1 for g in self.feature_groups_):
             group_index = group_labels(self.feature_groups_, X.shape[1])
@@ -342,13 +331,31 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             batch_norm=bool(self.batch_norm),
             group_index=group_index,
         )
+        if not first:
+            seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
+            trainer = resume_trainer(
+                getattr(self, "_trainer", None),
+                self.module_,
+                spec,
+                self._head_name,
+                config,
+                seeds,
+            )
+            if not incremental:
+                trainer.reset_optimizer()
+                # Early stopping judges this fit's epochs only: a best score
+                # left from an earlier fit would keep its weights unrestored.
+                trainer.best_validation_score = -math.inf
+                trainer.no_improvement_count = 0
+            return trainer
         device = resolve_device(self.device)
         trainer = build_trainer(spec, self._head(Y), config, self._seeds, device)
+        early = self.early_stopping and self.solver != "lbfgs"
         self.loss_curve_ = []
         self.n_iter_ = self.t_ = 0
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.validation_loss_curve_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -math.inf if self.early_stopping else None
+        self.validation_scores_ = [] if early else None
+        self.validation_loss_curve_ = [] if early else None
+        self.best_validation_score_ = -math.inf if early else None
         return trainer
 
     def _record(self, trainer, result, n_rows, incremental):
@@ -456,6 +463,10 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 "refit it and save it again."
             )
         saved = state.pop("_torch_state", None)
+        # Parameters added since the file was written take their defaults.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
         if saved is not None:
             self.module_, self._trainer = load_state(
@@ -557,7 +568,7 @@ def _finite(raw):
         n_bad = int(bad.reshape(-1, raw.shape[-2]).any(axis=0).sum())
         raise FloatingPointError(
             f"The network's output is not finite (inf or NaN) for {n_bad} "
-            "input row(s): the float32 computation overflowed. Either the "
+            "input row(s): the computation overflowed. Either the "
             "inputs are far outside the range of the training data (scale the "
             "features, for example with StandardScaler, and keep new data on "
             "the training scale) or the training diverged (try a smaller "

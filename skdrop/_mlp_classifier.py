@@ -279,7 +279,7 @@ default="from_dtype"
                     f"{self.classes_.tolist()}; pass every class to the first "
                     "partial_fit call"
                 )
-        Y = self._label_binarizer.transform(y).astype(np.float32)
+        Y = self._label_binarizer.transform(y).astype(np.float64)
         return Y
 
     def _head(self, Y):

@@ -211,7 +211,7 @@ n_features_in_, feature_names_in_
             y, type(self).__name__, "; for class labels use DropoutMLPClassifier"
         )
         check_magnitude(y, "y", _FLOAT32_MAX, "the network computes in float32")
-        y = np.asarray(y, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float64)
         if first:
             self._single_output = y.ndim == 1
         elif (y.ndim == 1) != self._single_output:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ._devices import float_dtype, make_generator
 from ._layers import NoiseSource
 from ._network import DropoutNetwork
 
@@ -66,7 +67,7 @@ def validation_metrics(
     """``(loss, score)`` of raw outputs: the head's mean loss, and accuracy
     (classification heads) or R^2 averaged over outputs (identity head), both
     weighted by the sample weights, with scikit-learn's definitions."""
-    dtype = torch.float32 if raw.device.type == "mps" else torch.float64
+    dtype = float_dtype(raw.device)
     raw, target = raw.to(dtype), target.to(dtype)
     w = torch.ones(raw.shape[0], dtype=dtype, device=raw.device)
     if weight is not None:
@@ -80,7 +81,10 @@ def validation_metrics(
         # scikit-learn's force_finite: a constant target scores 1 if fitted
         # exactly, else 0.
         r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
-        return float(loss_sum / total), float(r2.mean())
+        # Like r2_score, no score for a single row: early stopping then
+        # never sees an improvement and never stops early.
+        score = float(r2.mean()) if raw.shape[0] > 1 else math.nan
+        return float(loss_sum / total), score
     if head == "softmax":
         correct = raw.argmax(1) == target.argmax(1)
     else:
@@ -319,8 +323,7 @@ class MLPTrainer:
     def _order(self, n: int) -> torch.Tensor | None:
         if not self.config.shuffle:
             return None
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(self.shuffle_seed + self.epochs_run)
+        generator = make_generator(self.shuffle_seed + self.epochs_run, self.device)
         return torch.randperm(n, generator=generator, device=self.device)
 
     def _buffers(self) -> list[torch.Tensor]:
@@ -437,23 +440,30 @@ class MLPTrainer:
         self._ensure_flat()
         result = EpochsResult([])
         for _ in range(max_epochs):
-            mark = self._mark()
+            mark = None
             try:
+                mark = self._mark()
                 loss = self._epoch(X, Y, W)
                 score = None
                 if validation is not None:
                     val_loss, score = self._validate(validation)
                 stop = self._no_improvement(loss, score)
             except KeyboardInterrupt:
-                self._rewind(mark)
+                if mark is not None:
+                    self._rewind(mark)
                 result.interrupted = True
                 break
             result.losses.append(loss)
             if score is not None:
                 result.validation_losses.append(val_loss)
                 result.validation_scores.append(score)
-            if progress is not None:
-                progress(len(result.losses), loss)
+            try:
+                if progress is not None:
+                    progress(len(result.losses), loss)
+            except KeyboardInterrupt:
+                # The epoch completed: keep it.
+                result.interrupted = True
+                break
             if stop:
                 result.converged = True
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import warnings
 from pathlib import Path
@@ -681,14 +682,27 @@ def _documented_differences():
     [(MLPClassifier, DropoutMLPClassifier), (MLPRegressor, DropoutMLPRegressor)],
 )
 def test_every_scikit_learn_parameter_with_its_default(theirs, ours):
-    """Each parameter of scikit-learn's MLP exists with the same default, or
-    the user guide says how it differs."""
+    """Each parameter of scikit-learn's MLP exists with the same default and
+    is passed the same way (positional or keyword), or the user guide says
+    how it differs."""
     documented = _documented_differences()
-    mine = ours().get_params()
-    for name, default in theirs().get_params().items():
-        if name in mine and mine[name] == default:
-            continue
-        assert f"``{name}``" in documented, f"{name}: {default!r} vs {mine.get(name)!r}"
+    mine = inspect.signature(ours).parameters
+    undocumented = [
+        name
+        for name, param in inspect.signature(theirs).parameters.items()
+        if (
+            name not in mine
+            or mine[name].default != param.default
+            or mine[name].kind != param.kind
+        )
+        and f"``{name}``" not in documented
+    ]
+    assert not undocumented
+    # The regressor's loss is keyword-only here: a documented difference.
+    assert "``loss``" in documented
+    assert (
+        mine.get("loss") is None or mine["loss"].kind is inspect.Parameter.KEYWORD_ONLY
+    )
 
 
 # --- dropout regularizes ------------------------------------------------------
@@ -922,3 +936,51 @@ def test_no_validation_loss_curve_without_early_stopping(diabetes):
     X, y = diabetes
     model = DropoutMLPRegressor((8,), max_iter=3, random_state=0).fit(X, y)
     assert model.validation_loss_curve_ is None
+
+
+def test_warm_start_takes_new_rates_but_keeps_the_architecture(blobs):
+    X, y = blobs
+    model = DropoutMLPClassifier(**{**FAST, "warm_start": True, "max_iter": 3})
+    model.fit(X, y)
+    assert model.mc_predict(X[:5], 5, random_state=0).std(axis=0).max() > 0
+    # The continued network trains and predicts with the new rate.
+    model.set_params(hidden_dropout=0.0).fit(X, y)
+    draws = model.mc_predict(X[:5], 5, random_state=0)
+    np.testing.assert_array_equal(draws[0], draws[-1])
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(8,\) differs from"):
+        model.set_params(hidden_layer_sizes=(8,)).fit(X, y)
+    with pytest.raises(ValueError, match="batch_norm=True differs from"):
+        model.set_params(hidden_layer_sizes=(16,), batch_norm=True).fit(X, y)
+
+
+def test_partial_fit_after_a_solver_change(blobs):
+    X, y = blobs
+    model = DropoutMLPClassifier(**{**FAST, "solver": "sgd"})
+    model.partial_fit(X, y, classes=np.unique(y))
+    # Adam's second moment did not exist under SGD: a fresh optimizer.
+    model.set_params(solver="adam").partial_fit(X, y)
+    assert model._trainer._steps == int(np.ceil(len(y) / 200))
+
+
+def test_early_stopping_on_one_validation_row_never_stops_early():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2)), rng.normal(size=10)
+    model = DropoutMLPRegressor(
+        **{**FAST, "early_stopping": True, "max_iter": 30, "n_iter_no_change": 2}
+    ).fit(X, y)
+    # R^2 of one row is undefined (as r2_score has it): no epoch is "best".
+    assert len(model.validation_scores_) == model.n_iter_ == 30
+    assert np.isnan(model.validation_scores_).all()
+
+
+def test_files_without_newer_parameters_load_with_their_defaults(blobs):
+    X, y = blobs
+    model = DropoutMLPRegressor(**FAST).fit(X, y.astype(float))
+    state = model.__getstate__()
+    del state["max_fun"], state["loss"]
+    old = DropoutMLPRegressor.__new__(DropoutMLPRegressor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old.__setstate__(state)
+    assert old.get_params()["max_fun"] == 15000 and old.loss == "squared_error"
+    np.testing.assert_array_equal(old.predict(X), model.predict(X))

@@ -279,3 +279,30 @@ def test_interrupted_fit_does_not_warn_about_convergence(wine, monkeypatch):
         warnings.simplefilter("error")
         with pytest.raises(FitInterrupted):
             DropoutMLPClassifier(**dict(SETTINGS, max_iter=5)).fit(X, y)
+
+
+def test_interrupt_in_the_progress_bar_keeps_the_completed_epoch(wine, monkeypatch):
+    """Ctrl-C while the progress bar updates, after an epoch completed."""
+    import skdrop._engine
+
+    X, y = wine
+    params = dict(SETTINGS, max_iter=10)
+    calls = {"n": 0}
+    original = skdrop._engine.train
+
+    def train_with_interrupting_progress(*args, progress=None, **kwargs):
+        def interrupting(epoch, loss):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+
+        return original(*args, progress=interrupting, **kwargs)
+
+    monkeypatch.setattr("skdrop._mlp_base.train", train_with_interrupting_progress)
+    model = DropoutMLPClassifier(**params)
+    with pytest.raises(FitInterrupted):
+        model.fit(X, y)
+    monkeypatch.undo()
+    reference = DropoutMLPClassifier(**{**params, "max_iter": 3}).fit(X, y)
+    _same_network(model, reference)
+    assert model.n_iter_ == 3
