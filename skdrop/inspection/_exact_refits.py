@@ -21,6 +21,7 @@ columns and are not adjusted to a column left out), means a plain refit.
 from __future__ import annotations
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -66,7 +67,6 @@ def exact_refit_scores(estimator, model, X, y, train, test, units, scorer):
     if isinstance(model, Pipeline):
         final = estimator.steps[-1][1]
         X_train = model[:-1].transform(X_train)
-        X_test = model[:-1].transform(X_test)
         if X_train.shape[1] != X.shape[1]:  # not one output column per input
             return None
     n_features = X.shape[1]
@@ -74,11 +74,38 @@ def exact_refit_scores(estimator, model, X, y, train, test, units, scorer):
     refits = clone(final).drop_column_refits(X_train, y_train, partial)
     if refits is None:
         return None
+    # The baseline scoring validates the held-out data; the refits see the
+    # same values, transformed alike, without some columns.
+    baseline = scorer(model, X_test, y_test)
+    if isinstance(model, Pipeline):
+        X_test = model[:-1].transform(X_test)
     scores = np.full(len(units), np.nan)
-    fitted = iter(refits)
-    for k, unit in enumerate(units):
-        if len(unit) < n_features:
-            keep = np.setdiff1d(np.arange(n_features), unit)
-            X_kept = _safe_indexing(X_test, keep, axis=1)
-            scores[k] = scorer(next(fitted), X_kept, y_test)
-    return scorer(model, _safe_indexing(X, test), y_test), scores
+    refitted = [k for k, u in enumerate(units) if len(u) < n_features]
+    scores[refitted] = _validated_scores(refits, partial, X_test, y_test, scorer)
+    return baseline, scores
+
+
+def _validated_scores(refits, units, X_test, y_test, scorer):
+    """The scores of ``refits`` on ``X_test`` without each unit's columns.
+
+    ``X_test`` and ``y_test`` have passed a scorer's checks once: the
+    refits skip the finiteness scans and parameter checks of the same data.
+    A score that is not finite is taken again with every check, so that it
+    fails, if it does, as a refit's would.
+    """
+    if isinstance(X_test, np.ndarray):
+        X_test = np.asfortranarray(X_test)  # columns copy out as blocks
+    n_features = X_test.shape[1]
+    held_out = []
+    for unit in units:
+        keep = np.ones(n_features, dtype=bool)
+        keep[unit] = False
+        held_out.append(np.flatnonzero(keep))
+    scores = np.empty(len(units))
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        for k, (refit, keep) in enumerate(zip(refits, held_out, strict=True)):
+            scores[k] = scorer(refit, _safe_indexing(X_test, keep, axis=1), y_test)
+    for k in np.flatnonzero(~np.isfinite(scores)):
+        X_kept = _safe_indexing(X_test, held_out[k], axis=1)
+        scores[k] = scorer(refits[k], X_kept, y_test)
+    return scores
