@@ -118,15 +118,18 @@ def drop_column_models(estimator, X, y, column_groups, sample_weight):
 
 def check_column_groups(column_groups, n_features: int) -> list[np.ndarray]:
     """``column_groups`` as int arrays of distinct columns of ``X``, each
-    leaving at least one column, or a ``ValueError`` naming the bad group."""
+    leaving at least one column, or a ``ValueError`` naming the bad group.
+    An empty group leaves no column out."""
     out = []
     for k, group in enumerate(column_groups):
         g = np.asarray(group)
-        if g.ndim != 1 or g.size == 0 or g.dtype.kind not in "iu":
+        if g.ndim != 1 or (g.size and g.dtype.kind not in "iu"):
             raise ValueError(
-                f"column_groups[{k}] must be a non-empty list of column indices, "
-                f"got {group!r}"
+                f"column_groups[{k}] must be a list of column indices, got {group!r}"
             )
+        if g.size == 0:
+            out.append(np.empty(0, dtype=np.intp))
+            continue
         if g.min() < 0 or g.max() >= n_features or len(np.unique(g)) != g.size:
             raise ValueError(
                 f"column_groups[{k}] must list distinct column indices in "

@@ -402,8 +402,9 @@ def _must_not_offer(*args, **kwargs):
         [MaxAbsScaler()],
         [RobustScaler()],
         ["passthrough", StandardScaler(with_mean=False)],
+        [],
     ],
-    ids=["standard", "minmax", "maxabs", "robust", "passthrough+scale"],
+    ids=["standard", "minmax", "maxabs", "robust", "passthrough+scale", "final-only"],
 )
 def test_linear_fast_path_in_a_pipeline_of_column_wise_steps(
     cancer_regression, steps, monkeypatch
