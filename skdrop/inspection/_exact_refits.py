@@ -132,8 +132,20 @@ def _validated_scores(refits, units, X_test, y_test, scorer):
     scores = np.empty(len(units))
     with config_context(assume_finite=True, skip_parameter_validation=True):
         for k, (refit, keep) in enumerate(zip(refits, held_out, strict=True)):
-            scores[k] = scorer(refit, _safe_indexing(X_test, keep, axis=1), y_test)
+            scores[k] = scorer(refit, _columns(X_test, keep), y_test)
     for k in np.flatnonzero(~np.isfinite(scores)):
-        X_kept = _safe_indexing(X_test, held_out[k], axis=1)
-        scores[k] = scorer(refits[k], X_kept, y_test)
+        scores[k] = scorer(refits[k], _columns(X_test, held_out[k]), y_test)
     return scores
+
+
+def _columns(X, keep):
+    """The columns ``keep`` (increasing) of ``X``; of a Fortran-ordered array,
+    copied run by run of consecutive columns."""
+    if not (isinstance(X, np.ndarray) and X.flags.f_contiguous):
+        return _safe_indexing(X, keep, axis=1)
+    out = np.empty((X.shape[0], len(keep)), dtype=X.dtype, order="F")
+    at = 0
+    for run in np.split(keep, np.flatnonzero(np.diff(keep) != 1) + 1):
+        out[:, at : at + len(run)] = X[:, run[0] : run[-1] + 1]
+        at += len(run)
+    return out
