@@ -209,7 +209,7 @@ def ablation_importance(
     (:class:`~sklearn.dummy.DummyRegressor` or ``DummyClassifier``).
 
     An estimator with a ``drop_column_refits(X, y, column_groups)`` method
-    supplies the ``"refit"`` models itself, such as
+    supplies the ``"refit"`` models and the baseline itself, such as
     :meth:`skdrop.DropoutLinearRegression.drop_column_refits` (closed form,
     no categorical columns), which solves them all from one inverse: the
     same values to round-off, at about the cost of one fit.  It does so also
