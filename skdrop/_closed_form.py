@@ -376,7 +376,8 @@ def removal_solutions(
     coef : ndarray of shape (n_features, n_targets)
         The solution with every column.
     coefs : list of ndarray of shape (n_features, n_targets)
-        One per unit, zero on the unit's columns.
+        One per unit, zero on the unit's columns; an empty unit's is
+        ``coef``, equal to what :func:`solve_system` gives.
 
         Both are replaced by ``None`` when the system is
         not safely positive definite (constant or all-zero columns without
@@ -404,9 +405,14 @@ def removal_solutions(
     identity = np.eye(A.shape[0])
     inverse = linalg.cho_solve((factor, lower), identity, check_finite=False)
     inverse *= scale[:, None] * scale[None, :]
-    coef = inverse @ system.xty
+    # As solve_system computes it, so that removing no column gives the fit.
+    b = system.xty * scale[:, None]
+    coef = linalg.cho_solve((factor, lower), b, check_finite=False) * scale[:, None]
     out = []
     for g in units:
+        if len(g) == 0:
+            out.append(coef.copy())
+            continue
         if len(g) == 1:  # rank one: the solve is a division
             j = int(g[0])
             shift = np.outer(inverse[:, j], coef[j] / inverse[j, j])

@@ -281,7 +281,8 @@ default="from_dtype"
             Targets.
         column_groups : list of array-like of int
             Columns of ``X`` to leave out together, one refit per group; each
-            group must leave at least one column.
+            group must leave at least one column.  An empty group leaves none
+            out: its model is the one ``fit`` gives on all of ``X``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights, as for :meth:`fit`.
 

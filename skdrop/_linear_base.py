@@ -99,14 +99,15 @@ def drop_column_models(estimator, X, y, column_groups, sample_weight):
     template = clone(estimator).set_params(categorical_features=None)
     first_row = X.iloc[:1] if hasattr(X, "iloc") else np.asarray(X)[:1]
     validate_X(template, first_row, reset=True)
-    labels = np.empty(Xv.shape[1], dtype=np.intp)
-    for k, g in enumerate(groups):
-        labels[g] = k
-    columns = np.arange(Xv.shape[1])
+    labels = None  # every column its own group
+    if any(len(g) > 1 for g in groups):
+        labels = np.empty(Xv.shape[1], dtype=np.intp)
+        for k, g in enumerate(groups):
+            labels[g] = k
     return [
         reduced_copy(
             template,
-            np.setdiff1d(columns, unit),
+            _other_columns(unit, Xv.shape[1]),
             labels,
             (coef, system.y_offset - system.x_offset @ coef, system.penalty),
             single,
@@ -117,15 +118,18 @@ def drop_column_models(estimator, X, y, column_groups, sample_weight):
 
 def check_column_groups(column_groups, n_features: int) -> list[np.ndarray]:
     """``column_groups`` as int arrays of distinct columns of ``X``, each
-    leaving at least one column, or a ``ValueError`` naming the bad group."""
+    leaving at least one column, or a ``ValueError`` naming the bad group.
+    An empty group leaves no column out."""
     out = []
     for k, group in enumerate(column_groups):
         g = np.asarray(group)
-        if g.ndim != 1 or g.size == 0 or g.dtype.kind not in "iu":
+        if g.ndim != 1 or (g.size and g.dtype.kind not in "iu"):
             raise ValueError(
-                f"column_groups[{k}] must be a non-empty list of column indices, "
-                f"got {group!r}"
+                f"column_groups[{k}] must be a list of column indices, got {group!r}"
             )
+        if g.size == 0:
+            out.append(np.empty(0, dtype=np.intp))
+            continue
         if g.min() < 0 or g.max() >= n_features or len(np.unique(g)) != g.size:
             raise ValueError(
                 f"column_groups[{k}] must list distinct column indices in "
@@ -140,20 +144,31 @@ def check_column_groups(column_groups, n_features: int) -> list[np.ndarray]:
     return out
 
 
+def _other_columns(unit, n_features: int) -> np.ndarray:
+    """The columns outside ``unit``, in order."""
+    keep = np.ones(n_features, dtype=bool)
+    keep[unit] = False
+    return np.flatnonzero(keep)
+
+
 def reduced_copy(template, keep, labels, solution, single_target):
     """A fitted copy of ``template`` as ``fit`` leaves it on the columns
     ``keep``.
 
     ``template`` is the estimator with its input bookkeeping validated on all
     the columns (without categorical ones), ``labels`` the fitted group of
-    each column, and ``solution`` is ``(coef, intercept, penalty)`` over all
-    columns (zero coefficients on the left-out ones).
+    each column (None when each column is a group of its own), and
+    ``solution`` is ``(coef, intercept, penalty)`` over all columns (zero
+    coefficients on the left-out ones).
     """
-    members: dict[int, list[int]] = {}
-    for new, label in enumerate(labels[keep].tolist()):
-        members.setdefault(label, []).append(new)
-    kept = [np.array(m, dtype=np.intp) for m in members.values()]
-    kept.sort(key=lambda g: int(g[0]))
+    if labels is None:
+        kept = list(np.arange(len(keep), dtype=np.intp).reshape(-1, 1))
+    else:
+        members: dict[int, list[int]] = {}
+        for new, label in enumerate(labels[keep].tolist()):
+            members.setdefault(label, []).append(new)
+        kept = [np.array(m, dtype=np.intp) for m in members.values()]
+        kept.sort(key=lambda g: int(g[0]))
     blocks = [g.tolist() for g in kept if len(g) > 1]
     model = copy.copy(template)  # unfitted parameters and validated input
     model.feature_groups = blocks or None

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.linalg import LinAlgWarning
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, get_scorer
+from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
@@ -401,8 +402,9 @@ def _must_not_offer(*args, **kwargs):
         [MaxAbsScaler()],
         [RobustScaler()],
         ["passthrough", StandardScaler(with_mean=False)],
+        [],
     ],
-    ids=["standard", "minmax", "maxabs", "robust", "passthrough+scale"],
+    ids=["standard", "minmax", "maxabs", "robust", "passthrough+scale", "final-only"],
 )
 def test_linear_fast_path_in_a_pipeline_of_column_wise_steps(
     cancer_regression, steps, monkeypatch
@@ -469,3 +471,24 @@ def test_an_estimator_declining_on_one_split_refits_that_split(diabetes, monkeyp
     assert len(calls) == 3
     slow = refit_loop(model, X, y, monkeypatch, cv=KFold(3))
     np.testing.assert_allclose(mixed.importances, slow.importances, atol=1e-10)
+
+
+def test_exact_refits_skip_the_checks_the_baseline_did(diabetes):
+    X, y = diabetes
+    checked = []
+
+    def scorer(model, X_test, y_test):
+        checked.append(not get_config()["assume_finite"])
+        if len(checked) == 2:  # the first refit: scored again, with checks
+            return np.nan
+        return r2_score(y_test, model.predict(X_test))
+
+    model = DropoutLinearRegression(0.1)
+    result = ablation_importance(model, X, y, cv=KFold(2), scoring=scorer)
+    # Per split the baseline with checks, then ten refits without; the NaN
+    # score of the first refit is taken again after them, with checks.
+    assert checked[:12] == [True] + [False] * 10 + [True]
+    assert checked[12:] == [True] + [False] * 10
+    assert get_config()["assume_finite"] is False
+    plain = ablation_importance(model, X, y, cv=KFold(2))
+    np.testing.assert_allclose(result.importances, plain.importances, atol=1e-15)

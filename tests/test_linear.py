@@ -502,8 +502,8 @@ def test_drop_column_refits_equal_refits(diabetes_one_hot, fit_intercept):
     model = DropoutLinearRegression(
         0.3, feature_groups=groups, fit_intercept=fit_intercept
     )
-    # Part of a group, a whole group, one column, and all but one column.
-    units = [[0], [2, 3, 4, 5], [8], list(range(1, X.shape[1]))]
+    # Part of a group, a whole group, one column, all but one column, none.
+    units = [[0], [2, 3, 4, 5], [8], list(range(1, X.shape[1])), []]
     refits = model.drop_column_refits(X, Y, units, sample_weight=weights)
     assert not hasattr(model, "coef_")  # the estimator itself is untouched
     columns = list(X.columns)
@@ -527,6 +527,10 @@ def test_drop_column_refits_equal_refits(diabetes_one_hot, fit_intercept):
         np.testing.assert_allclose(
             refit.predict(X[kept]), expected.predict(X[kept]), rtol=1e-9
         )
+    # Leaving no column out solves the system as fit does.
+    full = model.fit(X, Y, sample_weight=weights)
+    np.testing.assert_allclose(refits[-1].coef_, full.coef_, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(refits[-1].intercept_, full.intercept_, rtol=1e-14)
 
 
 def test_drop_column_refits_decline_without_a_shortcut(diabetes):
@@ -545,8 +549,8 @@ def test_drop_column_refits_decline_without_a_shortcut(diabetes):
 @pytest.mark.parametrize(
     "groups, match",
     [
-        ([[]], r"column_groups\[0\] must be a non-empty list of column indices"),
-        ([[0], ["a"]], r"column_groups\[1\] must be a non-empty list"),
+        ([[[0]]], r"column_groups\[0\] must be a list of column indices"),
+        ([[0], ["a"]], r"column_groups\[1\] must be a list of column indices"),
         ([[0, 10]], r"distinct column indices in \[0, 9\], got \[0, 10\]"),
         ([[1, 1]], r"distinct column indices in \[0, 9\], got \[1, 1\]"),
         ([list(range(10))], r"column_groups\[0\] lists every column of X"),

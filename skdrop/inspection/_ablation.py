@@ -209,7 +209,7 @@ def ablation_importance(
     (:class:`~sklearn.dummy.DummyRegressor` or ``DummyClassifier``).
 
     An estimator with a ``drop_column_refits(X, y, column_groups)`` method
-    supplies the ``"refit"`` models itself, such as
+    supplies the ``"refit"`` models and the baseline itself, such as
     :meth:`skdrop.DropoutLinearRegression.drop_column_refits` (closed form,
     no categorical columns), which solves them all from one inverse: the
     same values to round-off, at about the cost of one fit.  It does so also
@@ -447,7 +447,6 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first)
     exact = method == "refit" and exact_refits_offered(estimator)
     if exact:
         train, test = splits[0]
-        first = _fit_on(estimator, first, X, y, train)
         out = _exact_scores(estimator, first, X, y, train, test, units, scorer)
         exact = out is not None
         if exact:
@@ -480,7 +479,8 @@ def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first)
 
 def _exact_scores(estimator, model, X, y, train, test, units, scorer):
     """The estimator's exact refits scored, or None when it declines; a unit
-    of every column leaves the best constant."""
+    of every column leaves the best constant.  ``model`` is the fit on
+    ``train`` or None."""
     out = exact_refit_scores(estimator, model, X, y, train, test, units, scorer)
     if out is None:
         return None
@@ -493,10 +493,10 @@ def _exact_scores(estimator, model, X, y, train, test, units, scorer):
 def _exact_or_refit_scores(estimator, fitted, X, y, train, test, units, scorer):
     """Baseline and ablated scores of one split: exact refits where the
     estimator accepts this split's data, else refits."""
-    model = _fit_on(estimator, fitted, X, y, train)
-    out = _exact_scores(estimator, model, X, y, train, test, units, scorer)
+    out = _exact_scores(estimator, fitted, X, y, train, test, units, scorer)
     if out is not None:
         return out
+    model = _fit_on(estimator, fitted, X, y, train)
     base = scorer(model, _safe_indexing(X, test), _safe_indexing(y, test))
     scores = [
         _refit_score(estimator, None, X, y, train, test, unit, scorer) for unit in units
