@@ -1,4 +1,4 @@
-"""The networks' training engine: torch only, no scikit-learn.
+"""The networks' training engine: torch (and scipy's L-BFGS), no scikit-learn.
 
 The estimators in :mod:`skdrop` validate their parameters and input and hand
 numpy arrays and a :class:`NetworkSpec` to the functions here, which build
@@ -41,15 +41,13 @@ from ._trainer import (
     predict_tensor,
 )
 
+# What the estimators use: they import nothing else of the engine's modules.
 __all__ = [
     "ACTIVATIONS",
-    "DIVERGENCE_ADVICE",
     "DROPOUT_SCALINGS",
     "DROPOUT_TYPES",
     "SOLVERS",
-    "EpochsResult",
     "MLPConfig",
-    "MLPTrainer",
     "NetworkSpec",
     "build_trainer",
     "load_state",
