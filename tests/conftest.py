@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 from hypothesis import settings
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.preprocessing import StandardScaler
 
 # Hypothesis profiles for the property tests (tests/test_properties.py).
 # "ci", the default, is reproducible (derandomize) and sized so that all the
@@ -76,3 +77,17 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def wine():
+    """Wine classes on standardized features."""
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def diabetes_scaled():
+    """Diabetes with standardized features and target."""
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()

@@ -8,26 +8,11 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import log_softmax
-from sklearn.datasets import load_diabetes, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor
-
-
-@pytest.fixture(scope="module")
-def wine():
-    X, y = load_wine(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def diabetes_scaled():
-    X, y = load_diabetes(return_X_y=True)
-    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
-
 
 LBFGS = dict(
     solver="lbfgs", hidden_dropout=0.0, hidden_layer_sizes=(16,), random_state=0

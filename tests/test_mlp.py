@@ -205,13 +205,6 @@ def test_classifier_rejects_continuous_and_single_class(blobs):
 # --- regression and Monte Carlo dropout -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def diabetes_scaled():
-    X, y = load_diabetes(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    return X, (y - y.mean()) / y.std()
-
-
 def test_regressor_single_and_multi_output(diabetes_scaled):
     X, y = diabetes_scaled
     single = DropoutMLPRegressor(**FAST).fit(X, y)

@@ -8,9 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_diabetes, load_wine
 from sklearn.exceptions import NotFittedError
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
@@ -31,18 +29,6 @@ SETTINGS = dict(
     random_state=0,
 )
 STEPS_PER_EPOCH = 4
-
-
-@pytest.fixture(scope="module")
-def wine():
-    X, y = load_wine(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def diabetes_scaled():
-    X, y = load_diabetes(return_X_y=True)
-    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
 
 
 def _interrupt_at_step(monkeypatch, step, *, raise_signal=False):
