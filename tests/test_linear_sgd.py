@@ -13,7 +13,7 @@ from skdrop._linear_sgd import _BlockAverage, fit_linear_sgd
 CPU = torch.device("cpu")
 
 
-def _sgd(X, y, **kwargs):
+def _sgd(X, y, sample_weight=None, **kwargs):
     params = dict(
         dropout=0.3,
         group_index=None,
@@ -27,7 +27,7 @@ def _sgd(X, y, **kwargs):
         device=CPU,
     )
     params.update(kwargs)
-    return fit_linear_sgd(X, y.reshape(len(y), -1), None, **params)
+    return fit_linear_sgd(X, y.reshape(len(y), -1), sample_weight, **params)
 
 
 def test_resolve_device():
@@ -66,21 +66,7 @@ def test_sgd_reaches_closed_form_without_intercept(cancer_regression):
 def test_sgd_with_weights_reaches_weighted_closed_form(diabetes):
     X, y = diabetes
     weights = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
-    result = fit_linear_sgd(
-        X,
-        y[:, None],
-        weights,
-        dropout=0.3,
-        group_index=None,
-        n_groups=10,
-        fit_intercept=True,
-        max_iter=4000,
-        batch_size=len(y),
-        learning_rate_init=0.5,
-        tol=0.0,
-        seed=1,
-        device=CPU,
-    )
+    result = _sgd(X, y, weights, max_iter=4000, seed=1)
     groups = [np.array([j]) for j in range(X.shape[1])]
     system, _, _ = build_system(X, y[:, None], weights, groups)
     exact = solve_system(system, dropout_lambda(0.3))
