@@ -11,9 +11,10 @@ generator.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from ._devices import (
 )
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
 from ._lbfgs import fit_lbfgs
+from ._members import MemberFit, MemberPlan, MembersProgress, MemberTrainer
 from ._network import ACTIVATIONS, DropoutNetwork
 from ._trainer import (
     DIVERGENCE_ADVICE,
@@ -48,15 +50,19 @@ __all__ = [
     "DROPOUT_TYPES",
     "SOLVERS",
     "MLPConfig",
+    "MemberFit",
+    "MemberPlan",
     "NetworkSpec",
     "build_trainer",
     "load_state",
     "mc_predict_raw",
+    "member_bytes",
     "predict_raw",
     "resolve_device",
     "resume_trainer",
     "save_state",
     "train",
+    "train_members",
 ]
 
 SOLVERS = ("lbfgs", "sgd", "adam", "adamw")
@@ -184,18 +190,17 @@ def resume_trainer(
 
 
 @contextmanager
-def _device_errors(trainer: MLPTrainer, X: FloatArray) -> Iterator[None]:
+def _device_errors(
+    device: torch.device, X: FloatArray, config: MLPConfig
+) -> Iterator[None]:
     """Turn a device's out-of-memory error into one with advice."""
     try:
         yield
     except RuntimeError as exc:
         if not is_out_of_memory(exc):
             raise
-        lbfgs = trainer.config.solver == "lbfgs"
-        batch = None if lbfgs else trainer.config.batch_size
-        raise out_of_memory_error(
-            trainer.device, X.shape[0], X.shape[1], batch
-        ) from exc
+        batch = None if config.solver == "lbfgs" else config.batch_size
+        raise out_of_memory_error(device, X.shape[0], X.shape[1], batch) from exc
 
 
 def _to_device(a: NDArray[Any] | None, device: torch.device, dtype: torch.dtype) -> Any:
@@ -229,7 +234,7 @@ def train(
     """
     lbfgs = trainer.config.solver == "lbfgs"
     dtype = float_dtype(trainer.device) if lbfgs else torch.float32
-    with _device_errors(trainer, X):
+    with _device_errors(trainer.device, X, trainer.config):
         Xt, Yt, Wt = (_to_device(a, trainer.device, dtype) for a in (X, Y, W))
         if lbfgs:
             result = fit_lbfgs(trainer, Xt, Yt, Wt, max_epochs, progress=progress)
@@ -307,3 +312,96 @@ def load_state(
             network, saved["trainer"], device=device, noise_seed=noise_seed
         )
     return network, trainer
+
+
+def member_bytes(spec: NetworkSpec, batch_size: int, n_validation: int) -> int:
+    """Memory one member of :func:`train_members` takes, in bytes (float32):
+    its parameters with gradient and two optimizer moments, and about eight
+    stacked buffers of its mini-batch (or validation) activations, masks
+    included."""
+    widths = [spec.n_inputs, *spec.hidden_layer_sizes, spec.n_outputs]
+    params = sum(a * b + b for a, b in itertools.pairwise(widths))
+    rows = max(batch_size, min(n_validation, 1 << 12))
+    return 4 * (4 * params + 8 * rows * sum(widths))
+
+
+def train_members(
+    spec: NetworkSpec,
+    plans: list[MemberPlan],
+    head: str,
+    config: MLPConfig,
+    X: FloatArray,
+    Y: FloatArray,
+    W: FloatArray | None,
+    max_epochs: int,
+    *,
+    device: torch.device,
+    progress: MembersProgress | None = None,
+) -> list[MemberFit]:
+    """Train the networks of ``plans`` (one architecture, each member with its
+    own rates, seeds and rows), one :class:`MemberFit` per plan.
+
+    Stochastic solvers without batch normalization train side by side
+    (:class:`~skdrop._members.MemberTrainer`); L-BFGS and batch norm train
+    one member after the other with the single-network trainer, with the
+    same results a member would have.  ``Y`` is ``[n, out]``, or
+    ``[M, n, out]`` for a target per member.  A member that diverges is
+    returned with its error; it never stops the others.
+    """
+    if config.solver == "lbfgs" or spec.batch_norm:
+        return [
+            _train_one(
+                spec,
+                plan,
+                head,
+                config,
+                X,
+                Y if Y.ndim == 2 else Y[m],
+                W,
+                max_epochs,
+                device,
+            )
+            for m, plan in enumerate(plans)
+        ]
+    trainer = MemberTrainer(spec, plans, head, config, device)
+    with _device_errors(device, X, config):
+        Xt, Yt, Wt = (_to_device(a, device, torch.float32) for a in (X, Y, W))
+        return trainer.fit(Xt, Yt, Wt, max_epochs, progress=progress)
+
+
+def _train_one(
+    spec: NetworkSpec,
+    plan: MemberPlan,
+    head: str,
+    config: MLPConfig,
+    X: FloatArray,
+    Y: FloatArray,
+    W: FloatArray | None,
+    max_epochs: int,
+    device: torch.device,
+) -> MemberFit:
+    trainer = build_trainer(
+        replace(spec, rates=plan.rates), head, config, list(plan.seeds), device
+    )
+    rows = plan.rows
+    validation = None
+    if plan.validation_rows is not None and config.solver != "lbfgs":
+        val = plan.validation_rows
+        validation = (X[val], Y[val], None if W is None else W[val])
+    try:
+        result = train(
+            trainer,
+            X[rows],
+            Y[rows],
+            None if W is None else W[rows],
+            max_epochs,
+            validation=validation,
+        )
+    except FloatingPointError as exc:
+        return MemberFit(trainer.network, EpochsResult([]), 0, str(exc))
+    best = len(result.losses)
+    if result.validation_scores:
+        scores = np.asarray(result.validation_scores)
+        if np.isfinite(scores).any():
+            best = int(np.nanargmax(scores)) + 1
+    return MemberFit(trainer.network, result, best)

@@ -273,6 +273,16 @@ class NoiseSite:
             return self.keep
         return 1.0
 
+    def train_scale(self) -> float:
+        """The factor on the matrix product in training: ``1 / keep`` for
+        inverted Bernoulli and DropConnect masks (kept 0/1 so that the
+        product applies it for free), 1 for the other noises."""
+        if not self.active:
+            return self.eval_scale()
+        if self.kind in ("bernoulli", "dropconnect") and self.scaling == "inverted":
+            return 1.0 / self.keep
+        return 1.0
+
     def _bits(self, rows: int, cols: int, noise: NoiseSource) -> Tensor:
         if self.group_index is None:
             return noise.keep_bits(rows, cols, self.keep)
@@ -304,8 +314,8 @@ class NoiseSite:
         a linear layer can apply it for free in its matrix product.
         """
         if self.kind in ("bernoulli", "dropconnect"):
-            scale = 1.0 / self.keep if self.scaling == "inverted" else 1.0
-            return self._bits(rows, cols, noise).to(noise.device), None, scale
+            bits = self._bits(rows, cols, noise).to(noise.device)
+            return bits, None, self.train_scale()
         if self.kind == "gaussian":
             return self._gaussian(rows, cols, noise, dtype).to(noise.device), None, 1.0
         a, b = alpha_dropout_affine(self.keep)

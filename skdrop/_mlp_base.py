@@ -238,6 +238,35 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         first = not hasattr(self, "module_") or (
             not incremental and not self.warm_start
         )
+        X, y, labels, sample_weight, hidden, rates = self._prepare(
+            X, y, sample_weight, first=first, classes=classes
+        )
+        early = self.early_stopping and not incremental and self.solver != "lbfgs"
+        if early:
+            _check_validation_sizes(self, X.shape[0], labels)
+        trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
+        data = (X, y, sample_weight)
+        validation = None
+        if early:
+            X, X_val, y, y_val, sample_weight, w_val = self._split(*data)
+            validation = (X_val, y_val, w_val)
+        epochs = 1 if incremental else self.max_iter
+        result = self._train(trainer, X, y, sample_weight, epochs, validation)
+        if result.interrupted and not result.losses:
+            # Nothing completed: atomic_fit restores the state before this call.
+            raise KeyboardInterrupt
+        self._record(trainer, result, X.shape[0], incremental)
+        if result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=len(result.losses)
+            )
+        return self
+
+    def _prepare(self, X, y, sample_weight, *, first, classes=None):
+        """Validated training data: ``(X, Y, labels, sample_weight, hidden
+        layer sizes, rates)`` with ``Y`` the encoded target (one column per
+        output) and ``labels`` the target as given (1-d where it has one
+        column).  On a first fit this learns the input's encoding."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -261,30 +290,11 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             y = column_or_1d(y, warn=True)
         labels = y
         y = self._encode_y(y, first=first, classes=classes).astype(dtype, copy=False)
-        early = self.early_stopping and not incremental and self.solver != "lbfgs"
-        if early:
-            _check_validation_sizes(self, X.shape[0], labels)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
-        trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
-        data = (X, y, sample_weight)
-        validation = None
-        if early:
-            X, X_val, y, y_val, sample_weight, w_val = self._split(*data)
-            validation = (X_val, y_val, w_val)
-        epochs = 1 if incremental else self.max_iter
-        result = self._train(trainer, X, y, sample_weight, epochs, validation)
-        if result.interrupted and not result.losses:
-            # Nothing completed: atomic_fit restores the state before this call.
-            raise KeyboardInterrupt
-        self._record(trainer, result, X.shape[0], incremental)
-        if result.interrupted:
-            raise FitInterrupted(
-                estimator_name=type(self).__name__, n_epochs=len(result.losses)
-            )
-        return self
+        return X, y, labels, sample_weight, hidden, rates
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
         """The engine's training, behind a progress bar when ``verbose``."""
@@ -313,24 +323,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         """A new trainer, or a copy of the fitted one to continue from."""
         config = self._config(X.shape[0])
         if first:
-            seed = seed_from_random_state(self.random_state)
-            seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
-            self._seeds = [int(s) & (2**62 - 1) for s in seeds]
-            self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
-        group_index = None
-        if any(len(g) > 1 for g in self.feature_groups_):
-            group_index = group_labels(self.feature_groups_, X.shape[1])
-        spec = NetworkSpec(
-            n_inputs=X.shape[1],
-            hidden_layer_sizes=hidden,
-            n_outputs=Y.shape[1],
-            activation=self.activation,
-            rates=rates,
-            dropout_type=self.dropout_type,
-            dropout_scaling=self.dropout_scaling,
-            batch_norm=bool(self.batch_norm),
-            group_index=group_index,
-        )
+            self._start(X)
+        spec = self._spec(X, Y, hidden, rates)
         if not first:
             seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
             trainer = resume_trainer(
@@ -357,6 +351,51 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.validation_loss_curve_ = [] if early else None
         self.best_validation_score_ = -math.inf if early else None
         return trainer
+
+    def _start(self, X):
+        """The seeds and dropout groups of a new fit."""
+        seed = seed_from_random_state(self.random_state)
+        seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
+        self._seeds = [int(s) & (2**62 - 1) for s in seeds]
+        self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
+
+    def _spec(self, X, Y, hidden, rates):
+        group_index = None
+        if any(len(g) > 1 for g in self.feature_groups_):
+            group_index = group_labels(self.feature_groups_, X.shape[1])
+        return NetworkSpec(
+            n_inputs=X.shape[1],
+            hidden_layer_sizes=hidden,
+            n_outputs=Y.shape[1],
+            activation=self.activation,
+            rates=rates,
+            dropout_type=self.dropout_type,
+            dropout_scaling=self.dropout_scaling,
+            batch_norm=bool(self.batch_norm),
+            group_index=group_index,
+        )
+
+    def _adopt(self, network, result, n_rows):
+        """Become the fitted estimator of a network trained elsewhere (a
+        member of a cross-validated grid); ``_prepare`` and ``_start`` have
+        run on this estimator or the one it was copied from."""
+        self._trainer = None
+        self.module_ = network
+        early = bool(result.validation_scores)
+        self.loss_curve_ = list(result.losses)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.n_iter_ = len(result.losses)
+        self.t_ = n_rows * self.n_iter_
+        self.validation_scores_ = list(result.validation_scores) if early else None
+        self.validation_loss_curve_ = (
+            list(result.validation_losses) if early else None
+        )
+        self.best_validation_score_ = (
+            max(result.validation_scores) if early else None
+        )
+        self.best_loss_ = None if early else min(result.losses, default=None)
+        self._export_parameters()
+        return self
 
     def _record(self, trainer, result, n_rows, incremental):
         """Adopt the trained network and extend the fitted curves."""

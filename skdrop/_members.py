@@ -1,0 +1,826 @@
+"""Many networks of one architecture trained side by side (torch only).
+
+A cross-validated grid of dropout rates is M networks that differ only in
+their rates, their seeds and their training rows.  Stacking their weights as
+``[M, in, out]`` turns M small matrix products per layer into one batched
+product (``torch.baddbmm``), and M optimizer updates into one: on tabular
+sizes a training step is mostly overhead, so M members cost far less than M
+fits (TabM, Gorishniy et al. 2025, trains its ensembles the same way).
+
+Each member replays what :class:`~skdrop._trainer.MLPTrainer` does for one
+network on its own rows: the same initialization, shuffling and mask streams
+(one :class:`NoiseSource` per member, drawn in the same order), the same loss,
+optimizer, schedule and stopping rule.  Member ``m`` therefore equals a
+single fit on ``X[rows_m]`` up to float32 rounding (the batched products sum
+in another order).  Its mini-batches hold its own rows only, so a member's
+training is exactly a fit on its cross-validation fold.
+
+A member that stops (by the stopping rule, or by diverging) leaves the
+stack: from then on it costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import Tensor
+
+from ._devices import float_dtype, make_generator
+from ._layers import SELU_ALPHA, SELU_SCALE, NoiseSite, NoiseSource
+from ._network import DropoutNetwork, _activate
+from ._trainer import DIVERGENCE_ADVICE, EpochsResult, MLPConfig
+
+if TYPE_CHECKING:
+    from ._engine import NetworkSpec
+
+MembersProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """One member: its rates (input first), seeds and rows.
+
+    ``seeds`` are the initialization, mask and shuffling seeds, as for a
+    single fit.  ``rows`` index the training rows of ``X``;
+    ``validation_rows`` (early stopping) the rows whose score decides when
+    to stop and which epoch's weights to keep.
+    """
+
+    rates: tuple[float, ...]
+    seeds: tuple[int, int, int]
+    rows: NDArray[np.intp]
+    validation_rows: NDArray[np.intp] | None = None
+
+
+@dataclass
+class MemberFit:
+    """A trained member: its network (evaluation mode, on the device), what
+    its epochs did, the epoch whose weights it kept, and, for a member that
+    diverged, why (its weights are then those it diverged to)."""
+
+    network: DropoutNetwork
+    result: EpochsResult
+    best_epoch: int
+    error: str | None = None
+
+
+@dataclass
+class _LayerCache:
+    """What the backward pass needs from one layer of a step (stacked)."""
+
+    inputs: Tensor  # the layer's input after noise
+    weight: Tensor  # the weight used, masked for DropConnect
+    weight_mask: Tensor | None
+    input_mult: Tensor | None  # d(noisy input) / d(clean input), if not absorbed
+    activation: Tensor | None = None  # output of the activation (hidden layers)
+
+
+@dataclass
+class _MemberState:
+    """The scalar state of one member's optimizer and stopping rule."""
+
+    plan: MemberPlan
+    sites: list[NoiseSite]
+    noise: NoiseSource
+    n_rows: int
+    learning_rate: float
+    steps: int = 0
+    samples_seen: int = 0
+    best_loss: float = math.inf
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    no_improvement: int = 0
+    best_params: Tensor | None = None
+    result: EpochsResult = field(default_factory=lambda: EpochsResult([]))
+    error: str | None = None
+
+
+class _Stack:
+    """The parameters of M networks in one flat tensor, layer-major.
+
+    Block ``l`` holds the weights ``[M, in_l, out_l]`` of layer ``l``, then
+    come the biases ``[M, 1, out_l]``; each block is contiguous, so a batched
+    product writes its gradient in place and the optimizer updates every
+    member with a handful of elementwise operations.
+    """
+
+    def __init__(self, shapes: Sequence[tuple[int, int]], flat: Tensor) -> None:
+        self.shapes = list(shapes)
+        self.n_members = flat.shape[0] // self.per_member
+        self.flat = flat
+        self.grad = torch.zeros_like(flat)
+        self.weights, self.biases = self._views(flat)
+        self.grad_weights, self.grad_biases = self._views(self.grad)
+        self.n_weights = self.n_members * sum(i * o for i, o in self.shapes)
+
+    @property
+    def per_member(self) -> int:
+        return sum(i * o + o for i, o in self.shapes)
+
+    def blocks(self, t: Tensor) -> list[Tensor]:
+        """``t`` (laid out like the flat parameters) as ``[M, size]`` blocks."""
+        sizes = [i * o for i, o in self.shapes] + [o for _, o in self.shapes]
+        out, start = [], 0
+        for size in sizes:
+            n = self.n_members * size
+            out.append(t[start : start + n].view(self.n_members, size))
+            start += n
+        return out
+
+    def _views(self, t: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        blocks = self.blocks(t)
+        n = len(self.shapes)
+        weights = [
+            b.view(-1, i, o) for b, (i, o) in zip(blocks[:n], self.shapes, strict=True)
+        ]
+        biases = [
+            b.view(-1, 1, o) for b, (_, o) in zip(blocks[n:], self.shapes, strict=True)
+        ]
+        return weights, biases
+
+    def member(self, t: Tensor, m: int) -> Tensor:
+        """Member ``m``'s entries of ``t`` as one vector (a copy)."""
+        return torch.cat([b[m] for b in self.blocks(t)])
+
+    def set_member(self, t: Tensor, m: int, values: Tensor) -> None:
+        start = 0
+        for b in self.blocks(t):
+            size = b.shape[1]
+            b[m].copy_(values[start : start + size])
+            start += size
+
+    def select(self, t: Tensor, keep: Tensor) -> Tensor:
+        """The entries of ``t`` of the members ``keep``, in the same layout."""
+        return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
+
+
+def _head_loss_and_grad(
+    z: Tensor, target: Tensor, weight: Tensor, head: str
+) -> tuple[Tensor, Tensor]:
+    """Per-member summed loss ``[M]`` and its gradient ``[M, B, out]``: the
+    losses of :func:`~skdrop._trainer.head_loss_and_grad`, batched."""
+    if head == "softmax":
+        losses = -(target * torch.log_softmax(z, dim=2)).sum(2)
+        grad = torch.softmax(z, dim=2).sub_(target)
+    elif head == "logistic":
+        losses = (F.softplus(z) - target * z).sum(2)
+        grad = torch.sigmoid(z).sub_(target)
+    else:
+        diff = z - target
+        losses = 0.5 * (diff * diff).mean(2)
+        grad = diff.div_(z.shape[2])
+    return (losses * weight).sum(1), grad.mul_(weight[:, :, None])
+
+
+def _validation_metrics(
+    raw: Tensor, target: Tensor, weight: Tensor, n_rows: Tensor, head: str
+) -> tuple[Tensor, Tensor]:
+    """Per-member ``(loss, score)`` of :func:`~skdrop._trainer.validation_metrics`:
+    weighted mean loss, and accuracy or R^2 averaged over outputs.  Padding
+    rows have weight 0; ``n_rows`` counts each member's real rows."""
+    dtype = float_dtype(raw.device)
+    raw, target, w = raw.to(dtype), target.to(dtype), weight.to(dtype)
+    loss_sum, _ = _head_loss_and_grad(raw, target, w, head)
+    total = w.sum(1)
+    if head == "identity":
+        mean = (w[:, :, None] * target).sum(1) / total[:, None]
+        num = (w[:, :, None] * (target - raw) ** 2).sum(1)
+        den = (w[:, :, None] * (target - mean[:, None, :]) ** 2).sum(1)
+        r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
+        score = torch.where(n_rows > 1, r2.mean(1), torch.full_like(total, math.nan))
+        return loss_sum / total, score
+    if head == "softmax":
+        correct = raw.argmax(2) == target.argmax(2)
+    else:
+        correct = ((raw > 0) == (target > 0.5)).all(2)
+    return loss_sum / total, (w * correct.to(dtype)).sum(1) / total
+
+
+class MemberTrainer:
+    """Trains the members of ``plans`` side by side (see the module doc).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        The shared architecture; its ``rates`` are replaced by each plan's.
+        Batch normalization is not supported here (its statistics would mix
+        members' padding rows): the estimators fit such members one by one.
+    plans : sequence of MemberPlan
+    head : {"softmax", "logistic", "identity"}
+    config : MLPConfig
+        A stochastic solver ("sgd", "adam" or "adamw").
+    device : torch.device
+    """
+
+    def __init__(
+        self,
+        spec: NetworkSpec,
+        plans: Sequence[MemberPlan],
+        head: str,
+        config: MLPConfig,
+        device: torch.device,
+    ) -> None:
+        if spec.batch_norm or config.solver == "lbfgs":
+            raise ValueError("members train with a stochastic solver, no batch norm")
+        self.spec, self.head, self.config, self.device = spec, head, config, device
+        self.activation = spec.activation
+        networks, self.members = [], []
+        for plan in plans:
+            network = _initialized(replace(spec, rates=plan.rates), plan.seeds[0])
+            networks.append(network)
+            self.members.append(
+                _MemberState(
+                    plan=plan,
+                    sites=network.sites,
+                    noise=NoiseSource(plan.seeds[1], device),
+                    n_rows=len(plan.rows),
+                    learning_rate=config.learning_rate_init,
+                )
+            )
+        self.shapes = [
+            (lin.in_features, lin.out_features) for lin in networks[0].linear_layers
+        ]
+        blocks = [
+            torch.stack([net.linear_layers[i].weight.detach().t() for net in networks])
+            for i in range(len(self.shapes))
+        ] + [
+            torch.stack([net.linear_layers[i].bias.detach() for net in networks])
+            for i in range(len(self.shapes))
+        ]
+        flat = torch.cat([b.reshape(-1) for b in blocks]).to(device)
+        self.alive = list(range(len(self.members)))
+        self._buffers: dict[str, Tensor] = {}
+        self._set_stack(_Stack(self.shapes, flat))
+        self.moment1 = torch.zeros_like(flat)
+        self.moment2 = torch.zeros_like(flat) if config.solver != "sgd" else None
+        self.finished: dict[int, MemberFit] = {}
+
+    # ------------------------------------------------------------ layout
+    def _ws(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        """A reusable buffer.  A step's stacked activations are megabytes:
+        allocated afresh each step they would be mapped from the operating
+        system each time, and the page faults would cost more than the
+        arithmetic."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = torch.empty(shape, dtype=dtype, device=self.device)
+            self._buffers[name] = buf
+        return buf
+
+    def _set_stack(self, stack: _Stack) -> None:
+        self.stack = stack
+        sites = [self.members[m].sites for m in self.alive]
+        self._train_scale: list[Tensor | None] = []
+        self._eval_scale: list[Tensor | None] = []
+        for i in range(len(self.shapes)):
+            train = [s[i].train_scale() for s in sites]
+            evals = [s[i].eval_scale() for s in sites]
+            self._train_scale.append(self._scale_vector(train))
+            self._eval_scale.append(self._scale_vector(evals))
+
+    def _scale_vector(self, scales: list[float]) -> Tensor | None:
+        if all(s == 1.0 for s in scales):
+            return None
+        dtype = self.stack.flat.dtype
+        return torch.tensor(scales, dtype=dtype, device=self.device).view(-1, 1, 1)
+
+    def _drop(self, gone: list[int]) -> None:
+        """Take members (indices into ``alive``) out of the stack."""
+        dropped = set(gone)
+        keep_positions = [k for k in range(len(self.alive)) if k not in dropped]
+        self.alive = [self.alive[k] for k in keep_positions]
+        if not self.alive:
+            return
+        keep = torch.tensor(keep_positions, device=self.device)
+        stack = self.stack
+        moment1 = stack.select(self.moment1, keep)
+        moment2 = None if self.moment2 is None else stack.select(self.moment2, keep)
+        self._set_stack(_Stack(self.shapes, stack.select(stack.flat, keep)))
+        self.moment1, self.moment2 = moment1, moment2
+
+    # ----------------------------------------------------------- forward
+    def _noise(
+        self, i: int, lengths: list[int], width: int, cols: int, dtype: torch.dtype
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """Layer ``i``'s noise for every alive member: ``(multiplier,
+        offset)`` stacked on the member axis, each member's drawn from its
+        own stream exactly as a single fit draws it (``None`` when no member
+        drops at this layer).  Activation noise has ``width`` rows (the
+        batch, padded); DropConnect masks the ``(out, in)`` weight."""
+        members = [self.members[m] for m in self.alive]
+        if not any(s.sites[i].active for s in members):
+            return None, None
+        dropconnect = members[0].sites[i].on_weights
+        shape = (self.shapes[i][1], self.shapes[i][0]) if dropconnect else (width, cols)
+        mults: list[Tensor | None] = []
+        offsets: list[Tensor | None] = []
+        for state, length in zip(members, lengths, strict=True):
+            site = state.sites[i]
+            if not site.active or length == 0:
+                mults.append(None)
+                offsets.append(None)
+                continue
+            rows = shape[0] if dropconnect else length
+            mult, offset, _ = site.sample_scaled(rows, shape[1], state.noise, dtype)
+            mults.append(mult)
+            offsets.append(offset)
+        return (
+            self._stack_padded(f"mult{i}", mults, shape, 1),
+            self._stack_padded(f"offset{i}", offsets, shape, 0),
+        )
+
+    def _stack_padded(
+        self,
+        name: str,
+        parts: list[Tensor | None],
+        shape: tuple[int, int],
+        fill: int,
+    ) -> Tensor | None:
+        """Stack per-member tensors of up to ``shape`` rows on a member axis;
+        missing members and rows take ``fill`` (a mask of ones, an offset of
+        zeros)."""
+        present = [p for p in parts if p is not None]
+        if not present:
+            return None
+        out = self._ws(name, (len(parts), *shape), present[0].dtype)
+        if len(present) == len(parts) and all(p.shape[0] == shape[0] for p in present):
+            return torch.stack(present, out=out)
+        out.fill_(fill)
+        for k, part in enumerate(parts):
+            if part is not None:
+                out[k, : part.shape[0]] = part
+        return out
+
+    def _layer(
+        self, name: str, i: int, h: Tensor, scale: Tensor | None, weight: Tensor
+    ) -> Tensor:
+        bias = self.stack.biases[i]
+        out = self._ws(name, (h.shape[0], h.shape[1], weight.shape[2]), h.dtype)
+        if scale is None:
+            return torch.baddbmm(bias, h, weight, out=out)
+        # (h W) s + b in one product: baddbmm(b / s, h, W) * s.
+        return torch.baddbmm(bias / scale, h, weight, out=out).mul_(scale)
+
+    def _forward_train(
+        self, xb: Tensor, lengths: list[int]
+    ) -> tuple[Tensor, list[_LayerCache]]:
+        cache: list[_LayerCache] = []
+        h = xb
+        last = len(self.shapes) - 1
+        kind = self.spec.dropout_type
+        for i in range(len(self.shapes)):
+            weight = self.stack.weights[i]
+            mult, offset = self._noise(i, lengths, h.shape[1], h.shape[2], h.dtype)
+            weight_mask = input_mult = None
+            if mult is not None and kind == "dropconnect":
+                weight_mask = mult.transpose(1, 2)
+                out = self._ws(f"weight{i}", weight.shape, weight.dtype)
+                weight = torch.mul(weight, weight_mask, out=out)
+            elif mult is not None:
+                noisy = self._ws(f"noisy{i}", h.shape, h.dtype)
+                if offset is not None:
+                    h = torch.mul(h, mult, out=noisy).add_(offset)
+                    input_mult = mult
+                elif i > 0 and kind == "bernoulli" and self.activation == "relu":
+                    # As in DropoutNetwork: the masked ReLU output is zero
+                    # wherever the gradient must be, so mask it in place.
+                    h.mul_(mult)
+                else:
+                    h = torch.mul(h, mult, out=noisy)
+                    input_mult = mult
+            z = self._layer(f"z{i}", i, h, self._train_scale[i], weight)
+            layer = _LayerCache(h, weight, weight_mask, input_mult)
+            cache.append(layer)
+            if i == last:
+                return z, cache
+            h = _activate(z, self.activation)
+            layer.activation = h
+        raise AssertionError("unreachable")
+
+    def forward_eval(self, h: Tensor) -> Tensor:
+        """Evaluation-mode outputs ``[M, rows, out]`` of the alive members
+        for inputs ``[M, rows, in]``."""
+        last = len(self.shapes) - 1
+        for i in range(len(self.shapes)):
+            z = self._layer(
+                f"eval{i}", i, h, self._eval_scale[i], self.stack.weights[i]
+            )
+            if i == last:
+                return z
+            h = _activate(z, self.activation)
+        raise AssertionError("unreachable")
+
+    def _backward(self, g: Tensor, cache: list[_LayerCache]) -> None:
+        stack = self.stack
+        for i in range(len(self.shapes) - 1, -1, -1):
+            layer = cache[i]
+            h, weight_mask, input_mult = (
+                layer.inputs,
+                layer.weight_mask,
+                layer.input_mult,
+            )
+            torch.sum(g, 1, keepdim=True, out=stack.grad_biases[i])
+            scale = self._train_scale[i]
+            if scale is not None:
+                g = g.mul_(scale)
+            torch.bmm(h.transpose(1, 2), g, out=stack.grad_weights[i])
+            if weight_mask is not None:
+                stack.grad_weights[i].mul_(weight_mask)
+            if i == 0:
+                return
+            out = self._ws(f"grad{i}", layer.inputs.shape, g.dtype)
+            g = torch.bmm(g, layer.weight.transpose(1, 2), out=out)
+            if input_mult is not None:
+                g.mul_(input_mult)
+            below = cache[i - 1].activation
+            assert below is not None
+            _activation_backward_(g, below, self.activation)
+
+    # -------------------------------------------------------------- step
+    def _step(self, xb: Tensor, yb: Tensor, wb: Tensor, lengths: list[int]) -> Tensor:
+        """One mini-batch step of every alive member; their penalized batch
+        losses ``[M]``.  Members with no rows in this step take none."""
+        out, cache = self._forward_train(xb, lengths)
+        loss_sum, grad_out = _head_loss_and_grad(out, yb, wb, self.head)
+        total = wb.sum(1)
+        # A batch without weight holds no data: no gradient, no loss.
+        scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
+        self._backward(grad_out.div_(scale[:, None, None]), cache)
+        batch_loss = loss_sum / scale
+        l2 = self.config.alpha if self.config.solver != "adamw" else 0.0
+        if l2 > 0:
+            stack = self.stack
+            factor = (l2 / scale)[:, None]
+            squares = torch.zeros_like(total)
+            for weights, grads in zip(
+                stack.blocks(stack.flat)[: len(self.shapes)],
+                stack.blocks(stack.grad)[: len(self.shapes)],
+                strict=True,
+            ):
+                grads.addcmul_(weights, factor)
+                squares += torch.bmm(weights[:, None, :], weights[:, :, None]).view(-1)
+            batch_loss = batch_loss + 0.5 * factor[:, 0] * squares
+        self._update([k for k, n in enumerate(lengths) if n == 0])
+        return batch_loss
+
+    def _update(self, idle: list[int]) -> None:
+        """The optimizer step of :class:`MLPTrainer`, per member; the
+        members ``idle`` (positions in ``alive``) keep their state."""
+        stack = self.stack
+        saved = []
+        for t in (stack.flat, self.moment1, self.moment2):
+            if t is not None:
+                saved += [(t, k, stack.member(t, k)) for k in idle]
+        members = [self.members[m] for m in self.alive]
+        busy = [s for k, s in enumerate(members) if k not in set(idle)]
+        for state in busy:
+            state.steps += 1
+        cfg = self.config
+        p, g, m1 = stack.flat, stack.grad, self.moment1
+        lrs = [s.learning_rate for s in members]
+        if cfg.solver == "sgd":
+            lr = self._per_member(lrs)
+            if isinstance(lr, float):
+                m1.mul_(cfg.momentum).sub_(g, alpha=lr)
+            else:
+                m1.mul_(cfg.momentum).sub_(
+                    torch.mul(g, lr, out=self._ws("upd", g.shape, g.dtype))
+                )
+            if cfg.nesterovs_momentum:
+                if isinstance(lr, float):
+                    p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
+                else:
+                    p.add_(m1, alpha=cfg.momentum).sub_(
+                        torch.mul(g, lr, out=self._ws("upd", g.shape, g.dtype))
+                    )
+            else:
+                p.add_(m1)
+        else:
+            m2 = self.moment2
+            assert m2 is not None
+            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
+            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
+            steps = [
+                s.learning_rate
+                * math.sqrt(1 - cfg.beta_2 ** max(s.steps, 1))
+                / (1 - cfg.beta_1 ** max(s.steps, 1))
+                for s in members
+            ]
+            if cfg.solver == "adamw" and cfg.alpha > 0:
+                decay = self._per_member([1 - lr * cfg.alpha for lr in lrs])
+                weights = p[: stack.n_weights]
+                if isinstance(decay, float):
+                    weights.mul_(decay)
+                else:
+                    weights.mul_(decay[: stack.n_weights])
+            step = self._per_member(steps)
+            denom = torch.sqrt(m2, out=self._ws("denom", m2.shape, m2.dtype))
+            denom.add_(cfg.epsilon)
+            if isinstance(step, float):
+                p.addcdiv_(m1, denom, value=-step)
+            else:
+                p.sub_(torch.div(m1, denom, out=denom).mul_(step))
+        if cfg.max_norm is not None:
+            for weight in stack.weights:
+                # renorm's rule for each unit's incoming weights.
+                norms = weight.norm(dim=1, keepdim=True)
+                factor = torch.where(
+                    norms > cfg.max_norm, cfg.max_norm / (norms + 1e-7), 1.0
+                )
+                weight.mul_(factor)
+        for t, k, values in saved:
+            stack.set_member(t, k, values)
+
+    def _per_member(self, values: list[float]) -> float | Tensor:
+        """A scalar when every member has the same value, else the values
+        expanded to the flat layout."""
+        if all(v == values[0] for v in values):
+            return float(values[0])
+        column = torch.tensor(values, dtype=self.stack.flat.dtype, device=self.device)
+        return torch.cat(
+            [
+                column[:, None].expand(-1, b.shape[1]).reshape(-1)
+                for b in self.stack.blocks(self.stack.flat)
+            ]
+        )
+
+    # ------------------------------------------------------------ epochs
+    def _orders(self) -> tuple[Tensor, Tensor, list[list[int]], int, int]:
+        """This epoch's row order of every alive member, padded to a common
+        number of steps: ``(rows [M, S*B], valid [M, S*B], lengths per step,
+        S, B)``."""
+        cfg = self.config
+        members = [self.members[m] for m in self.alive]
+        batches = [min(cfg.batch_size, s.n_rows) for s in members]
+        width = max(batches)
+        n_steps = max(
+            math.ceil(s.n_rows / b) for s, b in zip(members, batches, strict=True)
+        )
+        rows = torch.zeros((len(members), n_steps * width), dtype=torch.int64)
+        valid = torch.zeros((len(members), n_steps * width), dtype=torch.bool)
+        lengths = [[0] * len(members) for _ in range(n_steps)]
+        for k, (state, batch) in enumerate(zip(members, batches, strict=True)):
+            mine = torch.as_tensor(state.plan.rows, dtype=torch.int64)
+            if cfg.shuffle:
+                epoch = len(state.result.losses)
+                generator = make_generator(state.plan.seeds[2] + epoch, self.device)
+                order = torch.randperm(
+                    state.n_rows, generator=generator, device=self.device
+                )
+                mine = mine[order.cpu()]
+            # Step s takes columns [s * width, (s + 1) * width): a member with
+            # a smaller batch has a single step.
+            rows[k, : state.n_rows] = mine
+            valid[k, : state.n_rows] = True
+            for s in range(n_steps):
+                lengths[s][k] = min(max(state.n_rows - s * batch, 0), batch)
+        return rows.to(self.device), valid.to(self.device), lengths, n_steps, width
+
+    def _epoch(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Tensor:
+        rows, valid, lengths, n_steps, width = self._orders()
+        weights = valid.to(X.dtype)
+        if W is not None:
+            weights = weights * W[rows]
+        total = torch.zeros(len(self.alive), dtype=X.dtype, device=X.device)
+        counts = valid.view(len(self.alive), n_steps, width).sum(2).to(X.dtype)
+        members = len(self.alive)
+        xb = self._ws("x", (members * width, X.shape[1]), X.dtype)
+        with torch.no_grad():
+            for s in range(n_steps):
+                cols = slice(s * width, (s + 1) * width)
+                idx = rows[:, cols]
+                yb = Y[idx] if Y.dim() == 2 else _gather_members(Y, idx)
+                torch.index_select(X, 0, idx.reshape(-1), out=xb)
+                loss = self._step(
+                    xb.view(members, width, -1), yb, weights[:, cols], lengths[s]
+                )
+                total += loss * counts[:, s]
+        n_rows = torch.tensor(
+            [self.members[m].n_rows for m in self.alive], dtype=X.dtype, device=X.device
+        )
+        return total / n_rows
+
+    def _validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> tuple[Tensor, ...]:
+        """The padded validation rows of the alive members."""
+        plans = [self.members[m].plan for m in self.alive]
+        sizes = [len(p.validation_rows) for p in plans if p.validation_rows is not None]
+        width = max(sizes)
+        rows = torch.zeros((len(plans), width), dtype=torch.int64)
+        valid = torch.zeros((len(plans), width), dtype=torch.bool)
+        for k, plan in enumerate(plans):
+            assert plan.validation_rows is not None
+            n = len(plan.validation_rows)
+            rows[k, :n] = torch.as_tensor(plan.validation_rows, dtype=torch.int64)
+            valid[k, :n] = True
+        rows, valid = rows.to(self.device), valid.to(self.device)
+        weights = valid.to(X.dtype) if W is None else valid * W[rows]
+        target = Y[rows] if Y.dim() == 2 else _gather_members(Y, rows)
+        return rows, target, weights, valid.sum(1)
+
+    def _scores(
+        self, X: Tensor, validation: tuple[Tensor, ...]
+    ) -> tuple[Tensor, Tensor]:
+        rows, target, weights, n_rows = validation
+        raws = []
+        chunk = max(1, (1 << 22) // max(w for _, w in self.shapes) // len(self.alive))
+        with torch.no_grad():
+            for start in range(0, rows.shape[1], chunk):
+                raws.append(self.forward_eval(X[rows[:, start : start + chunk]]))
+        raw = torch.cat(raws, 1)
+        finite = torch.isfinite(raw).flatten(1).all(1)
+        loss, score = _validation_metrics(raw, target, weights, n_rows, self.head)
+        score = torch.where(finite, score, torch.full_like(score, math.nan))
+        return loss, score
+
+    def fit(
+        self,
+        X: Tensor,
+        Y: Tensor,
+        W: Tensor | None,
+        max_epochs: int,
+        *,
+        progress: MembersProgress | None = None,
+    ) -> list[MemberFit]:
+        """Train every member until its stopping rule fires or ``max_epochs``.
+
+        ``Y`` is ``[n, out]`` (shared) or ``[M, n, out]`` (one target per
+        member, e.g. standardized with each fold's statistics).  Returns
+        one :class:`MemberFit` per plan, in order.
+        """
+        early = self.members[0].plan.validation_rows is not None
+        validation = self._validation(X, Y, W) if early else None
+        for epoch in range(max_epochs):
+            if not self.alive:
+                break
+            losses = self._epoch(X, Y, W).tolist()
+            val_losses = scores = None
+            if validation is not None:
+                loss_t, score_t = self._scores(X, validation)
+                val_losses, scores = loss_t.tolist(), score_t.tolist()
+            stopped = []
+            for k, m in enumerate(self.alive):
+                state = self.members[m]
+                state.error = _divergence(
+                    losses[k], None if val_losses is None else val_losses[k], epoch
+                )
+                if state.error is not None:
+                    stopped.append(k)
+                    continue
+                state.result.losses.append(losses[k])
+                state.samples_seen += state.n_rows
+                score = None
+                if scores is not None:
+                    assert val_losses is not None
+                    score = scores[k]
+                    state.result.validation_losses.append(val_losses[k])
+                    state.result.validation_scores.append(score)
+                if self._no_improvement(k, state, losses[k], score):
+                    state.result.converged = True
+                    stopped.append(k)
+            if progress is not None:
+                progress(epoch + 1, len(self.alive) - len(stopped))
+            self._finish(stopped)
+            if stopped and validation is not None and self.alive:
+                validation = self._validation(X, Y, W)
+            self._schedule()
+        self._finish(list(range(len(self.alive))))
+        return [self.finished[m] for m in range(len(self.members))]
+
+    def _schedule(self) -> None:
+        cfg = self.config
+        if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
+            for m in self.alive:
+                state = self.members[m]
+                state.learning_rate = cfg.learning_rate_init / (
+                    (state.samples_seen + 1) ** cfg.power_t
+                )
+
+    def _no_improvement(
+        self, k: int, state: _MemberState, loss: float, score: float | None
+    ) -> bool:
+        """:meth:`MLPTrainer._no_improvement` for one member."""
+        tol = self.config.tol
+        if score is not None:
+            if score < state.best_score + tol:
+                state.no_improvement += 1
+            else:
+                state.no_improvement = 0
+            if score > state.best_score:
+                state.best_score = score
+                state.best_epoch = len(state.result.losses)
+                state.best_params = self.stack.member(self.stack.flat, k)
+        else:
+            if loss > state.best_loss - tol:
+                state.no_improvement += 1
+            else:
+                state.no_improvement = 0
+            state.best_loss = min(state.best_loss, loss)
+        if state.no_improvement <= self.config.n_iter_no_change:
+            return False
+        cfg = self.config
+        if cfg.solver == "sgd" and cfg.learning_rate == "adaptive":
+            if state.learning_rate > 1e-6:
+                state.learning_rate /= 5.0
+                state.no_improvement = 0
+                return False
+        return True
+
+    def _finish(self, positions: list[int]) -> None:
+        """Unstack the members at ``positions`` into networks and drop them."""
+        for k in positions:
+            m = self.alive[k]
+            state = self.members[m]
+            params = self.stack.member(self.stack.flat, k)
+            best_epoch = len(state.result.losses)
+            if state.best_params is not None and state.error is None:
+                params, best_epoch = state.best_params, state.best_epoch
+            network = _unstacked(
+                replace(self.spec, rates=state.plan.rates), self.shapes, params
+            )
+            self.finished[m] = MemberFit(network, state.result, best_epoch, state.error)
+            state.best_params = None
+        if positions:
+            self._drop(positions)
+
+
+def _activation_backward_(grad: Tensor, out: Tensor, activation: str) -> None:
+    """:func:`~skdrop._network._activation_backward` in place in ``grad``."""
+    ops = torch.ops.aten
+    if activation == "relu":
+        ops.threshold_backward.grad_input(grad, out, 0, grad_input=grad)
+    elif activation == "tanh":
+        ops.tanh_backward.grad_input(grad, out, grad_input=grad)
+    elif activation == "logistic":
+        ops.sigmoid_backward.grad_input(grad, out, grad_input=grad)
+    elif activation == "selu":
+        ops.elu_backward.grad_input(
+            grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out, grad_input=grad
+        )
+
+
+def _divergence(loss: float, val_loss: float | None, epoch: int) -> str | None:
+    """Why a member diverged at ``epoch`` (0-based), or None."""
+    if not math.isfinite(loss):
+        return (
+            f"The training loss became {loss} at epoch {epoch + 1}; the "
+            f"optimization diverged. {DIVERGENCE_ADVICE}"
+        )
+    if val_loss is not None and not math.isfinite(val_loss):
+        return (
+            "The network predicts non-finite values on the validation set at "
+            f"epoch {epoch + 1}; the optimization diverged. {DIVERGENCE_ADVICE}"
+        )
+    return None
+
+
+def _initialized(spec: NetworkSpec, seed: int) -> DropoutNetwork:
+    """A network initialized as :func:`~skdrop._engine.build_trainer` does."""
+    with torch.random.fork_rng(devices=[]):
+        network = DropoutNetwork(
+            spec.n_inputs,
+            spec.hidden_layer_sizes,
+            spec.n_outputs,
+            spec.activation,
+            spec.sites(),
+            spec.batch_norm,
+        )
+    network.reset_parameters(make_generator(seed, torch.device("cpu")))
+    return network
+
+
+def _unstacked(
+    spec: NetworkSpec, shapes: list[tuple[int, int]], params: Tensor
+) -> DropoutNetwork:
+    with torch.random.fork_rng(devices=[]):
+        network = DropoutNetwork(
+            spec.n_inputs,
+            spec.hidden_layer_sizes,
+            spec.n_outputs,
+            spec.activation,
+            spec.sites(),
+            spec.batch_norm,
+        )
+    network.to(params.device)
+    start = 0
+    with torch.no_grad():
+        for linear, (i, o) in zip(network.linear_layers, shapes, strict=True):
+            linear.weight.copy_(params[start : start + i * o].view(i, o).t())
+            start += i * o
+        for linear, (_, o) in zip(network.linear_layers, shapes, strict=True):
+            assert linear.bias is not None
+            linear.bias.copy_(params[start : start + o])
+            start += o
+    return network.eval()
+
+
+def _gather_members(Y: Tensor, idx: Tensor) -> Tensor:
+    """``Y[m, idx[m]]`` for per-member targets ``Y [M, n, out]``."""
+    members = torch.arange(idx.shape[0], device=idx.device)[:, None]
+    return Y[members, idx]
