@@ -3,6 +3,7 @@
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
+from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor
 from ._version import __version__
 
@@ -10,7 +11,9 @@ __all__ = [
     "DropoutLinearRegression",
     "DropoutLinearRegressionCV",
     "DropoutMLPClassifier",
+    "DropoutMLPClassifierCV",
     "DropoutMLPRegressor",
+    "DropoutMLPRegressorCV",
     "__version__",
     "one_hot_groups",
 ]

@@ -1,0 +1,972 @@
+"""Dropout rates of the networks chosen by cross-validation, with every
+(rate, fold) network of the grid trained side by side by the engine."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import time
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+    is_classifier,
+)
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv, train_test_split
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ._engine import MemberPlan, member_bytes, resolve_device, train_members
+from ._mlp_base import _BaseDropoutMLP, _check_lbfgs, _check_validation_sizes
+from ._mlp_classifier import DropoutMLPClassifier
+from ._mlp_regressor import _RETURN_STD_SAMPLES, DropoutMLPRegressor
+from ._persistence import VersionedStateMixin
+from ._validation import atomic_fit, seed_from_random_state
+
+# The default grids: 3 input x 4 hidden rates, each with 0 (no dropout), so
+# that a table where dropout hurts gets a network without it.
+DEFAULT_INPUT_DROPOUTS = (0.0, 0.1, 0.2)
+DEFAULT_HIDDEN_DROPOUTS = (0.0, 0.1, 0.3, 0.5)
+# Memory for the members trained at once when max_members=None.
+_DEFAULT_BUDGET = "1GB"
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+# The plain estimators' parameters that the CV estimators replace or drop:
+# the rates become grids, and every fit starts afresh.
+_REPLACED = ("input_dropout", "hidden_dropout", "warm_start")
+
+
+class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
+    """What the cross-validated classifier and regressor share."""
+
+    _plain: ClassVar[type[_BaseDropoutMLP]]
+
+    _parameter_constraints: ClassVar[dict] = {
+        **{
+            k: v
+            for k, v in _BaseDropoutMLP._parameter_constraints.items()
+            if k not in _REPLACED
+        },
+        "input_dropouts": ["array-like"],
+        "hidden_dropouts": ["array-like"],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+        "refit": ["boolean", StrOptions({"ensemble"})],
+        "max_members": [Interval(Integral, 1, None, closed="left"), str, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        input_dropouts=DEFAULT_INPUT_DROPOUTS,
+        hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
+        cv=5,
+        scoring=None,
+        refit="ensemble",
+        max_members=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.input_dropouts = input_dropouts
+        self.hidden_dropouts = hidden_dropouts
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.max_members = max_members
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout_type = dropout_type
+        self.dropout_scaling = dropout_scaling
+        self.feature_groups = feature_groups
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.batch_norm = batch_norm
+        self.max_norm = max_norm
+        self.device = device
+
+    # ------------------------------------------------------------ checks
+    def _template(self):
+        """A plain estimator with the shared parameters: it validates and
+        encodes the data, and its copies become the members."""
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k in _plain_names(self)
+        }
+        return self._plain(**params)
+
+    def _settings(self, template, hidden):
+        """The grid as ``(input rate, hidden value as given, rates)``."""
+        inputs = _rate_grid(self.input_dropouts, "input_dropouts")
+        hiddens = _hidden_grid(self.hidden_dropouts, hidden)
+        settings = []
+        for a in inputs:
+            for given, rates in hiddens:
+                settings.append((float(a), given, (float(a), *rates)))
+        if template.solver == "lbfgs":
+            for a, given, rates in settings:
+                template.set_params(input_dropout=a, hidden_dropout=given)
+                _check_lbfgs(template, rates)
+        return settings
+
+    def _folds(self, X, labels):
+        classifier = is_classifier(self)
+        cv = check_cv(self.cv, labels, classifier=classifier)
+        if (
+            classifier
+            and isinstance(self.cv, Integral | np.integer)
+            and labels.ndim == 1
+        ):
+            found, counts = np.unique(labels, return_counts=True)
+            if counts.min() < self.cv:
+                raise ValueError(
+                    f"cv={self.cv} makes stratified folds, which need at least "
+                    f"{self.cv} samples of every class; class "
+                    f"{found.tolist()[counts.argmin()]!r} has {counts.min()}. Use "
+                    "a smaller cv."
+                )
+        folds = list(cv.split(X, labels))
+        if not folds:
+            raise ValueError(f"cv={self.cv!r} gives no split")
+        return folds
+
+    def _budget(self, spec, config, n_validation):
+        """The most members trained at once."""
+        if isinstance(self.max_members, Integral | np.integer):
+            return int(self.max_members)
+        text = _DEFAULT_BUDGET if self.max_members is None else self.max_members
+        budget = _parse_bytes(text)
+        need = member_bytes(spec, config.batch_size, n_validation)
+        if budget < need:
+            raise ValueError(
+                f"max_members={text!r} cannot hold one network: a member of "
+                f"hidden_layer_sizes={spec.hidden_layer_sizes} with batch_size="
+                f"{config.batch_size} on {spec.n_inputs} inputs needs about "
+                f"{need / 1e6:.3g} MB. Give a larger budget or an int."
+            )
+        return max(1, budget // need)
+
+    # --------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight):
+        template = self._template()
+        Xv, Y, labels, W, hidden, _ = template._prepare(X, y, sample_weight, first=True)
+        settings = self._settings(template, hidden)
+        template.set_params(input_dropout=settings[0][0], hidden_dropout=settings[0][1])
+        template._check_params()
+        template._start(Xv)
+        head = template._head(Y)
+        folds = self._folds(Xv, labels)
+        early = self.early_stopping and self.solver != "lbfgs"
+        smallest = min(len(train) for train, _ in folds)
+        config = template._config(smallest)
+        fold_rows = [
+            self._fold_rows(template, train, labels, Y, early) for train, _ in folds
+        ]
+        plans = [
+            MemberPlan(rates, tuple(template._seeds[:3]), rows, val)
+            for _, _, rates in settings
+            for rows, val in fold_rows
+        ]
+        spec = template._spec(Xv, Y, hidden, settings[0][2])
+        targets = self._member_targets(template, Y, W, folds, len(settings))
+        fits, seconds = self._train(spec, plans, head, config, Xv, targets, W)
+        members = []
+        for m, fit in enumerate(fits):
+            a, given, _ = settings[m // len(folds)]
+            est = copy.copy(template)
+            est.set_params(input_dropout=a, hidden_dropout=given)
+            members.append(
+                self._adopt_member(est, fit, len(plans[m].rows), m, len(folds))
+            )
+        self._score(X, y, members, fits, folds, settings, seconds)
+        self._copy_data_attributes(template)
+        best = self.best_index_
+        a, given, _ = settings[best]
+        self.input_dropout_, self.hidden_dropout_ = a, given
+        chosen = members[best * len(folds) : (best + 1) * len(folds)]
+        if self.refit == "ensemble":
+            self.estimators_ = chosen
+            self.__dict__.pop("best_estimator_", None)
+        else:
+            self.best_estimator_ = self._refit(
+                X, y, sample_weight, a, given, chosen, fits, best, len(folds)
+            )
+            self.__dict__.pop("estimators_", None)
+        self._seeds = template._seeds
+        return self
+
+    def _fold_rows(self, template, train, labels, Y, early):
+        """A fold's training rows and, with early stopping, the rows its
+        members stop on: the split a plain estimator makes of ``X[train]``."""
+        if not early:
+            return train, None
+        _check_validation_sizes(template, len(train), _safe_indexing(labels, train))
+        stratify = None
+        if template._head_name != "identity" and not template._multilabel:
+            stratify = Y[train]
+        if stratify is not None and stratify.shape[1] == 1:
+            stratify = stratify[:, 0]
+        part, held = train_test_split(
+            np.arange(len(train)),
+            test_size=self.validation_fraction,
+            random_state=template._seeds[3] % (2**32),
+            stratify=stratify,
+        )
+        return train[part], np.sort(train[held])
+
+    def _member_targets(self, template, Y, W, folds, n_settings):
+        """The target each member trains on: shared here."""
+        del template, W, folds, n_settings
+        return Y
+
+    def _adopt_member(self, est, fit, n_rows, m, n_folds):
+        del m, n_folds
+        return est._adopt(fit.network, fit.result, n_rows)
+
+    def _train(self, spec, plans, head, config, X, Y, W):
+        """Every member, in passes of at most the budget; the fits and each
+        member's share of its pass's wall time."""
+        n_val = max(
+            (len(p.validation_rows) for p in plans if p.validation_rows is not None),
+            default=0,
+        )
+        size = self._budget(spec, config, n_val)
+        device = resolve_device(self.device)
+        fits, seconds = [], []
+        n_passes = -(-len(plans) // size)
+        with tqdm(
+            total=self.max_iter * n_passes,
+            disable=not self.verbose,
+            desc=type(self).__name__,
+            unit="epoch",
+        ) as bar:
+            for start in range(0, len(plans), size):
+                part = plans[start : start + size]
+                targets = Y if Y.ndim == 2 else Y[start : start + size]
+                done = bar.n
+
+                def progress(epoch, alive, done=done):
+                    bar.update(done + epoch - bar.n)
+                    bar.set_postfix(training=alive)
+
+                began = time.perf_counter()
+                fits += train_members(
+                    spec,
+                    part,
+                    head,
+                    config,
+                    X,
+                    targets,
+                    W,
+                    self.max_iter,
+                    device=device,
+                    progress=progress,
+                )
+                seconds += [(time.perf_counter() - began) / len(part)] * len(part)
+                bar.update(done + self.max_iter - bar.n)
+        return fits, np.asarray(seconds)
+
+    def _score(self, X, y, members, fits, folds, settings, seconds):
+        """``cv_results_`` and the best setting, from each member's score on
+        its test fold (rows it never saw, neither in training nor for early
+        stopping)."""
+        scorer = check_scoring(members[0], scoring=self.scoring)
+        n_folds = len(folds)
+        scores = np.full(len(members), np.nan)
+        score_time = np.zeros(len(members))
+        failed = []
+        for m, (est, fit) in enumerate(zip(members, fits, strict=True)):
+            _, test = folds[m % n_folds]
+            began = time.perf_counter()
+            if fit.error is None:
+                try:
+                    scores[m] = scorer(
+                        est, _safe_indexing(X, test), _safe_indexing(y, test)
+                    )
+                except FloatingPointError as exc:
+                    fit.error = str(exc)
+            score_time[m] = time.perf_counter() - began
+            if fit.error is not None:
+                failed.append((m, fit.error))
+        if failed:
+            m, error = failed[0]
+            a, given, _ = settings[m // n_folds]
+            warnings.warn(
+                f"{len(failed)} of the {len(members)} networks of the grid "
+                f"diverged and score NaN, the first at input_dropout={a}, "
+                f"hidden_dropout={given}, split {m % n_folds}: {error}",
+                FitFailedWarning,
+                stacklevel=4,
+            )
+        if np.isnan(scores).all():
+            raise FloatingPointError(
+                "Every network of the grid diverged; see the warning above."
+            )
+        unconverged = sum(1 for f in fits if f.error is None and not f.result.converged)
+        if unconverged:
+            warnings.warn(
+                f"{type(self).__name__}: {unconverged} of the {len(fits)} networks "
+                f"reached max_iter={self.max_iter} before their stopping rule; "
+                "increase max_iter if the scores are still improving.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        table = scores.reshape(len(settings), n_folds)
+        times = seconds.reshape(len(settings), n_folds)
+        stimes = score_time.reshape(len(settings), n_folds)
+        means = table.mean(axis=1)
+        ranked = np.where(np.isnan(means), -np.inf, means)
+        order = np.argsort(-ranked, kind="stable")
+        ranks = np.empty(len(settings), dtype=np.int32)
+        # Ties share the best rank, as in GridSearchCV.
+        for position, s in enumerate(order):
+            ranks[s] = (
+                ranks[order[position - 1]]
+                if position and ranked[s] == ranked[order[position - 1]]
+                else position + 1
+            )
+        params = [
+            {"input_dropout": a, "hidden_dropout": given} for a, given, _ in settings
+        ]
+        results = {
+            "mean_fit_time": times.mean(axis=1),
+            "std_fit_time": times.std(axis=1),
+            "mean_score_time": stimes.mean(axis=1),
+            "std_score_time": stimes.std(axis=1),
+            "param_input_dropout": _param_column([p["input_dropout"] for p in params]),
+            "param_hidden_dropout": _param_column(
+                [p["hidden_dropout"] for p in params]
+            ),
+            "params": params,
+        }
+        for k in range(n_folds):
+            results[f"split{k}_test_score"] = table[:, k]
+        results["mean_test_score"] = means
+        results["std_test_score"] = table.std(axis=1)
+        results["rank_test_score"] = ranks
+        self.cv_results_ = results
+        self.best_index_ = int(order[0])
+        self.best_score_ = float(means[self.best_index_])
+        self.n_iter_ = np.array([len(f.result.losses) for f in fits]).reshape(
+            len(settings), n_folds
+        )
+        self.n_splits_ = n_folds
+        self.scorer_ = scorer
+
+    def _refit(self, X, y, sample_weight, a, given, chosen, fits, best, n_folds):
+        """The plain estimator at the chosen rates on every row, trained for
+        the number of epochs cross-validation kept (the best epochs of early
+        stopping, else the epochs the stopping rule ran)."""
+        kept = [f.best_epoch for f in fits[best * n_folds : (best + 1) * n_folds]]
+        epochs = max(1, round(float(np.mean(kept))))
+        self.refit_epochs_ = epochs
+        est = clone(chosen[0]).set_params(
+            input_dropout=a, hidden_dropout=given, early_stopping=False, max_iter=epochs
+        )
+        with warnings.catch_warnings():
+            # Stopping at the epoch count cross-validation chose is the point.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return est.fit(X, y, sample_weight=sample_weight)
+
+    def _copy_data_attributes(self, template):
+        self.n_features_in_ = template.n_features_in_
+        if hasattr(template, "feature_names_in_"):
+            self.feature_names_in_ = template.feature_names_in_
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+
+    # ----------------------------------------------------------- predict
+    def _predictors(self):
+        check_is_fitted(self)
+        if self.refit == "ensemble" and hasattr(self, "estimators_"):
+            return self.estimators_
+        return [self.best_estimator_]
+
+    def _mc_draws(self, X, n_samples, random_state, method="mc_predict"):
+        """``n_samples`` Monte Carlo passes shared out over the predictors
+        (member j makes the passes j, j + k, ...), stacked in that order."""
+        predictors = self._predictors()
+        if (
+            not isinstance(n_samples, Integral | np.integer)
+            or isinstance(n_samples, bool | np.bool_)
+            or n_samples < 1
+        ):
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        seed = seed_from_random_state(random_state)
+        seeds = np.random.SeedSequence(seed).generate_state(len(predictors))
+        counts = [
+            len(range(j, n_samples, len(predictors))) for j in range(len(predictors))
+        ]
+        parts = [
+            getattr(est, method)(X, n_samples=count, random_state=int(s))
+            for est, count, s in zip(predictors, counts, seeds, strict=True)
+            if count
+        ]
+        return np.concatenate(parts, axis=0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _plain_names(cv_estimator):
+    return set(inspect.signature(cv_estimator._plain.__init__).parameters) - {"self"}
+
+
+def _param_column(values):
+    column = np.ma.MaskedArray(np.empty(len(values), dtype=object), mask=False)
+    for k, v in enumerate(values):
+        column[k] = v
+    return column
+
+
+def _rate_grid(rates, name):
+    """A non-empty 1-d list of rates in [0, 1), or a ValueError."""
+    try:
+        grid = np.asarray(rates, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a non-empty list of rates, got {rates!r}"
+        ) from exc
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of rates, got {rates!r}")
+    for k, rate in enumerate(grid):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name}[{k}] must be in [0, 1), got {float(rate)!r}")
+    return [float(r) for r in grid]
+
+
+def _hidden_grid(entries, sizes):
+    """``(entry as given, per-layer rates)`` for each entry of
+    ``hidden_dropouts``: a float for every layer, or one rate per layer."""
+    if isinstance(entries, str) or np.ndim(entries) == 0:
+        raise ValueError(
+            "hidden_dropouts must be a non-empty list whose entries are rates or "
+            f"tuples of one rate per hidden layer, got {entries!r}"
+        )
+    entries = list(entries)
+    if not entries:
+        raise ValueError("hidden_dropouts must be a non-empty list, got []")
+    out = []
+    for k, entry in enumerate(entries):
+        if isinstance(entry, Real | np.number) and not isinstance(entry, bool):
+            rates = [float(entry)] * len(sizes)
+            given = float(entry)
+        elif isinstance(entry, list | tuple | np.ndarray) and all(
+            isinstance(r, Real | np.number) and not isinstance(r, bool) for r in entry
+        ):
+            rates = [float(r) for r in entry]
+            given = tuple(rates)
+            if len(rates) != len(sizes):
+                raise ValueError(
+                    f"hidden_dropouts[{k}]={entry!r} has {len(rates)} rates but "
+                    f"hidden_layer_sizes has {len(sizes)} layers"
+                )
+        else:
+            raise ValueError(
+                f"hidden_dropouts[{k}] must be a rate or a tuple of one rate per "
+                f"hidden layer, got {entry!r}"
+            )
+        for rate in rates:
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(
+                    f"hidden_dropouts[{k}] must hold rates in [0, 1), got {entry!r}"
+                )
+        out.append((given, rates))
+    return out
+
+
+def _parse_bytes(text):
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", str(text), re.I)
+    if match is None:
+        raise ValueError(
+            f"max_members must be a positive int, a memory size such as '500MB' or "
+            f"'2GB', or None, got {text!r}"
+        )
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
+
+
+class DropoutMLPClassifierCV(ClassifierMixin, _BaseDropoutMLPCV):
+    """Dropout network classifier with its dropout rates chosen by
+    cross-validation, every network of the grid trained side by side.
+
+    Each (input rate, hidden rate, fold) network of the grid is a member of
+    one batched training run of the engine: the members' weights are stacked
+    and every layer is one batched matrix product, so the whole grid costs a
+    few single fits rather than one fit per member, as
+    :class:`~sklearn.model_selection.GridSearchCV` would.  Each member is the
+    same network :class:`DropoutMLPClassifier` fits on that fold with the
+    same ``random_state``, to float32 rounding, so ``cv_results_`` agree
+    with a grid search over the plain estimator.  Read more in the
+    :ref:`user guide <mlp_cv>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
+momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, \
+beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
+feature_groups, categorical_features, max_categories, batch_norm, max_norm, device
+        As in :class:`DropoutMLPClassifier`, for every network of the grid.
+        ``input_dropout`` and ``hidden_dropout`` are replaced by the grids,
+        and there is no ``warm_start``: each fit searches afresh.  With
+        ``early_stopping=True`` each member holds out ``validation_fraction``
+        of its training fold, as the plain estimator would.  With an int
+        ``random_state`` every member uses the seeds of
+        ``DropoutMLPClassifier(random_state=random_state)``; with None one
+        fresh draw is shared by all members, so the settings are compared
+        with common random numbers.
+    input_dropouts : array-like of float, default=(0.0, 0.1, 0.2)
+        The input dropout rates to try, each in [0, 1).
+    hidden_dropouts : array-like, default=(0.0, 0.1, 0.3, 0.5)
+        The hidden dropout rates to try: each entry a rate for every hidden
+        layer or a tuple of one rate per hidden layer.  Every combination
+        with ``input_dropouts`` is scored.
+    cv : int, cross-validation generator or iterable, default=5
+        As in :class:`~sklearn.model_selection.GridSearchCV`; an int makes
+        stratified folds (plain folds for multilabel targets).
+    scoring : str, callable or None, default=None
+        Scores a member on its test fold; None is accuracy.  Test folds are
+        scored without sample weights, as in ``GridSearchCV``.
+    refit : bool or "ensemble", default="ensemble"
+        ``"ensemble"`` keeps the chosen setting's fold networks
+        (``estimators_``) and averages their probabilities: bagging at no
+        extra fit, and the better of the two on the development suite of real
+        tables (see the user guide).  ``True`` refits one
+        :class:`DropoutMLPClassifier` at the chosen rates on every row, for
+        the number of epochs cross-validation kept (``best_estimator_``).
+    max_members : int, str or None, default=None
+        The most networks trained at once: an int, or a memory size such as
+        ``"500MB"`` from which the number is estimated; None is ``"1GB"``.
+        A bigger grid is trained in several passes.
+
+    Attributes
+    ----------
+    input_dropout_ : float
+        The chosen input rate.
+    hidden_dropout_ : float or tuple of float
+        The chosen hidden rate(s), as given in ``hidden_dropouts``.
+    best_score_ : float
+        The mean test-fold score of the chosen setting.
+    best_index_ : int
+        Its index in ``cv_results_``.
+    cv_results_ : dict of ndarray
+        In :class:`~sklearn.model_selection.GridSearchCV`'s format
+        (``params``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``, ``split{k}_test_score``, ``mean_fit_time``, ...),
+        so that ``pandas.DataFrame(cv_results_)`` works.  A member's fit
+        time is its share of the wall time of the batched run that trained
+        it.  A member that diverged scores NaN.
+    n_iter_ : ndarray of shape (n_settings, n_splits)
+        The epochs each member ran.
+    estimators_ : list of DropoutMLPClassifier
+        With ``refit="ensemble"``: the chosen setting's fold networks.
+    best_estimator_ : DropoutMLPClassifier
+        With ``refit=True``: the network refitted on every row.
+    refit_epochs_ : int
+        With ``refit=True``: the epochs of that refit, the mean over folds
+        of the epochs each member kept.
+    classes_ : ndarray
+    n_splits_ : int
+    scorer_ : callable
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when X has string column names.
+
+    See Also
+    --------
+    DropoutMLPClassifier : The network at fixed rates.
+    DropoutMLPRegressorCV : The regressor.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdrop import DropoutMLPClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     DropoutMLPClassifierCV(
+    ...         hidden_layer_sizes=(32,), input_dropouts=[0.0, 0.2],
+    ...         hidden_dropouts=[0.0, 0.5], cv=3, max_iter=50, random_state=0,
+    ...     ),
+    ... ).fit(X, y)
+    >>> search = model[-1]
+    >>> len(search.cv_results_["params"]), len(search.estimators_)
+    (4, 3)
+    >>> bool(search.best_score_ > 0.9)
+    True
+    """
+
+    _plain = DropoutMLPClassifier
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Score every setting of the grid by cross-validation and keep the
+        best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in every member's training loss.
+
+        Returns
+        -------
+        self : DropoutMLPClassifierCV
+            The fitted estimator.
+        """
+        self._fit(X, y, sample_weight)
+        self.classes_ = self._predictors()[0].classes_
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities: the mean over ``estimators_``, or those of
+        ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        predictors = self._predictors()
+        return np.mean([est.predict_proba(X) for est in predictors], axis=0)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Class labels of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        predictors = self._predictors()
+        if len(predictors) == 1:
+            return predictors[0].predict(X)
+        proba = self.predict_proba(X)
+        first = predictors[0]
+        if first._head_name == "logistic" and not first._multilabel:
+            proba = proba[:, 1:]
+        return first._label_binarizer.inverse_transform(proba)
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Class probabilities under ``n_samples`` random dropout masks,
+        shared out over the networks of ``estimators_`` (member ``j`` makes
+        passes ``j, j + k, ...``); see :meth:`DropoutMLPClassifier.mc_predict`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_rows, n_classes)
+        """
+        return self._mc_draws(X, n_samples, random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class DropoutMLPRegressorCV(RegressorMixin, _BaseDropoutMLPCV):
+    """Dropout network regressor with its dropout rates chosen by
+    cross-validation, every network of the grid trained side by side.
+
+    See :class:`DropoutMLPClassifierCV`; the members are
+    :class:`DropoutMLPRegressor` networks.  Read more in the
+    :ref:`user guide <mlp_cv>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, input_dropouts, hidden_dropouts, cv, \
+refit, max_members, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
+momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, \
+beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
+feature_groups, categorical_features, max_categories, batch_norm, max_norm, device
+        As in :class:`DropoutMLPClassifierCV`; folds are not stratified.
+    scoring : str, callable or None, default=None
+        None is R^2.
+    loss : {"squared_error"}, default="squared_error"
+        As in :class:`DropoutMLPRegressor`.
+
+    Attributes
+    ----------
+    input_dropout_, hidden_dropout_, best_score_, best_index_, cv_results_, \
+n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
+        As in :class:`DropoutMLPClassifierCV`.
+    estimators_ : list of DropoutMLPRegressor
+        With ``refit="ensemble"``: the chosen setting's fold networks, whose
+        predictions are averaged.
+    best_estimator_ : DropoutMLPRegressor
+        With ``refit=True``.
+
+    See Also
+    --------
+    DropoutMLPRegressor : The network at fixed rates.
+    DropoutMLPClassifierCV : The classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skdrop import DropoutMLPRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     DropoutMLPRegressorCV(
+    ...         hidden_layer_sizes=(32,), input_dropouts=[0.0],
+    ...         hidden_dropouts=[0.0, 0.3], cv=3, learning_rate_init=0.01,
+    ...         max_iter=100, random_state=0,
+    ...     ),
+    ... ).fit(X, y / 100)
+    >>> mean, std = model.predict(X[:2], return_std=True)
+    >>> mean.shape, std.shape
+    ((2,), (2,))
+    """
+
+    _plain = DropoutMLPRegressor
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseDropoutMLPCV._parameter_constraints,
+        "loss": [StrOptions({"squared_error"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        input_dropouts=DEFAULT_INPUT_DROPOUTS,
+        hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
+        cv=5,
+        scoring=None,
+        refit="ensemble",
+        max_members=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            input_dropouts=input_dropouts,
+            hidden_dropouts=hidden_dropouts,
+            cv=cv,
+            scoring=scoring,
+            refit=refit,
+            max_members=max_members,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dropout_type=dropout_type,
+            dropout_scaling=dropout_scaling,
+            feature_groups=feature_groups,
+            categorical_features=categorical_features,
+            max_categories=max_categories,
+            batch_norm=batch_norm,
+            max_norm=max_norm,
+            device=device,
+        )
+        self.loss = loss
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Score every setting of the grid by cross-validation and keep the
+        best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in every member's training loss.
+
+        Returns
+        -------
+        self : DropoutMLPRegressorCV
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X, return_std=False):
+        """Predict with the mean of ``estimators_`` or with
+        ``best_estimator_``; with ``return_std``, the mean and spread of 50
+        Monte Carlo dropout passes (:meth:`mc_predict`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``: the model (dropout and, for the
+            ensemble, between-network) uncertainty, without the noise of the
+            targets.
+        """
+        predictors = self._predictors()
+        if return_std:
+            draws = self.mc_predict(
+                X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
+            )
+            return draws.mean(axis=0), draws.std(axis=0)
+        return np.mean([est.predict(X) for est in predictors], axis=0)
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Predictions under ``n_samples`` random dropout masks, shared out
+        over the networks of ``estimators_`` (member ``j`` makes passes
+        ``j, j + k, ...``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
+        """
+        return self._mc_draws(X, n_samples, random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,439 @@
+"""DropoutMLPClassifierCV and DropoutMLPRegressorCV, and the member engine."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdrop import (
+    DropoutMLPClassifier,
+    DropoutMLPClassifierCV,
+    DropoutMLPRegressor,
+    DropoutMLPRegressorCV,
+)
+from skdrop._engine import MLPConfig, NetworkSpec, build_trainer, train
+from skdrop._members import MemberPlan, MemberTrainer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Small grids, few epochs: the tests check equalities, not learning.
+SMALL = dict(
+    hidden_layer_sizes=(16,),
+    input_dropouts=[0.0, 0.2],
+    hidden_dropouts=[0.0, 0.4],
+    cv=2,
+    max_iter=8,
+    learning_rate_init=0.01,
+    random_state=0,
+)
+# Float32 training: a member and a single fit sum their products in another
+# order, so weights agree to a few float32 ulps of their O(1) size after a
+# few hundred steps.
+WEIGHT_TOL = 2e-5
+
+
+def _plain_kwargs(cv_estimator, **rates):
+    names = set(cv_estimator._plain().get_params())
+    params = {k: v for k, v in cv_estimator.get_params().items() if k in names}
+    return {**params, **rates}
+
+
+def _assert_same_network(a, b, tol=WEIGHT_TOL):
+    for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        np.testing.assert_allclose(wa, wb, atol=tol, rtol=0)
+
+
+# --- scikit-learn's estimator checks --------------------------------------
+
+
+def _expected_failures(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "repeated rows change the folds; and mini-batch training agrees with "
+            "integer weights in expectation only"
+        ),
+    }
+
+
+@parametrize_with_checks(
+    [
+        DropoutMLPClassifierCV(**{**SMALL, "max_iter": 30}),
+        DropoutMLPRegressorCV(**{**SMALL, "max_iter": 30}),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# --- one member equals one fit ----------------------------------------------
+
+
+@pytest.mark.parametrize("dropout_type", ["bernoulli", "gaussian", "alpha", "dropconnect"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_member_equals_single_fit(wine, dropout_type, early_stopping):
+    """A fold network of the grid is the network DropoutMLPClassifier fits on
+    that fold's rows with the same random_state and rates."""
+    X, y = wine
+    train = np.flatnonzero(np.arange(len(y)) % 3 != 0)
+    test = np.flatnonzero(np.arange(len(y)) % 3 == 0)
+    activation = "selu" if dropout_type == "alpha" else "relu"
+    params = dict(
+        SMALL,
+        hidden_layer_sizes=(16, 8),
+        activation=activation,
+        dropout_type=dropout_type,
+        input_dropouts=[0.2],
+        hidden_dropouts=[(0.3, 0.1)],
+        cv=[(train, test)],
+        early_stopping=early_stopping,
+        n_iter_no_change=2,
+        max_iter=15,
+    )
+    search = DropoutMLPClassifierCV(**params).fit(X, y)
+    member = search.estimators_[0]
+    single = DropoutMLPClassifier(
+        **_plain_kwargs(search, input_dropout=0.2, hidden_dropout=(0.3, 0.1))
+    ).fit(X[train], y[train])
+    assert member.n_iter_ == single.n_iter_
+    np.testing.assert_allclose(member.loss_curve_, single.loss_curve_, rtol=1e-5)
+    if early_stopping:
+        np.testing.assert_allclose(
+            member.validation_scores_, single.validation_scores_, atol=1e-6
+        )
+    _assert_same_network(member, single)
+
+
+def test_member_equals_single_fit_regression_weighted(diabetes_scaled):
+    X, y = diabetes_scaled
+    rng = np.random.default_rng(0)
+    weights = rng.integers(0, 3, len(y)).astype(float)
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    search = DropoutMLPRegressorCV(
+        **dict(SMALL, input_dropouts=[0.1], hidden_dropouts=[0.3], cv=folds)
+    ).fit(X, y, sample_weight=weights)
+    for (train, _), member in zip(folds, search.estimators_, strict=True):
+        single = DropoutMLPRegressor(
+            **_plain_kwargs(search, input_dropout=0.1, hidden_dropout=0.3)
+        ).fit(X[train], y[train], sample_weight=weights[train])
+        _assert_same_network(member, single)
+
+
+def test_diverging_member_leaves_the_others_alone():
+    """A member whose rows blow the loss up is reported; the other members
+    are unaffected (the engine, directly)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    X[0] = 1e30  # float32 squares overflow: that member's loss is inf
+    Y = X[:, :1].copy()
+    Y[0] = 0
+    spec = NetworkSpec(4, (8,), 1, "relu", (0.0, 0.0), "bernoulli", "inverted", False)
+    config = MLPConfig(batch_size=50, n_iter_no_change=1000)
+    clean = np.arange(1, 200)
+    plans = [
+        MemberPlan((0.0, 0.2), (1, 2, 3), np.arange(200)),
+        MemberPlan((0.0, 0.2), (1, 2, 3), clean),
+    ]
+    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
+        torch.from_numpy(X), torch.from_numpy(Y), None, 4
+    )
+    assert fits[0].error is not None and "diverged" in fits[0].error
+    assert fits[1].error is None
+    single = build_trainer(spec._replace_rates((0.0, 0.2)) if False else spec, "identity", config, [1, 2, 3], torch.device("cpu")) if False else None
+    del single
+    from dataclasses import replace
+
+    trainer = build_trainer(
+        replace(spec, rates=(0.0, 0.2)), "identity", config, [1, 2, 3], torch.device("cpu")
+    )
+    train(trainer, X[clean], Y[clean], None, 4)
+    for a, b in zip(
+        trainer.network.parameters(), fits[1].network.parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b, atol=WEIGHT_TOL, rtol=0)
+
+
+def test_diverged_networks_score_nan_with_a_warning():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=120)
+    X[5] = 1e30
+    train_bad = np.arange(0, 80)  # holds row 5
+    train_ok = np.arange(40, 120)
+    folds = [(train_bad, np.arange(80, 120)), (train_ok, np.arange(0, 40))]
+    search = DropoutMLPRegressorCV(**dict(SMALL, cv=folds, refit=True))
+    with pytest.warns(FitFailedWarning, match="diverged"), pytest.raises(
+        FloatingPointError, match="every setting"
+    ):
+        search.fit(X, y)
+    folds = [(train_bad, np.arange(80, 120)), (train_ok, np.arange(5, 40))]
+    # Row 5 in every test fold too is what the user must fix; the scores of the
+    # healthy split are still reported.
+    with pytest.warns(FitFailedWarning):
+        with pytest.raises(FloatingPointError):
+            DropoutMLPRegressorCV(**dict(SMALL, cv=folds)).fit(X, y)
+
+
+# --- the same scores as GridSearchCV ------------------------------------------
+
+
+def _grid_search(search, X, y):
+    plain = search._plain(**_plain_kwargs(search))
+    grid = {
+        "input_dropout": list(search.input_dropouts),
+        "hidden_dropout": list(search.hidden_dropouts),
+    }
+    return GridSearchCV(plain, grid, cv=search.cv, scoring=search.scoring).fit(X, y)
+
+
+def _by_params(results, key):
+    return {
+        (p["input_dropout"], p["hidden_dropout"]): v
+        for p, v in zip(results["params"], results[key], strict=True)
+    }
+
+
+@pytest.mark.parametrize("table", ["wine", "diabetes_scaled"])
+def test_same_scores_and_choice_as_grid_search(table, request):
+    """On two real tables, cv_results_, the chosen rates and best_score_ are
+    those of GridSearchCV over the plain estimator with the same folds and
+    seeds."""
+    X, y = request.getfixturevalue(table)
+    classifier = table == "wine"
+    folds = (StratifiedKFold if classifier else KFold)(3, shuffle=True, random_state=1)
+    cls = DropoutMLPClassifierCV if classifier else DropoutMLPRegressorCV
+    params = dict(SMALL, cv=list(folds.split(X, y)), max_iter=20)
+    search = cls(**params).fit(X, y)
+    grid = _grid_search(search, X, y)
+    # One test row flipping class (accuracy) is a float32 rounding accident;
+    # R^2 of nearly equal predictions agrees closely.
+    tol = 1.0 / (len(y) // 3) + 1e-9 if classifier else 1e-4
+    for k in range(3):
+        ours = _by_params(search.cv_results_, f"split{k}_test_score")
+        theirs = _by_params(grid.cv_results_, f"split{k}_test_score")
+        assert ours.keys() == theirs.keys()
+        for key in ours:
+            assert abs(ours[key] - theirs[key]) <= tol, (key, ours[key], theirs[key])
+    assert (search.input_dropout_, search.hidden_dropout_) == (
+        grid.best_params_["input_dropout"],
+        grid.best_params_["hidden_dropout"],
+    )
+    assert search.best_score_ == pytest.approx(grid.best_score_, abs=tol)
+
+
+def test_cv_results_format():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = (X[:, 0] > 0).astype(int)
+    search = DropoutMLPClassifierCV(**dict(SMALL, cv=3)).fit(X, y)
+    frame = pd.DataFrame(search.cv_results_)
+    assert len(frame) == 4
+    for column in [
+        "params",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+        "split0_test_score",
+        "split2_test_score",
+        "mean_fit_time",
+        "param_input_dropout",
+        "param_hidden_dropout",
+    ]:
+        assert column in frame
+    best = frame["rank_test_score"].idxmin()
+    assert search.best_index_ == best
+    assert search.best_score_ == frame["mean_test_score"].max()
+    np.testing.assert_allclose(
+        frame["mean_test_score"],
+        frame[[f"split{k}_test_score" for k in range(3)]].mean(axis=1),
+    )
+    assert search.n_iter_.shape == (4, 3)
+    assert (search.n_iter_ >= 1).all()
+
+
+# --- refit ---------------------------------------------------------------------
+
+
+def test_ensemble_predicts_the_mean_of_its_fold_networks(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    members = search.estimators_
+    assert len(members) == 2
+    assert all(isinstance(m, DropoutMLPClassifier) for m in members)
+    proba = np.mean([m.predict_proba(X) for m in members], axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), proba)
+    np.testing.assert_array_equal(
+        search.predict(X), search.classes_[proba.argmax(axis=1)]
+    )
+    assert not hasattr(search, "best_estimator_")
+
+
+def test_regressor_ensemble_mean_and_uncertainty(diabetes_scaled):
+    X, y = diabetes_scaled
+    search = DropoutMLPRegressorCV(**SMALL).fit(X, y)
+    mean = np.mean([m.predict(X) for m in search.estimators_], axis=0)
+    np.testing.assert_allclose(search.predict(X), mean)
+    mu, std = search.predict(X[:5], return_std=True)
+    assert mu.shape == std.shape == (5,)
+    again = search.predict(X[:5], return_std=True)
+    np.testing.assert_array_equal(std, again[1])
+    draws = search.mc_predict(X[:5], n_samples=7, random_state=0)
+    assert draws.shape == (7, 5)
+
+
+def test_refit_true_gives_a_plain_estimator(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(**dict(SMALL, refit=True, early_stopping=True,
+                                           n_iter_no_change=2, max_iter=30))
+    search.fit(X, y)
+    best = search.best_estimator_
+    assert type(best) is DropoutMLPClassifier
+    assert best.input_dropout == search.input_dropout_
+    assert best.hidden_dropout == search.hidden_dropout_
+    assert not best.early_stopping
+    assert best.max_iter == search.refit_epochs_ == best.n_iter_
+    np.testing.assert_array_equal(search.predict(X), best.predict(X))
+    np.testing.assert_allclose(search.predict_proba(X), best.predict_proba(X))
+    assert search.mc_predict(X[:3], n_samples=4).shape == (4, 3, 3)
+    assert not hasattr(search, "estimators_")
+
+
+def test_nested_cross_validation(wine):
+    X, y = wine
+    inner = DropoutMLPClassifierCV(**SMALL)
+    scores = cross_val_score(make_pipeline(StandardScaler(), inner), X, y, cv=2)
+    assert scores.shape == (2,)
+    assert np.all(scores > 0.6)
+    outer = GridSearchCV(inner, {"alpha": [1e-4, 1e-2]}, cv=2).fit(X, y)
+    assert outer.best_estimator_.cv_results_["params"]
+
+
+# --- data, seeds, persistence ----------------------------------------------------
+
+
+def test_bitwise_repeatable_with_an_int_seed(wine):
+    X, y = wine
+    a = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    b = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    for k in range(2):
+        np.testing.assert_array_equal(
+            a.cv_results_[f"split{k}_test_score"], b.cv_results_[f"split{k}_test_score"]
+        )
+    for ma, mb in zip(a.estimators_, b.estimators_, strict=True):
+        _assert_same_network(ma, mb, tol=0)
+
+
+def test_passes_of_max_members_give_the_same_networks(wine):
+    X, y = wine
+    whole = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    parts = DropoutMLPClassifierCV(**dict(SMALL, max_members=3)).fit(X, y)
+    np.testing.assert_allclose(
+        whole.cv_results_["mean_test_score"],
+        parts.cv_results_["mean_test_score"],
+        atol=1.0 / len(y),
+    )
+    for ma, mb in zip(whole.estimators_, parts.estimators_, strict=True):
+        _assert_same_network(ma, mb)
+
+
+def test_pandas_categorical_columns():
+    rng = np.random.default_rng(0)
+    n = 150
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n)),
+        }
+    )
+    y = (frame["x"] + (frame["colour"] == "red") > 0.5).astype(int).to_numpy()
+    search = DropoutMLPClassifierCV(**SMALL).fit(frame, y)
+    assert list(search.feature_names_in_) == ["x", "colour"]
+    assert search.predict(frame.iloc[:4]).shape == (4,)
+    assert [len(g) for g in search.estimators_[0].feature_groups_] == [1, 3]
+
+
+def test_pickle_and_skops_round_trip(wine, tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    X, y = wine
+    search = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    expected = search.predict_proba(X)
+    loaded = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    path = tmp_path / "search.skops"
+    skops_io.dump(search, path)
+    untrusted = skops_io.get_untrusted_types(file=path)
+    restored = skops_io.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+
+
+# --- bad input -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (dict(input_dropouts=[]), r"input_dropouts must be a non-empty list"),
+        (dict(input_dropouts=[0.1, 1.0]), r"input_dropouts\[1\] must be in \[0, 1\), got 1.0"),
+        (dict(input_dropouts=[[0.1]]), r"input_dropouts must be a non-empty list"),
+        (dict(hidden_dropouts=[]), r"hidden_dropouts must be a non-empty list"),
+        (dict(hidden_dropouts=[0.2, 1]), r"hidden_dropouts\[1\] must hold rates in \[0, 1\)"),
+        (dict(hidden_dropouts=["high"]), r"hidden_dropouts\[0\] must be a rate"),
+        (dict(hidden_dropouts=[(0.1, 0.2)]), r"has 2 rates but hidden_layer_sizes has 1"),
+        (dict(hidden_dropouts=0.5), r"hidden_dropouts must be a non-empty list"),
+        (dict(max_members="1KB"), r"max_members='1KB' cannot hold one network"),
+        (dict(max_members="lots"), r"max_members must be a positive int, a memory size"),
+        (dict(cv=30), r"cv=30 makes stratified folds, which need at least 30 samples of every class; class 0 has 2[0-9]"),
+        (dict(solver="lbfgs"), r"solver='lbfgs' needs a deterministic objective"),
+    ],
+)
+def test_bad_input(params, message):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=message):
+        DropoutMLPClassifierCV(**{**SMALL, **params}).fit(X, y)
+
+
+def test_lbfgs_and_batch_norm_members_train_one_by_one(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(
+        **dict(SMALL, solver="lbfgs", input_dropouts=[0.0], hidden_dropouts=[0.0])
+    ).fit(X, y)
+    train, _ = next(iter(StratifiedKFold(2).split(X, y)))
+    single = DropoutMLPClassifier(
+        **_plain_kwargs(search, input_dropout=0.0, hidden_dropout=0.0)
+    ).fit(X[train], y[train])
+    _assert_same_network(search.estimators_[0], single, tol=1e-10)
+    search = DropoutMLPClassifierCV(**dict(SMALL, batch_norm=True)).fit(X, y)
+    assert search.cv_results_["mean_test_score"].shape == (4,)
+
+
+def test_verbose_progress_bar(wine, capsys):
+    X, y = wine
+    DropoutMLPClassifierCV(**dict(SMALL, verbose=True)).fit(X, y)
+    assert "DropoutMLPClassifierCV" in capsys.readouterr().err
+
+
+def test_warns_once_for_unconverged_members(wine):
+    X, y = wine
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        DropoutMLPClassifierCV(**dict(SMALL, max_iter=2)).fit(X, y)
+    messages = [str(w.message) for w in caught if "max_iter" in str(w.message)]
+    assert len(messages) == 1
+    assert "8 of the 8 networks" in messages[0]
