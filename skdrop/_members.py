@@ -578,6 +578,9 @@ class MemberTrainer:
             # Step s takes columns [s * width, (s + 1) * width): a member with
             # a smaller batch has a single step.
             rows[k, : state.n_rows] = mine
+            # Padding repeats one of the member's own rows (with weight 0):
+            # another member's row could be extreme enough to make 0 * inf.
+            rows[k, state.n_rows :] = mine[0]
             valid[k, : state.n_rows] = True
             for s in range(n_steps):
                 lengths[s][k] = min(max(state.n_rows - s * batch, 0), batch)
@@ -618,6 +621,7 @@ class MemberTrainer:
             assert plan.validation_rows is not None
             n = len(plan.validation_rows)
             rows[k, :n] = torch.as_tensor(plan.validation_rows, dtype=torch.int64)
+            rows[k, n:] = rows[k, 0]
             valid[k, :n] = True
         rows, valid = rows.to(self.device), valid.to(self.device)
         weights = valid.to(X.dtype) if W is None else valid * W[rows]

@@ -387,12 +387,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.n_iter_ = len(result.losses)
         self.t_ = n_rows * self.n_iter_
         self.validation_scores_ = list(result.validation_scores) if early else None
-        self.validation_loss_curve_ = (
-            list(result.validation_losses) if early else None
-        )
-        self.best_validation_score_ = (
-            max(result.validation_scores) if early else None
-        )
+        self.validation_loss_curve_ = list(result.validation_losses) if early else None
+        self.best_validation_score_ = max(result.validation_scores) if early else None
         self.best_loss_ = None if early else min(result.losses, default=None)
         self._export_parameters()
         return self

@@ -23,7 +23,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, train_test_split
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
@@ -154,7 +154,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             for k, v in self.get_params(deep=False).items()
             if k in _plain_names(self)
         }
-        return self._plain(**params)
+        # Rates are set per setting; 0 until then.
+        return self._plain(**params, input_dropout=0.0, hidden_dropout=0.0)
 
     def _settings(self, template, hidden):
         """The grid as ``(input rate, hidden value as given, rates)``."""
@@ -209,6 +210,9 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
 
     # --------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight):
+        # The test folds are scored on the data as given (a DataFrame keeps
+        # its categories), so it must be indexable by rows.
+        X, y = indexable(X, y)
         template = self._template()
         Xv, Y, labels, W, hidden, _ = template._prepare(X, y, sample_weight, first=True)
         settings = self._settings(template, hidden)
@@ -218,8 +222,12 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         head = template._head(Y)
         folds = self._folds(Xv, labels)
         early = self.early_stopping and self.solver != "lbfgs"
-        smallest = min(len(train) for train, _ in folds)
-        config = template._config(smallest)
+        sizes = [len(train) for train, _ in folds]
+        # Warns as a fit on the smallest fold would; "auto" is each fold's
+        # min(200, rows), which the engine takes as min(batch, member rows).
+        config = template._config(min(sizes))
+        if self.batch_size == "auto":
+            config.batch_size = min(200, max(sizes))
         fold_rows = [
             self._fold_rows(template, train, labels, Y, early) for train, _ in folds
         ]
@@ -359,9 +367,10 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 FitFailedWarning,
                 stacklevel=4,
             )
-        if np.isnan(scores).all():
+        if np.isnan(scores.reshape(len(settings), n_folds).mean(axis=1)).all():
             raise FloatingPointError(
-                "Every network of the grid diverged; see the warning above."
+                "No setting of the grid has a score on every split: every setting "
+                "has a network that diverged (see the warning above)."
             )
         unconverged = sum(1 for f in fits if f.error is None and not f.result.converged)
         if unconverged:
