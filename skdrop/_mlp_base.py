@@ -244,6 +244,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         early = self.early_stopping and not incremental and self.solver != "lbfgs"
         if early:
             _check_validation_sizes(self, X.shape[0], labels)
+        # Scaled in float64 before the cast, and before the early-stopping
+        # split: the statistics of all the rows given.
+        y = self._scale_target(y, sample_weight, first).astype(X.dtype, copy=False)
         trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
         data = (X, y, sample_weight)
         validation = None
@@ -289,12 +292,19 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         labels = y
-        y = self._encode_y(y, first=first, classes=classes).astype(dtype, copy=False)
+        # Encoded in float64: the regressor standardizes it before the cast.
+        y = self._encode_y(y, first=first, classes=classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
         return X, y, labels, sample_weight, hidden, rates
+
+    def _scale_target(self, Y, sample_weight, first):
+        """The encoded target the network trains on (the regressor
+        standardizes it)."""
+        del sample_weight, first
+        return Y
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
         """The engine's training, behind a progress bar when ``verbose``."""

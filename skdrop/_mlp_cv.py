@@ -31,7 +31,11 @@ from tqdm.auto import tqdm
 from ._engine import MemberPlan, member_bytes, resolve_device, train_members
 from ._mlp_base import _BaseDropoutMLP, _check_lbfgs, _check_validation_sizes
 from ._mlp_classifier import DropoutMLPClassifier
-from ._mlp_regressor import _RETURN_STD_SAMPLES, DropoutMLPRegressor
+from ._mlp_regressor import (
+    _RETURN_STD_SAMPLES,
+    DropoutMLPRegressor,
+    _target_statistics,
+)
 from ._persistence import VersionedStateMixin
 from ._validation import atomic_fit, seed_from_random_state
 
@@ -238,6 +242,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         ]
         spec = template._spec(Xv, Y, hidden, settings[0][2])
         targets = self._member_targets(template, Y, W, folds, len(settings))
+        targets = targets.astype(Xv.dtype, copy=False)
         fits, seconds = self._train(spec, plans, head, config, Xv, targets, W)
         members = []
         for m, fit in enumerate(fits):
@@ -284,7 +289,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         return train[part], np.sort(train[held])
 
     def _member_targets(self, template, Y, W, folds, n_settings):
-        """The target each member trains on: shared here."""
+        """The target each member trains on: shared by all for the
+        classifier."""
         del template, W, folds, n_settings
         return Y
 
@@ -787,6 +793,9 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         None is R^2.
     loss : {"squared_error"}, default="squared_error"
         As in :class:`DropoutMLPRegressor`.
+    target_scaling : {"standard"} or None, default="standard"
+        As in :class:`DropoutMLPRegressor`: each member standardizes the
+        target with the statistics of its own training fold.
 
     Attributes
     ----------
@@ -829,6 +838,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLPCV._parameter_constraints,
         "loss": [StrOptions({"squared_error"})],
+        "target_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -837,6 +847,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         activation="relu",
         *,
         loss="squared_error",
+        target_scaling="standard",
         input_dropouts=DEFAULT_INPUT_DROPOUTS,
         hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
         cv=5,
@@ -911,6 +922,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
             device=device,
         )
         self.loss = loss
+        self.target_scaling = target_scaling
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -931,6 +943,24 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
             The fitted estimator.
         """
         return self._fit(X, y, sample_weight)
+
+    def _member_targets(self, template, Y, W, folds, n_settings):
+        """Each member's target standardized with its training fold's
+        statistics, as the plain regressor fitted on that fold does: stacked
+        ``[members, rows, outputs]`` (settings major)."""
+        self._fold_statistics = [
+            _target_statistics(
+                Y[train], None if W is None else W[train], self.target_scaling
+            )
+            for train, _ in folds
+        ]
+        scaled = np.stack([(Y - mean) / scale for mean, scale in self._fold_statistics])
+        return np.tile(scaled, (n_settings, 1, 1))
+
+    def _adopt_member(self, est, fit, n_rows, m, n_folds):
+        est.target_mean_, est.target_scale_ = self._fold_statistics[m % n_folds]
+        est._target_scaling_fitted = self.target_scaling
+        return est._adopt(fit.network, fit.result, n_rows)
 
     def predict(self, X, return_std=False):
         """Predict with the mean of ``estimators_`` or with

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -39,15 +40,45 @@ batch_norm, max_norm, device
     loss : {"squared_error"}, default="squared_error"
         The loss, half the squared error, as in scikit-learn (keyword only
         here).  scikit-learn's ``loss="poisson"`` is not offered.
+    target_scaling : {"standard"} or None, default="standard"
+        "standard" trains the network on the target standardized per output
+        column (weighted by ``sample_weight`` when given; a constant column
+        keeps scale 1), as a
+        :class:`~sklearn.compose.TransformedTargetRegressor` with a
+        :class:`~sklearn.preprocessing.StandardScaler` would, and maps every
+        output (``predict``, its ``return_std``, ``mc_predict``) back to the
+        target's units: a target in dollars trains like one of unit
+        variance.  None trains on the raw target, as scikit-learn's
+        MLPRegressor does.  The mean and scale come from the first fit (see
+        ``target_mean_``): ``warm_start`` fits and later ``partial_fit``
+        calls keep them, so the first ``partial_fit`` call's batch defines
+        them, and changing ``target_scaling`` between such calls is a
+        ``ValueError``.  Not in scikit-learn's MLPRegressor.
 
     Attributes
     ----------
-    loss_curve_, validation_scores_, validation_loss_curve_, \
-best_validation_score_, best_loss_, n_iter_, t_, coefs_, intercepts_, \
-n_layers_, n_outputs_, out_activation_, module_, categories_, feature_groups_, \
-n_features_in_, feature_names_in_
-        As in :class:`DropoutMLPClassifier`; the output activation is
+    target_mean_, target_scale_ : ndarray of shape (n_outputs,)
+        The standardization of the target the network trains on,
+        ``(y - target_mean_) / target_scale_``, fitted on the first fit;
+        zeros and ones with ``target_scaling=None``.
+    loss_curve_, loss_, best_loss_, validation_loss_curve_
+        As in :class:`DropoutMLPClassifier`, for half the squared error;
+        with ``target_scaling="standard"``, of the standardized target (the
+        residuals divided by ``target_scale_``), so they do not depend on
+        the target's units.
+    validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, \
+n_outputs_, categories_, feature_groups_, n_features_in_, feature_names_in_
+        As in :class:`DropoutMLPClassifier`; the validation score is the
+        R^2, which the target scaling does not change.
+    coefs_, intercepts_ : list of ndarray
+        As in :class:`DropoutMLPClassifier`, with the target scaling folded
+        into the last layer: the forward pass gives predictions in the
+        target's units, as with scikit-learn's MLPRegressor.
+    out_activation_ : str
         "identity".
+    module_ : DropoutNetwork
+        The trained torch module, which predicts the standardized target:
+        ``module_(x) * target_scale_ + target_mean_`` is the prediction.
 
     See Also
     --------
@@ -67,7 +98,7 @@ n_features_in_, feature_names_in_
     ...         hidden_layer_sizes=(64,), hidden_dropout=0.2,
     ...         learning_rate_init=0.01, max_iter=300, random_state=0,
     ...     ),
-    ... ).fit(X, y / 100)
+    ... ).fit(X, y)  # y in its own units: the network trains on it standardized
     >>> mean, std = model[-1].predict(model[0].transform(X[:3]), return_std=True)
     >>> mean.shape, bool((std > 0).all())
     ((3,), True)
@@ -76,6 +107,7 @@ n_features_in_, feature_names_in_
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLP._parameter_constraints,
         "loss": [StrOptions({"squared_error"})],
+        "target_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -84,6 +116,7 @@ n_features_in_, feature_names_in_
         activation="relu",
         *,
         loss="squared_error",
+        target_scaling="standard",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -152,6 +185,7 @@ n_features_in_, feature_names_in_
             device=device,
         )
         self.loss = loss
+        self.target_scaling = target_scaling
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -196,6 +230,8 @@ n_features_in_, feature_names_in_
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.  With ``target_scaling="standard"`` the first call's
+            batch defines the target's mean and scale for every later call.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -219,6 +255,34 @@ n_features_in_, feature_names_in_
                 "y must have the same number of targets as in the first fit"
             )
         return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _scale_target(self, Y, sample_weight, first):
+        if first:
+            self.target_mean_, self.target_scale_ = _target_statistics(
+                Y, sample_weight, self.target_scaling
+            )
+            self._target_scaling_fitted = self.target_scaling
+        elif self.target_scaling != self._target_scaling_fitted:
+            raise ValueError(
+                f"target_scaling={self.target_scaling!r} differs from the fitted "
+                f"model's {self._target_scaling_fitted!r}; warm_start and "
+                "partial_fit continue the network trained on that target: set "
+                "warm_start=False to fit a new one"
+            )
+        return (Y - self.target_mean_) / self.target_scale_
+
+    def _in_target_units(self, raw):
+        """The network's outputs (last axis) mapped back to the target's
+        units; the identity with ``target_scaling=None``."""
+        return raw * self.target_scale_ + self.target_mean_
+
+    def _export_parameters(self):
+        super()._export_parameters()
+        # scikit-learn's coefs_ and intercepts_ predict in the target's units.
+        self.coefs_[-1] = self.coefs_[-1] * self.target_scale_
+        self.intercepts_[-1] = (
+            self.intercepts_[-1] * self.target_scale_ + self.target_mean_
+        )
 
     def _head(self, Y):
         del Y
@@ -251,8 +315,8 @@ n_features_in_, feature_names_in_
                 X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
             )
             return draws.mean(axis=0), draws.std(axis=0)
-        raw = self._raw(X)
-        return raw[:, 0] if self._single_output else raw
+        pred = self._in_target_units(self._raw(X))
+        return pred[:, 0] if self._single_output else pred
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Predictions under ``n_samples`` random dropout masks.
@@ -269,10 +333,40 @@ n_features_in_, feature_names_in_
         -------
         y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
         """
-        raw = self._mc_raw(X, n_samples, random_state)
-        return raw[:, :, 0] if self._single_output else raw
+        draws = self._in_target_units(self._mc_raw(X, n_samples, random_state))
+        return draws[:, :, 0] if self._single_output else draws
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "target_scaling" not in state:
+            # Saved before target scaling existed: trained on the raw target,
+            # so it loads (and refits) as target_scaling=None, predicting as
+            # it did.
+            state["target_scaling"] = None
+            state["_target_scaling_fitted"] = None
+            if "n_outputs_" in state:
+                state["target_mean_"] = np.zeros(state["n_outputs_"])
+                state["target_scale_"] = np.ones(state["n_outputs_"])
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _target_statistics(Y, sample_weight, scaling):
+    """``(mean, scale)`` per column of ``Y`` for ``target_scaling``."""
+    if scaling is None:
+        return np.zeros(Y.shape[1]), np.ones(Y.shape[1])
+    if sample_weight is not None:
+        # Rows of weight 0 count for nothing, and equal weights give the
+        # unweighted statistics bit for bit.
+        keep = sample_weight > 0
+        Y, sample_weight = Y[keep], sample_weight[keep]
+        if np.all(sample_weight == sample_weight[0]):
+            sample_weight = None
+    # StandardScaler's statistics, with its scale of 1 for a constant column:
+    # those of TransformedTargetRegressor(transformer=StandardScaler()).
+    scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
+    return scaler.mean_, scaler.scale_

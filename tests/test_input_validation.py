@@ -276,6 +276,28 @@ CASES = [
         "str among",
     ),
     Bad(
+        "target_scaling",
+        (R,),
+        "``target_scaling='minmax'`` (allowed: ``'standard'``, None)",
+        InvalidParameterError,
+        r"The 'target_scaling' parameter of {est} must be a str among "
+        r"\{'standard'\} or None\. Got 'minmax' instead\.",
+        params=dict(target_scaling="minmax"),
+    ),
+    Bad(
+        "target_scaling_warm_start",
+        (R,),
+        "another ``target_scaling`` on a ``warm_start`` fit (or ``partial_fit``)",
+        ValueError,
+        r"^target_scaling=None differs from the fitted model's 'standard'; "
+        r"warm_start and partial_fit continue the network trained on that "
+        r"target: set warm_start=False to fit a new one$",
+        params=dict(warm_start=True),
+        call=lambda est: (
+            est.fit(X, Y_VALUES).set_params(target_scaling=None).fit(X, Y_VALUES)
+        ),
+    ),
+    Bad(
         "test_time_scaling",
         MLP,
         "``dropout_scaling='test_time'`` with ``dropout_type='gaussian'`` "
@@ -1083,6 +1105,7 @@ CASES = [
             learning_rate_init=1e10,
             early_stopping=True,
             max_iter=1,
+            target_scaling=None,  # the raw target of 1e10 makes it diverge
         ),
         call=fit_with(y=Y_VALUES * 1e10),
         doc="the optimization diverged.",

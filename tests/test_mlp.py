@@ -102,7 +102,10 @@ def test_regressor_matches_sklearn():
         hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=100, random_state=0
     )
     reference = MLPRegressor(**common).fit(X_train, y_train)
-    model = DropoutMLPRegressor(hidden_dropout=0.3, **common).fit(X_train, y_train)
+    # Both train on the target standardized above.
+    model = DropoutMLPRegressor(hidden_dropout=0.3, target_scaling=None, **common).fit(
+        X_train, y_train
+    )
     reference_score = reference.score(X_test, y_test)
     score = model.score(X_test, y_test)
     assert score >= reference_score - 0.05, (score, reference_score)
@@ -693,6 +696,8 @@ def test_every_scikit_learn_parameter_with_its_default(theirs, ours):
     assert not undocumented
     # The regressor's loss is keyword-only here: a documented difference.
     assert "``loss``" in documented
+    # target_scaling changes what the regressor trains on by default.
+    assert "``target_scaling``" in documented
     assert (
         mine.get("loss") is None or mine["loss"].kind is inspect.Parameter.KEYWORD_ONLY
     )
@@ -919,7 +924,9 @@ def test_validation_loss_curve_is_the_loss_on_the_validation_split(kind):
     )
     best = int(np.argmax(model.validation_scores_))
     if kind == "regressor":
-        expected = 0.5 * np.mean((model.predict(X_val) - y_val) ** 2)
+        # In units of the standardized target (target_scaling="standard").
+        residual = (model.predict(X_val) - y_val) / model.target_scale_[0]
+        expected = 0.5 * np.mean(residual**2)
     else:
         expected = log_loss(y_val, model.predict_proba(X_val), labels=model.classes_)
     assert curve[best] == pytest.approx(expected, rel=1e-4)

@@ -367,3 +367,58 @@ def test_pickling_leaves_the_estimator_alone(fitted):
     after = _outputs(model, X)
     for key in before:
         np.testing.assert_array_equal(after[key], before[key])
+
+
+# --- files from before a parameter existed ----------------------------------
+
+
+def _as_if_saved_before_target_scaling(state):
+    """What a regressor saved before ``target_scaling`` existed holds: no
+    parameter, no fitted mean and scale."""
+    names = (
+        "target_scaling",
+        "_target_scaling_fitted",
+        "target_mean_",
+        "target_scale_",
+    )
+    return {key: value for key, value in state.items() if key not in names}
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_regressor_from_before_target_scaling_predicts_as_it_did(
+    fitted, how, monkeypatch
+):
+    """Such a network was trained on the raw target: it loads as
+    ``target_scaling=None`` with mean 0 and scale 1, and predicts as before
+    (rather than mapping its raw outputs through a scale it never had)."""
+    model, X, y = fitted["regressor_gaussian_two_targets"]
+    # A model trained without scaling, as every model was before.
+    model = clone(model).set_params(target_scaling=None).fit(X, y)
+    save = _BaseDropoutMLP.__getstate__
+    monkeypatch.setattr(
+        _BaseDropoutMLP,
+        "__getstate__",
+        lambda self: _as_if_saved_before_target_scaling(save(self)),
+    )
+    data = pickle.dumps(model) if how == "pickle" else sio.dumps(model)
+    monkeypatch.undo()
+    restored = (
+        pickle.loads(data) if how == "pickle" else sio.loads(data, trusted=TRUSTED)
+    )
+    assert restored.target_scaling is None
+    np.testing.assert_array_equal(restored.target_mean_, np.zeros(2))
+    np.testing.assert_array_equal(restored.target_scale_, np.ones(2))
+    _assert_same(model, restored, X)
+    # It continues training on the raw target, as the original does.
+    original = pickle.loads(pickle.dumps(model))
+    for m in (original, restored):
+        m.partial_fit(X, y)
+    _assert_same(original, restored, X)
+
+
+def test_unfitted_regressor_from_before_target_scaling():
+    state = _as_if_saved_before_target_scaling(DropoutMLPRegressor().__getstate__())
+    restored = DropoutMLPRegressor.__new__(DropoutMLPRegressor)
+    restored.__setstate__(state)
+    assert restored.target_scaling is None
+    assert not hasattr(restored, "target_mean_")

@@ -653,9 +653,15 @@ def test_mlp_classifier_property(case, params):
     event(check_fit_predict(est, case))  # counted by --hypothesis-show-statistics
 
 
-@given(case=datasets("regression"), params=mlp_params())
-def test_mlp_regressor_property(case, params):
-    est = DropoutMLPRegressor(**params, feature_groups=_groups(case))
+@given(
+    case=datasets("regression"),
+    params=mlp_params(),
+    target_scaling=st.sampled_from(["standard", None]),
+)
+def test_mlp_regressor_property(case, params, target_scaling):
+    est = DropoutMLPRegressor(
+        **params, target_scaling=target_scaling, feature_groups=_groups(case)
+    )
     event(check_fit_predict(est, case))  # counted by --hypothesis-show-statistics
 
 
@@ -1034,6 +1040,7 @@ def test_diverged_network_mc_predictions_are_finite_or_an_error():
         activation="selu",
         solver="sgd",
         random_state=0,
+        target_scaling=None,  # the raw target of 1e7 diverged
     )
     try:
         model.fit(X, y)
@@ -1066,6 +1073,7 @@ def test_early_stopping_on_diverging_training_says_it_diverged():
         early_stopping=True,
         batch_norm=True,
         random_state=1,
+        target_scaling=None,  # the raw target of 1e8 makes it diverge
     )
     with pytest.raises(FloatingPointError, match="diverged"):
         model.fit(X, y)
