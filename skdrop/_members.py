@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from ._engine import NetworkSpec
 
 MembersProgress = Callable[[int, int], None]
+# Layers this narrow (outputs, mostly) multiply as (W h^T)^T: measured 2-6x
+# faster for batched products of a width of 1 to 10.
+_NARROW = 16
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ class _MemberState:
 class _Stack:
     """The parameters of M networks in one flat tensor, layer-major.
 
-    Block ``l`` holds the weights ``[M, in_l, out_l]`` of layer ``l``, then
+    Block ``l`` holds the weights ``[M, out_l, in_l]`` of layer ``l`` (the
+    layout of :class:`torch.nn.Linear`), then
     come the biases ``[M, 1, out_l]``; each block is contiguous, so a batched
     product writes its gradient in place and the optimizer updates every
     member with a handful of elementwise operations.
@@ -138,7 +142,7 @@ class _Stack:
         blocks = self.blocks(t)
         n = len(self.shapes)
         weights = [
-            b.view(-1, i, o) for b, (i, o) in zip(blocks[:n], self.shapes, strict=True)
+            b.view(-1, o, i) for b, (i, o) in zip(blocks[:n], self.shapes, strict=True)
         ]
         biases = [
             b.view(-1, 1, o) for b, (_, o) in zip(blocks[n:], self.shapes, strict=True)
@@ -232,14 +236,21 @@ class MemberTrainer:
         self.spec, self.head, self.config, self.device = spec, head, config, device
         self.activation = spec.activation
         networks, self.members = [], []
+        # Members with the same mask seed and rates draw the same masks as
+        # long as they ask for the same shapes (folds of equal size): they
+        # share one stream, drawn once, until their requests differ.
+        streams: dict[tuple[int, tuple[float, ...]], NoiseSource] = {}
         for plan in plans:
             network = _initialized(replace(spec, rates=plan.rates), plan.seeds[0])
             networks.append(network)
+            key = (plan.seeds[1], plan.rates)
+            if key not in streams:
+                streams[key] = NoiseSource(plan.seeds[1], device)
             self.members.append(
                 _MemberState(
                     plan=plan,
                     sites=network.sites,
-                    noise=NoiseSource(plan.seeds[1], device),
+                    noise=streams[key],
                     n_rows=len(plan.rows),
                     learning_rate=config.learning_rate_init,
                 )
@@ -248,7 +259,7 @@ class MemberTrainer:
             (lin.in_features, lin.out_features) for lin in networks[0].linear_layers
         ]
         blocks = [
-            torch.stack([net.linear_layers[i].weight.detach().t() for net in networks])
+            torch.stack([net.linear_layers[i].weight.detach() for net in networks])
             for i in range(len(self.shapes))
         ] + [
             torch.stack([net.linear_layers[i].bias.detach() for net in networks])
@@ -321,16 +332,21 @@ class MemberTrainer:
         shape = (self.shapes[i][1], self.shapes[i][0]) if dropconnect else (width, cols)
         mults: list[Tensor | None] = []
         offsets: list[Tensor | None] = []
+        # Members sharing a stream ask for the same draw: make it once.
+        drawn: dict[int, tuple[Tensor, Tensor | None]] = {}
         for state, length in zip(members, lengths, strict=True):
             site = state.sites[i]
             if not site.active or length == 0:
                 mults.append(None)
                 offsets.append(None)
                 continue
-            rows = shape[0] if dropconnect else length
-            mult, offset, _ = site.sample_scaled(rows, shape[1], state.noise, dtype)
-            mults.append(mult)
-            offsets.append(offset)
+            key = id(state.noise)
+            if key not in drawn:
+                rows = shape[0] if dropconnect else length
+                mult, offset, _ = site.sample_scaled(rows, shape[1], state.noise, dtype)
+                drawn[key] = (mult, offset)
+            mults.append(drawn[key][0])
+            offsets.append(drawn[key][1])
         return (
             self._stack_padded(f"mult{i}", mults, shape, 1),
             self._stack_padded(f"offset{i}", offsets, shape, 0),
@@ -361,12 +377,23 @@ class MemberTrainer:
     def _layer(
         self, name: str, i: int, h: Tensor, scale: Tensor | None, weight: Tensor
     ) -> Tensor:
+        """``(h W^T) s + b`` for inputs ``[M, rows, in]``."""
         bias = self.stack.biases[i]
-        out = self._ws(name, (h.shape[0], h.shape[1], weight.shape[2]), h.dtype)
-        if scale is None:
-            return torch.baddbmm(bias, h, weight, out=out)
-        # (h W) s + b in one product: baddbmm(b / s, h, W) * s.
-        return torch.baddbmm(bias / scale, h, weight, out=out).mul_(scale)
+        members, rows, width = h.shape[0], h.shape[1], weight.shape[1]
+        if scale is not None:
+            # (h W^T) s + b in one product: ((h W^T) + b / s) s.
+            bias = bias / scale
+        if width <= _NARROW:
+            # A narrow layer (the output, mostly) multiplies faster as
+            # (W h^T)^T, with the long batch axis as the product's columns.
+            out = self._ws(name, (members, width, rows), h.dtype)
+            z = torch.baddbmm(
+                bias.view(members, width, 1), weight, h.transpose(1, 2), out=out
+            ).transpose(1, 2)
+        else:
+            out = self._ws(name, (members, rows, width), h.dtype)
+            z = torch.baddbmm(bias, h, weight.transpose(1, 2), out=out)
+        return z if scale is None else z.mul_(scale)
 
     def _forward_train(
         self, xb: Tensor, lengths: list[int]
@@ -380,7 +407,7 @@ class MemberTrainer:
             mult, offset = self._noise(i, lengths, h.shape[1], h.shape[2], h.dtype)
             weight_mask = input_mult = None
             if mult is not None and kind == "dropconnect":
-                weight_mask = mult.transpose(1, 2)
+                weight_mask = mult
                 out = self._ws(f"weight{i}", weight.shape, weight.dtype)
                 weight = torch.mul(weight, weight_mask, out=out)
             elif mult is not None:
@@ -430,13 +457,19 @@ class MemberTrainer:
             scale = self._train_scale[i]
             if scale is not None:
                 g = g.mul_(scale)
-            torch.bmm(h.transpose(1, 2), g, out=stack.grad_weights[i])
+            # g^T h: batched products are fast with the long batch axis
+            # inside, whatever the layer's width.
+            torch.bmm(g.transpose(1, 2), h, out=stack.grad_weights[i])
             if weight_mask is not None:
                 stack.grad_weights[i].mul_(weight_mask)
             if i == 0:
                 return
             out = self._ws(f"grad{i}", layer.inputs.shape, g.dtype)
-            g = torch.bmm(g, layer.weight.transpose(1, 2), out=out)
+            if g.shape[2] == 1:
+                # An outer product: cheaper than a batched product of width 1.
+                g = torch.mul(g, layer.weight, out=out)
+            else:
+                g = torch.bmm(g, layer.weight, out=out)
             if input_mult is not None:
                 g.mul_(input_mult)
             below = cache[i - 1].activation
@@ -444,9 +477,26 @@ class MemberTrainer:
             _activation_backward_(g, below, self.activation)
 
     # -------------------------------------------------------------- step
+    def _split_streams(self, lengths: list[int]) -> None:
+        """Give members that share a mask stream but ask for batches of
+        another size this step a copy of it (before anything is drawn), so
+        that each member's stream stays its own."""
+        by_stream: dict[int, dict[int, list[_MemberState]]] = {}
+        for m, length in zip(self.alive, lengths, strict=True):
+            state = self.members[m]
+            by_stream.setdefault(id(state.noise), {}).setdefault(length, []).append(
+                state
+            )
+        for groups in by_stream.values():
+            for group in list(groups.values())[1:]:
+                twin = group[0].noise.copy()
+                for state in group:
+                    state.noise = twin
+
     def _step(self, xb: Tensor, yb: Tensor, wb: Tensor, lengths: list[int]) -> Tensor:
         """One mini-batch step of every alive member; their penalized batch
         losses ``[M]``.  Members with no rows in this step take none."""
+        self._split_streams(lengths)
         out, cache = self._forward_train(xb, lengths)
         loss_sum, grad_out = _head_loss_and_grad(out, yb, wb, self.head)
         total = wb.sum(1)
@@ -530,7 +580,7 @@ class MemberTrainer:
         if cfg.max_norm is not None:
             for weight in stack.weights:
                 # renorm's rule for each unit's incoming weights.
-                norms = weight.norm(dim=1, keepdim=True)
+                norms = weight.norm(dim=2, keepdim=True)
                 factor = torch.where(
                     norms > cfg.max_norm, cfg.max_norm / (norms + 1e-7), 1.0
                 )
@@ -815,7 +865,7 @@ def _unstacked(
     start = 0
     with torch.no_grad():
         for linear, (i, o) in zip(network.linear_layers, shapes, strict=True):
-            linear.weight.copy_(params[start : start + i * o].view(i, o).t())
+            linear.weight.copy_(params[start : start + i * o].view(o, i))
             start += i * o
         for linear, (_, o) in zip(network.linear_layers, shapes, strict=True):
             assert linear.bias is not None
