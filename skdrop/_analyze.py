@@ -8,7 +8,6 @@ the public API of skdrop and scikit-learn.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -34,6 +33,7 @@ from tqdm.auto import tqdm
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
+from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor
 
 
@@ -207,8 +207,8 @@ def _dropout_model(task, quick, seed, input_dropout=0.0, hidden_dropout=0.0):
         if task == "classification"
         else DropoutMLPRegressor(**params)
     )
-    pipe = make_pipeline(_numeric_preprocessing(), network)
-    return pipe if task == "classification" else _scaled_target(pipe)
+    # The regressor standardizes its target itself (target_scaling).
+    return make_pipeline(_numeric_preprocessing(), network)
 
 
 def _network(model):
@@ -314,24 +314,33 @@ def _categorical_as_text(X, categorical):
 
 
 def _grid_search(study, progress):
-    """Mean CV score of the dropout network over input x hidden rates."""
+    """Mean CV score of the dropout network over input x hidden rates: every
+    (rates, fold) network of the grid trained side by side by the CV
+    estimator, on the study's folds."""
     input_rates = [0.0, 0.2] if study.quick else [0.0, 0.1, 0.2, 0.3]
     hidden_rates = [0.0, 0.5] if study.quick else [0.0, 0.25, 0.5]
-    grid = list(itertools.product(input_rates, hidden_rates))
-    scores = np.empty((len(input_rates), len(hidden_rates)))
-    for k, (p_in, p_hid) in enumerate(
-        tqdm(grid, desc="dropout grid", disable=not progress, unit="setting")
-    ):
-        cv_scores = cross_val_score(
-            study.model(p_in, p_hid),
-            study.X,
-            study.y,
-            cv=study.splits,
-            scoring=study.scoring,
-            n_jobs=study.n_jobs,
-        )
-        scores[k // len(hidden_rates), k % len(hidden_rates)] = cv_scores.mean()
-    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    params = _network_params(study.quick, study.seed)
+    cls = (
+        DropoutMLPClassifierCV
+        if study.task == "classification"
+        else DropoutMLPRegressorCV
+    )
+    search = cls(
+        **params,
+        input_dropouts=input_rates,
+        hidden_dropouts=hidden_rates,
+        cv=study.splits,
+        scoring=study.scoring,
+        verbose=progress,
+    )
+    # The imputer and scaler learn from every row here, the baselines from
+    # each training fold: medians and standard deviations leak next to
+    # nothing, and one pipeline lets the grid train as one batched model.
+    make_pipeline(_numeric_preprocessing(), search).fit(study.X, study.y)
+    scores = search.cv_results_["mean_test_score"].reshape(
+        len(input_rates), len(hidden_rates)
+    )
+    i, j = np.unravel_index(int(np.nanargmax(scores)), scores.shape)
     best = {
         "input_dropout": input_rates[i],
         "hidden_dropout": hidden_rates[j],

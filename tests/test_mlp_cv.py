@@ -171,6 +171,43 @@ def test_diverging_member_leaves_the_others_alone():
         torch.testing.assert_close(a, b, atol=WEIGHT_TOL, rtol=0)
 
 
+@pytest.mark.parametrize("dropout_type", ["bernoulli", "gaussian", "dropconnect"])
+def test_members_sharing_a_mask_stream_equal_their_single_fits(dropout_type):
+    """Members with the same mask seed and rates share one stream while their
+    batches have the same size, and get their own copy when they differ
+    (folds of unequal size, or a member with a smaller batch): each still
+    equals its single fit."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Y = (X[:, :1] - X[:, 1:2]).astype(np.float32)
+    spec = NetworkSpec(
+        5, (12, 6), 1, "relu", (0.0, 0.0, 0.0), dropout_type, "inverted", False
+    )
+    config = MLPConfig(batch_size=32, n_iter_no_change=1000)
+    rates = (0.2, 0.3, 0.1)
+    sizes = [250, 250, 249, 20, 250]
+    plans = [
+        MemberPlan(rates, (7, 8, 9 + k), np.sort(rng.choice(300, n, replace=False)))
+        for k, n in enumerate(sizes)
+    ]
+    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
+        torch.from_numpy(X), torch.from_numpy(Y), None, 3
+    )
+    for plan, fit in zip(plans, fits, strict=True):
+        trainer = build_trainer(
+            replace(spec, rates=rates),
+            "identity",
+            config,
+            list(plan.seeds),
+            torch.device("cpu"),
+        )
+        train(trainer, X[plan.rows], Y[plan.rows], None, 3)
+        for a, b in zip(
+            trainer.network.parameters(), fit.network.parameters(), strict=True
+        ):
+            torch.testing.assert_close(a, b, atol=WEIGHT_TOL, rtol=0)
+
+
 def test_diverged_networks_score_nan_with_a_warning():
     """Networks that diverge score NaN with one FitFailedWarning; when every
     setting has one, the fit says so rather than picking among NaNs."""
@@ -414,7 +451,11 @@ def test_pickle_and_skops_round_trip(wine, tmp_path):
         ),
         (
             dict(cv=30),
-            r"cv=30 makes stratified folds, which need at least 30 samples of every class; class 1 has 24",
+            (
+                dict(cv=30),
+                r"cv=30 makes stratified folds, which need at least 30 samples of "
+                r"every class; class 1 has 24",
+            ),
         ),
         (dict(solver="lbfgs"), r"solver='lbfgs' needs a deterministic objective"),
     ],
