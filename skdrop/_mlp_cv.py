@@ -8,6 +8,7 @@ import inspect
 import re
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -214,6 +215,10 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
 
     # --------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight):
+        with _speaking_as(self):
+            return self._fit_grid(X, y, sample_weight)
+
+    def _fit_grid(self, X, y, sample_weight):
         # The test folds are scored on the data as given (a DataFrame keeps
         # its categories), so it must be indexable by rows.
         X, y = indexable(X, y)
@@ -454,9 +459,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     # ----------------------------------------------------------- predict
     def _predictors(self):
         check_is_fitted(self)
-        if self.refit == "ensemble" and hasattr(self, "estimators_"):
+        if hasattr(self, "estimators_"):
             return self.estimators_
         return [self.best_estimator_]
+
+    def _each(self, method, X, **kwargs):
+        """``method`` of every predictor on ``X``; errors name this class."""
+        with _speaking_as(self):
+            return [getattr(est, method)(X, **kwargs) for est in self._predictors()]
 
     def _mc_draws(self, X, n_samples, random_state, method="mc_predict"):
         """``n_samples`` Monte Carlo passes shared out over the predictors
@@ -473,17 +483,37 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         counts = [
             len(range(j, n_samples, len(predictors))) for j in range(len(predictors))
         ]
-        parts = [
-            getattr(est, method)(X, n_samples=count, random_state=int(s))
-            for est, count, s in zip(predictors, counts, seeds, strict=True)
-            if count
-        ]
+        with _speaking_as(self):
+            parts = [
+                getattr(est, method)(X, n_samples=count, random_state=int(s))
+                for est, count, s in zip(predictors, counts, seeds, strict=True)
+                if count
+            ]
         return np.concatenate(parts, axis=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+@contextmanager
+def _speaking_as(cv_estimator):
+    """Errors of the plain estimators inside name the CV estimator the user
+    called (``X has 3 features, but DropoutMLPClassifierCV is expecting 4``)."""
+    plain = cv_estimator._plain.__name__
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if not re.search(rf"\b{plain}\b", message):
+            raise
+        renamed = re.sub(rf"\b{plain}\b", type(cv_estimator).__name__, message)
+        try:
+            new = type(exc)(renamed)
+        except Exception:
+            raise exc from None
+        raise new from exc
 
 
 def _plain_names(cv_estimator):
@@ -712,8 +742,7 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        predictors = self._predictors()
-        return np.mean([est.predict_proba(X) for est in predictors], axis=0)
+        return np.mean(self._each("predict_proba", X), axis=0)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -742,7 +771,7 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         """
         predictors = self._predictors()
         if len(predictors) == 1:
-            return predictors[0].predict(X)
+            return self._each("predict", X)[0]
         proba = self.predict_proba(X)
         first = predictors[0]
         if first._head_name == "logistic" and not first._multilabel:
@@ -986,7 +1015,8 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
                 X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
             )
             return draws.mean(axis=0), draws.std(axis=0)
-        return np.mean([est.predict(X) for est in predictors], axis=0)
+        del predictors
+        return np.mean(self._each("predict", X), axis=0)
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Predictions under ``n_samples`` random dropout masks, shared out

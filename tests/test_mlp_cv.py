@@ -451,11 +451,8 @@ def test_pickle_and_skops_round_trip(wine, tmp_path):
         ),
         (
             dict(cv=30),
-            (
-                dict(cv=30),
-                r"cv=30 makes stratified folds, which need at least 30 samples of "
-                r"every class; class 1 has 24",
-            ),
+            r"cv=30 makes stratified folds, which need at least 30 samples of "
+            r"every class; class 1 has 24",
         ),
         (dict(solver="lbfgs"), r"solver='lbfgs' needs a deterministic objective"),
     ],
@@ -496,3 +493,21 @@ def test_warns_once_for_unconverged_members(wine):
     messages = [str(w.message) for w in caught if "max_iter" in str(w.message)]
     assert len(messages) == 1
     assert "8 of the 8 networks" in messages[0]
+
+
+@pytest.mark.parametrize("cls", [DropoutMLPClassifierCV, DropoutMLPRegressorCV])
+def test_errors_name_the_cv_estimator(cls):
+    """The plain estimators validate the data inside; their errors speak of
+    the estimator the user called."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.arange(40) % 2
+    search = cls(**SMALL)
+    with pytest.raises(ValueError, match=rf"^{cls.__name__} requires y"):
+        search.fit(X, None)
+    search.fit(X, y)
+    for method in ("predict", "mc_predict"):
+        with pytest.raises(ValueError, match=rf"but {cls.__name__} is expecting 3"):
+            getattr(search, method)(X[:, :2])
+    with pytest.raises(ValueError, match=r"Input X contains NaN"):
+        search.predict(np.full((2, 3), np.nan))
