@@ -238,7 +238,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         if self.batch_size == "auto":
             config.batch_size = min(200, max(sizes))
         fold_rows = [
-            self._fold_rows(template, train, labels, Y, early) for train, _ in folds
+            self._fold_rows(template, train, labels, Y, W, early) for train, _ in folds
         ]
         plans = [
             MemberPlan(rates, tuple(template._seeds[:3]), rows, val)
@@ -274,7 +274,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         self._seeds = template._seeds
         return self
 
-    def _fold_rows(self, template, train, labels, Y, early):
+    def _fold_rows(self, template, train, labels, Y, W, early):
         """A fold's training rows and, with early stopping, the rows its
         members stop on: the split a plain estimator makes of ``X[train]``."""
         if not early:
@@ -291,7 +291,18 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             random_state=template._seeds[3] % (2**32),
             stratify=stratify,
         )
-        return train[part], np.sort(train[held])
+        part, held = train[part], np.sort(train[held])
+        if W is not None:
+            for name, rows in (("training", part), ("validation", held)):
+                if not np.any(W[rows] > 0):
+                    raise ValueError(
+                        f"early_stopping=True: sample_weight is zero on all "
+                        f"{len(rows)} rows of the {name} part that "
+                        f"validation_fraction={self.validation_fraction} holds "
+                        "out of a training fold; give more rows a positive "
+                        "weight or set early_stopping=False"
+                    )
+        return part, held
 
     def _member_targets(self, template, Y, W, folds, n_settings):
         """The target each member trains on: shared by all for the

@@ -465,6 +465,17 @@ def test_bad_input(params, message):
         DropoutMLPClassifierCV(**{**SMALL, **params}).fit(X, y)
 
 
+def test_early_stopping_without_weighted_validation_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0]
+    weights = np.zeros(60)
+    weights[:3] = 1.0
+    search = DropoutMLPRegressorCV(**dict(SMALL, early_stopping=True))
+    with pytest.raises(ValueError, match=r"sample_weight is zero on all \d+ rows"):
+        search.fit(X, y, sample_weight=weights)
+
+
 def test_lbfgs_and_batch_norm_members_train_one_by_one(wine):
     X, y = wine
     search = DropoutMLPClassifierCV(
