@@ -79,9 +79,10 @@ class _LayerCache:
     """What the backward pass needs from one layer of a step (stacked)."""
 
     inputs: Tensor  # the layer's input after noise
-    weight: Tensor  # the weight used, masked for DropConnect
+    weight: Tensor  # the weight used: masked (DropConnect) and scaled
     weight_mask: Tensor | None
     input_mult: Tensor | None  # d(noisy input) / d(clean input), if not absorbed
+    scale: Tensor | None  # inverted-dropout factor, folded into ``weight``
     activation: Tensor | None = None  # output of the activation (hidden layers)
 
 
@@ -374,26 +375,19 @@ class MemberTrainer:
                 out[k, : part.shape[0]] = part
         return out
 
-    def _layer(
-        self, name: str, i: int, h: Tensor, scale: Tensor | None, weight: Tensor
-    ) -> Tensor:
-        """``(h W^T) s + b`` for inputs ``[M, rows, in]``."""
+    def _layer(self, name: str, i: int, h: Tensor, weight: Tensor) -> Tensor:
+        """``h W^T + b`` for inputs ``[M, rows, in]``."""
         bias = self.stack.biases[i]
         members, rows, width = h.shape[0], h.shape[1], weight.shape[1]
-        if scale is not None:
-            # (h W^T) s + b in one product: ((h W^T) + b / s) s.
-            bias = bias / scale
         if width <= _NARROW:
             # A narrow layer (the output, mostly) multiplies faster as
             # (W h^T)^T, with the long batch axis as the product's columns.
             out = self._ws(name, (members, width, rows), h.dtype)
-            z = torch.baddbmm(
+            return torch.baddbmm(
                 bias.view(members, width, 1), weight, h.transpose(1, 2), out=out
             ).transpose(1, 2)
-        else:
-            out = self._ws(name, (members, rows, width), h.dtype)
-            z = torch.baddbmm(bias, h, weight.transpose(1, 2), out=out)
-        return z if scale is None else z.mul_(scale)
+        out = self._ws(name, (members, rows, width), h.dtype)
+        return torch.baddbmm(bias, h, weight.transpose(1, 2), out=out)
 
     def _forward_train(
         self, xb: Tensor, lengths: list[int]
@@ -406,11 +400,17 @@ class MemberTrainer:
             weight = self.stack.weights[i]
             mult, offset = self._noise(i, lengths, h.shape[1], h.shape[2], h.dtype)
             weight_mask = input_mult = None
+            scale = self._train_scale[i]
             if mult is not None and kind == "dropconnect":
                 weight_mask = mult
                 out = self._ws(f"weight{i}", weight.shape, weight.dtype)
                 weight = torch.mul(weight, weight_mask, out=out)
-            elif mult is not None:
+            if scale is not None:
+                # The inverted-dropout factor on the weights, which are
+                # smaller than the layer's output: h (s W)^T = s (h W^T).
+                out = self._ws(f"weight{i}", weight.shape, weight.dtype)
+                weight = torch.mul(weight, scale, out=out)
+            if mult is not None and kind != "dropconnect":
                 noisy = self._ws(f"noisy{i}", h.shape, h.dtype)
                 if offset is not None:
                     h = torch.mul(h, mult, out=noisy).add_(offset)
@@ -422,8 +422,8 @@ class MemberTrainer:
                 else:
                     h = torch.mul(h, mult, out=noisy)
                     input_mult = mult
-            z = self._layer(f"z{i}", i, h, self._train_scale[i], weight)
-            layer = _LayerCache(h, weight, weight_mask, input_mult)
+            z = self._layer(f"z{i}", i, h, weight)
+            layer = _LayerCache(h, weight, weight_mask, input_mult, scale)
             cache.append(layer)
             if i == last:
                 return z, cache
@@ -436,9 +436,11 @@ class MemberTrainer:
         for inputs ``[M, rows, in]``."""
         last = len(self.shapes) - 1
         for i in range(len(self.shapes)):
-            z = self._layer(
-                f"eval{i}", i, h, self._eval_scale[i], self.stack.weights[i]
-            )
+            weight, scale = self.stack.weights[i], self._eval_scale[i]
+            if scale is not None:
+                out = self._ws(f"eval_weight{i}", weight.shape, weight.dtype)
+                weight = torch.mul(weight, scale, out=out)
+            z = self._layer(f"eval{i}", i, h, weight)
             if i == last:
                 return z
             h = _activate(z, self.activation)
@@ -454,14 +456,13 @@ class MemberTrainer:
                 layer.input_mult,
             )
             torch.sum(g, 1, keepdim=True, out=stack.grad_biases[i])
-            scale = self._train_scale[i]
-            if scale is not None:
-                g = g.mul_(scale)
             # g^T h: batched products are fast with the long batch axis
             # inside, whatever the layer's width.
             torch.bmm(g.transpose(1, 2), h, out=stack.grad_weights[i])
             if weight_mask is not None:
                 stack.grad_weights[i].mul_(weight_mask)
+            if layer.scale is not None:
+                stack.grad_weights[i].mul_(layer.scale)
             if i == 0:
                 return
             out = self._ws(f"grad{i}", layer.inputs.shape, g.dtype)
