@@ -387,7 +387,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 f"diverged and score NaN, the first at input_dropout={a}, "
                 f"hidden_dropout={given}, split {m % n_folds}: {error}",
                 FitFailedWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
         if np.isnan(scores.reshape(len(settings), n_folds).mean(axis=1)).all():
             raise FloatingPointError(
@@ -401,7 +401,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 f"reached max_iter={self.max_iter} before their stopping rule; "
                 "increase max_iter if the scores are still improving.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
         table = scores.reshape(len(settings), n_folds)
         times = seconds.reshape(len(settings), n_folds)
