@@ -82,7 +82,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
         cv=5,
         scoring=None,
-        refit="ensemble",
+        refit=True,
         max_members=None,
         solver="adam",
         alpha=0.0001,
@@ -263,14 +263,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         a, given, _ = settings[best]
         self.input_dropout_, self.hidden_dropout_ = a, given
         chosen = members[best * len(folds) : (best + 1) * len(folds)]
+        for name in ("best_estimator_", "estimators_", "refit_epochs_"):
+            self.__dict__.pop(name, None)
         if self.refit == "ensemble":
             self.estimators_ = chosen
-            self.__dict__.pop("best_estimator_", None)
-        else:
+        elif self.refit:
             self.best_estimator_ = self._refit(
                 X, y, sample_weight, a, given, chosen, fits, best, len(folds)
             )
-            self.__dict__.pop("estimators_", None)
         self._seeds = template._seeds
         return self
 
@@ -461,6 +461,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             return est.fit(X, y, sample_weight=sample_weight)
 
     def _copy_data_attributes(self, template):
+        if hasattr(template, "classes_"):
+            self.classes_ = template.classes_
         self.n_features_in_ = template.n_features_in_
         if hasattr(template, "feature_names_in_"):
             self.feature_names_in_ = template.feature_names_in_
@@ -472,6 +474,12 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         check_is_fitted(self)
         if hasattr(self, "estimators_"):
             return self.estimators_
+        if not hasattr(self, "best_estimator_"):
+            raise AttributeError(
+                f"This {type(self).__name__} was fitted with refit=False: it "
+                "scored the grid but kept no model to predict with; use "
+                "refit=True or refit='ensemble'"
+            )
         return [self.best_estimator_]
 
     def _each(self, method, X, **kwargs):
@@ -646,13 +654,14 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
     scoring : str, callable or None, default=None
         Scores a member on its test fold; None is accuracy.  Test folds are
         scored without sample weights, as in ``GridSearchCV``.
-    refit : bool or "ensemble", default="ensemble"
-        ``"ensemble"`` keeps the chosen setting's fold networks
-        (``estimators_``) and averages their probabilities: bagging at no
-        extra fit, and the better of the two on the development suite of real
-        tables (see the user guide).  ``True`` refits one
-        :class:`DropoutMLPClassifier` at the chosen rates on every row, for
-        the number of epochs cross-validation kept (``best_estimator_``).
+    refit : bool or "ensemble", default=True
+        ``True`` refits one :class:`DropoutMLPClassifier` at the chosen
+        rates on every row, for the number of epochs cross-validation kept
+        (``best_estimator_``): the better of the two on the development
+        suite of real tables (see the user guide).  ``"ensemble"`` keeps the
+        chosen setting's fold networks (``estimators_``) and averages their
+        probabilities: bagging at no extra fit.  ``False`` only scores the
+        grid, as in ``GridSearchCV``.
     max_members : int, str or None, default=None
         The most networks trained at once: an int, or a memory size such as
         ``"500MB"`` from which the number is estimated; None is ``"1GB"``.
@@ -711,8 +720,8 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
     ...     ),
     ... ).fit(X, y)
     >>> search = model[-1]
-    >>> len(search.cv_results_["params"]), len(search.estimators_)
-    (4, 3)
+    >>> len(search.cv_results_["params"]), type(search.best_estimator_).__name__
+    (4, 'DropoutMLPClassifier')
     >>> bool(search.best_score_ > 0.9)
     True
     """
@@ -737,9 +746,7 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         self : DropoutMLPClassifierCV
             The fitted estimator.
         """
-        self._fit(X, y, sample_weight)
-        self.classes_ = self._predictors()[0].classes_
-        return self
+        return self._fit(X, y, sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities: the mean over ``estimators_``, or those of
@@ -892,7 +899,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
         cv=5,
         scoring=None,
-        refit="ensemble",
+        refit=True,
         max_members=None,
         solver="adam",
         alpha=0.0001,

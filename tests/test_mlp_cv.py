@@ -41,6 +41,7 @@ SMALL = dict(
     max_iter=8,
     learning_rate_init=0.01,
     random_state=0,
+    refit="ensemble",  # the tests look at the fold networks
 )
 # Float32 training: a member and a single fit sum their products in another
 # order, so weights agree to a few float32 ulps of their O(1) size after a
@@ -73,8 +74,8 @@ def _expected_failures(estimator):
 
 @parametrize_with_checks(
     [
-        DropoutMLPClassifierCV(**{**SMALL, "max_iter": 30}),
-        DropoutMLPRegressorCV(**{**SMALL, "max_iter": 30}),
+        DropoutMLPClassifierCV(**{**SMALL, "max_iter": 30, "refit": True}),
+        DropoutMLPRegressorCV(**{**SMALL, "max_iter": 30, "refit": True}),
     ],
     expected_failed_checks=_expected_failures,
 )
@@ -350,6 +351,19 @@ def test_refit_true_gives_a_plain_estimator(wine):
     np.testing.assert_array_equal(search.predict(X), best.predict(X))
     np.testing.assert_allclose(search.predict_proba(X), best.predict_proba(X))
     assert search.mc_predict(X[:3], n_samples=4).shape == (4, 3, 3)
+    assert not hasattr(search, "estimators_")
+
+
+def test_refit_false_scores_the_grid_only(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(**dict(SMALL, refit=False)).fit(X, y)
+    assert search.best_score_ > 0.5
+    assert list(search.classes_) == [0, 1, 2]
+    with pytest.raises(AttributeError, match="refit=False"):
+        search.predict(X)
+    # A refit after an ensemble fit forgets the fold networks.
+    search.set_params(refit=True).fit(X, y)
+    assert hasattr(search, "best_estimator_")
     assert not hasattr(search, "estimators_")
 
 
