@@ -366,9 +366,16 @@ class MemberTrainer:
         present = [p for p in parts if p is not None]
         if not present:
             return None
-        out = self._ws(name, (len(parts), *shape), present[0].dtype)
-        if len(present) == len(parts) and all(p.shape[0] == shape[0] for p in present):
-            return torch.stack(present, out=out)
+        dtype = present[0].dtype
+        out = self._ws(name, (len(parts), *shape), dtype)
+        if all(p.shape[0] == shape[0] for p in present):
+            # One copy: members without noise here stack a constant block.
+            key = f"{name}_fill"
+            constant = self._buffers.get(key)
+            if constant is None or constant.shape != shape or constant.dtype != dtype:
+                constant = torch.full(shape, fill, dtype=dtype, device=self.device)
+                self._buffers[key] = constant
+            return torch.stack([constant if p is None else p for p in parts], out=out)
         out.fill_(fill)
         for k, part in enumerate(parts):
             if part is not None:
