@@ -536,3 +536,39 @@ def test_errors_name_the_cv_estimator(cls):
             getattr(search, method)(X[:, :2])
     with pytest.raises(ValueError, match=r"Input X contains NaN"):
         search.predict(np.full((2, 3), np.nan))
+
+
+def test_multi_output_regression(diabetes_scaled):
+    X, y = diabetes_scaled
+    Y = np.column_stack([y, 100 * y + 7])
+    search = DropoutMLPRegressorCV(**SMALL).fit(X, Y)
+    assert search.predict(X[:4]).shape == (4, 2)
+    mean, std = search.predict(X[:4], return_std=True)
+    assert mean.shape == std.shape == (4, 2)
+    # Each member standardized each output with its fold's statistics.
+    for (rows, _), member in zip(KFold(2).split(X), search.estimators_, strict=True):
+        np.testing.assert_allclose(member.target_mean_, Y[rows].mean(axis=0))
+        np.testing.assert_allclose(member.target_scale_, Y[rows].std(axis=0))
+
+
+def test_a_memory_budget_trains_in_passes(wine, monkeypatch):
+    import skdrop._mlp_cv as mlp_cv
+
+    X, y = wine
+    whole = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    sizes = []
+    original = mlp_cv.train_members
+
+    def counting(spec, plans, *args, **kwargs):
+        sizes.append(len(plans))
+        return original(spec, plans, *args, **kwargs)
+
+    monkeypatch.setattr(mlp_cv, "train_members", counting)
+    # About 95 kB per member here (16 hidden units, 13 inputs, batch 88).
+    parts = DropoutMLPClassifierCV(**dict(SMALL, max_members="0.2MB")).fit(X, y)
+    assert sizes == [2, 2, 2, 2]
+    np.testing.assert_allclose(
+        whole.cv_results_["mean_test_score"],
+        parts.cv_results_["mean_test_score"],
+        atol=1.0 / len(y),
+    )
