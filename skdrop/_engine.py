@@ -345,7 +345,7 @@ def train_members(
     (:class:`~skdrop._members.MemberTrainer`); L-BFGS and batch norm train
     one member after the other with the single-network trainer, with the
     same results a member would have.  ``Y`` is ``[n, out]``, or
-    ``[M, n, out]`` for a target per member.  A member that diverges is
+    ``[targets, n, out]`` with each plan naming its target.  A member that diverges is
     returned with its error; it never stops the others.
     """
     if config.solver == "lbfgs" or spec.batch_norm:
@@ -356,7 +356,7 @@ def train_members(
                 head,
                 config,
                 X,
-                Y if Y.ndim == 2 else Y[m],
+                Y if Y.ndim == 2 else Y[plan.target],
                 W,
                 max_epochs,
                 device,

@@ -53,13 +53,16 @@ class MemberPlan:
     ``seeds`` are the initialization, mask and shuffling seeds, as for a
     single fit.  ``rows`` index the training rows of ``X``;
     ``validation_rows`` (early stopping) the rows whose score decides when
-    to stop and which epoch's weights to keep.
+    to stop and which epoch's weights to keep.  ``target`` picks the
+    member's target when there are several (``Y [targets, n, out]``, e.g.
+    standardized with each fold's statistics).
     """
 
     rates: tuple[float, ...]
     seeds: tuple[int, int, int]
     rows: NDArray[np.intp]
     validation_rows: NDArray[np.intp] | None = None
+    target: int = 0
 
 
 @dataclass
@@ -657,7 +660,7 @@ class MemberTrainer:
             for s in range(n_steps):
                 cols = slice(s * width, (s + 1) * width)
                 idx = rows[:, cols]
-                yb = Y[idx] if Y.dim() == 2 else _gather_members(Y, idx)
+                yb = Y[idx] if Y.dim() == 2 else self._targets(Y, idx)
                 torch.index_select(X, 0, idx.reshape(-1), out=xb)
                 loss = self._step(
                     xb.view(members, width, -1), yb, weights[:, cols], lengths[s]
@@ -667,6 +670,12 @@ class MemberTrainer:
             [self.members[m].n_rows for m in self.alive], dtype=X.dtype, device=X.device
         )
         return total / n_rows
+
+    def _targets(self, Y: Tensor, idx: Tensor) -> Tensor:
+        """``Y[target of member, idx[k]]`` for the alive members (position
+        ``k``), from several targets ``Y [targets, n, out]``."""
+        which = [self.members[m].plan.target for m in self.alive]
+        return Y[torch.tensor(which, device=idx.device)[:, None], idx]
 
     def _validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> tuple[Tensor, ...]:
         """The padded validation rows of the alive members."""
@@ -683,7 +692,7 @@ class MemberTrainer:
             valid[k, :n] = True
         rows, valid = rows.to(self.device), valid.to(self.device)
         weights = valid.to(X.dtype) if W is None else valid * W[rows]
-        target = Y[rows] if Y.dim() == 2 else _gather_members(Y, rows)
+        target = Y[rows] if Y.dim() == 2 else self._targets(Y, rows)
         return rows, target, weights, valid.sum(1)
 
     def _scores(
@@ -694,7 +703,10 @@ class MemberTrainer:
         chunk = max(1, (1 << 22) // max(w for _, w in self.shapes) // len(self.alive))
         with torch.no_grad():
             for start in range(0, rows.shape[1], chunk):
-                raws.append(self.forward_eval(X[rows[:, start : start + chunk]]))
+                # A copy: the outputs live in a buffer the next chunk reuses.
+                raws.append(
+                    self.forward_eval(X[rows[:, start : start + chunk]]).clone()
+                )
         raw = torch.cat(raws, 1)
         finite = torch.isfinite(raw).flatten(1).all(1)
         loss, score = _validation_metrics(raw, target, weights, n_rows, self.head)
@@ -712,8 +724,8 @@ class MemberTrainer:
     ) -> list[MemberFit]:
         """Train every member until its stopping rule fires or ``max_epochs``.
 
-        ``Y`` is ``[n, out]`` (shared) or ``[M, n, out]`` (one target per
-        member, e.g. standardized with each fold's statistics).  Returns
+        ``Y`` is ``[n, out]`` (shared) or ``[targets, n, out]``, of which
+        each member trains on the one its plan names.  Returns
         one :class:`MemberFit` per plan, in order.
         """
         early = self.members[0].plan.validation_rows is not None
@@ -880,9 +892,3 @@ def _unstacked(
             linear.bias.copy_(params[start : start + o])
             start += o
     return network.eval()
-
-
-def _gather_members(Y: Tensor, idx: Tensor) -> Tensor:
-    """``Y[m, idx[m]]`` for per-member targets ``Y [M, n, out]``."""
-    members = torch.arange(idx.shape[0], device=idx.device)[:, None]
-    return Y[members, idx]

@@ -176,7 +176,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 _check_lbfgs(template, rates)
         return settings
 
-    def _folds(self, X, labels):
+    def _folds(self, X, labels, groups):
         classifier = is_classifier(self)
         cv = check_cv(self.cv, labels, classifier=classifier)
         if (
@@ -192,7 +192,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                     f"{found.tolist()[counts.argmin()]!r} has {counts.min()}. Use "
                     "a smaller cv."
                 )
-        folds = list(cv.split(X, labels))
+        folds = list(cv.split(X, labels, groups))
         if not folds:
             raise ValueError(f"cv={self.cv!r} gives no split")
         return folds
@@ -214,14 +214,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         return max(1, budget // need)
 
     # --------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, groups):
         with _speaking_as(self):
-            return self._fit_grid(X, y, sample_weight)
+            return self._fit_grid(X, y, sample_weight, groups)
 
-    def _fit_grid(self, X, y, sample_weight):
+    def _fit_grid(self, X, y, sample_weight, groups):
         # The test folds are scored on the data as given (a DataFrame keeps
         # its categories), so it must be indexable by rows.
-        X, y = indexable(X, y)
+        X, y, groups = indexable(X, y, groups)
         template = self._template()
         Xv, Y, labels, W, hidden, _ = template._prepare(X, y, sample_weight, first=True)
         settings = self._settings(template, hidden)
@@ -229,7 +229,15 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         template._check_params()
         template._start(Xv)
         head = template._head(Y)
-        folds = self._folds(Xv, labels)
+        folds = self._folds(Xv, labels, groups)
+        if W is not None:
+            for k, (train, _) in enumerate(folds):
+                if not np.any(W[train] > 0):
+                    raise ValueError(
+                        f"sample_weight is zero on every training row of split "
+                        f"{k}: its networks would learn nothing; give rows of "
+                        "every training fold a positive weight"
+                    )
         early = self.early_stopping and self.solver != "lbfgs"
         sizes = [len(train) for train, _ in folds]
         # Warns as a fit on the smallest fold would; "auto" is each fold's
@@ -241,12 +249,12 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             self._fold_rows(template, train, labels, Y, W, early) for train, _ in folds
         ]
         plans = [
-            MemberPlan(rates, tuple(template._seeds[:3]), rows, val)
+            MemberPlan(rates, tuple(template._seeds[:3]), rows, val, target=k)
             for _, _, rates in settings
-            for rows, val in fold_rows
+            for k, (rows, val) in enumerate(fold_rows)
         ]
         spec = template._spec(Xv, Y, hidden, settings[0][2])
-        targets = self._member_targets(template, Y, W, folds, len(settings))
+        targets = self._member_targets(template, Y, W, folds)
         targets = targets.astype(Xv.dtype, copy=False)
         fits, seconds = self._train(spec, plans, head, config, Xv, targets, W)
         members = []
@@ -304,10 +312,10 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                     )
         return part, held
 
-    def _member_targets(self, template, Y, W, folds, n_settings):
-        """The target each member trains on: shared by all for the
+    def _member_targets(self, template, Y, W, folds):
+        """The target the members train on: shared by all for the
         classifier."""
-        del template, W, folds, n_settings
+        del template, W, folds
         return Y
 
     def _adopt_member(self, est, fit, n_rows, m, n_folds):
@@ -333,7 +341,6 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         ) as bar:
             for start in range(0, len(plans), size):
                 part = plans[start : start + size]
-                targets = Y if Y.ndim == 2 else Y[start : start + size]
                 done = bar.n
 
                 def progress(epoch, alive, done=done):
@@ -347,7 +354,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                     head,
                     config,
                     X,
-                    targets,
+                    Y,
                     W,
                     self.max_iter,
                     device=device,
@@ -730,7 +737,7 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Score every setting of the grid by cross-validation and keep the
         best.
 
@@ -740,13 +747,16 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in every member's training loss.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter such as
+            :class:`~sklearn.model_selection.GroupKFold` given as ``cv``.
 
         Returns
         -------
         self : DropoutMLPClassifierCV
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
     def predict_proba(self, X):
         """Class probabilities: the mean over ``estimators_``, or those of
@@ -973,7 +983,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Score every setting of the grid by cross-validation and keep the
         best.
 
@@ -983,26 +993,27 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in every member's training loss.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv``.
 
         Returns
         -------
         self : DropoutMLPRegressorCV
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
-    def _member_targets(self, template, Y, W, folds, n_settings):
-        """Each member's target standardized with its training fold's
-        statistics, as the plain regressor fitted on that fold does: stacked
-        ``[members, rows, outputs]`` (settings major)."""
+    def _member_targets(self, template, Y, W, folds):
+        """The target standardized with each training fold's statistics, as
+        the plain regressor fitted on that fold does: ``[folds, rows,
+        outputs]``, a member trains on its fold's."""
         self._fold_statistics = [
             _target_statistics(
                 Y[train], None if W is None else W[train], self.target_scaling
             )
             for train, _ in folds
         ]
-        scaled = np.stack([(Y - mean) / scale for mean, scale in self._fold_statistics])
-        return np.tile(scaled, (n_settings, 1, 1))
+        return np.stack([(Y - mean) / scale for mean, scale in self._fold_statistics])
 
     def _adopt_member(self, est, fit, n_rows, m, n_folds):
         est.target_mean_, est.target_scale_ = self._fold_statistics[m % n_folds]

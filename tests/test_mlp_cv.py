@@ -484,7 +484,7 @@ def test_early_stopping_without_weighted_validation_rows():
     X = rng.normal(size=(60, 3))
     y = X[:, 0]
     weights = np.zeros(60)
-    weights[:3] = 1.0
+    weights[[0, 30]] = 1.0  # one weighted row per training fold
     search = DropoutMLPRegressorCV(**dict(SMALL, early_stopping=True))
     with pytest.raises(ValueError, match=r"sample_weight is zero on all \d+ rows"):
         search.fit(X, y, sample_weight=weights)
@@ -572,3 +572,85 @@ def test_a_memory_budget_trains_in_passes(wine, monkeypatch):
         parts.cv_results_["mean_test_score"],
         atol=1.0 / len(y),
     )
+
+
+def test_members_stopping_early_keep_their_own_targets():
+    """Regression members train on their fold's standardized target; after
+    other members stop (and leave the stack) each still gets its own."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X[:, 0] * 3 + 0.1 * rng.normal(size=150)
+    y[:50] += 100  # the folds' target statistics differ a lot
+    folds = [
+        (np.arange(50, 150), np.arange(0, 50)),
+        (np.arange(0, 100), np.arange(100, 150)),
+        (np.r_[0:50, 100:150], np.arange(50, 100)),
+    ]
+    params = dict(
+        SMALL,
+        hidden_layer_sizes=(8,),
+        input_dropouts=[0.0],
+        hidden_dropouts=[0.0, 0.3],
+        cv=folds,
+        max_iter=60,
+        n_iter_no_change=2,
+        tol=1e-2,
+    )
+    search = DropoutMLPRegressorCV(**params).fit(X, y)
+    assert len(set(search.n_iter_.ravel().tolist())) > 2  # ragged stops
+    for k, (rows, test) in enumerate(folds):
+        single = DropoutMLPRegressor(
+            **_plain_kwargs(search, input_dropout=0.0, hidden_dropout=0.3)
+        ).fit(X[rows], y[rows])
+        assert search.n_iter_[1, k] == single.n_iter_
+        ours = search.cv_results_[f"split{k}_test_score"][1]
+        assert ours == pytest.approx(single.score(X[test], y[test]), rel=1e-5)
+
+
+def test_validation_scores_over_several_chunks():
+    """Validation rows are scored in chunks of a reused buffer: every chunk
+    keeps its own outputs."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    Y = X[:, :1].copy()
+    spec = NetworkSpec(
+        3, (4096,), 1, "relu", (0.0, 0.0), "bernoulli", "inverted", False
+    )
+    config = MLPConfig(batch_size=50, n_iter_no_change=1000)
+    rows, held = np.arange(100), np.arange(100, 400)  # 300 rows: 3 chunks
+    plans = [MemberPlan((0.0, 0.0), (1, 2, 3 + k), rows, held) for k in range(8)]
+    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
+        torch.from_numpy(X), torch.from_numpy(Y), None, 3
+    )
+    trainer = build_trainer(spec, "identity", config, [1, 2, 3], torch.device("cpu"))
+    result = train(
+        trainer, X[rows], Y[rows], None, 3, validation=(X[held], Y[held], None)
+    )
+    np.testing.assert_allclose(
+        fits[0].result.validation_scores, result.validation_scores, atol=1e-6
+    )
+
+
+def test_group_splitters_take_groups(wine):
+    from sklearn.model_selection import GroupKFold
+
+    X, y = wine
+    groups = np.arange(len(y)) % 4
+    search = DropoutMLPClassifierCV(**dict(SMALL, cv=GroupKFold(2))).fit(
+        X, y, groups=groups
+    )
+    assert search.n_splits_ == 2
+
+
+def test_a_fold_without_weight_is_an_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0]
+    weights = np.ones(60)
+    weights[:30] = 0.0
+    folds = [
+        (np.arange(0, 30), np.arange(30, 60)),
+        (np.arange(30, 60), np.arange(0, 30)),
+    ]
+    with pytest.raises(ValueError, match="zero on every training row of split 0"):
+        DropoutMLPRegressorCV(**dict(SMALL, cv=folds)).fit(X, y, sample_weight=weights)
