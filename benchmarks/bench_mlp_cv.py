@@ -78,6 +78,7 @@ def run_setting(name, rounds, grid_search, quick):
             input_dropouts=INPUT_RATES,
             hidden_dropouts=HIDDEN_RATES,
             cv=folds,
+            refit="ensemble",
         ).fit(X, y),
     }
     if grid_search:
