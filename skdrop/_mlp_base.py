@@ -398,7 +398,14 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.t_ = n_rows * self.n_iter_
         self.validation_scores_ = list(result.validation_scores) if early else None
         self.validation_loss_curve_ = list(result.validation_losses) if early else None
-        self.best_validation_score_ = max(result.validation_scores) if early else None
+        scores = np.asarray(result.validation_scores, dtype=float)
+        self.best_validation_score_ = None
+        if early:
+            # NaN only when every epoch's score is (R^2 of one row).
+            finite = np.isfinite(scores).any()
+            self.best_validation_score_ = (
+                float(np.nanmax(scores)) if finite else math.nan
+            )
         self.best_loss_ = None if early else min(result.losses, default=None)
         self._export_parameters()
         return self
