@@ -25,13 +25,18 @@ from ._devices import (
     float_dtype,
     is_out_of_memory,
     loading_device,
-    make_generator,
     out_of_memory_error,
     resolve_device,
 )
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
 from ._lbfgs import fit_lbfgs
-from ._members import MemberFit, MemberPlan, MembersProgress, MemberTrainer
+from ._members import (
+    MemberFit,
+    MemberPlan,
+    MembersProgress,
+    MemberTrainer,
+    initialized_network,
+)
 from ._network import ACTIVATIONS, DropoutNetwork
 from ._trainer import (
     DIVERGENCE_ADVICE,
@@ -133,19 +138,7 @@ def build_trainer(
 
     ``seeds`` are the initialization, mask and shuffling seeds.
     """
-    # nn.Linear initializes itself from torch's global generator: restore
-    # it, since the weights are drawn again below from a private one.
-    with torch.random.fork_rng(devices=[]):
-        network = DropoutNetwork(
-            spec.n_inputs,
-            spec.hidden_layer_sizes,
-            spec.n_outputs,
-            spec.activation,
-            spec.sites(),
-            spec.batch_norm,
-        )
-    network.reset_parameters(make_generator(seeds[0], torch.device("cpu")))
-    network.to(device)
+    network = initialized_network(spec, seeds[0]).to(device)
     return MLPTrainer(
         network, head, config, noise_seed=seeds[1], shuffle_seed=seeds[2], device=device
     )

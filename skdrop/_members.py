@@ -35,7 +35,7 @@ from torch import Tensor
 from ._devices import float_dtype, make_generator
 from ._layers import SELU_ALPHA, SELU_SCALE, NoiseSite, NoiseSource
 from ._network import DropoutNetwork, _activate
-from ._trainer import DIVERGENCE_ADVICE, EpochsResult, MLPConfig
+from ._trainer import DIVERGENCE_ADVICE, EpochsResult, MLPConfig, stopping_rule
 
 if TYPE_CHECKING:
     from ._engine import NetworkSpec
@@ -101,9 +101,9 @@ class _MemberState:
     steps: int = 0
     samples_seen: int = 0
     best_loss: float = math.inf
-    best_score: float = -math.inf
+    best_validation_score: float = -math.inf
     best_epoch: int = 0
-    no_improvement: int = 0
+    no_improvement_count: int = 0
     best_params: Tensor | None = None
     result: EpochsResult = field(default_factory=lambda: EpochsResult([]))
     error: str | None = None
@@ -245,7 +245,9 @@ class MemberTrainer:
         # share one stream, drawn once, until their requests differ.
         streams: dict[tuple[int, tuple[float, ...]], NoiseSource] = {}
         for plan in plans:
-            network = _initialized(replace(spec, rates=plan.rates), plan.seeds[0])
+            network = initialized_network(
+                replace(spec, rates=plan.rates), plan.seeds[0]
+            )
             networks.append(network)
             key = (plan.seeds[1], plan.rates)
             if key not in streams:
@@ -779,32 +781,13 @@ class MemberTrainer:
     def _no_improvement(
         self, k: int, state: _MemberState, loss: float, score: float | None
     ) -> bool:
-        """:meth:`MLPTrainer._no_improvement` for one member."""
-        tol = self.config.tol
-        if score is not None:
-            if score < state.best_score + tol:
-                state.no_improvement += 1
-            else:
-                state.no_improvement = 0
-            if score > state.best_score:
-                state.best_score = score
-                state.best_epoch = len(state.result.losses)
-                state.best_params = self.stack.member(self.stack.flat, k)
-        else:
-            if loss > state.best_loss - tol:
-                state.no_improvement += 1
-            else:
-                state.no_improvement = 0
-            state.best_loss = min(state.best_loss, loss)
-        if state.no_improvement <= self.config.n_iter_no_change:
-            return False
-        cfg = self.config
-        if cfg.solver == "sgd" and cfg.learning_rate == "adaptive":
-            if state.learning_rate > 1e-6:
-                state.learning_rate /= 5.0
-                state.no_improvement = 0
-                return False
-        return True
+        """The single trainer's stopping rule for one member (at position
+        ``k``), keeping its best epoch's parameters under early stopping."""
+        stop, improved = stopping_rule(state, self.config, loss, score)
+        if improved:
+            state.best_epoch = len(state.result.losses)
+            state.best_params = self.stack.member(self.stack.flat, k)
+        return stop
 
     def _finish(self, positions: list[int]) -> None:
         """Unstack the members at ``positions`` into networks and drop them."""
@@ -854,10 +837,14 @@ def _divergence(loss: float, val_loss: float | None, epoch: int) -> str | None:
     return None
 
 
-def _initialized(spec: NetworkSpec, seed: int) -> DropoutNetwork:
-    """A network initialized as :func:`~skdrop._engine.build_trainer` does."""
+def new_network(spec: NetworkSpec) -> DropoutNetwork:
+    """The network of ``spec``, its weights not yet drawn.
+
+    ``nn.Linear`` initializes itself from torch's global generator: that
+    generator is restored, since the weights are drawn again (from a private
+    one) or loaded."""
     with torch.random.fork_rng(devices=[]):
-        network = DropoutNetwork(
+        return DropoutNetwork(
             spec.n_inputs,
             spec.hidden_layer_sizes,
             spec.n_outputs,
@@ -865,6 +852,12 @@ def _initialized(spec: NetworkSpec, seed: int) -> DropoutNetwork:
             spec.sites(),
             spec.batch_norm,
         )
+
+
+def initialized_network(spec: NetworkSpec, seed: int) -> DropoutNetwork:
+    """The network of ``spec`` with weights drawn from ``seed`` (on the CPU,
+    so that every device starts from the same weights)."""
+    network = new_network(spec)
     network.reset_parameters(make_generator(seed, torch.device("cpu")))
     return network
 
@@ -872,15 +865,7 @@ def _initialized(spec: NetworkSpec, seed: int) -> DropoutNetwork:
 def _unstacked(
     spec: NetworkSpec, shapes: list[tuple[int, int]], params: Tensor
 ) -> DropoutNetwork:
-    with torch.random.fork_rng(devices=[]):
-        network = DropoutNetwork(
-            spec.n_inputs,
-            spec.hidden_layer_sizes,
-            spec.n_outputs,
-            spec.activation,
-            spec.sites(),
-            spec.batch_norm,
-        )
+    network = new_network(spec)
     network.to(params.device)
     start = 0
     with torch.no_grad():

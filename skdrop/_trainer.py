@@ -10,7 +10,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -110,6 +110,54 @@ def predict_tensor(network: DropoutNetwork, X: torch.Tensor) -> torch.Tensor:
             for start in range(0, X.shape[0], rows)
         ]
     return torch.cat(parts)
+
+
+class StoppingState(Protocol):
+    """The counters scikit-learn's stopping rule keeps (a trainer's or a
+    member's)."""
+
+    best_loss: float
+    best_validation_score: float
+    no_improvement_count: int
+    learning_rate: float
+
+
+def stopping_rule(
+    state: StoppingState, config: MLPConfig, loss: float, score: float | None
+) -> tuple[bool, bool]:
+    """scikit-learn's MLP stopping rule after an epoch: ``(stop, improved)``.
+
+    Without ``score`` training stops when the training loss has not improved
+    by ``tol`` for more than ``n_iter_no_change`` epochs; with it (early
+    stopping) the same rule applies to the validation score, and
+    ``improved`` says that this epoch's score is the best so far (its weights
+    are the ones to keep).  ``learning_rate="adaptive"`` divides the SGD
+    learning rate by 5 instead of stopping, down to 1e-6.
+    """
+    tol = config.tol
+    improved = False
+    if score is not None:
+        if score < state.best_validation_score + tol:
+            state.no_improvement_count += 1
+        else:
+            state.no_improvement_count = 0
+        if score > state.best_validation_score:
+            state.best_validation_score = score
+            improved = True
+    else:
+        if loss > state.best_loss - tol:
+            state.no_improvement_count += 1
+        else:
+            state.no_improvement_count = 0
+        state.best_loss = min(state.best_loss, loss)
+    if state.no_improvement_count <= config.n_iter_no_change:
+        return False, improved
+    if config.solver == "sgd" and config.learning_rate == "adaptive":
+        if state.learning_rate > 1e-6:
+            state.learning_rate /= 5.0
+            state.no_improvement_count = 0
+            return False, improved
+    return True, improved
 
 
 @dataclass
@@ -473,32 +521,12 @@ class MLPTrainer:
         return result
 
     def _no_improvement(self, loss: float, score: float | None) -> bool:
-        tol = self.config.tol
-        if score is not None:
-            if score < self.best_validation_score + tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            if score > self.best_validation_score:
-                self.best_validation_score = score
-                self._best_state = {
-                    k: v.detach().clone() for k, v in self.network.state_dict().items()
-                }
-        else:
-            if loss > self.best_loss - tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            self.best_loss = min(self.best_loss, loss)
-        if self.no_improvement_count <= self.config.n_iter_no_change:
-            return False
-        cfg = self.config
-        if cfg.solver == "sgd" and cfg.learning_rate == "adaptive":
-            if self.learning_rate > 1e-6:
-                self.learning_rate /= 5.0
-                self.no_improvement_count = 0
-                return False
-        return True
+        stop, improved = stopping_rule(self, self.config, loss, score)
+        if improved:
+            self._best_state = {
+                k: v.detach().clone() for k, v in self.network.state_dict().items()
+            }
+        return stop
 
     # ------------------------------------------------------------ saving
     def state_dict(self) -> dict[str, Any]:
