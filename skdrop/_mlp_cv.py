@@ -494,9 +494,10 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         with _speaking_as(self):
             return [getattr(est, method)(X, **kwargs) for est in self._predictors()]
 
-    def _mc_draws(self, X, n_samples, random_state, method="mc_predict"):
-        """``n_samples`` Monte Carlo passes shared out over the predictors
-        (member j makes the passes j, j + k, ...), stacked in that order."""
+    def _mc_draws(self, X, n_samples, random_state):
+        """``n_samples`` Monte Carlo passes shared out over the k predictors
+        as evenly as possible (the first ``n_samples % k`` make one more),
+        stacked network by network."""
         predictors = self._predictors()
         if (
             not isinstance(n_samples, Integral | np.integer)
@@ -511,7 +512,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         ]
         with _speaking_as(self):
             parts = [
-                getattr(est, method)(X, n_samples=count, random_state=int(s))
+                est.mc_predict(X, n_samples=count, random_state=int(s))
                 for est, count, s in zip(predictors, counts, seeds, strict=True)
                 if count
             ]
@@ -808,8 +809,9 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Class probabilities under ``n_samples`` random dropout masks,
-        shared out over the networks of ``estimators_`` (member ``j`` makes
-        passes ``j, j + k, ...``); see :meth:`DropoutMLPClassifier.mc_predict`.
+        shared out as evenly as possible over the networks of ``estimators_``
+        and stacked network by network; see
+        :meth:`DropoutMLPClassifier.mc_predict`.
 
         Parameters
         ----------
@@ -1038,19 +1040,18 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
             ensemble, between-network) uncertainty, without the noise of the
             targets.
         """
-        predictors = self._predictors()
         if return_std:
+            check_is_fitted(self)
             draws = self.mc_predict(
                 X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
             )
             return draws.mean(axis=0), draws.std(axis=0)
-        del predictors
         return np.mean(self._each("predict", X), axis=0)
 
     def mc_predict(self, X, n_samples=50, random_state=None):
-        """Predictions under ``n_samples`` random dropout masks, shared out
-        over the networks of ``estimators_`` (member ``j`` makes passes
-        ``j, j + k, ...``).
+        """Predictions under ``n_samples`` random dropout masks, shared out as
+        evenly as possible over the networks of ``estimators_`` and stacked
+        network by network.
 
         Parameters
         ----------
