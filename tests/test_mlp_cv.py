@@ -654,3 +654,25 @@ def test_a_fold_without_weight_is_an_error():
     ]
     with pytest.raises(ValueError, match="zero on every training row of split 0"):
         DropoutMLPRegressorCV(**dict(SMALL, cv=folds)).fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_members_on_cuda_equal_single_fits_on_cuda(wine):
+    """On a GPU the masks come from each member's torch generator, drawn in
+    the single fit's order: a member still equals its single fit there."""
+    X, y = wine
+    search = DropoutMLPClassifierCV(**dict(SMALL, device="cuda")).fit(X, y)
+    train, _ = next(iter(StratifiedKFold(2).split(X, y)))
+    rates = search.cv_results_["params"][-1]
+    single = DropoutMLPClassifier(**_plain_kwargs(search, **rates)).fit(
+        X[train], y[train]
+    )
+    member = DropoutMLPClassifierCV(
+        **dict(
+            SMALL,
+            device="cuda",
+            input_dropouts=[rates["input_dropout"]],
+            hidden_dropouts=[rates["hidden_dropout"]],
+        )
+    ).fit(X, y)
+    _assert_same_network(member.estimators_[0], single, tol=1e-4)
