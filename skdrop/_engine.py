@@ -354,7 +354,7 @@ def train_members(
                 max_epochs,
                 device,
             )
-            for m, plan in enumerate(plans)
+            for plan in plans
         ]
     trainer = MemberTrainer(spec, plans, head, config, device)
     with _device_errors(device, X, config):

@@ -28,14 +28,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import Tensor
 
 from ._devices import float_dtype, make_generator
-from ._layers import SELU_ALPHA, SELU_SCALE, NoiseSite, NoiseSource
-from ._network import DropoutNetwork, _activate
-from ._trainer import DIVERGENCE_ADVICE, EpochsResult, MLPConfig, stopping_rule
+from ._layers import NoiseSite, NoiseSource
+from ._network import DropoutNetwork, _activate, _activation_backward_
+from ._trainer import (
+    DIVERGENCE_ADVICE,
+    EpochsResult,
+    MLPConfig,
+    head_loss_and_grad,
+    stopping_rule,
+)
 
 if TYPE_CHECKING:
     from ._engine import NetworkSpec
@@ -169,24 +174,6 @@ class _Stack:
         return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
 
 
-def _head_loss_and_grad(
-    z: Tensor, target: Tensor, weight: Tensor, head: str
-) -> tuple[Tensor, Tensor]:
-    """Per-member summed loss ``[M]`` and its gradient ``[M, B, out]``: the
-    losses of :func:`~skdrop._trainer.head_loss_and_grad`, batched."""
-    if head == "softmax":
-        losses = -(target * torch.log_softmax(z, dim=2)).sum(2)
-        grad = torch.softmax(z, dim=2).sub_(target)
-    elif head == "logistic":
-        losses = (F.softplus(z) - target * z).sum(2)
-        grad = torch.sigmoid(z).sub_(target)
-    else:
-        diff = z - target
-        losses = 0.5 * (diff * diff).mean(2)
-        grad = diff.div_(z.shape[2])
-    return (losses * weight).sum(1), grad.mul_(weight[:, :, None])
-
-
 def _validation_metrics(
     raw: Tensor, target: Tensor, weight: Tensor, n_rows: Tensor, head: str
 ) -> tuple[Tensor, Tensor]:
@@ -195,7 +182,7 @@ def _validation_metrics(
     rows have weight 0; ``n_rows`` counts each member's real rows."""
     dtype = float_dtype(raw.device)
     raw, target, w = raw.to(dtype), target.to(dtype), weight.to(dtype)
-    loss_sum, _ = _head_loss_and_grad(raw, target, w, head)
+    loss_sum, _ = head_loss_and_grad(raw, target, w, head)
     total = w.sum(1)
     if head == "identity":
         mean = (w[:, :, None] * target).sum(1) / total[:, None]
@@ -511,7 +498,7 @@ class MemberTrainer:
         losses ``[M]``.  Members with no rows in this step take none."""
         self._split_streams(lengths)
         out, cache = self._forward_train(xb, lengths)
-        loss_sum, grad_out = _head_loss_and_grad(out, yb, wb, self.head)
+        loss_sum, grad_out = head_loss_and_grad(out, yb, wb, self.head)
         total = wb.sum(1)
         # A batch without weight holds no data: no gradient, no loss.
         scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
@@ -805,21 +792,6 @@ class MemberTrainer:
             state.best_params = None
         if positions:
             self._drop(positions)
-
-
-def _activation_backward_(grad: Tensor, out: Tensor, activation: str) -> None:
-    """:func:`~skdrop._network._activation_backward` in place in ``grad``."""
-    ops = torch.ops.aten
-    if activation == "relu":
-        ops.threshold_backward.grad_input(grad, out, 0, grad_input=grad)
-    elif activation == "tanh":
-        ops.tanh_backward.grad_input(grad, out, grad_input=grad)
-    elif activation == "logistic":
-        ops.sigmoid_backward.grad_input(grad, out, grad_input=grad)
-    elif activation == "selu":
-        ops.elu_backward.grad_input(
-            grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out, grad_input=grad
-        )
 
 
 def _divergence(loss: float, val_loss: float | None, epoch: int) -> str | None:

@@ -57,6 +57,22 @@ def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
     return grad
 
 
+def _activation_backward_(grad: Tensor, out: Tensor, activation: str) -> None:
+    """:func:`_activation_backward` in place, in ``grad`` (no allocation:
+    the stacked activations of many networks are megabytes)."""
+    ops = torch.ops.aten
+    if activation == "relu":
+        ops.threshold_backward.grad_input(grad, out, 0, grad_input=grad)
+    elif activation == "tanh":
+        ops.tanh_backward.grad_input(grad, out, grad_input=grad)
+    elif activation == "logistic":
+        ops.sigmoid_backward.grad_input(grad, out, grad_input=grad)
+    elif activation == "selu":
+        ops.elu_backward.grad_input(
+            grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out, grad_input=grad
+        )
+
+
 def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Tensor:
     """``scale * h @ weight.T + bias``, the scale applied inside the product."""
     if scale == 1.0:

@@ -40,25 +40,27 @@ def head_loss_and_grad(
     The losses are scikit-learn's: cross-entropy of the softmax, binary
     cross-entropy of each logistic output (summed over outputs), and half
     the squared error (averaged over outputs).  Each row's loss and gradient
-    are multiplied by its sample weight.
+    are multiplied by its sample weight.  ``z`` is ``[rows, outputs]``, or
+    ``[members, rows, outputs]`` for networks trained side by side, whose
+    losses are summed per member.
     """
     # The gradient is computed from detached values, so that the loss stays
     # differentiable when a test runs it under autograd.
     zd = z.detach()
     if head == "softmax":
-        log_prob = torch.log_softmax(z, dim=1)
-        losses = -(target * log_prob).sum(1)
-        grad = torch.softmax(zd, dim=1).sub_(target)
+        log_prob = torch.log_softmax(z, dim=-1)
+        losses = -(target * log_prob).sum(-1)
+        grad = torch.softmax(zd, dim=-1).sub_(target)
     elif head == "logistic":
-        losses = (F.softplus(z) - target * z).sum(1)
+        losses = (F.softplus(z) - target * z).sum(-1)
         grad = torch.sigmoid(zd).sub_(target)
     else:
         diff = z - target
-        losses = 0.5 * (diff * diff).mean(1)
-        grad = (zd - target).div_(z.shape[1])
+        losses = 0.5 * (diff * diff).mean(-1)
+        grad = (zd - target).div_(z.shape[-1])
     if weight is not None:
-        return (losses * weight).sum(), grad.mul_(weight[:, None])
-    return losses.sum(), grad
+        return (losses * weight).sum(-1), grad.mul_(weight[..., None])
+    return losses.sum(-1), grad
 
 
 def validation_metrics(
