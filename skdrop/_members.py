@@ -89,9 +89,32 @@ class _LayerCache:
     inputs: Tensor  # the layer's input after noise
     weight: Tensor  # the weight used: masked (DropConnect) and scaled
     weight_mask: Tensor | None
-    input_mult: Tensor | None  # d(noisy input) / d(clean input), if not absorbed
+    input_mult: _Noise | None  # d(noisy input) / d(clean input), if not absorbed
     scale: Tensor | None  # inverted-dropout factor, folded into ``weight``
     activation: Tensor | None = None  # output of the activation (hidden layers)
+
+
+@dataclass
+class _Noise:
+    """One layer's activation noise: ``runs`` of ``(start, stop, mult,
+    offset)``, the members at positions ``start:stop`` taking ``x * mult +
+    offset`` on their first ``len(mult)`` rows (``mult`` and ``offset`` are
+    ``(rows, cols)``, shared by the run)."""
+
+    runs: list[tuple[int, int, Tensor, Tensor | None]]
+
+    def apply_(self, h: Tensor) -> None:
+        """Noise on ``h [M, rows, cols]``, in place."""
+        for start, stop, mult, offset in self.runs:
+            part = h[start:stop, : mult.shape[0]]
+            part.mul_(mult)
+            if offset is not None:
+                part.add_(offset)
+
+    def multiply_(self, g: Tensor) -> None:
+        """``g`` times the multiplier, in place (the chain rule)."""
+        for start, stop, mult, _ in self.runs:
+            g[start:stop, : mult.shape[0]].mul_(mult)
 
 
 @dataclass
@@ -312,38 +335,57 @@ class MemberTrainer:
     # ----------------------------------------------------------- forward
     def _noise(
         self, i: int, lengths: list[int], width: int, cols: int, dtype: torch.dtype
-    ) -> tuple[Tensor | None, Tensor | None]:
-        """Layer ``i``'s noise for every alive member: ``(multiplier,
-        offset)`` stacked on the member axis, each member's drawn from its
-        own stream exactly as a single fit draws it (``None`` when no member
-        drops at this layer).  Activation noise has ``width`` rows (the
-        batch, padded); DropConnect masks the ``(out, in)`` weight."""
+    ) -> _Noise | Tensor | None:
+        """Layer ``i``'s noise for the alive members, each member's drawn from
+        its own stream exactly as a single fit draws it; ``None`` when no
+        member drops at this layer.
+
+        Activation noise comes as a :class:`_Noise` of runs: members sharing a
+        stream (the folds of one setting, which are neighbours) share one
+        draw, applied to all of them by broadcasting, and members without
+        noise are not touched.  DropConnect masks the ``(out, in)`` weights
+        and comes stacked on the member axis.
+        """
         members = [self.members[m] for m in self.alive]
         if not any(s.sites[i].active for s in members):
-            return None, None
-        dropconnect = members[0].sites[i].on_weights
-        shape = (self.shapes[i][1], self.shapes[i][0]) if dropconnect else (width, cols)
-        mults: list[Tensor | None] = []
-        offsets: list[Tensor | None] = []
+            return None
         # Members sharing a stream ask for the same draw: make it once.
+        # (They ask for the same shape: see _split_streams.)
         drawn: dict[int, tuple[Tensor, Tensor | None]] = {}
-        for state, length in zip(members, lengths, strict=True):
+        if members[0].sites[i].on_weights:
+            shape = (self.shapes[i][1], self.shapes[i][0])
+            masks: list[Tensor | None] = []
+            for state, length in zip(members, lengths, strict=True):
+                if state.sites[i].active and length > 0:
+                    key = id(state.noise)
+                    if key not in drawn:
+                        drawn[key] = state.sites[i].sample_scaled(
+                            *shape, state.noise, dtype
+                        )[:2]
+                    masks.append(drawn[key][0])
+                else:
+                    masks.append(None)
+            return self._stack_padded(f"mask{i}", masks, shape, 1)
+        noise = _Noise([])
+        previous = None
+        for k, (state, length) in enumerate(zip(members, lengths, strict=True)):
             site = state.sites[i]
             if not site.active or length == 0:
-                mults.append(None)
-                offsets.append(None)
+                previous = None
                 continue
             key = id(state.noise)
+            if key == previous:
+                start, _, mult, offset = noise.runs[-1]
+                noise.runs[-1] = (start, k + 1, mult, offset)
+                continue
             if key not in drawn:
-                rows = shape[0] if dropconnect else length
-                mult, offset, _ = site.sample_scaled(rows, shape[1], state.noise, dtype)
-                drawn[key] = (mult, offset)
-            mults.append(drawn[key][0])
-            offsets.append(drawn[key][1])
-        return (
-            self._stack_padded(f"mult{i}", mults, shape, 1),
-            self._stack_padded(f"offset{i}", offsets, shape, 0),
-        )
+                mult, offset, _ = site.sample_scaled(length, cols, state.noise, dtype)
+                # A float multiplier: a uint8 one makes the product promote
+                # types, several times slower.
+                drawn[key] = (mult.to(dtype), offset)
+            noise.runs.append((k, k + 1, *drawn[key]))
+            previous = key
+        return noise
 
     def _stack_padded(
         self,
@@ -397,11 +439,11 @@ class MemberTrainer:
         kind = self.spec.dropout_type
         for i in range(len(self.shapes)):
             weight = self.stack.weights[i]
-            mult, offset = self._noise(i, lengths, h.shape[1], h.shape[2], h.dtype)
+            noise = self._noise(i, lengths, h.shape[1], h.shape[2], h.dtype)
             weight_mask = input_mult = None
             scale = self._train_scale[i]
-            if mult is not None and kind == "dropconnect":
-                weight_mask = mult
+            if isinstance(noise, Tensor):
+                weight_mask = noise
                 out = self._ws(f"weight{i}", weight.shape, weight.dtype)
                 weight = torch.mul(weight, weight_mask, out=out)
             if scale is not None:
@@ -409,18 +451,14 @@ class MemberTrainer:
                 # smaller than the layer's output: h (s W)^T = s (h W^T).
                 out = self._ws(f"weight{i}", weight.shape, weight.dtype)
                 weight = torch.mul(weight, scale, out=out)
-            if mult is not None and kind != "dropconnect":
-                noisy = self._ws(f"noisy{i}", h.shape, h.dtype)
-                if offset is not None:
-                    h = torch.mul(h, mult, out=noisy).add_(offset)
-                    input_mult = mult
-                elif i > 0 and kind == "bernoulli" and self.activation == "relu":
-                    # As in DropoutNetwork: the masked ReLU output is zero
-                    # wherever the gradient must be, so mask it in place.
-                    h.mul_(mult)
-                else:
-                    h = torch.mul(h, mult, out=noisy)
-                    input_mult = mult
+            if isinstance(noise, _Noise):
+                # In place where allowed: the batch is a fresh gather, and the
+                # masked ReLU output is zero wherever its gradient must be.
+                # Otherwise the clean activation is kept for the backward.
+                if i > 0 and not (kind == "bernoulli" and self.activation == "relu"):
+                    h = self._ws(f"noisy{i}", h.shape, h.dtype).copy_(h)
+                    input_mult = noise
+                noise.apply_(h)
             z = self._layer(f"z{i}", i, h, weight)
             layer = _LayerCache(h, weight, weight_mask, input_mult, scale)
             cache.append(layer)
@@ -471,7 +509,7 @@ class MemberTrainer:
             else:
                 g = torch.bmm(g, layer.weight, out=out)
             if input_mult is not None:
-                g.mul_(input_mult)
+                input_mult.multiply_(g)
             below = cache[i - 1].activation
             assert below is not None
             _activation_backward_(g, below, self.activation)
