@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,7 +29,13 @@ from ._devices import (
     out_of_memory_error,
     resolve_device,
 )
-from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSite, NoiseSource
+from ._layers import (
+    DROPOUT_SCALINGS,
+    DROPOUT_TYPES,
+    LEARNED_INIT_RATE,
+    NoiseSite,
+    NoiseSource,
+)
 from ._lbfgs import fit_lbfgs
 from ._members import (
     MemberFit,
@@ -79,7 +86,9 @@ FloatArray = NDArray[np.float32] | NDArray[np.float64]
 class NetworkSpec:
     """Architecture and dropout of a network, already validated.
 
-    ``rates`` holds the input rate, then one per hidden layer.
+    ``rates`` holds the input rate, then one per hidden layer; a NaN rate
+    is learned (Concrete dropout: per column or group for the input, one for
+    a hidden layer).
     ``group_index`` maps each input column to its dropout group (one mask
     per row and group), or is None when every column is its own group.
     """
@@ -117,14 +126,32 @@ class NetworkSpec:
                     "warm_start=False to fit a new one"
                 )
 
+    @property
+    def learned(self) -> bool:
+        """Whether any rate is learned (a NaN rate)."""
+        return any(math.isnan(r) for r in self.rates)
+
     def sites(self) -> list[NoiseSite]:
         index = n_groups = None
         if self.group_index is not None:
             index = torch.as_tensor(self.group_index, dtype=torch.int64)
             n_groups = int(self.group_index.max()) + 1
         kind, scaling = self.dropout_type, self.dropout_scaling
-        first = NoiseSite(self.rates[0], kind, scaling, index, n_groups)
-        return [first, *(NoiseSite(r, kind, scaling) for r in self.rates[1:])]
+        sites = []
+        for i, rate in enumerate(self.rates):
+            learned = math.isnan(rate)
+            sites.append(
+                NoiseSite(
+                    LEARNED_INIT_RATE if learned else rate,
+                    kind,
+                    scaling,
+                    index if i == 0 else None,
+                    n_groups if i == 0 else None,
+                    learned=learned,
+                    per_column=i == 0,
+                )
+            )
+        return sites
 
 
 def build_trainer(
@@ -178,7 +205,7 @@ def resume_trainer(
             shuffle_seed=seeds[1],
             device=device,
         )
-    twin.network.sites = spec.sites()
+    twin.network.set_sites(spec.sites())
     return twin
 
 
@@ -335,31 +362,31 @@ def train_members(
     own rates, seeds and rows), one :class:`MemberFit` per plan.
 
     Stochastic solvers without batch normalization train side by side
-    (:class:`~skdrop._members.MemberTrainer`); L-BFGS and batch norm train
-    one member after the other with the single-network trainer, with the
-    same results a member would have.  ``Y`` is ``[n, out]``, or
-    ``[targets, n, out]`` with each plan naming its target.  A member that diverges is
-    returned with its error; it never stops the others.
+    (:class:`~skdrop._members.MemberTrainer`); L-BFGS, batch norm and
+    learned rates train one member after the other with the single-network
+    trainer, with the same results a member would have.  ``Y`` is ``[n,
+    out]``, or ``[targets, n, out]`` with each plan naming its target.  A
+    member that diverges is returned with its error; it never stops the
+    others.
     """
-    if config.solver == "lbfgs" or spec.batch_norm:
-        return [
-            _train_one(
-                spec,
-                plan,
-                head,
-                config,
-                X,
-                Y if Y.ndim == 2 else Y[plan.target],
-                W,
-                max_epochs,
-                device,
+    one_by_one = config.solver == "lbfgs" or spec.batch_norm
+    alone = [one_by_one or any(math.isnan(r) for r in p.rates) for p in plans]
+    fits: dict[int, MemberFit] = {}
+    for m, plan in enumerate(plans):
+        if alone[m]:
+            target = Y if Y.ndim == 2 else Y[plan.target]
+            fits[m] = _train_one(
+                spec, plan, head, config, X, target, W, max_epochs, device
             )
-            for plan in plans
-        ]
-    trainer = MemberTrainer(spec, plans, head, config, device)
-    with _device_errors(device, X, config):
-        Xt, Yt, Wt = (_to_device(a, device, torch.float32) for a in (X, Y, W))
-        return trainer.fit(Xt, Yt, Wt, max_epochs, progress=progress)
+    together = [m for m in range(len(plans)) if not alone[m]]
+    if together:
+        batch = [plans[m] for m in together]
+        trainer = MemberTrainer(spec, batch, head, config, device)
+        with _device_errors(device, X, config):
+            Xt, Yt, Wt = (_to_device(a, device, torch.float32) for a in (X, Y, W))
+            stacked = trainer.fit(Xt, Yt, Wt, max_epochs, progress=progress)
+        fits.update(zip(together, stacked, strict=True))
+    return [fits[m] for m in range(len(plans))]
 
 
 def _train_one(

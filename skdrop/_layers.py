@@ -28,6 +28,14 @@ SELU_SCALE = 1.0507009873554805
 ALPHA_PRIME = -SELU_SCALE * SELU_ALPHA
 
 DROPOUT_TYPES = ("bernoulli", "gaussian", "alpha", "dropconnect")
+# Concrete dropout (Gal, Hron & Kendall 2017): the temperature of the relaxed
+# masks, the rate a learned site starts from, and the range its logit is kept
+# in (rates from about 0.001 to 0.999: the relaxed mask divides by 1 - p).
+CONCRETE_TEMPERATURE = 0.1
+LEARNED_INIT_RATE = 0.1
+LOGIT_BOUND = 7.0
+# Uniforms are kept this far from 0 and 1 before their logit is taken.
+_UNIFORM_EPS = 1e-7
 DROPOUT_SCALINGS = ("inverted", "test_time")
 
 
@@ -117,6 +125,16 @@ class NoiseSource:
                 extra = bits.random_raw((ties.size + 3) // 4).view(np.uint16)
                 kept[ties] = extra[: ties.size] < rest
         return kept.view(np.uint8)
+
+    def uniform(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
+        """Uniform noise on (0, 1) of shape ``(rows, cols)``."""
+        if self._torch is None:
+            draws = self._numpy.random((rows, cols), dtype=np.float32)
+            out = torch.from_numpy(draws)
+            return out if dtype == torch.float32 else out.to(dtype)
+        return torch.rand(
+            (rows, cols), generator=self._torch, device=self.device, dtype=dtype
+        )
 
     def normal(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Standard normal noise of shape ``(rows, cols)``."""
@@ -235,6 +253,13 @@ class NoiseSite:
     for DropConnect), 1 everywhere except for ``scaling="test_time"``, where
     training uses unscaled masks and evaluation multiplies by the keep
     probability.
+
+    A ``learned`` site (Bernoulli, inverted scaling) has its drop rates in
+    ``logits`` (``p = sigmoid(logits)``), a parameter its network owns and
+    trains: one rate per column or group (the input site, ``per_column``)
+    or one for the layer.  In training it applies Concrete masks
+    (:meth:`concrete`); with a noise source outside training, Bernoulli
+    masks at the learned rates (Monte Carlo dropout).
     """
 
     def __init__(
@@ -244,23 +269,90 @@ class NoiseSite:
         scaling: str,
         group_index: Tensor | None = None,
         n_groups: int | None = None,
+        *,
+        learned: bool = False,
+        per_column: bool = False,
     ) -> None:
         self.rate = float(rate)
         self.kind = kind
         self.scaling = scaling
         self.group_index = group_index
         self.n_groups = n_groups
+        self.learned = learned
+        self.per_column = per_column
+        self.logits: Tensor | None = None
         self.keep = quantized_keep(1.0 - self.rate)
 
     @property
     def active(self) -> bool:
-        return self.keep < 1.0
+        return self.learned or self.keep < 1.0
+
+    def n_rates(self, cols: int) -> int:
+        """How many rates a learned site over ``cols`` columns has."""
+        if not self.per_column:
+            return 1
+        return cols if self.n_groups is None else self.n_groups
+
+    def rates(self) -> Tensor:
+        """The learned drop rates, ``sigmoid(logits)`` (detached)."""
+        assert self.logits is not None
+        return torch.sigmoid(self.logits.detach())
+
+    def _draws(self, cols: int) -> int:
+        return cols if self.group_index is None else int(self.n_groups or 0)
+
+    def _to_columns(self, t: Tensor) -> Tensor:
+        """Per-draw values ``(rows, draws)`` spread to the group columns."""
+        if self.group_index is None:
+            return t
+        return t.index_select(1, self.group_index.to(t.device))
+
+    def concrete(
+        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor]:
+        """``(multiplier, z)``: a Concrete (relaxed Bernoulli) mask.
+
+        ``z = sigmoid((logit(p) + log u - log(1 - u)) / t)`` with a fresh
+        uniform ``u`` per entry (per row and group) and ``t`` =
+        :data:`CONCRETE_TEMPERATURE`; ``z`` near 1 means dropped.  The
+        multiplier ``(1 - z) / (1 - p)`` has expectation near 1 and is
+        differentiable in the logits.  ``z`` has one column per draw (group).
+        """
+        assert self.logits is not None
+        u = noise.uniform(rows, self._draws(cols), dtype).to(self.logits.device)
+        u = u.clamp_(_UNIFORM_EPS, 1.0 - _UNIFORM_EPS)
+        logits = self.logits
+        z = torch.sigmoid((logits + torch.logit(u)) / CONCRETE_TEMPERATURE)
+        # 1 / (1 - p) = 1 + exp(logit), exact where p is near 1.
+        mult = (1.0 - z) * (1.0 + torch.exp(logits))
+        return self._to_columns(mult), z
+
+    def concrete_logit_grad(
+        self, grad_noisy: Tensor, noisy: Tensor, z: Tensor
+    ) -> Tensor:
+        """The gradient of the loss with respect to the logits, from its
+        gradient ``grad_noisy`` with respect to the noisy input ``noisy``.
+
+        With ``m = (1 - z) / (1 - p)``, ``dm/dlogit = m (p - z / t)``, so
+        ``dL/dlogit = sum over rows (and the columns of a rate) of
+        grad_noisy * noisy * (p - z / t)``.
+        """
+        assert self.logits is not None
+        both = grad_noisy * noisy
+        if self.group_index is not None:
+            summed = torch.zeros(z.shape, dtype=both.dtype, device=both.device)
+            both = summed.index_add_(1, self.group_index.to(both.device), both)
+        p = torch.sigmoid(self.logits.detach())
+        grad = (both * (p - z / CONCRETE_TEMPERATURE)).sum(0)
+        return grad if self.per_column else grad.sum().reshape(1)
 
     @property
     def on_weights(self) -> bool:
         return self.kind == "dropconnect"
 
     def eval_scale(self) -> float:
+        if self.learned:
+            return 1.0
         if (
             self.active
             and self.scaling == "test_time"
@@ -277,6 +369,8 @@ class NoiseSite:
         """The factor on the matrix product in training: ``1 / keep`` for
         inverted Bernoulli and DropConnect masks (kept 0/1 so that the
         product applies it for free), 1 for the other noises."""
+        if self.learned:
+            return 1.0  # in the Concrete multiplier
         if not self.active:
             return self.eval_scale()
         if self.kind in ("bernoulli", "dropconnect") and self.scaling == "inverted":
@@ -313,6 +407,12 @@ class NoiseSite:
         0/1 (uint8 on the CPU) with the inverted scaling kept apart, so that
         a linear layer can apply it for free in its matrix product.
         """
+        if self.learned:
+            # Monte Carlo dropout at the learned rates: inverted Bernoulli.
+            keep = 1.0 - self.rates().to(dtype)
+            u = noise.uniform(rows, self._draws(cols), dtype).to(keep.device)
+            mult = (u < keep).to(dtype).div_(keep)
+            return self._to_columns(mult), None, 1.0
         if self.kind in ("bernoulli", "dropconnect"):
             bits = self._bits(rows, cols, noise).to(noise.device)
             return bits, None, self.train_scale()

@@ -38,6 +38,13 @@ from ._persistence import VersionedStateMixin
 from ._validation import check_magnitude, group_labels, seed_from_random_state
 from .exceptions import FitInterrupted
 
+# The value of input_dropout / hidden_dropout that learns the rates.
+LEARNED = "learned"
+# Concrete dropout's prior length-scale l: the weight term l^2 / N ||W||^2 /
+# (1 - p) of the rate's regularizer (chosen on the development suite; see
+# the user guide's "Learned rates").
+PRIOR_LENGTH_SCALE = 1e-2
+
 # Largest magnitude the float32 network takes: X and y are cast to float32.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -78,8 +85,13 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "hidden_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "input_dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({LEARNED})],
+        "hidden_dropout": [
+            Interval(Real, 0, 1, closed="left"),
+            StrOptions({LEARNED}),
+            "array-like",
+        ],
+        "prior_length_scale": [Interval(Real, 0, None, closed="neither")],
         "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
         "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
         "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
@@ -125,6 +137,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         max_categories=None,
         batch_norm=False,
         max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -159,6 +172,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.max_categories = max_categories
         self.batch_norm = batch_norm
         self.max_norm = max_norm
+        self.prior_length_scale = prior_length_scale
         self.device = device
 
     # --------------------------------------------------------------- checks
@@ -173,7 +187,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 raise ValueError(
                     f"hidden_layer_sizes[{k}] must be a positive int, got {size!r}"
                 )
-        rates = [float(self.input_dropout), *_hidden_rates(self.hidden_dropout, sizes)]
+        rates = [_rate(self.input_dropout), *_hidden_rates(self.hidden_dropout, sizes)]
+        if any(math.isnan(r) for r in rates):
+            _check_learned(self)
         if self.dropout_scaling == "test_time" and self.dropout_type in (
             "gaussian",
             "alpha",
@@ -231,6 +247,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change,
             max_fun=int(self.max_fun),
+            prior_length_scale=float(self.prior_length_scale),
         )
 
     # ------------------------------------------------------------------ fit
@@ -408,6 +425,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             )
         self.best_loss_ = None if early else min(result.losses, default=None)
         self._export_parameters()
+        self._export_rates(result, extend=False)
         return self
 
     def _record(self, trainer, result, n_rows, incremental):
@@ -432,6 +450,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         else:
             self.best_loss_ = trainer.best_loss
         self._export_parameters()
+        self._export_rates(result, extend=True)
         if incremental or result.converged or result.interrupted:
             return
         how = (
@@ -476,6 +495,50 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.n_layers_ = len(coefs) + 1
         self.n_outputs_ = coefs[-1].shape[1]
         self.out_activation_ = self._head_name
+
+    def _export_rates(self, result, extend):
+        """``input_dropout_`` (per original feature), ``hidden_dropout_`` and,
+        where rates are learned, their history over epochs."""
+        rates = self.module_.dropout_rates()
+        self.input_dropout_ = self._per_feature(rates[0])
+        self.hidden_dropout_ = [float(r[0]) for r in rates[1:]]
+        if not self.module_.learned_logits:
+            self.input_dropout_history_ = self.hidden_dropout_history_ = None
+            return
+        inputs = [self._per_feature(epoch[0]) for epoch in result.rates]
+        hidden = [[float(r[0]) for r in epoch[1:]] for epoch in result.rates]
+        width = (self.n_features_in_,), (len(self.hidden_dropout_),)
+        new = [
+            np.asarray(rows, dtype=float).reshape(-1, *shape)
+            for rows, shape in zip((inputs, hidden), width, strict=True)
+        ]
+        old = (
+            (self.input_dropout_history_, self.hidden_dropout_history_)
+            if extend and getattr(self, "input_dropout_history_", None) is not None
+            else None
+        )
+        if old is not None:
+            new = [np.concatenate(pair) for pair in zip(old, new, strict=True)]
+        self.input_dropout_history_, self.hidden_dropout_history_ = new
+
+    def _per_feature(self, rates):
+        """The input site's rates (one, or one per encoded column or group)
+        as one rate per original feature (NaN for a column that encodes to
+        nothing)."""
+        site = self.module_.sites[0]
+        n_inputs = self.module_.linear_layers[0].in_features
+        if len(rates) == 1:
+            columns = np.full(n_inputs, rates[0])
+        elif site.group_index is not None:
+            columns = rates[site.group_index.cpu().numpy()]
+        else:
+            columns = rates
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            return np.asarray(columns, dtype=float)
+        return np.asarray(
+            [columns[g[0]] if len(g) else np.nan for g in encoder.groups], dtype=float
+        )
 
     # -------------------------------------------------------------- predict
     def _raw(self, X):
@@ -545,14 +608,14 @@ def _stochastic_solver(estimator):
 def _hidden_rates(hidden_dropout, sizes):
     """One rate per hidden layer, or a ``ValueError`` naming the bad one."""
     try:
-        if np.ndim(hidden_dropout) == 0:
-            rates = [float(hidden_dropout)] * len(sizes)
+        if isinstance(hidden_dropout, str) or np.ndim(hidden_dropout) == 0:
+            rates = [_rate(hidden_dropout)] * len(sizes)
         else:
-            rates = [float(r) for r in np.asarray(hidden_dropout, dtype=float).ravel()]
+            rates = [_rate(r) for r in np.asarray(hidden_dropout, dtype=object).ravel()]
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            "hidden_dropout must be a float in [0, 1) or a list of them, one per "
-            f"hidden layer, got {hidden_dropout!r}"
+            "hidden_dropout must be a float in [0, 1), 'learned', or a list of "
+            f"them, one per hidden layer, got {hidden_dropout!r}"
         ) from exc
     if len(rates) != len(sizes):
         raise ValueError(
@@ -560,14 +623,41 @@ def _hidden_rates(hidden_dropout, sizes):
             f"{len(sizes)} layers; give one rate per hidden layer or a single float"
         )
     for k, rate in enumerate(rates):
-        if not 0.0 <= rate < 1.0:
+        if not (math.isnan(rate) or 0.0 <= rate < 1.0):
             raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
     return rates
 
 
+def _rate(value):
+    """A fixed rate as a float, or NaN for "learned" (the engine's marker)."""
+    if isinstance(value, str):
+        if value != LEARNED:
+            raise ValueError(f"a dropout rate is a float or 'learned', got {value!r}")
+        return math.nan
+    rate = float(value)
+    if math.isnan(rate):
+        raise ValueError(f"a dropout rate is a float or 'learned', got {value!r}")
+    return rate
+
+
+def _check_learned(estimator):
+    """Learned rates relax Bernoulli masks with inverted scaling."""
+    if estimator.dropout_type != "bernoulli":
+        raise ValueError(
+            "learned dropout rates (Concrete dropout) relax Bernoulli masks: they "
+            f"need dropout_type='bernoulli', got {estimator.dropout_type!r}"
+        )
+    if estimator.dropout_scaling != "inverted":
+        raise ValueError(
+            "learned dropout rates scale the kept units by 1 / (1 - p) in "
+            "training: they need dropout_scaling='inverted', got "
+            f"{estimator.dropout_scaling!r}"
+        )
+
+
 def _check_lbfgs(estimator, rates):
     """L-BFGS needs a deterministic objective and takes whole-batch steps."""
-    if any(rates):
+    if any(r != 0 for r in rates):
         raise ValueError(
             "solver='lbfgs' needs a deterministic objective, so every dropout "
             f"rate must be 0; got input_dropout={estimator.input_dropout!r} and "

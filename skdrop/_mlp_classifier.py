@@ -78,11 +78,15 @@ class DropoutMLPClassifier(ClassifierMixin, _BaseDropoutMLP):
         Epochs without improvement before stopping.
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``solver="lbfgs"``.
-    input_dropout : float, default=0.0
+    input_dropout : float or "learned", default=0.0
         Probability of dropping each input feature (or group), in [0, 1).
-    hidden_dropout : float or array-like of float, default=0.5
+        ``"learned"`` learns one rate per feature or group with Concrete
+        dropout (Gal, Hron & Kendall 2017): see :ref:`learned_rates`.
+    hidden_dropout : float, "learned" or array-like, default=0.5
         Dropout rate of each hidden layer's output: one float for all, or
-        one per hidden layer.  The output layer is never dropped.
+        one per hidden layer.  ``"learned"`` learns one rate per layer;
+        mixed forms such as ``(0.1, "learned")`` are allowed.  The output
+        layer is never dropped.
     dropout_type : {"bernoulli", "gaussian", "alpha", "dropconnect"}, \
 default="bernoulli"
         "bernoulli" zeroes units; "gaussian" multiplies them by noise
@@ -116,6 +120,13 @@ default="from_dtype"
     max_norm : float, default=None
         Max-norm constraint on each unit's incoming weight vector, applied
         after every step (Srivastava et al. 2014, section 5.1).
+    prior_length_scale : float, default=0.01
+        Learned rates only: the prior length-scale ``l`` of Concrete
+        dropout's regularizer, ``l^2 / N * ||W||^2 / (1 - p) + 2 K / N *
+        (p log p + (1 - p) log(1 - p))`` per learned rate ``p`` (``W`` the
+        weights that consume the dropped units, ``N`` the training rows).
+        It is added to the ``alpha`` penalty, which applies as usual.  A
+        larger ``l`` pulls the rates down harder; must be positive.
     device : str, default="cpu"
         "cpu", "cuda", "cuda:N", "mps" or "auto" (the best available).  A
         device this machine lacks is an error at ``fit``.
@@ -143,6 +154,16 @@ default="from_dtype"
         Epochs run.
     t_ : int
         Training samples seen.
+    input_dropout_ : ndarray of shape (n_features_in_,)
+        The input dropout rate of each feature of ``X`` (a learned rate is
+        shared by the columns of its group; NaN for a categorical column
+        without levels); the fixed rate where not learned.
+    hidden_dropout_ : list of float
+        The dropout rate of each hidden layer, learned or fixed.
+    input_dropout_history_, hidden_dropout_history_ : ndarray or None
+        Learned rates only: the rates after each epoch, of shape (n_iter_,
+        n_features_in_) and (n_iter_, n_hidden_layers); None when every
+        rate is fixed.
     coefs_, intercepts_ : list of ndarray
         Weights ``(n_in, n_out)`` and biases of each layer of the
         evaluation-mode network, with batch normalization and test-time

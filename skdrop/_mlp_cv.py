@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import re
 import time
 import warnings
@@ -30,7 +31,15 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._engine import MemberPlan, member_bytes, resolve_device, train_members
-from ._mlp_base import _BaseDropoutMLP, _check_lbfgs, _check_validation_sizes
+from ._mlp_base import (
+    LEARNED,
+    PRIOR_LENGTH_SCALE,
+    _BaseDropoutMLP,
+    _check_lbfgs,
+    _check_learned,
+    _check_validation_sizes,
+    _rate,
+)
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_regressor import (
     _RETURN_STD_SAMPLES,
@@ -111,6 +120,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         max_categories=None,
         batch_norm=False,
         max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -148,6 +158,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         self.max_categories = max_categories
         self.batch_norm = batch_norm
         self.max_norm = max_norm
+        self.prior_length_scale = prior_length_scale
         self.device = device
 
     # ------------------------------------------------------------ checks
@@ -169,11 +180,13 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         settings = []
         for a in inputs:
             for given, rates in hiddens:
-                settings.append((float(a), given, (float(a), *rates)))
-        if template.solver == "lbfgs":
-            for a, given, rates in settings:
+                settings.append((a, given, (_rate(a), *rates)))
+        for a, given, rates in settings:
+            if template.solver == "lbfgs":
                 template.set_params(input_dropout=a, hidden_dropout=given)
                 _check_lbfgs(template, rates)
+            if any(math.isnan(r) for r in rates):
+                _check_learned(template)
         return settings
 
     def _folds(self, X, labels, groups):
@@ -554,20 +567,26 @@ def _param_column(values):
     return column
 
 
+def _is_rate(value):
+    """A float rate or "learned" (not a bool, not another string)."""
+    if isinstance(value, str):
+        return value == LEARNED
+    return isinstance(value, Real | np.number) and not isinstance(value, bool)
+
+
 def _rate_grid(rates, name):
-    """A non-empty 1-d list of rates in [0, 1), or a ValueError."""
-    try:
-        grid = np.asarray(rates, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be a non-empty list of rates, got {rates!r}"
-        ) from exc
-    if grid.ndim != 1 or grid.size == 0:
-        raise ValueError(f"{name} must be a non-empty list of rates, got {rates!r}")
-    for k, rate in enumerate(grid):
-        if not 0.0 <= rate < 1.0:
+    """A non-empty 1-d list of rates in [0, 1) or "learned", or a ValueError."""
+    what = f"{name} must be a non-empty list of rates in [0, 1) or 'learned'"
+    if isinstance(rates, str) or np.ndim(rates) != 1 or len(rates) == 0:
+        raise ValueError(f"{what}, got {rates!r}")
+    grid = []
+    for k, rate in enumerate(rates):
+        if not _is_rate(rate):
+            raise ValueError(f"{what}, got {rates!r}")
+        if rate != LEARNED and not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"{name}[{k}] must be in [0, 1), got {float(rate)!r}")
-    return [float(r) for r in grid]
+        grid.append(rate if rate == LEARNED else float(rate))
+    return grid
 
 
 def _hidden_grid(entries, sizes):
@@ -583,14 +602,14 @@ def _hidden_grid(entries, sizes):
         raise ValueError("hidden_dropouts must be a non-empty list, got []")
     out = []
     for k, entry in enumerate(entries):
-        if isinstance(entry, Real | np.number) and not isinstance(entry, bool):
-            rates = [float(entry)] * len(sizes)
-            given = float(entry)
+        if _is_rate(entry):
+            given = entry if entry == LEARNED else float(entry)
+            rates = [_rate(given)] * len(sizes)
         elif isinstance(entry, list | tuple | np.ndarray) and all(
-            isinstance(r, Real | np.number) and not isinstance(r, bool) for r in entry
+            _is_rate(r) for r in entry
         ):
-            rates = [float(r) for r in entry]
-            given = tuple(rates)
+            given = tuple(r if r == LEARNED else float(r) for r in entry)
+            rates = [_rate(r) for r in given]
             if len(rates) != len(sizes):
                 raise ValueError(
                     f"hidden_dropouts[{k}]={entry!r} has {len(rates)} rates but "
@@ -602,7 +621,7 @@ def _hidden_grid(entries, sizes):
                 f"hidden layer, got {entry!r}"
             )
         for rate in rates:
-            if not 0.0 <= rate < 1.0:
+            if not (math.isnan(rate) or 0.0 <= rate < 1.0):
                 raise ValueError(
                     f"hidden_dropouts[{k}] must hold rates in [0, 1), got {entry!r}"
                 )
@@ -640,7 +659,8 @@ class DropoutMLPClassifierCV(ClassifierMixin, _BaseDropoutMLPCV):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, \
 beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
-feature_groups, categorical_features, max_categories, batch_norm, max_norm, device
+feature_groups, categorical_features, max_categories, batch_norm, max_norm, \
+prior_length_scale, device
         As in :class:`DropoutMLPClassifier`, for every network of the grid.
         ``input_dropout`` and ``hidden_dropout`` are replaced by the grids,
         and there is no ``warm_start``: each fit searches afresh.  With
@@ -650,12 +670,15 @@ feature_groups, categorical_features, max_categories, batch_norm, max_norm, devi
         ``DropoutMLPClassifier(random_state=random_state)``; with None one
         fresh draw is shared by all members, so the settings are compared
         with common random numbers.
-    input_dropouts : array-like of float, default=(0.0, 0.1, 0.2)
-        The input dropout rates to try, each in [0, 1).
+    input_dropouts : array-like of float or "learned", default=(0.0, 0.1, 0.2)
+        The input dropout rates to try, each in [0, 1), or ``"learned"``
+        (one learned rate per feature: see :ref:`learned_rates`).
     hidden_dropouts : array-like, default=(0.0, 0.1, 0.3, 0.5)
-        The hidden dropout rates to try: each entry a rate for every hidden
-        layer or a tuple of one rate per hidden layer.  Every combination
-        with ``input_dropouts`` is scored.
+        The hidden dropout rates to try: each entry a rate (or
+        ``"learned"``) for every hidden layer or a tuple of one per hidden
+        layer.  Every combination with ``input_dropouts`` is scored.
+        Networks with learned rates train one after the other, the others
+        side by side.
     cv : int, cross-validation generator or iterable, default=5
         As in :class:`~sklearn.model_selection.GridSearchCV`; an int makes
         stratified folds (plain folds for multilabel targets).
@@ -846,7 +869,8 @@ refit, max_members, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, \
 beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
-feature_groups, categorical_features, max_categories, batch_norm, max_norm, device
+feature_groups, categorical_features, max_categories, batch_norm, max_norm, \
+prior_length_scale, device
         As in :class:`DropoutMLPClassifierCV`; folds are not stratified.
     scoring : str, callable or None, default=None
         None is R^2.
@@ -940,6 +964,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         max_categories=None,
         batch_norm=False,
         max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
         super().__init__(
@@ -978,6 +1003,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
             max_categories=max_categories,
             batch_norm=batch_norm,
             max_norm=max_norm,
+            prior_length_scale=prior_length_scale,
             device=device,
         )
         self.loss = loss

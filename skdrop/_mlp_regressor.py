@@ -11,7 +11,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._mlp_base import _FLOAT32_MAX, _BaseDropoutMLP, _stochastic_solver
+from ._mlp_base import (
+    _FLOAT32_MAX,
+    PRIOR_LENGTH_SCALE,
+    _BaseDropoutMLP,
+    _stochastic_solver,
+)
 from ._validation import atomic_fit, check_magnitude, numeric_target
 
 # Monte Carlo passes behind ``DropoutMLPRegressor.predict(X, return_std=True)``.
@@ -34,7 +39,7 @@ learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, input_dropout, hidden_dropout, \
 dropout_type, dropout_scaling, feature_groups, categorical_features, max_categories, \
-batch_norm, max_norm, device
+batch_norm, max_norm, prior_length_scale, device
         As in :class:`DropoutMLPClassifier`; early stopping monitors the
         validation R^2 and the split is not stratified.
     loss : {"squared_error"}, default="squared_error"
@@ -67,7 +72,8 @@ batch_norm, max_norm, device
         residuals divided by ``target_scale_``), so they do not depend on
         the target's units.
     validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, \
-n_outputs_, categories_, feature_groups_, n_features_in_, feature_names_in_
+n_outputs_, categories_, feature_groups_, n_features_in_, feature_names_in_, \
+input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         As in :class:`DropoutMLPClassifier`; the validation score is the
         R^2, which the target scaling does not change.
     coefs_, intercepts_ : list of ndarray
@@ -147,6 +153,7 @@ n_outputs_, categories_, feature_groups_, n_features_in_, feature_names_in_
         max_categories=None,
         batch_norm=False,
         max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
         super().__init__(
@@ -182,6 +189,7 @@ n_outputs_, categories_, feature_groups_, n_features_in_, feature_names_in_
             max_categories=max_categories,
             batch_norm=batch_norm,
             max_norm=max_norm,
+            prior_length_scale=prior_length_scale,
             device=device,
         )
         self.loss = loss

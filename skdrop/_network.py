@@ -94,6 +94,7 @@ class _LayerCache:
     activation: Tensor | None = None  # output of the activation (hidden layers)
     xhat: Tensor | None = None  # batch norm: normalized pre-activation
     inv_std: Tensor | None = None
+    concrete_z: Tensor | None = None  # a learned rate's relaxed mask draws
 
 
 @dataclass
@@ -156,6 +157,101 @@ class DropoutNetwork(nn.Module):
         self.norm_layers: list[nn.BatchNorm1d] = [
             cast(nn.BatchNorm1d, m) for m in self.norms
         ]
+        # The logits of learned (Concrete) rates, one parameter per learned
+        # site, registered as ``rate_logit{i}``; None for fixed rates.
+        self.rate_logits: list[nn.Parameter | None] = []
+        for i, site in enumerate(sites):
+            logits = None
+            if site.learned:
+                start = math.log(site.rate / (1.0 - site.rate))
+                logits = nn.Parameter(torch.full((site.n_rates(widths[i]),), start))
+                self.register_parameter(f"rate_logit{i}", logits)
+            self.rate_logits.append(logits)
+        self.set_sites(sites)
+
+    def set_sites(self, sites: list[NoiseSite]) -> None:
+        """Use ``sites`` (the dropout of a warm start); a learned site takes
+        the network's logits, so which sites learn cannot change."""
+        for i, (site, logits) in enumerate(zip(sites, self.rate_logits, strict=True)):
+            if site.learned != (logits is not None):
+                was = "learned" if logits is not None else "fixed"
+                raise ValueError(
+                    f"layer {i}'s dropout rate is {was} in the fitted network; "
+                    "a warm start cannot switch between "
+                    "learned and fixed rates: set warm_start=False to fit a new one"
+                )
+            site.logits = logits
+        self.sites = sites
+
+    @property
+    def learned_logits(self) -> list[nn.Parameter]:
+        return [p for p in self.rate_logits if p is not None]
+
+    def dropout_rates(self) -> list[np.ndarray]:
+        """Each site's drop rates: the learned ones (an array per column or
+        group for the input, of length 1 for a layer) or the fixed rate."""
+        return [
+            site.rates().cpu().double().numpy()
+            if site.learned
+            else np.array([site.rate])
+            for site in self.sites
+        ]
+
+    def concrete_penalty(
+        self,
+        n_rows: int,
+        length_scale: float,
+        slots: dict[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """The Concrete dropout regularizer of the learned sites, its
+        gradient added into ``slots`` when given.
+
+        For a site of rate ``p`` (Gal, Hron & Kendall 2017)::
+
+            l^2 / N * ||W||^2 / (1 - p)  +  2 / N * K * (p log p + (1 - p) log(1 - p))
+
+        with ``W`` the weights consuming the dropped units (the columns of a
+        group's or column's rate), ``K`` the number of units a rate drops
+        (the layer's width for a layer rate, 1 for a column's or group's),
+        ``l`` the prior length-scale and ``N`` the number of training rows.
+        The entropy term pulls ``p`` towards 1/2, the weight term towards 0.
+        """
+        wr, dr = length_scale**2 / n_rows, 2.0 / n_rows
+        first = self.linear_layers[0].weight
+        total = torch.zeros((), dtype=first.dtype, device=first.device)
+        for linear, site, logits in zip(
+            self.linear_layers, self.sites, self.rate_logits, strict=True
+        ):
+            if logits is None:
+                continue
+            weight, theta = linear.weight.detach(), logits.detach()
+            p = torch.sigmoid(theta)
+            inv_keep = 1.0 + torch.exp(theta)  # 1 / (1 - p)
+            columns = (weight * weight).sum(0)
+            if not site.per_column:
+                squares, units = columns.sum().reshape(1), float(weight.shape[1])
+            elif site.group_index is None:
+                squares, units = columns, 1.0
+            else:
+                index = site.group_index.to(weight.device)
+                squares = torch.zeros_like(theta).index_add_(0, index, columns)
+                units = 1.0
+            # p log p + (1 - p) log(1 - p), from the logit: no log(0).
+            negative_entropy = -(p * F.softplus(-theta) + (1 - p) * F.softplus(theta))
+            total = total + (
+                wr * (squares * inv_keep).sum() + dr * units * negative_entropy.sum()
+            )
+            if slots is None:
+                continue
+            per_column = inv_keep
+            if site.per_column and site.group_index is not None:
+                per_column = inv_keep[site.group_index.to(weight.device)]
+            slots[linear.weight].add_(weight * per_column, alpha=2.0 * wr)
+            # d/dlogit: wr S p / (1 - p) + dr K logit p (1 - p)
+            slots[logits].add_(
+                wr * squares * p * inv_keep + dr * units * theta * p * (1 - p)
+            )
+        return total
 
     # ------------------------------------------------------------ saving
     def to_plain(self) -> dict[str, Any]:
@@ -173,6 +269,8 @@ class DropoutNetwork(nn.Module):
                 if site.group_index is None
                 else site.group_index.cpu().numpy(),
                 "n_groups": site.n_groups,
+                "learned": site.learned,
+                "per_column": site.per_column,
             }
             for site in self.sites
         ]
@@ -201,6 +299,9 @@ class DropoutNetwork(nn.Module):
                 if site["group_index"] is None
                 else torch.as_tensor(np.asarray(site["group_index"], dtype=np.int64)),
                 None if site["n_groups"] is None else int(site["n_groups"]),
+                # Files written before learned rates have neither key.
+                learned=bool(site.get("learned", False)),
+                per_column=bool(site.get("per_column", False)),
             )
             for site in plain["sites"]
         ]
@@ -242,6 +343,9 @@ class DropoutNetwork(nn.Module):
                     linear.bias.uniform_(-bound, bound, generator=generator)
             for norm in self.norm_layers:
                 norm.reset_parameters()
+            for site, logits in zip(self.sites, self.rate_logits, strict=True):
+                if logits is not None:
+                    logits.fill_(math.log(site.rate / (1.0 - site.rate)))
 
     def effective_affine(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Weights ``(n_in, n_out)`` and biases of the evaluation-mode network.
@@ -309,8 +413,21 @@ class DropoutNetwork(nn.Module):
             weight = linear.weight
             weight_mask = input_mult = None
             scale = 1.0
+            concrete_z = None
             if site.active and noise is not None:
-                if site.on_weights:
+                if site.learned:
+                    rows, cols = h.shape
+                    if batch_stats:
+                        # Training: relaxed masks, differentiable in the rates.
+                        input_mult, concrete_z = site.concrete(
+                            rows, cols, noise, h.dtype
+                        )
+                    else:
+                        input_mult, _, scale = site.sample_scaled(
+                            rows, cols, noise, h.dtype
+                        )
+                    h = h * input_mult
+                elif site.on_weights:
                     rows, cols = weight.shape
                     weight_mask, _, scale = site.sample_scaled(
                         rows, cols, noise, weight.dtype
@@ -343,6 +460,7 @@ class DropoutNetwork(nn.Module):
             layer = None
             if cache is not None:
                 layer = _LayerCache(h, weight, scale, weight_mask, input_mult)
+                layer.concrete_z = concrete_z
                 cache.layers.append(layer)
             if i == last:
                 return z
@@ -405,9 +523,21 @@ class DropoutNetwork(nn.Module):
             torch.mm(g.t(), layer.inputs, out=grad_weight)
             if layer.weight_mask is not None:
                 grad_weight.mul_(layer.weight_mask)
-            if i == 0:
-                return
-            g = g @ layer.weight
+            if layer.concrete_z is not None:
+                # A learned rate needs the gradient at the noisy input, also
+                # for the input layer.
+                g = g @ layer.weight
+                site, logits = self.sites[i], self.rate_logits[i]
+                assert logits is not None
+                slots[logits].copy_(
+                    site.concrete_logit_grad(g, layer.inputs, layer.concrete_z)
+                )
+                if i == 0:
+                    return
+            else:
+                if i == 0:
+                    return
+                g = g @ layer.weight
             if layer.input_mult is not None:
                 g.mul_(layer.input_mult)
             below = cache.layers[i - 1]

@@ -12,12 +12,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ._devices import float_dtype, make_generator
-from ._layers import NoiseSource
+from ._layers import LOGIT_BOUND, NoiseSource
 from ._network import DropoutNetwork
+
+# Learned dropout logits move this many times faster than the weights: with
+# the weights' step (Adam's 1e-3 per step) a rate needs thousands of steps
+# to leave its initial 0.1, more than most fits take.
+LOGIT_LR_FACTOR = 10.0
 
 # What to try when training diverges (the engine's and the estimators' errors).
 DIVERGENCE_ADVICE = (
@@ -182,6 +188,8 @@ class MLPConfig:
     tol: float = 1e-4
     n_iter_no_change: float = 10
     max_fun: int = 15000
+    # Concrete dropout's prior length-scale (learned rates only).
+    prior_length_scale: float = 1e-2
 
 
 @dataclass
@@ -194,6 +202,8 @@ class EpochsResult:
     converged: bool = False
     interrupted: bool = False
     message: str = ""
+    # Each site's drop rates after each epoch, where some are learned.
+    rates: list[list[np.ndarray]] = field(default_factory=list)
 
 
 Validation = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
@@ -237,6 +247,8 @@ class MLPTrainer:
         self.device = device
         self.noise = NoiseSource(noise_seed, device)
         self.shuffle_seed = shuffle_seed
+        # Training rows per epoch: the N of Concrete dropout's regularizer.
+        self._n_rows = 1
         self.epochs_run = 0
         self.samples_seen = 0
         self.best_loss = math.inf
@@ -266,6 +278,17 @@ class MLPTrainer:
             offset += n
         self._flat, self._grad, self._slots = flat, grad, slots
         self._n_weights = sum(w.numel() for w in weights)
+        # Learned dropout logits take larger steps than the weights (see
+        # LOGIT_LR_FACTOR); None when the network learns no rate.
+        self._lr_scale: torch.Tensor | None = None
+        learned = {id(p) for p in self.network.learned_logits}
+        if learned and LOGIT_LR_FACTOR != 1.0:
+            self._lr_scale = torch.ones_like(flat)
+            offset = 0
+            for p in ordered:
+                if id(p) in learned:
+                    self._lr_scale[offset : offset + p.numel()] = LOGIT_LR_FACTOR
+                offset += p.numel()
 
     def _ensure_flat(self) -> None:
         """Restore the flat layout after a copy, a cast or a user's edits."""
@@ -334,6 +357,11 @@ class MLPTrainer:
             weights = self._flat[: self._n_weights]
             self._grad[: self._n_weights].add_(weights * (l2 / scale))
             batch_loss = batch_loss + (0.5 * l2 / scale) * weights.dot(weights)
+        if self.network.learned_logits:
+            # Concrete dropout's regularizer is per training row, not per batch.
+            batch_loss = batch_loss + self.network.concrete_penalty(
+                self._n_rows, self.config.prior_length_scale, self._slots
+            )
         return batch_loss
 
     def _step(
@@ -348,6 +376,10 @@ class MLPTrainer:
         p, g, m1 = self._flat, self._grad, self._moment1
         self._steps += 1
         lr = self.learning_rate
+        if self._lr_scale is not None and cfg.solver == "sgd":
+            # A per-parameter learning rate: on the gradient for plain steps,
+            # on the step for Adam (which is invariant to the gradient's scale).
+            g = g * self._lr_scale
         if cfg.solver == "sgd":
             # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
             m1.mul_(cfg.momentum).sub_(g, alpha=lr)
@@ -364,10 +396,13 @@ class MLPTrainer:
             step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
             if cfg.solver == "adamw" and cfg.alpha > 0:
                 p[: self._n_weights].mul_(1 - lr * cfg.alpha)
-            p.addcdiv_(m1, m2.sqrt().add_(cfg.epsilon), value=-step)
+            direction = m1 if self._lr_scale is None else m1 * self._lr_scale
+            p.addcdiv_(direction, m2.sqrt().add_(cfg.epsilon), value=-step)
         if cfg.max_norm is not None:
             for linear in self.network.linear_layers:
                 linear.weight.data.renorm_(2, 0, cfg.max_norm)
+        for logits in self.network.learned_logits:
+            logits.data.clamp_(-LOGIT_BOUND, LOGIT_BOUND)
 
     # --------------------------------------------------------------- epochs
     def _order(self, n: int) -> torch.Tensor | None:
@@ -425,6 +460,7 @@ class MLPTrainer:
 
     def _epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         n = X.shape[0]
+        self._n_rows = n
         batch = min(self.config.batch_size, n)
         starts = list(range(0, n, batch))
         # Batch norm cannot normalize one row: fold a last single row into
@@ -504,6 +540,8 @@ class MLPTrainer:
                 result.interrupted = True
                 break
             result.losses.append(loss)
+            if self.network.learned_logits:
+                result.rates.append(self.network.dropout_rates())
             if score is not None:
                 result.validation_losses.append(val_loss)
                 result.validation_scores.append(score)

@@ -1,17 +1,22 @@
-"""Inspection tools: dropout against ridge, feature-ablation importance, plots."""
+"""Inspection tools: dropout against ridge, feature-ablation importance, learned
+dropout relevance, plots."""
 
 from ._ablation import ablation_importance
 from ._ablation_display import AblationImportanceDisplay
 from ._loss_curve_display import LossCurveDisplay
 from ._loss_curves import loss_curves
+from ._relevance import dropout_relevance
+from ._relevance_display import DropoutRelevanceDisplay
 from ._ridge_comparison import compare_with_ridge
 from ._ridge_display import RidgeComparisonDisplay
 
 __all__ = [
     "AblationImportanceDisplay",
+    "DropoutRelevanceDisplay",
     "LossCurveDisplay",
     "RidgeComparisonDisplay",
     "ablation_importance",
     "compare_with_ridge",
+    "dropout_relevance",
     "loss_curves",
 ]
