@@ -20,6 +20,8 @@ Models, every one at its defaults with ``random_state=0``:
   columns stay pandas ``category`` columns, which skdrop one-hot encodes
   itself (``categorical_features="from_dtype"``; a missing level encodes to an
   all-zero block).
+* ``dropout_learned``: the same with learned rates (Concrete dropout):
+  ``input_dropout="learned", hidden_dropout="learned"``; one fit.
 * ``dropout_unscaled``: the same, the regressor with ``target_scaling=None``
   (its raw target), the comparison behind the default ``"standard"``.
 * ``dropout_cv``: ``DropoutMLPClassifierCV``/``DropoutMLPRegressorCV``, the
@@ -123,6 +125,7 @@ MAX_ROWS = 6_000
 SEED = 0
 MODELS = (
     "dropout",
+    "dropout_learned",
     "dropout_unscaled",
     "dropout_cv",
     "dropout_cv_ensemble",
@@ -220,6 +223,11 @@ def make_model(name, task, threads, classes):
     clf = task == "classification"
     if name == "dropout":
         est = (DropoutMLPClassifier if clf else DropoutMLPRegressor)(random_state=SEED)
+        return make_pipeline(columns(scaled(), "passthrough"), est)
+    if name == "dropout_learned":
+        est = (DropoutMLPClassifier if clf else DropoutMLPRegressor)(
+            random_state=SEED, input_dropout="learned", hidden_dropout="learned"
+        )
         return make_pipeline(columns(scaled(), "passthrough"), est)
     if name == "dropout_unscaled":
         # The regressor on the raw target (target_scaling=None), the

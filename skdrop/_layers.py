@@ -36,6 +36,8 @@ LEARNED_INIT_RATE = 0.1
 LOGIT_BOUND = 7.0
 # Uniforms are kept this far from 0 and 1 before their logit is taken.
 _UNIFORM_EPS = 1e-7
+# The pool key of logistic noise (mask pools are keyed by a positive count).
+_LOGISTIC = -1
 DROPOUT_SCALINGS = ("inverted", "test_time")
 
 
@@ -95,22 +97,50 @@ class NoiseSource:
             )
             # rand is on the same 2**-24 grid, so the probability is exact.
             return (uniform < steps / _KEEP_RESOLUTION).to(torch.float32)
-        count = rows * cols
-        pool, used = self._pools.get(steps, (None, 0))
+        return torch.from_numpy(self._take(steps, rows * cols).reshape(rows, cols))
+
+    def logistic(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
+        """Standard logistic noise ``log u - log(1 - u)``, ``u`` uniform on
+        (0, 1) (on the CPU, on a grid of 2**-23 offset from 0 and 1): the
+        noise of a Concrete mask.  Drawn in bulk on the CPU, like the 0/1
+        masks."""
+        if self._torch is not None:
+            u = torch.rand(
+                (rows, cols), generator=self._torch, device=self.device, dtype=dtype
+            )
+            return torch.logit(u, eps=_UNIFORM_EPS)
+        out = torch.from_numpy(self._take(_LOGISTIC, rows * cols).reshape(rows, cols))
+        return out if dtype == torch.float32 else out.to(dtype)
+
+    def _take(self, kind: int, count: int) -> np.ndarray:
+        """The next ``count`` draws of the pool ``kind`` (refilled in bulk)."""
+        pool, used = self._pools.get(kind, (None, 0))
         if pool is None or used + count > pool.size:
             size = max(count, _POOL_SIZE)
-            self._origins[steps] = (self._numpy.bit_generator.state, size)
-            pool, used = self._fill(steps, size), 0
-        self._pools[steps] = (pool, used + count)
-        return torch.from_numpy(pool[used : used + count].reshape(rows, cols))
+            self._origins[kind] = (self._numpy.bit_generator.state, size)
+            pool, used = self._fill(kind, size), 0
+        self._pools[kind] = (pool, used + count)
+        return pool[used : used + count]
 
     def _fill(self, steps: int, count: int) -> np.ndarray:
-        """``count`` fresh 0/1 draws, 1 with probability ``steps / 2**24``.
+        """``count`` fresh 0/1 draws, 1 with probability ``steps / 2**24``
+        (or, for ``steps`` = ``_LOGISTIC``, logistic noise in float32).
 
         Drawn in bulk (one call serves many mini-batches), since per-call
         overhead dominates at the size of one batch.  A refill allocates a
         new array, so masks handed out earlier stay valid.
         """
+        if steps == _LOGISTIC:
+            # Uniforms on the grid (k + 1/2) / 2**23 from 23 random bits
+            # (exact in float32, never 0 or 1), and their logit in torch:
+            # numpy's float draws and log1p cost several times more.
+            raw = self._numpy.bit_generator.random_raw((count + 1) // 2)
+            u = (raw.view(np.uint32)[:count] >> np.uint32(9)).astype(np.float32)
+            u += 0.5
+            u *= np.float32(2.0**-23)
+            odds = torch.from_numpy(u)
+            odds.div_(1.0 - odds)
+            return odds.log_().numpy()
         bits = self._numpy.bit_generator
         if steps == _KEEP_RESOLUTION // 2:
             # Keep probability 1/2: one random bit per entry.
@@ -310,40 +340,45 @@ class NoiseSite:
     def concrete(
         self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
     ) -> tuple[Tensor, Tensor]:
-        """``(multiplier, z)``: a Concrete (relaxed Bernoulli) mask.
+        """``(multiplier, 1 - z)``: a Concrete (relaxed Bernoulli) mask.
 
         ``z = sigmoid((logit(p) + log u - log(1 - u)) / t)`` with a fresh
         uniform ``u`` per entry (per row and group) and ``t`` =
         :data:`CONCRETE_TEMPERATURE`; ``z`` near 1 means dropped.  The
         multiplier ``(1 - z) / (1 - p)`` has expectation near 1 and is
-        differentiable in the logits.  ``z`` has one column per draw (group).
+        differentiable in the logits.  ``1 - z`` has one column per draw
+        (group); the backward pass needs it.
         """
         assert self.logits is not None
-        u = noise.uniform(rows, self._draws(cols), dtype).to(self.logits.device)
-        u = u.clamp_(_UNIFORM_EPS, 1.0 - _UNIFORM_EPS)
         logits = self.logits
-        z = torch.sigmoid((logits + torch.logit(u)) / CONCRETE_TEMPERATURE)
+        noise_ = noise.logistic(rows, self._draws(cols), dtype).to(logits.device)
+        # 1 - z = sigmoid(-(logit + noise) / t); z itself is not needed.
+        kept = torch.add(noise_, logits).mul_(-1.0 / CONCRETE_TEMPERATURE).sigmoid_()
         # 1 / (1 - p) = 1 + exp(logit), exact where p is near 1.
-        mult = (1.0 - z) * (1.0 + torch.exp(logits))
-        return self._to_columns(mult), z
+        mult = kept * torch.exp(logits).add(1.0)
+        return self._to_columns(mult), kept
 
     def concrete_logit_grad(
-        self, grad_noisy: Tensor, noisy: Tensor, z: Tensor
+        self, grad_noisy: Tensor, noisy: Tensor, kept: Tensor
     ) -> Tensor:
         """The gradient of the loss with respect to the logits, from its
         gradient ``grad_noisy`` with respect to the noisy input ``noisy``.
 
         With ``m = (1 - z) / (1 - p)``, ``dm/dlogit = m (p - z / t)``, so
-        ``dL/dlogit = sum over rows (and the columns of a rate) of
-        grad_noisy * noisy * (p - z / t)``.
+        ``dL/dlogit`` sums ``grad_noisy * noisy * (p - z / t)`` over the rows
+        (and the columns of a rate).  ``kept`` is ``1 - z``, as
+        :meth:`concrete` returns it: ``p - z / t = kept / t + p - 1 / t``.
         """
         assert self.logits is not None
         both = grad_noisy * noisy
         if self.group_index is not None:
-            summed = torch.zeros(z.shape, dtype=both.dtype, device=both.device)
+            summed = torch.zeros(kept.shape, dtype=both.dtype, device=both.device)
             both = summed.index_add_(1, self.group_index.to(both.device), both)
+        inv_t = 1.0 / CONCRETE_TEMPERATURE
+        plain = both.sum(0)
+        weighted = both.mul_(kept).sum(0)
         p = torch.sigmoid(self.logits.detach())
-        grad = (both * (p - z / CONCRETE_TEMPERATURE)).sum(0)
+        grad = weighted.mul_(inv_t).add_(plain * (p - inv_t))
         return grad if self.per_column else grad.sum().reshape(1)
 
     @property

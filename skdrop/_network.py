@@ -94,7 +94,7 @@ class _LayerCache:
     activation: Tensor | None = None  # output of the activation (hidden layers)
     xhat: Tensor | None = None  # batch norm: normalized pre-activation
     inv_std: Tensor | None = None
-    concrete_z: Tensor | None = None  # a learned rate's relaxed mask draws
+    concrete_kept: Tensor | None = None  # a learned rate's 1 - z (relaxed keep)
 
 
 @dataclass
@@ -217,40 +217,56 @@ class DropoutNetwork(nn.Module):
         The entropy term pulls ``p`` towards 1/2, the weight term towards 0.
         """
         wr, dr = length_scale**2 / n_rows, 2.0 / n_rows
-        first = self.linear_layers[0].weight
-        total = torch.zeros((), dtype=first.dtype, device=first.device)
-        for linear, site, logits in zip(
-            self.linear_layers, self.sites, self.rate_logits, strict=True
-        ):
-            if logits is None:
-                continue
-            weight, theta = linear.weight.detach(), logits.detach()
-            p = torch.sigmoid(theta)
-            inv_keep = 1.0 + torch.exp(theta)  # 1 / (1 - p)
-            columns = (weight * weight).sum(0)
+        learned = [
+            (linear, site, logits)
+            for linear, site, logits in zip(
+                self.linear_layers, self.sites, self.rate_logits, strict=True
+            )
+            if logits is not None
+        ]
+        # Every learned rate in one vector: the scalar algebra runs once,
+        # whatever the number of sites (each small op costs microseconds).
+        squares = []
+        for linear, site, logits in learned:
+            columns = linear.weight.detach().square().sum(0)
             if not site.per_column:
-                squares, units = columns.sum().reshape(1), float(weight.shape[1])
-            elif site.group_index is None:
-                squares, units = columns, 1.0
-            else:
-                index = site.group_index.to(weight.device)
-                squares = torch.zeros_like(theta).index_add_(0, index, columns)
-                units = 1.0
-            # p log p + (1 - p) log(1 - p), from the logit: no log(0).
-            negative_entropy = -(p * F.softplus(-theta) + (1 - p) * F.softplus(theta))
-            total = total + (
-                wr * (squares * inv_keep).sum() + dr * units * negative_entropy.sum()
-            )
-            if slots is None:
-                continue
-            per_column = inv_keep
+                columns = columns.sum().reshape(1)
+            elif site.group_index is not None:
+                index = site.group_index.to(columns.device)
+                columns = torch.zeros_like(logits).index_add_(0, index, columns)
+            squares.append(columns)
+        theta = torch.cat([logits.detach() for _, _, logits in learned])
+        units = torch.cat(
+            [
+                torch.full_like(
+                    logits, 1.0 if site.per_column else linear.weight.shape[1]
+                )
+                for linear, site, logits in learned
+            ]
+        )
+        square = torch.cat(squares)
+        p = torch.sigmoid(theta)
+        inv_keep = torch.exp(theta).add_(1.0)  # 1 / (1 - p)
+        weighted = square * inv_keep
+        # p log p + (1 - p) log(1 - p) = p logit - softplus(logit).
+        total = wr * weighted.sum() + dr * torch.dot(
+            units, p * theta - F.softplus(theta)
+        )
+        if slots is None:
+            return total
+        # d/dlogit: wr S p / (1 - p) + dr K logit p (1 - p)
+        grad = p * (wr * weighted + dr * units * theta * (1.0 - p))
+        start = 0
+        for linear, site, logits in learned:
+            n = logits.numel()
+            slots[logits].add_(grad[start : start + n])
+            per_column = inv_keep[start : start + n]
             if site.per_column and site.group_index is not None:
-                per_column = inv_keep[site.group_index.to(weight.device)]
-            slots[linear.weight].add_(weight * per_column, alpha=2.0 * wr)
-            # d/dlogit: wr S p / (1 - p) + dr K logit p (1 - p)
-            slots[logits].add_(
-                wr * squares * p * inv_keep + dr * units * theta * p * (1 - p)
+                per_column = per_column[site.group_index.to(per_column.device)]
+            slots[linear.weight].addcmul_(
+                linear.weight.detach(), per_column, value=2.0 * wr
             )
+            start += n
         return total
 
     # ------------------------------------------------------------ saving
@@ -413,13 +429,13 @@ class DropoutNetwork(nn.Module):
             weight = linear.weight
             weight_mask = input_mult = None
             scale = 1.0
-            concrete_z = None
+            concrete_kept = None
             if site.active and noise is not None:
                 if site.learned:
                     rows, cols = h.shape
                     if batch_stats:
                         # Training: relaxed masks, differentiable in the rates.
-                        input_mult, concrete_z = site.concrete(
+                        input_mult, concrete_kept = site.concrete(
                             rows, cols, noise, h.dtype
                         )
                     else:
@@ -460,7 +476,7 @@ class DropoutNetwork(nn.Module):
             layer = None
             if cache is not None:
                 layer = _LayerCache(h, weight, scale, weight_mask, input_mult)
-                layer.concrete_z = concrete_z
+                layer.concrete_kept = concrete_kept
                 cache.layers.append(layer)
             if i == last:
                 return z
@@ -523,14 +539,14 @@ class DropoutNetwork(nn.Module):
             torch.mm(g.t(), layer.inputs, out=grad_weight)
             if layer.weight_mask is not None:
                 grad_weight.mul_(layer.weight_mask)
-            if layer.concrete_z is not None:
+            if layer.concrete_kept is not None:
                 # A learned rate needs the gradient at the noisy input, also
                 # for the input layer.
                 g = g @ layer.weight
                 site, logits = self.sites[i], self.rate_logits[i]
                 assert logits is not None
                 slots[logits].copy_(
-                    site.concrete_logit_grad(g, layer.inputs, layer.concrete_z)
+                    site.concrete_logit_grad(g, layer.inputs, layer.concrete_kept)
                 )
                 if i == 0:
                     return

@@ -93,11 +93,17 @@ def _batch(dtype=torch.float32):
 
 @pytest.mark.parametrize("groups", [None, np.array([0, 0, 1, 2, 2])])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_hand_written_backward_matches_autograd(groups, activation):
+@pytest.mark.parametrize(
+    ("dtype", "tol"),
+    # float32 rounds 1 - z near 1, and the relaxation's 1 / t = 10 amplifies
+    # that in the logits' gradient: about 10 * eps32 relative per row.
+    [(torch.float64, 1e-10), (torch.float32, 1e-4)],
+)
+def test_hand_written_backward_matches_autograd(groups, activation, dtype, tol):
     """The engine's gradients, the rate logits' included, are autograd's for
     the same relaxed masks (the same stream)."""
-    network = _network(groups, activation)
-    x, y = _batch()
+    network = _network(groups, activation, dtype)
+    x, y = _batch(dtype)
     slots = {p: torch.zeros_like(p) for p in network.parameters()}
     with torch.no_grad():
         out, cache = network.forward_train(x, NoiseSource(3, torch.device("cpu")))
@@ -109,7 +115,7 @@ def test_hand_written_backward_matches_autograd(groups, activation):
     for name, p in network.named_parameters():
         scale = float(p.grad.abs().max())
         torch.testing.assert_close(
-            slots[p], p.grad, atol=1e-6 * max(1.0, scale), rtol=0, msg=name
+            slots[p], p.grad, atol=tol * max(1.0, scale), rtol=0, msg=name
         )
 
 
@@ -192,9 +198,10 @@ def test_concrete_mask_is_a_relaxed_bernoulli():
     network = _network()
     site = network.sites[2]
     p = float(site.rates()[0])
-    mult, z = site.concrete(4000, 6, NoiseSource(0, torch.device("cpu")), torch.float32)
-    dropped = float((z > 0.5).float().mean())
-    se = math.sqrt(p * (1 - p) / z.numel())
+    source = NoiseSource(0, torch.device("cpu"))
+    mult, kept = site.concrete(4000, 6, source, torch.float32)
+    dropped = float((kept < 0.5).float().mean())
+    se = math.sqrt(p * (1 - p) / kept.numel())
     assert abs(dropped - p) < 4 * se
     assert CONCRETE_TEMPERATURE == 0.1
     # Kept entries are scaled by 1 / (1 - p): mean multiplier near 1.
