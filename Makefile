@@ -59,6 +59,8 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_mlp.py
 	$(PY) benchmarks/bench_categorical.py
 	$(PY) benchmarks/bench_inspection.py
+	$(PY) benchmarks/bench_mlp_cv.py
+	$(PY) benchmarks/bench_learned_rates.py
 	# Quality on ten real tables; 1.5 to 3 hours on 2 cores, mostly RealMLP-TD.
 	$(PY) benchmarks/bench_quality.py --json benchmarks/results/bench_quality.json
 

@@ -41,6 +41,23 @@ _LOGISTIC = -1
 DROPOUT_SCALINGS = ("inverted", "test_time")
 
 
+def _logistic_table() -> np.ndarray:
+    """The standard logistic quantiles at ``(k + 1/2) / 2**16``, float32.
+
+    Concrete masks take their noise from it: the tails are cut at +-11.8,
+    where at temperature 0.1 a mask is within 1e-40 of 0 or 1 whatever the
+    rate, and neighbouring quantiles differ by at most 6e-5 near the middle.
+    """
+    global _LOGISTIC_TABLE
+    if _LOGISTIC_TABLE is None:
+        u = (np.arange(1 << 16, dtype=np.float64) + 0.5) / (1 << 16)
+        _LOGISTIC_TABLE = np.log(u / (1.0 - u)).astype(np.float32)
+    return _LOGISTIC_TABLE
+
+
+_LOGISTIC_TABLE: np.ndarray | None = None
+
+
 def quantized_keep(keep: float) -> float:
     """The keep probability the masks realize: ``keep`` on a 2**-24 grid.
 
@@ -101,9 +118,9 @@ class NoiseSource:
 
     def logistic(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Standard logistic noise ``log u - log(1 - u)``, ``u`` uniform on
-        (0, 1) (on the CPU, on a grid of 2**-23 offset from 0 and 1): the
-        noise of a Concrete mask.  Drawn in bulk on the CPU, like the 0/1
-        masks."""
+        (0, 1): the noise of a Concrete mask.  On the CPU ``u`` takes the
+        2**16 values ``(k + 1/2) / 2**16`` (see :func:`_logistic_table`),
+        drawn in bulk like the 0/1 masks."""
         if self._torch is not None:
             u = torch.rand(
                 (rows, cols), generator=self._torch, device=self.device, dtype=dtype
@@ -131,16 +148,10 @@ class NoiseSource:
         new array, so masks handed out earlier stay valid.
         """
         if steps == _LOGISTIC:
-            # Uniforms on the grid (k + 1/2) / 2**23 from 23 random bits
-            # (exact in float32, never 0 or 1), and their logit in torch:
-            # numpy's float draws and log1p cost several times more.
-            raw = self._numpy.bit_generator.random_raw((count + 1) // 2)
-            u = (raw.view(np.uint32)[:count] >> np.uint32(9)).astype(np.float32)
-            u += 0.5
-            u *= np.float32(2.0**-23)
-            odds = torch.from_numpy(u)
-            odds.div_(1.0 - odds)
-            return odds.log_().numpy()
+            # The inverse CDF at 2**16 equally spaced quantiles, looked up
+            # from 16 random bits: a tenth of the cost of logarithms.
+            draws = self._numpy.bit_generator.random_raw((count + 3) // 4)
+            return _logistic_table()[draws.view(np.uint16)[:count]]
         bits = self._numpy.bit_generator
         if steps == _KEEP_RESOLUTION // 2:
             # Keep probability 1/2: one random bit per entry.

@@ -12,6 +12,7 @@ the two against each other for every layer option.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -80,6 +81,35 @@ def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Ten
     if bias is None:
         return torch.mm(h, weight.t()).mul_(scale)
     return torch.addmm(bias, h, weight.t(), alpha=scale)
+
+
+def _concrete_terms(
+    theta: Any,
+    square: Any,
+    units: Any,
+    wr: float,
+    dr: float,
+    exp: Callable[[Any], Any],
+    softplus: Callable[[Any], Any],
+) -> tuple[Any, Any, Any]:
+    """``(value, d value / d logit, 1 / (1 - p))`` of Concrete dropout's
+    regularizer for logits ``theta`` (numpy arrays or torch tensors alike).
+
+    ``sum wr S / (1 - p) + dr K (p log p + (1 - p) log(1 - p))`` with
+    ``p log p + (1 - p) log(1 - p) = p logit - softplus(logit)``; its
+    derivative is ``p (wr S / (1 - p) + dr K logit (1 - p))``.
+    """
+    p = 1.0 / (1.0 + exp(-theta))
+    inv_keep = 1.0 + exp(theta)
+    weighted = square * inv_keep
+    value = wr * weighted.sum() + dr * (units * (p * theta - softplus(theta))).sum()
+    grad = p * (wr * weighted + dr * units * theta * (1.0 - p))
+    return value, grad, inv_keep
+
+
+def _np_softplus(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.logaddexp(0.0, x)
+    return out
 
 
 @dataclass
@@ -225,8 +255,9 @@ class DropoutNetwork(nn.Module):
             if logits is not None
         ]
         # Every learned rate in one vector: the scalar algebra runs once,
-        # whatever the number of sites (each small op costs microseconds).
-        squares = []
+        # whatever the number of sites, and on the CPU in numpy (float64),
+        # where a small operation costs a microsecond instead of several.
+        squares, units = [], []
         for linear, site, logits in learned:
             columns = linear.weight.detach().square().sum(0)
             if not site.per_column:
@@ -235,27 +266,32 @@ class DropoutNetwork(nn.Module):
                 index = site.group_index.to(columns.device)
                 columns = torch.zeros_like(logits).index_add_(0, index, columns)
             squares.append(columns)
-        theta = torch.cat([logits.detach() for _, _, logits in learned])
-        units = torch.cat(
-            [
-                torch.full_like(
-                    logits, 1.0 if site.per_column else linear.weight.shape[1]
-                )
-                for linear, site, logits in learned
-            ]
-        )
-        square = torch.cat(squares)
-        p = torch.sigmoid(theta)
-        inv_keep = torch.exp(theta).add_(1.0)  # 1 / (1 - p)
-        weighted = square * inv_keep
-        # p log p + (1 - p) log(1 - p) = p logit - softplus(logit).
-        total = wr * weighted.sum() + dr * torch.dot(
-            units, p * theta - F.softplus(theta)
-        )
+            width = 1.0 if site.per_column else float(linear.weight.shape[1])
+            units += [width] * logits.numel()
+        first = learned[0][2]
+        thetas = [logits.detach() for _, _, logits in learned]
+        if first.device.type == "cpu":
+            theta = np.concatenate([t.numpy() for t in thetas]).astype(np.float64)
+            square = np.concatenate([c.numpy() for c in squares]).astype(np.float64)
+            total, grad, inv_keep = _concrete_terms(
+                theta, square, np.asarray(units), wr, dr, np.exp, _np_softplus
+            )
+            total = torch.tensor(total, dtype=first.dtype)
+            grad = torch.from_numpy(grad).to(first.dtype)
+            inv_keep = torch.from_numpy(inv_keep).to(first.dtype)
+        else:
+            total, grad, inv_keep = _concrete_terms(
+                torch.cat(thetas),
+                torch.cat(squares),
+                torch.tensor(units, dtype=first.dtype, device=first.device),
+                wr,
+                dr,
+                torch.exp,
+                F.softplus,
+            )
+        value: Tensor = total
         if slots is None:
-            return total
-        # d/dlogit: wr S p / (1 - p) + dr K logit p (1 - p)
-        grad = p * (wr * weighted + dr * units * theta * (1.0 - p))
+            return value
         start = 0
         for linear, site, logits in learned:
             n = logits.numel()
@@ -267,7 +303,7 @@ class DropoutNetwork(nn.Module):
                 linear.weight.detach(), per_column, value=2.0 * wr
             )
             start += n
-        return total
+        return value
 
     # ------------------------------------------------------------ saving
     def to_plain(self) -> dict[str, Any]:

@@ -403,3 +403,35 @@ def test_learned_rates_on_a_real_table_with_categories(penguins):
     categorical = [list(X.columns).index(c) for c in ("island", "sex")]
     assert model.module_.rate_logits[0].numel() == X.shape[1]
     assert all(0 < model.input_dropout_[j] < 1 for j in categorical)
+
+
+def test_regularizer_terms_agree_in_numpy_and_torch():
+    """The CPU computes the regularizer's scalar algebra in numpy, other
+    devices in torch: the same function gives the same numbers."""
+    from skdrop._network import _concrete_terms, _np_softplus
+
+    rng = np.random.default_rng(0)
+    theta, square = rng.normal(size=7) * 3, rng.random(7) * 5
+    units = np.array([1.0] * 5 + [64.0] * 2)
+    ours = _concrete_terms(theta, square, units, 1e-3, 2e-3, np.exp, _np_softplus)
+    theirs = _concrete_terms(
+        *(torch.from_numpy(a) for a in (theta, square, units)),
+        1e-3,
+        2e-3,
+        torch.exp,
+        torch.nn.functional.softplus,
+    )
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_learned_rates_on_cuda():
+    X, y = make_classification(500, 8, random_state=0)
+    cpu = DropoutMLPClassifier(max_iter=20, random_state=0, **LEARNED).fit(X, y)
+    gpu = DropoutMLPClassifier(
+        max_iter=20, random_state=0, device="cuda", **LEARNED
+    ).fit(X, y)
+    assert gpu.input_dropout_.shape == cpu.input_dropout_.shape
+    assert np.all((gpu.input_dropout_ > 0) & (gpu.input_dropout_ < 1))
+    assert gpu.score(X, y) > 0.8
