@@ -69,8 +69,9 @@ def network(input_dropout):
 # %%
 # Three importances for each model
 # --------------------------------
-# ``random_state`` gives every fit of one model the same seed, so the
-# difference between the baseline and an ablated fit is not seed noise.
+# ``random_state`` gives the baseline and the ablated fits of one split the
+# same seed (another in each split), so that the seed noise they share
+# cancels in their difference.
 results = {}
 for rate in (0.0, 0.3):
     for method in ("refit", "mask", "permutation"):
@@ -94,8 +95,8 @@ print(table.round(3).to_string())
 # %%
 # The importances side by side
 # ----------------------------
-# Bars sorted by the refit importance; whiskers are one standard deviation
-# over the splits.
+# Bars sorted by the refit importance; whiskers are the 95% intervals over
+# the splits, and a bar whose interval covers 0 is grey and hatched.
 fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
 for ax, rate in zip(axes, (0.0, 0.3), strict=True):
     AblationImportanceDisplay.from_results(

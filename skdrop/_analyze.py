@@ -56,10 +56,12 @@ class Analysis:
     best: dict
     scores: dict  # model name -> mean CV score
     scoring: str
-    importances: dict  # original column -> (mean, std)
+    # original column -> mean, std, ci_low, ci_high, distinguishable
+    importances: dict
     gaps: dict  # model label -> final generalization gap
     ridge: dict | None
     figures: dict = field(default_factory=dict)  # title -> matplotlib Figure
+    importance_confidence_level: float = 0.95
 
     def to_json(self) -> dict:
         return {
@@ -77,9 +79,8 @@ class Analysis:
             },
             "scores": self.scores,
             "generalization_gap": self.gaps,
-            "importances": {
-                k: {"mean": m, "std": s} for k, (m, s) in self.importances.items()
-            },
+            "importances": self.importances,
+            "importance_confidence_level": self.importance_confidence_level,
             "ridge_comparison": self.ridge,
         }
 
@@ -261,7 +262,7 @@ def analyze(
         ridge = None
         if not classification:
             ridge, figures["Dropout against ridge"] = _ridge_comparison(study)
-        importances, figures["Feature importance"] = _importances(study, best, progress)
+        ablation, figures["Feature importance"] = _importances(study, best, progress)
     return Analysis(
         task=task,
         target=target,
@@ -274,10 +275,11 @@ def analyze(
         best=best,
         scores=scores,
         scoring=study.scoring,
-        importances=importances,
+        importances=_importance_table(ablation),
         gaps=gaps,
         ridge=ridge,
         figures=figures,
+        importance_confidence_level=ablation.confidence_level,
     )
 
 
@@ -379,7 +381,13 @@ def _loss_curves(study, best):
 
 
 def _importances(study, best, progress):
-    """Ablation importance of each column for the best network, drawn."""
+    """Ablation importance of each column for the best network, and its plot.
+
+    The baseline and the refits of a split share a seed drawn from the
+    study's (common random numbers), so the seed noise of the network
+    cancels in part; one pass over the study's splits, as another repeat
+    would double the slowest step of the study.
+    """
     from .inspection import AblationImportanceDisplay, ablation_importance
 
     ablation = ablation_importance(
@@ -389,21 +397,34 @@ def _importances(study, best, progress):
         cv=study.splits,
         scoring=study.scoring,
         n_jobs=study.n_jobs,
+        random_state=study.seed,
         verbose=progress,
     )
     ax = _figure(7.0, 1.2 + 0.32 * len(ablation.feature_names)).subplots()
     display = AblationImportanceDisplay.from_results(ablation, ax=ax)
     display.ax_.set_title("ablation importance (refit without each column)")
-    importances = {
-        str(name): (float(m), float(s))
-        for name, m, s in zip(
+    return ablation, display.figure_
+
+
+def _importance_table(ablation) -> dict:
+    """Each column's importance, its interval and whether it excludes 0."""
+    return {
+        str(name): {
+            "mean": float(mean),
+            "std": float(std),
+            "ci_low": float(low),
+            "ci_high": float(high),
+            "distinguishable": bool(distinct),
+        }
+        for name, mean, std, (low, high), distinct in zip(
             ablation.feature_names,
             ablation.importances_mean,
             ablation.importances_std,
+            ablation.importances_ci,
+            ablation.distinguishable,
             strict=True,
         )
     }
-    return importances, display.figure_
 
 
 def _baselines(study, progress):

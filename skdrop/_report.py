@@ -31,12 +31,53 @@ def summary_table(analysis) -> str:
         f"chosen rates: input_dropout={best['input_dropout']:g}, "
         f"hidden_dropout={best['hidden_dropout']:g}"
     )
-    top = sorted(analysis.importances.items(), key=lambda kv: -kv[1][0])[:5]
+    top = _by_importance(analysis)[:5]
     lines.append(
-        "most important columns: "
-        + ", ".join(f"{name} ({mean:+.3f})" for name, (mean, _) in top)
+        f"most important columns (mean [{_level(analysis)} interval]): "
+        + ", ".join(
+            f"{name} {row['mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+            for name, row in top
+        )
     )
+    lines.append(indistinguishable_sentence(analysis))
     return "\n".join(lines)
+
+
+def _by_importance(analysis) -> list:
+    return sorted(analysis.importances.items(), key=lambda kv: -kv[1]["mean"])
+
+
+def _level(analysis) -> str:
+    return f"{100 * analysis.importance_confidence_level:g}%"
+
+
+def _join(names: list[str]) -> str:
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def indistinguishable_sentence(analysis) -> str:
+    """Which columns' importance the data cannot tell from 0, in words."""
+    level = _level(analysis)
+    rows = _by_importance(analysis)
+    vague = [name for name, row in rows if not row["distinguishable"]]
+    if not vague:
+        return (
+            f"Every column's importance is distinguishable from 0 ({level} interval)."
+        )
+    if len(vague) == len(rows):
+        return (
+            f"No column's importance is distinguishable from 0: every {level} "
+            "interval covers 0."
+        )
+    one = len(vague) == 1
+    return (
+        f"The importance{'' if one else 's'} of {_join(vague)} "
+        f"{'is' if one else 'are'} not "
+        f"distinguishable from 0: {'its' if one else 'their'} {level} "
+        f"interval{'' if one else 's'} cover{'s' if one else ''} 0."
+    )
 
 
 def render_html(analysis, title: str) -> str:
@@ -46,11 +87,13 @@ def render_html(analysis, title: str) -> str:
         for name, score in sorted(analysis.scores.items(), key=lambda kv: -kv[1])
     )
     importances = "".join(
-        f"<tr><td>{esc(name)}</td><td>{mean:+.4f}</td><td>{std:.4f}</td></tr>"
-        for name, (mean, std) in sorted(
-            analysis.importances.items(), key=lambda kv: -kv[1][0]
-        )
+        f"<tr><td>{esc(name)}</td><td>{row['mean']:+.4f}</td>"
+        f"<td>[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]</td>"
+        f"<td>{row['std']:.4f}</td>"
+        f"<td>{'yes' if row['distinguishable'] else 'no'}</td></tr>"
+        for name, row in _by_importance(analysis)
     )
+    level = _level(analysis)
     gaps = "".join(
         f"<tr><td>{esc(label)}</td><td>"
         f"{'n/a' if gap is None else f'{gap:+.4f}'}</td></tr>"
@@ -86,8 +129,17 @@ hidden_dropout = {best["hidden_dropout"]:g} (mean CV {esc(analysis.scoring)}
 <table><tr><th>network</th><th>gap</th></tr>{gaps}</table>
 <h2>Which features matter?</h2>
 <p>Held-out {esc(analysis.scoring)} lost when the network is refitted
-without each column (mean and standard deviation over the CV splits).</p>
-<table><tr><th>column</th><th>importance</th><th>std</th></tr>{importances}</table>
+without each column: the mean over the CV splits, its {level} interval, and
+the standard deviation over the splits.  The fit on every column and the
+refits of a split share their seed, so that seed noise cancels in part in
+the difference; the interval is Nadeau and Bengio's corrected resampled t
+interval, wider than the textbook one because CV splits share most of their
+training rows.  An importance whose interval covers 0 is not distinguishable
+from 0: these splits cannot tell the network without the column from the
+network with it.</p>
+<table><tr><th>column</th><th>importance</th><th>{level} interval</th>
+<th>std</th><th>distinguishable from 0</th></tr>{importances}</table>
+<p>{esc(indistinguishable_sentence(analysis))}</p>
 <h2>Figures</h2>
 {figures}
 <p><small>skdrop {__version__}</small></p>

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.linalg import LinAlgWarning
 from sklearn import get_config
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.datasets import load_diabetes
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
@@ -24,18 +24,23 @@ from sklearn.preprocessing import (
 )
 
 from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
+from skdrop.datasets import load_penguins
 from skdrop.inspection import _ablation as ablation_module
 from skdrop.inspection import ablation_importance
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def hand_refit_loop(estimator, X, y, units, scoring="r2", n_splits=5):
-    """Drop-column importance written out: the reference for the tool."""
+def hand_refit_loop(estimator, X, y, units, scoring="r2", n_splits=5, seeds=None):
+    """Drop-column importance written out: the reference for the tool.
+
+    ``seeds`` gives the ``random_state`` of every fit of each split."""
     scorer = get_scorer(scoring)
     X = np.asarray(X, dtype=float)
     out = np.empty((len(units), n_splits))
     for s, (train, test) in enumerate(KFold(n_splits).split(X)):
+        if seeds is not None:
+            estimator = clone(estimator).set_params(random_state=int(seeds[s]))
         base = clone(estimator).fit(X[train], y[train])
         baseline = scorer(base, X[test], y[test])
         for u, unit in enumerate(units):
@@ -62,8 +67,10 @@ def test_refit_matches_a_hand_written_loop_for_an_mlp(diabetes):
     mlp = DropoutMLPRegressor(
         (8,), input_dropout=0.1, max_iter=20, random_state=3, learning_rate_init=0.01
     )
-    result = ablation_importance(mlp, X, y, cv=KFold(5), scoring="r2")
-    expected = hand_refit_loop(mlp, X, y, [[j] for j in range(4)])
+    result = ablation_importance(mlp, X, y, cv=KFold(5), scoring="r2", random_state=0)
+    seeds = result.split_seeds
+    assert len(set(seeds)) == 5 and 3 not in seeds  # the tool's seeds, not 3
+    expected = hand_refit_loop(mlp, X, y, [[j] for j in range(4)], seeds=seeds)
     np.testing.assert_allclose(result.importances, expected, atol=1e-12)
 
 
@@ -330,9 +337,11 @@ def test_mask_with_a_classifier_scores_accuracy_on_stratified_splits(rng):
     X = rng.normal(size=(90, 3))
     y = (X[:, 0] > 0).astype(int)
     clf = DropoutMLPClassifier((4,), max_iter=5, random_state=0)
+    # random_state=None: unshuffled folds, fit seeds from fresh entropy.
     masked = ablation_importance(clf, X, y, cv=3, method="mask")
     for s, (train, test) in enumerate(StratifiedKFold(3).split(X, y)):
-        fitted = clone(clf).fit(X[train], y[train])
+        seeded = clone(clf).set_params(random_state=int(masked.split_seeds[s]))
+        fitted = seeded.fit(X[train], y[train])
         base = accuracy_score(y[test], fitted.predict(X[test]))
         zeroed = X[test].copy()
         zeroed[:, 0] = 0.0
@@ -352,11 +361,15 @@ def test_to_frame(diabetes):
     assert list(frame.columns) == [
         "importance_mean",
         "importance_std",
+        "ci_low",
+        "ci_high",
+        "distinguishable",
         "split0",
         "split1",
         "split2",
     ]
     assert frame.index.name == "feature" and len(frame) == 10
+    assert frame["distinguishable"].dtype == bool
 
 
 def test_bad_input_errors(diabetes):
@@ -492,3 +505,327 @@ def test_exact_refits_skip_the_checks_the_baseline_did(diabetes):
     assert get_config()["assume_finite"] is False
     plain = ablation_importance(model, X, y, cv=KFold(2))
     np.testing.assert_allclose(result.importances, plain.importances, atol=1e-15)
+
+
+# Common random numbers, repeats and intervals ---------------------------------
+
+FITS = []  # (random_state, n_columns, training rows) of every SeedRecorder fit
+
+
+class SeedRecorder(RegressorMixin, BaseEstimator):
+    """Predicts the training mean and records the seed it was fitted with."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X = np.asarray(X)
+        FITS.append((self.random_state, X.shape[1], frozenset(np.asarray(y).tolist())))
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+class SeededScaler(StandardScaler):
+    """A transformer with a ``random_state`` of its own, which it records."""
+
+    def __init__(self, random_state=None):
+        super().__init__()
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        FITS.append(("scaler", self.random_state, np.asarray(X).shape[1]))
+        return super().fit(X, y)
+
+
+def _fits_by_split(n_units):
+    """The recorded fits grouped by training rows: {rows: [(seed, n_cols)]}."""
+    by_split = {}
+    for seed, n_columns, rows in FITS:
+        by_split.setdefault(rows, []).append((seed, n_columns))
+    for fits in by_split.values():
+        # The baseline on every column and one refit without each unit.
+        assert sorted(n for _, n in fits) == [3] * n_units + [4]
+    return by_split
+
+
+@pytest.mark.parametrize("random_state", [None, 0])
+@pytest.mark.parametrize("n_repeats", [1, 2])
+def test_fits_of_a_split_share_a_seed_and_splits_differ(random_state, n_repeats):
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    y = np.arange(40.0)  # distinct targets: the training rows name the split
+    FITS.clear()
+    result = ablation_importance(
+        SeedRecorder(random_state=7),
+        X,
+        y,
+        cv=4,
+        n_repeats=n_repeats,
+        random_state=random_state,
+    )
+    by_split = _fits_by_split(4)
+    assert len(by_split) == 4 * n_repeats  # repeats draw new splits
+    seeds = [{seed for seed, _ in fits} for fits in by_split.values()]
+    assert all(len(s) == 1 for s in seeds)  # one seed within a split
+    seeds = [s.pop() for s in seeds]
+    assert len(set(seeds)) == len(seeds)  # and another in every split
+    # In the order of the splits, as the result reports them; the
+    # estimator's own random_state=7 is replaced.
+    assert seeds == [int(s) for s in result.split_seeds]
+    assert 7 not in seeds
+    FITS.clear()
+    again = ablation_importance(
+        SeedRecorder(), X, y, cv=4, n_repeats=n_repeats, random_state=random_state
+    )
+    if random_state is None:  # fresh entropy each call
+        assert set(again.split_seeds).isdisjoint(result.split_seeds)
+    else:
+        np.testing.assert_array_equal(again.split_seeds, result.split_seeds)
+
+
+def test_every_random_state_of_a_pipeline_gets_the_split_seed():
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    y = np.arange(30.0)
+    pipe = make_pipeline(SeededScaler(random_state=1), SeedRecorder(random_state=2))
+    FITS.clear()
+    result = ablation_importance(pipe, X, y, cv=3, random_state=0)
+    scalers = [f for f in FITS if f[0] == "scaler"]
+    FITS[:] = [f for f in FITS if f[0] != "scaler"]
+    by_split = _fits_by_split(4)
+    # Fits run split by split: the scaler of each fit took the same seed as
+    # the regressor after it.
+    assert [seed for _, seed, _ in scalers] == [
+        seed for fits in by_split.values() for seed, _ in fits
+    ]
+    assert [seed for seed, _, _ in FITS[::5]] == [int(s) for s in result.split_seeds]
+
+
+def test_repeats_draw_new_splits_and_keep_the_first(diabetes):
+    X, y = diabetes
+    cv = KFold(5, shuffle=True, random_state=0)
+    once = ablation_importance(Ridge(), X, y, cv=cv)
+    twice = ablation_importance(Ridge(), X, y, cv=cv, n_repeats=2, random_state=0)
+    assert twice.importances.shape == (10, 10)
+    assert list(twice.to_frame().columns[-10:]) == [f"split{s}" for s in range(10)]
+    # The splitter as given first, then with a new random_state.
+    np.testing.assert_allclose(twice.importances[:, :5], once.importances, atol=1e-12)
+    assert not np.allclose(twice.baseline_scores[5:], once.baseline_scores)
+    assert cv.random_state == 0  # the user's splitter is left as it was
+    # An integer cv is shuffled anew in each repeat, with or without a seed.
+    for random_state in (None, 3):
+        result = ablation_importance(
+            Ridge(), X, y, cv=3, n_repeats=3, random_state=random_state
+        )
+        assert result.importances.shape == (10, 9)
+        assert len(np.unique(result.baseline_scores.round(12))) == 9
+
+
+def test_repeats_need_splits_that_can_be_drawn_anew(diabetes):
+    X, y = diabetes
+    splits = list(KFold(3).split(X))
+    with pytest.raises(ValueError, match="a fixed list of 3 splits cannot draw"):
+        ablation_importance(Ridge(), X, y, cv=splits, n_repeats=2)
+    with pytest.raises(ValueError, match=r"cv=KFold\(.*shuffle=False.*cannot draw"):
+        ablation_importance(Ridge(), X, y, cv=KFold(3), n_repeats=2)
+    # A fixed list of splits is fine without repeats.
+    result = ablation_importance(Ridge(), X, y, cv=splits)
+    assert result.importances.shape == (10, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_repeats": 0}, "n_repeats must be a positive int, got 0"),
+        ({"n_repeats": True}, "n_repeats must be a positive int, got True"),
+        ({"confidence_level": 1.5}, r"confidence_level must be in \(0, 1\), got 1.5"),
+        ({"confidence_level": 0}, r"confidence_level must be in \(0, 1\), got 0"),
+        ({"confidence_level": np.nan}, r"must be in \(0, 1\), got nan"),
+    ],
+)
+def test_bad_repeats_and_confidence_level(diabetes, kwargs, message):
+    X, y = diabetes
+    with pytest.raises(ValueError, match=message):
+        ablation_importance(Ridge(), X, y, **kwargs)
+
+
+def test_bad_types_of_repeats_and_confidence_level(diabetes):
+    X, y = diabetes
+    with pytest.raises(TypeError, match="'n_repeats' parameter"):
+        ablation_importance(Ridge(), X, y, n_repeats=2.0)
+    with pytest.raises(TypeError, match="'confidence_level' parameter"):
+        ablation_importance(Ridge(), X, y, confidence_level="95%")
+
+
+# Student's t quantiles t(0.975; 4), t(0.95; 9) and t(0.75; 4), written out
+# rather than asked of scipy as the code under test does.
+T_975_4 = 2.776445105197793
+T_95_9 = 1.833112932656237
+T_75_4 = 0.740697084112683
+
+
+def test_corrected_t_interval_by_hand():
+    values = np.array([[0.10, 0.30, 0.20, 0.40, 0.00], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    interval = ablation_module.corrected_t_interval(values, 0.25, 0.95)
+    # Mean 0.2, sample variance 0.025, corrected by (1/5 + 1/4).
+    half = T_975_4 * np.sqrt(0.025 * (0.2 + 0.25))
+    np.testing.assert_allclose(interval[0], [0.2 - half, 0.2 + half], rtol=1e-12)
+    np.testing.assert_array_equal(interval[1], [0.0, 0.0])
+    # The uncorrected interval would be sqrt(0.45 / 0.2) = 1.5 times narrower.
+    naive = T_975_4 * np.sqrt(0.025 / 5)
+    assert half / naive == pytest.approx(1.5)
+    ten = np.tile(values[:1], 2)  # J = 10: 9 degrees of freedom
+    interval = ablation_module.corrected_t_interval(ten, 0.5, 0.9)
+    half = T_95_9 * np.sqrt(ten.var(ddof=1) * (0.1 + 0.5))
+    np.testing.assert_allclose(interval[0], [0.2 - half, 0.2 + half], rtol=1e-12)
+    one = ablation_module.corrected_t_interval(values[:, :1], 0.25)
+    assert np.isnan(one).all()
+
+
+def test_result_intervals_are_the_corrected_t_over_the_splits(diabetes):
+    X, y = diabetes
+    X = np.column_stack([X, np.random.default_rng(0).normal(size=len(y))])
+    result = ablation_importance(Ridge(alpha=0.1), X, y, cv=KFold(5))
+    values = result.importances
+    # KFold(5) of 442 rows: test parts of 89, 89, 88, 88, 88 rows.
+    ratio = np.mean([89 / 353] * 2 + [88 / 354] * 3)
+    half = T_975_4 * np.sqrt(values.var(axis=1, ddof=1) * (1 / 5 + ratio))
+    mean = values.mean(axis=1)
+    expected = np.column_stack([mean - half, mean + half])
+    np.testing.assert_allclose(result.importances_ci, expected, rtol=1e-12)
+    np.testing.assert_array_equal(
+        result.distinguishable, (expected[:, 0] > 0) | (expected[:, 1] < 0)
+    )
+    assert result.confidence_level == 0.95
+    assert result.distinguishable[2] and not result.distinguishable[-1]  # bmi, noise
+    frame = result.to_frame()
+    np.testing.assert_array_equal(frame["ci_low"], result.importances_ci[:, 0])
+    np.testing.assert_array_equal(frame["distinguishable"], result.distinguishable)
+    # A lower level gives a narrower interval around the same mean.
+    wide = result.importances_ci[:, 1] - result.importances_ci[:, 0]
+    lower = ablation_importance(
+        Ridge(alpha=0.1), X, y, cv=KFold(5), confidence_level=0.5
+    )
+    narrow = lower.importances_ci[:, 1] - lower.importances_ci[:, 0]
+    np.testing.assert_allclose(narrow / wide, T_75_4 / T_975_4, rtol=1e-12)
+
+
+def test_prefit_has_no_interval(diabetes):
+    X, y = diabetes
+    fitted = DropoutLinearRegression(0.2).fit(X[:300], y[:300])
+    result = ablation_importance(fitted, X[300:], y[300:], cv="prefit", method="mask")
+    assert np.isnan(result.importances_ci).all()
+    assert not result.distinguishable.any()
+    assert result.split_seeds is None
+    assert fitted.get_params()["dropout"] == 0.2  # the given model untouched
+    with pytest.raises(ValueError, match="n_repeats=2 has nothing to repeat"):
+        ablation_importance(
+            fitted, X[300:], y[300:], cv="prefit", method="mask", n_repeats=2
+        )
+
+
+@pytest.fixture(scope="module")
+def penguins_with_noise():
+    """Three measurements of the bundled penguins, standardized, and a column
+    of pure noise; the species to predict."""
+    frame = load_penguins()
+    columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    frame = frame.dropna(subset=columns)
+    X = frame[columns].to_numpy(dtype=float)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    noise = np.random.default_rng(0).normal(size=len(X))
+    return np.column_stack([X, noise]), frame["species"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def penguin_importances(penguins_with_noise):
+    X, y = penguins_with_noise
+    mlp = DropoutMLPClassifier((16,), max_iter=30, learning_rate_init=0.01)
+    return [
+        ablation_importance(
+            mlp, X, y, cv=3, n_repeats=2, random_state=seed, scoring="accuracy"
+        )
+        for seed in range(3)
+    ]
+
+
+def test_a_noise_column_is_not_distinguishable_from_zero(penguin_importances):
+    for result in penguin_importances:
+        low, high = result.importances_ci[-1]
+        assert low < 0 < high
+        assert not result.distinguishable[-1]
+        assert result.importances.shape == (4, 6)
+
+
+def test_an_informative_column_keeps_its_sign(penguin_importances):
+    # Bill length is what tells Adelie from Chinstrap penguins: without it a
+    # refitted network loses about 0.16 of accuracy.
+    for result in penguin_importances:
+        assert result.importances_mean[0] > 0.1
+        assert result.importances_ci[0, 0] > 0 and result.distinguishable[0]
+        assert result.importances_mean[0] == result.importances_mean.max()
+
+
+def _agg_axes():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    return figure.subplots()
+
+
+def test_display_mutes_units_whose_interval_covers_zero(diabetes):
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+    from sklearn.inspection import permutation_importance
+
+    from skdrop.inspection import AblationImportanceDisplay
+
+    X, y = diabetes
+    result = ablation_importance(Ridge(alpha=0.1), X, y, cv=KFold(5))
+    assert 0 < result.distinguishable.sum() < 10
+    perm = permutation_importance(Ridge(alpha=0.1).fit(X, y), X, y, random_state=0)
+    display = AblationImportanceDisplay.from_results(
+        result, others={"permutation": perm}, ax=_agg_axes()
+    )
+    display.figure_.canvas.draw()
+    order = np.argsort(result.importances_mean, kind="stable")[::-1]
+    main = display.bars_[0]
+    np.testing.assert_array_equal(display.muted_[0], ~result.distinguishable[order])
+    for patch, muted in zip(main.patches, display.muted_[0], strict=True):
+        assert (patch.get_hatch() == "///") == muted
+        grey = patch.get_facecolor() == to_rgba("0.82")
+        assert grey == muted
+    # The whiskers are the intervals: one segment from low to high per bar.
+    segments = main.errorbar.lines[2][0].get_segments()
+    ends = np.array([[seg[0][0], seg[1][0]] for seg in segments])
+    np.testing.assert_allclose(np.sort(ends, axis=1), result.importances_ci[order])
+    # permutation_importance has no interval: std whiskers, nothing muted.
+    assert not display.muted_[1].any()
+    assert not any(p.get_hatch() for p in display.bars_[1].patches)
+    segments = display.bars_[1].errorbar.lines[2][0].get_segments()
+    widths = np.array([seg[1][0] - seg[0][0] for seg in segments])
+    np.testing.assert_allclose(widths, 2 * perm.importances_std[order])
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend[-1] == "not distinguishable from 0 (95% interval)"
+    # Another level is named as such; with nothing muted there is no entry.
+    level = ablation_importance(
+        Ridge(alpha=0.1), X, y, cv=KFold(5), confidence_level=0.8
+    )
+    labels = [
+        t.get_text()
+        for t in AblationImportanceDisplay.from_results(level, ax=_agg_axes())
+        .ax_.get_legend()
+        .get_texts()
+    ]
+    assert labels[-1] == "not distinguishable from 0 (80% interval)"
+    strong = ablation_importance(
+        Ridge(alpha=0.1), X, y, cv=KFold(5), feature_groups=[[2, 3, 8]]
+    )
+    strong.distinguishable[:] = True
+    shown = AblationImportanceDisplay.from_results(strong, ax=_agg_axes())
+    assert not any(
+        "distinguishable" in t.get_text() for t in shown.ax_.get_legend().get_texts()
+    )

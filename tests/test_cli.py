@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,21 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     importances = results["importances"]
     # The signal is in size and color; noise carries nothing.
     assert importances["size"]["mean"] > importances["noise"]["mean"]
+    # Each importance has its interval, and the noise column's covers 0.
+    assert results["importance_confidence_level"] == 0.95
+    for row in importances.values():
+        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+        assert row["distinguishable"] == (row["ci_low"] > 0 or row["ci_high"] < 0)
+    assert not importances["noise"]["distinguishable"]
+    # The summary and the report say which importances are not (here, on 90
+    # rows and 3 splits, possibly none is).
+    sentence = printed.splitlines()[-2]  # the line before "wrote ..."
+    assert "noise" in sentence or sentence.startswith("No column's importance")
+    assert "distinguishable from 0" in sentence
     html = (out / "report.html").read_text()
+    assert "<th>95% interval</th>" in html
+    assert "<th>distinguishable from 0</th>" in html
+    assert f"<p>{escape(sentence)}</p>" in html
     n_figures = 3 if kind == "classification" else 4
     assert html.count("data:image/png;base64,") == n_figures
     if kind == "regression":
@@ -221,3 +236,51 @@ def test_demo_without_matplotlib_exits_2_in_one_line(tmp_path):
         + _MISSING_MATPLOTLIB
     ]
     assert done.stdout == "" and not out.exists()
+
+
+def _rows(**distinguishable):
+    return {
+        name: {
+            "mean": 0.1 * k,
+            "std": 0.01,
+            "ci_low": 0.0,
+            "ci_high": 0.2,
+            "distinguishable": flag,
+        }
+        for k, (name, flag) in enumerate(distinguishable.items())
+    }
+
+
+@pytest.mark.parametrize(
+    "flags, sentence",
+    [
+        (
+            {"a": True, "b": False, "c": False, "d": False},
+            "The importances of d, c and b are not distinguishable from 0: their "
+            "90% intervals cover 0.",
+        ),
+        (
+            {"a": False, "b": True},
+            "The importance of a is not distinguishable from 0: its 90% interval "
+            "covers 0.",
+        ),
+        (
+            {"a": True, "b": True},
+            "Every column's importance is distinguishable from 0 (90% interval).",
+        ),
+        (
+            {"a": False, "b": False},
+            "No column's importance is distinguishable from 0: every 90% interval "
+            "covers 0.",
+        ),
+    ],
+)
+def test_report_names_the_importances_indistinguishable_from_zero(flags, sentence):
+    from types import SimpleNamespace
+
+    from skdrop._report import indistinguishable_sentence
+
+    analysis = SimpleNamespace(
+        importances=_rows(**flags), importance_confidence_level=0.9
+    )
+    assert indistinguishable_sentence(analysis) == sentence

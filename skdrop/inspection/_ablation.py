@@ -8,11 +8,13 @@ The tools here use the estimators through their public API only (``fit``,
 
 from __future__ import annotations
 
-from numbers import Integral, Number
+import copy
+from numbers import Integral, Number, Real
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from scipy.stats import t as student_t
 from sklearn.base import clone, is_classifier
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -42,14 +44,20 @@ class AblationImportance(Bunch):
         Returns
         -------
         frame : pandas.DataFrame
-            Columns ``importance_mean``, ``importance_std`` and one column per
-            split (``split0``, ``split1``, ...), indexed by feature name.
+            Columns ``importance_mean``, ``importance_std``, the interval
+            bounds ``ci_low`` and ``ci_high``, ``distinguishable`` (the
+            interval excludes 0), and one column per split (``split0``,
+            ``split1``, ..., repeats one after the other), indexed by
+            feature name.
         """
         frame = pd.DataFrame(
             self.importances,
             index=pd.Index(self.feature_names, name="feature"),
             columns=[f"split{s}" for s in range(self.importances.shape[1])],
         )
+        frame.insert(0, "distinguishable", self.distinguishable)
+        frame.insert(0, "ci_high", self.importances_ci[:, 1])
+        frame.insert(0, "ci_low", self.importances_ci[:, 0])
         frame.insert(0, "importance_std", self.importances_std)
         frame.insert(0, "importance_mean", self.importances_mean)
         return frame
@@ -84,6 +92,38 @@ def rank_correlation(result, other) -> float:
     return float(spearmanr(ours, theirs)[0])
 
 
+def corrected_t_interval(importances, test_train_ratio, confidence_level=0.95):
+    """Nadeau and Bengio's corrected resampled t interval of each row's mean.
+
+    Parameters
+    ----------
+    importances : array-like of shape (n_units, n_splits)
+        One value per unit and resampled split.
+    test_train_ratio : float
+        Held-out rows over training rows of a split (the mean over splits).
+    confidence_level : float, default=0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    interval : ndarray of shape (n_units, 2)
+        Lower and upper bounds, ``mean -/+ t * sqrt(var * (1 / J +
+        test_train_ratio))`` with the sample variance of the ``J`` splits and
+        the t quantile with ``J - 1`` degrees of freedom; NaN when ``J < 2``.
+    """
+    values = np.asarray(importances, dtype=np.float64)
+    n_splits = values.shape[1]
+    if n_splits < 2:
+        return np.full((values.shape[0], 2), np.nan)
+    mean = values.mean(axis=1)
+    # The splits share training rows, so their values are correlated and the
+    # naive variance of the mean, var / J, is too small; the ratio term is
+    # Nadeau and Bengio's estimate of what the correlation adds.
+    variance = values.var(axis=1, ddof=1) * (1.0 / n_splits + test_train_ratio)
+    half = student_t.ppf(0.5 + confidence_level / 2, n_splits - 1) * np.sqrt(variance)
+    return np.column_stack([mean - half, mean + half])
+
+
 @validate_params(
     {
         "estimator": [HasMethods(["fit"])],
@@ -95,6 +135,8 @@ def rank_correlation(result, other) -> float:
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "method": [StrOptions({"refit", "mask", "permutation"})],
+        "n_repeats": [Integral],
+        "confidence_level": [Real],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
@@ -110,6 +152,8 @@ def ablation_importance(
     n_jobs=None,
     random_state=None,
     method="refit",
+    n_repeats=1,
+    confidence_level=0.95,
     verbose=False,
 ):
     """Importance of each feature (or group) as the score lost without it.
@@ -118,7 +162,10 @@ def ablation_importance(
     part and scored on the held-out part; the importance of a feature is that
     baseline score minus the held-out score without the feature, so it is
     measured on data the model did not see, with one value per split for the
-    spread.  Read more in the :ref:`user guide <ablation_importance>`.
+    spread.  The fits of one split share their seeds (common random numbers),
+    and each importance comes with a confidence interval over the splits
+    that says whether it is distinguishable from 0.  Read more in the
+    :ref:`user guide <ablation_importance>`.
 
     Parameters
     ----------
@@ -143,7 +190,8 @@ def ablation_importance(
     cv : int, cross-validation generator, iterable or "prefit", default=5
         The splits, as in :func:`~sklearn.model_selection.cross_validate`.
         ``"prefit"`` (with ``method="mask"`` or ``"permutation"``) scores the
-        already fitted ``estimator`` on ``X, y`` without refitting.
+        already fitted ``estimator`` on ``X, y`` without refitting: one
+        split, so no interval.
     scoring : str, callable or None, default=None
         One scorer, as in :func:`~sklearn.model_selection.cross_val_score`;
         None is the estimator's ``score``.
@@ -152,12 +200,17 @@ def ablation_importance(
         ``joblib.parallel_backend`` context (``"dask"``, ``"ray"``) spreads
         them over a cluster.
     random_state : int, RandomState instance or None, default=None
-        Shuffles the rows before an integer ``cv`` splits them and seeds the
-        permutations.  When not None it also sets every ``random_state``
-        parameter of the estimator to one seed, shared by the baseline and
-        all ablated fits, so that their difference is not buried in seed
-        noise; None leaves the estimator's own ``random_state`` alone and
-        draws fresh entropy (numpy's global generator is never used).
+        Seeds the fits, the permutations, and the shuffles of the rows
+        before an integer ``cv`` splits them (with ``n_repeats=1`` and
+        ``random_state=None`` an integer ``cv`` does not shuffle, as in
+        scikit-learn).  Every split draws a seed, which every
+        ``random_state`` parameter of the estimator (nested ones of a
+        Pipeline's steps too) takes in the baseline fit and in each ablated
+        fit of that split, replacing the estimator's own: common random
+        numbers, so that the training noise of a stochastic estimator
+        cancels in the difference, while the spread over splits still
+        includes it.  None draws the seeds from fresh operating-system
+        entropy (numpy's global generator is never used).
     method : {"refit", "mask", "permutation"}, default="refit"
         ``"refit"`` fits the estimator again without the feature (drop-column
         importance).  ``"mask"`` keeps the model fitted on all features and
@@ -166,6 +219,15 @@ def ablation_importance(
         all-zero one-hot block) for a categorical column the estimator
         encodes.  ``"permutation"`` scores with the feature's columns
         shuffled together across rows.
+    n_repeats : int, default=1
+        Times to run the whole cross-validation, each time with new
+        shuffles of the rows and new seeds for the fits.  An integer ``cv``
+        is then shuffled; a splitter must be able to draw anew (one with
+        ``shuffle=True`` or a ``ShuffleSplit``: its ``random_state`` is
+        replaced for each repeat after the first), a fixed list of splits
+        cannot.
+    confidence_level : float, default=0.95
+        Coverage of the interval given for each importance, in (0, 1).
     verbose : bool, default=False
         Show a progress bar over the fits.
 
@@ -175,13 +237,26 @@ def ablation_importance(
         With a ``to_frame()`` method and the attributes:
 
         importances_mean : ndarray of shape (n_units,)
-            Mean over splits; ``n_units`` is the number of features or groups.
+            Mean over splits and repeats; ``n_units`` is the number of
+            features or groups.
         importances_std : ndarray of shape (n_units,)
-            Standard deviation over splits.
-        importances : ndarray of shape (n_units, n_splits)
-            Baseline score minus ablated score, per split.
-        baseline_scores : ndarray of shape (n_splits,)
+            Standard deviation over splits and repeats.
+        importances_ci : ndarray of shape (n_units, 2)
+            Lower and upper bounds of the corrected resampled t interval of
+            each mean (see Notes); NaN with a single split (``cv="prefit"``).
+        distinguishable : ndarray of bool of shape (n_units,)
+            Whether the interval excludes 0; False where it is NaN.
+        confidence_level : float
+            The coverage of ``importances_ci``.
+        importances : ndarray of shape (n_units, n_splits * n_repeats)
+            Baseline score minus ablated score, per split; the splits of
+            repeat ``r`` are the columns ``r * n_splits`` onwards.
+        baseline_scores : ndarray of shape (n_splits * n_repeats,)
             Held-out score with every feature.
+        split_seeds : ndarray of int of shape (n_splits * n_repeats,) or None
+            The seed every ``random_state`` of the estimator took in the
+            fits of each split; None with ``cv="prefit"``, which fits
+            nothing.
         feature_names : ndarray of str of shape (n_units,)
             Column names, group labels, or ``x0, x1, ...`` for an array.
         feature_groups : list of ndarray
@@ -191,6 +266,21 @@ def ablation_importance(
 
     Notes
     -----
+    The interval is Nadeau and Bengio's (2003) corrected resampled t
+    interval: with ``J = n_splits * n_repeats`` importances of sample
+    variance :math:`s^2`, the mean's variance is taken as
+    :math:`s^2 (1/J + n_{test}/n_{train})` (the ratio averaged over the
+    splits) and the quantile from Student's t with ``J - 1`` degrees of
+    freedom.  The textbook :math:`s^2/J` assumes independent values, but
+    cross-validation splits share most of their training rows, so their
+    importances are correlated and that interval is too narrow (a feature
+    of no use looks important far more often than 5%); the extra term is
+    their estimate of the correlation's share, and keeps the interval from
+    shrinking to nothing with more repeats, which resample the same rows.
+    It is about the importance a fit on this much data has, not about one
+    fitted model.  With a single split (``cv="prefit"``) there is no spread
+    to estimate: the bounds are NaN and no importance is distinguishable.
+
     ``"refit"`` answers "how good is a model that never had this feature";
     correlated features share their importance, since the model can lean on
     the remaining ones.  ``"mask"`` answers what the fitted model loses when
@@ -225,17 +315,26 @@ def ablation_importance(
     >>> from skdrop import DropoutLinearRegression
     >>> from skdrop.inspection import ablation_importance
     >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
-    >>> result = ablation_importance(DropoutLinearRegression(0.1), X, y, cv=5)
-    >>> result.to_frame()["importance_mean"].round(3).nlargest(3)
+    >>> result = ablation_importance(
+    ...     DropoutLinearRegression(0.1), X, y, cv=5, n_repeats=5, random_state=0
+    ... )
+    >>> result.importances.shape  # features x (5 splits x 5 repeats)
+    (10, 25)
+    >>> frame = result.to_frame().round(3)
+    >>> columns = ["importance_mean", "ci_low", "ci_high", "distinguishable"]
+    >>> frame[columns].sort_values("importance_mean", ascending=False).head(5)
+    ... # doctest: +NORMALIZE_WHITESPACE
+             importance_mean  ci_low  ci_high  distinguishable
     feature
-    bmi    0.073
-    s5     0.030
-    bp     0.028
-    Name: importance_mean, dtype: float64
+    bmi                0.071   0.023    0.119             True
+    s5                 0.032   0.012    0.051             True
+    bp                 0.027   0.003    0.051             True
+    sex                0.016   0.003    0.030             True
+    s3                 0.001  -0.007    0.009            False
     """
     X = _as_table(X)
     prefit = isinstance(cv, str)
-    _check_call(estimator, X, y, prefit, method)
+    _check_call(estimator, X, y, prefit, method, n_repeats, confidence_level)
     scorer = check_scoring(estimator, scoring)
     # None draws fresh entropy: numpy's global generator stays untouched.
     rng = check_random_state(
@@ -243,23 +342,31 @@ def ablation_importance(
     )
     if prefit:
         splits = [(np.arange(X.shape[0]), np.arange(X.shape[0]))]
+        seeds, estimators = None, [estimator]
     else:
-        estimator = _with_shared_seed(clone(estimator), random_state, rng)
-        splits = _splits(estimator, X, y, cv, random_state, rng)
+        splits = _splits(estimator, X, y, cv, random_state, rng, n_repeats)
+        seeds = _distinct_seeds(rng, len(splits))
+        estimators = [_with_shared_seed(clone(estimator), s) for s in seeds]
     perm_seeds = rng.randint(0, 2**31 - 1, size=len(splits))
     units, names, first_model = _units(
-        estimator, X, y, feature_groups, None if prefit else splits[0]
+        estimators[0], X, y, feature_groups, None if prefit else splits[0]
     )
     plan = _tasks(
-        estimator, X, y, units, splits, scorer, method, prefit, perm_seeds, first_model
+        estimators, X, y, units, splits, scorer, method, prefit, perm_seeds, first_model
     )
     baseline, ablated = _run(plan, (len(units), len(splits)), n_jobs, verbose, method)
     importances = baseline[None, :] - ablated
+    ratio = np.mean([len(test) / max(len(train), 1) for train, test in splits])
+    interval = corrected_t_interval(importances, ratio, confidence_level)
     return AblationImportance(
         importances_mean=importances.mean(axis=1),
         importances_std=importances.std(axis=1),
+        importances_ci=interval,
+        distinguishable=(interval[:, 0] > 0) | (interval[:, 1] < 0),
+        confidence_level=float(confidence_level),
         importances=importances,
         baseline_scores=baseline,
+        split_seeds=seeds,
         feature_names=np.asarray(names, dtype=object),
         feature_groups=units,
         method=method,
@@ -267,7 +374,18 @@ def ablation_importance(
     )
 
 
-def _check_call(estimator, X, y, prefit, method):
+def _check_call(estimator, X, y, prefit, method, n_repeats, confidence_level):
+    if isinstance(n_repeats, (bool, np.bool_)) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be a positive int, got {n_repeats!r}")
+    if isinstance(confidence_level, (bool, np.bool_)) or not (0 < confidence_level < 1):
+        raise ValueError(
+            f"confidence_level must be in (0, 1), got {confidence_level!r}"
+        )
+    if prefit and n_repeats > 1:
+        raise ValueError(
+            f"cv='prefit' scores one fitted model on one split; n_repeats="
+            f"{n_repeats} has nothing to repeat (use n_repeats=1)"
+        )
     if len(y) != X.shape[0]:
         raise ValueError(
             f"X and y have different numbers of rows: {X.shape[0]} and {len(y)}"
@@ -323,31 +441,66 @@ def _as_table(X):
     return X
 
 
-def _with_shared_seed(estimator, random_state, rng):
-    """One seed for every ``random_state`` parameter: common random numbers."""
-    if random_state is None:
-        return estimator
-    seed = int(rng.randint(0, 2**31 - 1))
+def _with_shared_seed(estimator, seed):
+    """``seed`` for every ``random_state`` parameter, nested ones included:
+    the fits of one split share it (common random numbers)."""
     params = estimator.get_params(deep=True)
     shared = {
-        key: seed
+        key: int(seed)
         for key in params
         if key == "random_state" or key.endswith("__random_state")
     }
     return estimator.set_params(**shared) if shared else estimator
 
 
-def _splits(estimator, X, y, cv, random_state, rng):
-    if isinstance(cv, Integral) and random_state is not None:
+def _distinct_seeds(rng, n):
+    """``n`` different seeds: two splits with one seed would train alike."""
+    seeds = rng.randint(0, 2**31 - 1, size=n)
+    while len(np.unique(seeds)) < n:
+        seeds = rng.randint(0, 2**31 - 1, size=n)
+    return seeds
+
+
+def _splits(estimator, X, y, cv, random_state, rng, n_repeats=1):
+    """The (train, test) pairs of every repeat, one repeat after the other."""
+    if cv is None:
+        cv = 5
+    if isinstance(cv, Integral) and (random_state is not None or n_repeats > 1):
         splitter_cls = (
             StratifiedKFold if is_classifier(estimator) and np.ndim(y) == 1 else KFold
         )
-        splitter = splitter_cls(
-            n_splits=cv, shuffle=True, random_state=rng.randint(0, 2**31 - 1)
+        return [
+            pair
+            for _ in range(n_repeats)
+            for pair in splitter_cls(
+                n_splits=cv, shuffle=True, random_state=rng.randint(0, 2**31 - 1)
+            ).split(X, y)
+        ]
+    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+    splits = list(splitter.split(X, y))
+    for _ in range(n_repeats - 1):
+        splits += list(_redrawn(splitter, cv, n_repeats, rng).split(X, y))
+    return splits
+
+
+def _redrawn(splitter, cv, n_repeats, rng):
+    """A copy of ``splitter`` that draws new splits: its ``random_state``
+    replaced, where it draws at random at all."""
+    shuffles = getattr(splitter, "shuffle", True)
+    if not shuffles or not hasattr(splitter, "random_state"):
+        shown = (
+            repr(cv)
+            if hasattr(cv, "split")
+            else f"a fixed list of {len(splitter.cv)} splits"
         )
-    else:
-        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    return list(splitter.split(X, y))
+        raise ValueError(
+            f"n_repeats={n_repeats} repeats the cross-validation with new "
+            f"splits, which cv={shown} cannot draw: pass an int cv or a "
+            "splitter that shuffles, such as KFold(5, shuffle=True)"
+        )
+    splitter = copy.deepcopy(splitter)
+    splitter.random_state = int(rng.randint(0, 2**31 - 1))
+    return splitter
 
 
 def _column_names(X) -> list[str]:
@@ -433,31 +586,34 @@ def _estimator_units(estimator, X, y, first_split):
     return units, first_fit
 
 
-def _tasks(estimator, X, y, units, splits, scorer, method, prefit, seeds, first):
+def _tasks(estimators, X, y, units, splits, scorer, method, prefit, perm_seeds, first):
     """The work as (function, args) pairs, what each result belongs to, and
     the results computed already, by key.
 
-    A result keyed ``(split, None)`` is ``(baseline, scores or None)``; one
-    keyed ``(split, unit)`` is that unit's ablated score.  ``first`` is a
-    model already fitted on the first training split, or None.  When the
-    estimator offers exact drop-column refits, the first split runs here:
-    whether the estimator accepts decides how the other splits are planned.
+    ``estimators`` holds the estimator of each split, seeded for it (with
+    ``prefit``, the one fitted model).  A result keyed ``(split, None)`` is
+    ``(baseline, scores or None)``; one keyed ``(split, unit)`` is that
+    unit's ablated score.  ``first`` is a model already fitted on the first
+    training split, or None.  When the estimator offers exact drop-column
+    refits, the first split runs here: whether the estimator accepts decides
+    how the other splits are planned.
     """
     tasks, keys, done = [], [], {}
-    exact = method == "refit" and exact_refits_offered(estimator)
+    exact = method == "refit" and exact_refits_offered(estimators[0])
     if exact:
         train, test = splits[0]
-        out = _exact_scores(estimator, first, X, y, train, test, units, scorer)
+        out = _exact_scores(estimators[0], first, X, y, train, test, units, scorer)
         exact = out is not None
         if exact:
             done[(0, None)] = out
     for s, (train, test) in enumerate(splits):
+        estimator = estimators[s]
         fitted = estimator if prefit else (first if s == 0 else None)
         if (s, None) in done:
             continue
         if method != "refit":
             args = (estimator, fitted, X, y, train, test, units, scorer, method)
-            tasks.append((_scores_without_refit, (*args, seeds[s])))
+            tasks.append((_scores_without_refit, (*args, perm_seeds[s])))
             keys.append((s, None))
             continue
         if exact:

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
+from .._validation import seed_from_random_state
 from ._ablation import ablation_importance, rank_correlation
 from ._plotting import axes_array
 
 _METHODS = ("refit", "mask", "permutation")
+_MUTED = "0.82"  # light grey: a bar whose interval covers 0
 
 
 class AblationImportanceDisplay:
-    """Horizontal bars of feature importances with their spread over splits.
+    """Horizontal bars of feature importances with their confidence intervals.
 
     The features are sorted by the main result's mean importance, the most
-    important at the top; each bar's whisker is one standard deviation over
-    the splits.  Other importances of the same features (the other ablation
-    methods, or :func:`sklearn.inspection.permutation_importance`) are drawn
-    beside it, with their Spearman rank correlation to the main result in the
-    legend when given (:meth:`from_estimator` and :meth:`from_results`
-    compute it with the result's ``rank_correlation``).  Create it with
+    important at the top; each bar's whisker is the result's interval
+    (``importances_ci``), or one standard deviation over the splits for a
+    result without one (:func:`sklearn.inspection.permutation_importance`).
+    A bar whose interval covers 0 is drawn muted, grey and hatched, with a
+    legend entry "not distinguishable from 0": at a glance, the features the
+    data cannot tell from useless.  Other importances of the same features
+    (the other ablation methods, or
+    :func:`sklearn.inspection.permutation_importance`) are drawn beside it,
+    with their Spearman rank correlation to the main result in the legend
+    when given (:meth:`from_estimator` and :meth:`from_results` compute it
+    with the result's ``rank_correlation``).  Create it with
     :meth:`from_estimator` or :meth:`from_results`.  Read more in the
     :ref:`user guide <ablation_importance>`.
 
@@ -43,6 +52,9 @@ class AblationImportanceDisplay:
         The figure holding them.
     bars_ : list of matplotlib BarContainer
         The main result's bars, then those of ``others`` in order.
+    muted_ : list of ndarray of bool
+        For each entry of ``bars_``, which of its bars are drawn muted (an
+        interval that covers 0, or none to show), in the order of the bars.
 
     Examples
     --------
@@ -102,24 +114,42 @@ class AblationImportanceDisplay:
         ]
         height = 0.8 / len(series)
         positions = np.arange(n_show)[::-1].astype(float)
-        self.bars_ = []
+        self.bars_, self.muted_ = [], []
         for k, (label, res) in enumerate(series):
             offset = 0.4 - height * (k + 0.5)
+            means = np.asarray(res.importances_mean, dtype=np.float64)[order]
+            whiskers, muted = _whiskers(res, order)
             bars = ax.barh(
                 positions + offset,
-                np.asarray(res.importances_mean)[order],
+                means,
                 height=height,
-                xerr=np.asarray(res.importances_std)[order],
+                xerr=whiskers,
                 color=f"C{k}",
                 error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "0.25"},
                 label=label,
             )
+            for patch, dim in zip(bars.patches, muted, strict=True):
+                if dim:
+                    patch.set(facecolor=_MUTED, edgecolor=f"C{k}", hatch="///")
             self.bars_.append(bars)
+            self.muted_.append(muted)
         ax.set_yticks(positions, labels=[str(n) for n in _names(main)[order]])
         ax.axvline(0.0, color="0.4", lw=0.8)
         scoring = getattr(main, "scoring", "score")
         ax.set_xlabel(f"decrease in held-out {scoring}")
-        ax.legend(fontsize="small", loc="lower right")
+        handles, labels = ax.get_legend_handles_labels()
+        if any(m.any() for m in self.muted_):
+            from matplotlib.patches import Patch
+
+            # The level of the first series with a muted bar.
+            level = next(
+                getattr(r, "confidence_level", 0.95)
+                for (_, r), m in zip(series, self.muted_, strict=True)
+                if m.any()
+            )
+            handles.append(Patch(facecolor=_MUTED, edgecolor="0.4", hatch="///"))
+            labels.append(f"not distinguishable from 0 ({100 * level:g}% interval)")
+        ax.legend(handles, labels, fontsize="small", loc="lower right")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -166,6 +196,8 @@ class AblationImportanceDisplay:
         scoring=None,
         n_jobs=None,
         random_state=None,
+        n_repeats=1,
+        confidence_level=0.95,
         verbose=False,
         ax=None,
         max_features=None,
@@ -175,12 +207,15 @@ class AblationImportanceDisplay:
         Parameters
         ----------
         estimator, X, y, feature_groups, cv, scoring, n_jobs, random_state, \
-verbose
+n_repeats, confidence_level, verbose
             As in :func:`~skdrop.inspection.ablation_importance`.
         method : {"refit", "mask", "permutation"}, default="refit"
             The main result's method.
         compare : sequence of {"refit", "mask", "permutation"}, default=()
-            Other methods to compute on the same splits and draw beside it.
+            Other methods to compute on the same splits, with the same seeds,
+            and draw beside it.  A ``random_state`` that is not an int (None
+            included) gives one seed to all the methods, so an integer ``cv``
+            is shuffled.
         ax : matplotlib Axes, default=None
             Where to draw; None makes a new figure.
         max_features : int, default=None
@@ -198,6 +233,10 @@ verbose
                     f"compare must list methods among {allowed}, got {other!r}"
                 )
 
+        if compare and not isinstance(random_state, Integral):
+            # One seed for every method: the same splits and fit seeds.
+            random_state = seed_from_random_state(random_state) % 2**32
+
         def compute(m):
             return ablation_importance(
                 estimator,
@@ -209,12 +248,34 @@ verbose
                 n_jobs=n_jobs,
                 random_state=random_state,
                 method=m,
+                n_repeats=n_repeats,
+                confidence_level=confidence_level,
                 verbose=verbose,
             )
 
         result = compute(method)
         others = {m: compute(m) for m in compare}
         return cls.from_results(result, others=others, ax=ax, max_features=max_features)
+
+
+def _whiskers(result, order):
+    """Whisker lengths (2, n) below and above each mean, and which bars to
+    mute: the interval where the result has one, else one standard deviation
+    and nothing muted."""
+    means = np.asarray(result.importances_mean, dtype=np.float64)[order]
+    interval = getattr(result, "importances_ci", None)
+    if interval is None:
+        std = np.asarray(result.importances_std, dtype=np.float64)[order]
+        return np.vstack([std, std]), np.zeros(len(order), dtype=bool)
+    interval = np.asarray(interval, dtype=np.float64)[order]
+    # No interval (a single split): no whisker, and nothing to call distinct.
+    whiskers = np.nan_to_num(np.abs(interval - means[:, None]).T, nan=0.0)
+    distinct = getattr(result, "distinguishable", None)
+    if distinct is None:
+        distinct = (interval[:, 0] > 0) | (interval[:, 1] < 0)
+    else:
+        distinct = np.asarray(distinct, dtype=bool)[order]
+    return whiskers, ~distinct
 
 
 def _names(result) -> np.ndarray:
