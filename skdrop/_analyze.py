@@ -62,6 +62,9 @@ class Analysis:
     ridge: dict | None
     figures: dict = field(default_factory=dict)  # title -> matplotlib Figure
     importance_confidence_level: float = 0.95
+    # learned input dropout: keep probability per column, its Spearman
+    # correlation with the importances, the columns ranked far apart
+    relevance: dict | None = None
 
     def to_json(self) -> dict:
         return {
@@ -81,6 +84,7 @@ class Analysis:
             "generalization_gap": self.gaps,
             "importances": self.importances,
             "importance_confidence_level": self.importance_confidence_level,
+            "learned_relevance": self.relevance,
             "ridge_comparison": self.ridge,
         }
 
@@ -263,6 +267,9 @@ def analyze(
         if not classification:
             ridge, figures["Dropout against ridge"] = _ridge_comparison(study)
         ablation, figures["Feature importance"] = _importances(study, best, progress)
+        relevance, figures["Learned input dropout against ablation"] = _relevance(
+            study, best, ablation
+        )
     return Analysis(
         task=task,
         target=target,
@@ -280,6 +287,7 @@ def analyze(
         ridge=ridge,
         figures=figures,
         importance_confidence_level=ablation.confidence_level,
+        relevance=relevance,
     )
 
 
@@ -404,6 +412,34 @@ def _importances(study, best, progress):
     display = AblationImportanceDisplay.from_results(ablation, ax=ax)
     display.ax_.set_title("ablation importance (refit without each column)")
     return ablation, display.figure_
+
+
+def _relevance(study, best, ablation):
+    """What learned input dropout says about each column: one fit of the
+    chosen network with ``input_dropout="learned"`` on every row, set beside
+    the ablation importances, and its plot."""
+    from .inspection import DropoutRelevanceDisplay, dropout_relevance
+
+    model = study.model("learned", best["hidden_dropout"]).fit(study.X, study.y)
+    relevance = dropout_relevance(model)
+    display = DropoutRelevanceDisplay.from_results(
+        relevance, ablation, ax=_figure(7.0, 5.0).subplots()
+    )
+    display.ax_.set_title(
+        "learned input keep probability against ablation importance "
+        f"(Spearman {display.rank_correlation_:.2f})"
+    )
+    keep = dict(
+        zip(map(str, relevance.feature_names), relevance.keep_probability, strict=True)
+    )
+    table = {
+        "keep_probability": {
+            str(n): float(keep[str(n)]) for n in ablation.feature_names
+        },
+        "spearman": float(display.rank_correlation_),
+        "ranked_far_apart": list(display.disagreements_),
+    }
+    return table, display.figure_
 
 
 def _importance_table(ablation) -> dict:

@@ -39,6 +39,14 @@ def summary_table(analysis) -> str:
             for name, row in top
         )
     )
+    if analysis.relevance is not None:
+        keep = analysis.relevance["keep_probability"]
+        most = sorted(keep.items(), key=lambda kv: -kv[1])[:5]
+        lines.append(
+            "learned input keep probability (Spearman "
+            f"{analysis.relevance['spearman']:.2f} with the importances): "
+            + ", ".join(f"{name} {k:.3f}" for name, k in most)
+        )
     lines.append(indistinguishable_sentence(analysis))
     return "\n".join(lines)
 
@@ -78,6 +86,36 @@ def indistinguishable_sentence(analysis) -> str:
         f"distinguishable from 0: {'its' if one else 'their'} {level} "
         f"interval{'' if one else 's'} cover{'s' if one else ''} 0."
     )
+
+
+def relevance_section(analysis) -> str:
+    """The learned input dropout of each column, beside its importance."""
+    relevance = analysis.relevance
+    if relevance is None:
+        return ""
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td>{relevance['keep_probability'][name]:.3f}"
+        f"</td><td>{row['mean']:+.4f}</td></tr>"
+        for name, row in _by_importance(analysis)
+    )
+    apart = relevance["ranked_far_apart"]
+    far = (
+        f"Ranked far apart by the two (relevant by one, not by the other): "
+        f"{esc(_join(apart))}."
+        if apart
+        else "No column is ranked far apart by the two."
+    )
+    return f"""<h2>What learned input dropout says</h2>
+<p>One more fit of the chosen network with input_dropout="learned" (Concrete
+dropout) learns a dropout rate per column: the keep probability 1 - rate is
+how much of the column the network can not afford to lose.  Removing a column
+(above) and dropping it at random answer different questions: of two
+correlated columns, either can be removed at little cost, while dropping
+them at random still costs the network.  Spearman correlation with the
+importances: {relevance["spearman"]:.2f}.  {far}</p>
+<table><tr><th>column</th><th>learned keep probability</th>
+<th>importance</th></tr>{rows}</table>"""
 
 
 def render_html(analysis, title: str) -> str:
@@ -140,6 +178,7 @@ network with it.</p>
 <table><tr><th>column</th><th>importance</th><th>{level} interval</th>
 <th>std</th><th>distinguishable from 0</th></tr>{importances}</table>
 <p>{esc(indistinguishable_sentence(analysis))}</p>
+{relevance_section(analysis)}
 <h2>Figures</h2>
 {figures}
 <p><small>skdrop {__version__}</small></p>

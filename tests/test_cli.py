@@ -113,8 +113,15 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     assert "<th>95% interval</th>" in html
     assert "<th>distinguishable from 0</th>" in html
     assert f"<p>{escape(sentence)}</p>" in html
-    n_figures = 3 if kind == "classification" else 4
+    n_figures = 4 if kind == "classification" else 5
     assert html.count("data:image/png;base64,") == n_figures
+    # Learned input dropout beside the importances, column by column.
+    relevance = results["learned_relevance"]
+    assert set(relevance["keep_probability"]) == set(importances)
+    assert all(0 < k < 1 for k in relevance["keep_probability"].values())
+    assert -1 <= relevance["spearman"] <= 1
+    assert set(relevance["ranked_far_apart"]) <= set(importances)
+    assert "<h2>What learned input dropout says</h2>" in html
     if kind == "regression":
         ridge = results["ridge_comparison"]
         assert ridge["max_abs_coef_diff_positive_rates"] < 1e-8
@@ -149,7 +156,7 @@ def test_analyze_leaves_the_matplotlib_backend_alone(svg_backend, monkeypatch):
     )
     assert matplotlib.get_backend() == "svg"
     assert plt.get_fignums() == open_before  # no figure went through pyplot
-    assert len(analysis.figures) == 4
+    assert len(analysis.figures) == 5
     assert all(type(f) is Figure for f in analysis.figures.values())
     # The gaps in the results are those of the networks' own loss curves.
     assert len(analysis.gaps) == 2 and "no dropout" in analysis.gaps

@@ -96,6 +96,12 @@ class DropoutRelevanceDisplay:
                 "give an ablation of each feature on its own"
             )
         names = [str(n) for n in relevance.feature_names]
+        theirs = [str(n) for n in getattr(ablation, "feature_names", names)]
+        if theirs != names and sorted(theirs) == sorted(names):
+            # The same columns in another order (a ColumnTransformer before
+            # the network reorders them): follow the ablation's.
+            order = [names.index(n) for n in theirs]
+            x, names = x[order], theirs
         low, high = _interval(ablation)
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6.4, 4.8), layout="constrained")
@@ -134,7 +140,9 @@ class DropoutRelevanceDisplay:
         ax.axhline(0.0, color="0.8", linewidth=1, zorder=0)
         ax.set_xlabel("learned keep probability (1 - input dropout rate)")
         ax.set_ylabel(f"ablation importance ({ablation.scoring})")
-        self.rank_correlation_ = rank_correlation(ablation, _as_importances(relevance))
+        # By position: ``x`` follows the ablation's order.
+        mean_only = Bunch(importances_mean=y)
+        self.rank_correlation_ = rank_correlation(mean_only, Bunch(importances_mean=x))
         ax.set_title(f"Spearman rank correlation {self.rank_correlation_:.2f}")
         ax.legend(loc="best", fontsize=8)
         self.ax_, self.figure_ = ax, ax.figure
@@ -229,7 +237,3 @@ def _disagreeing(x, y):
     rx = (rankdata(x) - 1) / (n - 1)
     ry = (rankdata(y) - 1) / (n - 1)
     return np.abs(rx - ry) > DISAGREEMENT
-
-
-def _as_importances(relevance):
-    return Bunch(importances_mean=np.asarray(relevance.keep_probability, dtype=float))
