@@ -14,9 +14,11 @@ of pure noise added, and
 * sets the learned relevance (keep probability) beside drop-column
   importance, which refits the network without each column.
 
-The two need not agree: body mass and flipper length are strongly
-correlated, so removing one costs little (the other stands in), while
-dropping it at random during training still costs the network something.
+The two need not agree (see :ref:`dropout_vs_removal`): of two correlated
+columns, either can be removed at little cost while dropping it at random
+still costs the network something.  Here they mostly agree (a Spearman
+correlation of 0.84 at full size): bill length leads both, and the noise
+columns and ``year`` keep the highest learned rates.
 """
 
 # %%
