@@ -131,7 +131,7 @@ CASES = [
         "``input_dropout=1.2`` (a rate outside [0, 1))",
         InvalidParameterError,
         r"The 'input_dropout' parameter of {est} must be a float in the range "
-        r"\[0.0, 1.0\)\. Got 1.2 instead\.",
+        r"\[0.0, 1.0\) or a str among {'learned'}\. Got 1.2 instead\.",
         params=dict(input_dropout=1.2),
     ),
     Bad(
@@ -140,7 +140,7 @@ CASES = [
         "``input_dropout='high'``",
         InvalidParameterError,
         r"The 'input_dropout' parameter of {est} must be a float in the range "
-        r"\[0.0, 1.0\)\. Got 'high' instead\.",
+        r"\[0.0, 1.0\) or a str among {'learned'}\. Got 'high' instead\.",
         params=dict(input_dropout="high"),
     ),
     Bad(
@@ -149,7 +149,8 @@ CASES = [
         "``hidden_dropout=1.0``",
         InvalidParameterError,
         r"The 'hidden_dropout' parameter of {est} must be a float in the range "
-        r"\[0.0, 1.0\) or an array-like\. Got 1.0 instead\.",
+        r"\[0.0, 1.0\), a str among {'learned'} or an array-like\. Got 1.0 "
+        r"instead\.",
         params=dict(hidden_dropout=1.0),
     ),
     Bad(
@@ -174,9 +175,36 @@ CASES = [
         MLP,
         "``hidden_dropout=['a']``",
         ValueError,
-        r"^hidden_dropout must be a float in \[0, 1\) or a list of them, one per "
-        r"hidden layer, got \['a'\]$",
+        r"^hidden_dropout must be a float in \[0, 1\), 'learned', or a list of "
+        r"them, one per hidden layer, got \['a'\]$",
         params=dict(hidden_dropout=["a"]),
+    ),
+    Bad(
+        "learned_rates_dropout_type",
+        MLP,
+        "``input_dropout='learned'`` with ``dropout_type='gaussian'``",
+        ValueError,
+        r"^learned dropout rates \(Concrete dropout\) relax Bernoulli masks: they "
+        r"need dropout_type='bernoulli', got 'gaussian'$",
+        params=dict(input_dropout="learned", dropout_type="gaussian"),
+    ),
+    Bad(
+        "learned_rates_scaling",
+        MLP,
+        "``hidden_dropout='learned'`` with ``dropout_scaling='test_time'``",
+        ValueError,
+        r"^learned dropout rates scale the kept units by 1 / \(1 - p\) in "
+        r"training: they need dropout_scaling='inverted', got 'test_time'$",
+        params=dict(hidden_dropout="learned", dropout_scaling="test_time"),
+    ),
+    Bad(
+        "prior_length_scale_not_positive",
+        MLP,
+        "``prior_length_scale=0``",
+        InvalidParameterError,
+        r"The 'prior_length_scale' parameter of {est} must be a float in the range "
+        r"\(0.0, inf\)\. Got 0 instead\.",
+        params=dict(prior_length_scale=0),
     ),
     Bad(
         "hidden_layer_sizes_zero_layer",
