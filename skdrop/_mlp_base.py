@@ -607,23 +607,33 @@ def _stochastic_solver(estimator):
 
 def _hidden_rates(hidden_dropout, sizes):
     """One rate per hidden layer, or a ``ValueError`` naming the bad one."""
-    try:
-        if isinstance(hidden_dropout, str) or np.ndim(hidden_dropout) == 0:
-            rates = [_rate(hidden_dropout)] * len(sizes)
-        else:
-            rates = [_rate(r) for r in np.asarray(hidden_dropout, dtype=object).ravel()]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            "hidden_dropout must be a float in [0, 1), 'learned', or a list of "
-            f"them, one per hidden layer, got {hidden_dropout!r}"
-        ) from exc
+    single = isinstance(hidden_dropout, str) or np.ndim(hidden_dropout) == 0
+    entries = (
+        [hidden_dropout] * len(sizes)
+        if single
+        else list(np.asarray(hidden_dropout, dtype=object).ravel())
+    )
+    rates = []
+    for entry in entries:
+        if entry == LEARNED:
+            rates.append(math.nan)  # the engine's marker of a learned rate
+            continue
+        try:
+            if isinstance(entry, str | bool | np.bool_):
+                raise TypeError
+            rates.append(float(entry))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "hidden_dropout must be a float in [0, 1), 'learned', or a list of "
+                f"them, one per hidden layer, got {hidden_dropout!r}"
+            ) from exc
     if len(rates) != len(sizes):
         raise ValueError(
             f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
             f"{len(sizes)} layers; give one rate per hidden layer or a single float"
         )
-    for k, rate in enumerate(rates):
-        if not (math.isnan(rate) or 0.0 <= rate < 1.0):
+    for k, (entry, rate) in enumerate(zip(entries, rates, strict=True)):
+        if entry != LEARNED and not 0.0 <= rate < 1.0:
             raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
     return rates
 
