@@ -349,6 +349,10 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
     def _trainer_for_fit(self, X, Y, hidden, rates, first, incremental):
         """A new trainer, or a copy of the fitted one to continue from."""
         config = self._config(X.shape[0])
+        if incremental:
+            # Learned rates' regularizer scales with the data set's size,
+            # which a stream does not know: the rows seen so far.
+            config.concrete_rows = (0 if first else self.t_) + X.shape[0]
         if first:
             self._start(X)
         spec = self._spec(X, Y, hidden, rates)
@@ -373,6 +377,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         trainer = build_trainer(spec, self._head(Y), config, self._seeds, device)
         early = self.early_stopping and self.solver != "lbfgs"
         self.loss_curve_ = []
+        self.input_dropout_history_ = self.hidden_dropout_history_ = None
         self.n_iter_ = self.t_ = 0
         self.validation_scores_ = [] if early else None
         self.validation_loss_curve_ = [] if early else None

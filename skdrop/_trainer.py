@@ -188,8 +188,11 @@ class MLPConfig:
     tol: float = 1e-4
     n_iter_no_change: float = 10
     max_fun: int = 15000
-    # Concrete dropout's prior length-scale (learned rates only).
+    # Concrete dropout's prior length-scale (learned rates only), and the N
+    # of its regularizer: None for the rows of each epoch (a fit); the rows
+    # seen so far for a stream (partial_fit).
     prior_length_scale: float = 1e-2
+    concrete_rows: int | None = None
 
 
 @dataclass
@@ -460,7 +463,8 @@ class MLPTrainer:
 
     def _epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         n = X.shape[0]
-        self._n_rows = n
+        rows = self.config.concrete_rows
+        self._n_rows = n if rows is None else rows
         batch = min(self.config.batch_size, n)
         starts = list(range(0, n, batch))
         # Batch norm cannot normalize one row: fold a last single row into

@@ -435,3 +435,26 @@ def test_learned_rates_on_cuda():
     assert gpu.input_dropout_.shape == cpu.input_dropout_.shape
     assert np.all((gpu.input_dropout_ > 0) & (gpu.input_dropout_ < 1))
     assert gpu.score(X, y) > 0.8
+
+
+def test_a_new_fit_starts_new_histories():
+    """Without warm_start a refit's histories are its own, whatever changed."""
+    X, y = make_classification(200, 4, random_state=0)
+    model = DropoutMLPClassifier((8,), max_iter=5, random_state=0, **LEARNED)
+    model.fit(X, y).fit(X, y)
+    assert model.input_dropout_history_.shape == (model.n_iter_, 4)
+    model.set_params(hidden_layer_sizes=(8, 8)).fit(X[:, :3], y)
+    assert model.input_dropout_history_.shape == (model.n_iter_, 3)
+    assert model.hidden_dropout_history_.shape == (model.n_iter_, 2)
+
+
+def test_partial_fit_regularizes_by_the_rows_seen():
+    """A stream does not know the data set's size: the regularizer's N is
+    the rows seen so far, not the size of one chunk."""
+    X, y = make_classification(300, 4, random_state=0)
+    model = DropoutMLPClassifier((8,), random_state=0, **LEARNED)
+    for start in range(0, 300, 50):
+        model.partial_fit(X[start : start + 50], y[start : start + 50], classes=[0, 1])
+        assert model._trainer._n_rows == start + 50
+    fitted = DropoutMLPClassifier((8,), max_iter=2, random_state=0, **LEARNED)
+    assert fitted.fit(X, y)._trainer._n_rows == 300

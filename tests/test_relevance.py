@@ -186,3 +186,38 @@ def test_what_ablation_finds_important_is_relevant(penguins_with_noise, fitted):
     assert important.size
     median = np.median(relevance.keep_probability)
     assert (relevance.keep_probability[important] > median).all()
+
+
+def test_display_matches_prefixed_and_reordered_names():
+    """A ColumnTransformer reorders and prefixes the columns: the display
+    pairs them by name, never silently by position."""
+    relevance = Bunch(
+        feature_names=np.array(["s__b", "s__c", "p__a"], dtype=object),
+        keep_probability=np.array([0.5, 0.6, 0.9]),
+    )
+    ablation = _ablation([0.3, 0.0, 0.1])
+    ablation.feature_names = np.array(["a", "b", "c"], dtype=object)
+    display = DropoutRelevanceDisplay.from_results(relevance, ablation)
+    np.testing.assert_allclose(display.points_.get_offsets()[:, 0], [0.9, 0.5, 0.6])
+    assert display.rank_correlation_ == pytest.approx(1.0)
+    ablation.feature_names = np.array(["a", "b", "z"], dtype=object)
+    with pytest.raises(ValueError, match="name different features"):
+        DropoutRelevanceDisplay.from_results(relevance, ablation)
+    plt.close("all")
+
+
+def test_relevance_rejects_multilabel_and_other_estimators():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(60, 4, random_state=0)
+    model = DropoutMLPClassifier((8,), max_iter=3, **LEARNED).fit(X, Y)
+    with pytest.raises(ValueError, match="multilabel"):
+        dropout_relevance(model, X, Y)
+    X, y = load_diabetes(return_X_y=True)
+    wrapped = TransformedTargetRegressor(
+        DropoutMLPRegressor((8,), max_iter=3, **LEARNED)
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="pass its fitted regressor_"):
+        dropout_relevance(wrapped)
+    assert dropout_relevance(wrapped.regressor_).rate.shape == (10,)

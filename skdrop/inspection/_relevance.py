@@ -109,7 +109,18 @@ def dropout_relevance(estimator, X=None, y=None):
     True
     """
     network, prefix = _final_step(estimator)
+    if not hasattr(network, "input_dropout"):
+        raise ValueError(
+            "dropout_relevance takes a DropoutMLPClassifier, a DropoutMLPRegressor "
+            f"or a Pipeline ending in one, got {type(network).__name__} (for a "
+            "TransformedTargetRegressor, pass its fitted regressor_)"
+        )
     check_is_fitted(network)
+    if getattr(network, "_multilabel", False):
+        raise ValueError(
+            "dropout_relevance supports single-label classifiers and regressors; "
+            "this classifier was fitted on a multilabel target"
+        )
     if getattr(network, "input_dropout", None) != "learned":
         raise ValueError(
             "dropout_relevance needs a network fitted with input_dropout="

@@ -97,11 +97,8 @@ class DropoutRelevanceDisplay:
             )
         names = [str(n) for n in relevance.feature_names]
         theirs = [str(n) for n in getattr(ablation, "feature_names", names)]
-        if theirs != names and sorted(theirs) == sorted(names):
-            # The same columns in another order (a ColumnTransformer before
-            # the network reorders them): follow the ablation's.
-            order = [names.index(n) for n in theirs]
-            x, names = x[order], theirs
+        order = _matching(names, theirs)
+        x, names = x[order], [names[k] for k in order]
         low, high = _interval(ablation)
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6.4, 4.8), layout="constrained")
@@ -226,6 +223,29 @@ def _interval(ablation):
         return ci[:, 0], ci[:, 1]
     std = np.asarray(ablation.importances_std, dtype=float)
     return mean - std, mean + std
+
+
+def _matching(names, theirs):
+    """Positions in ``names`` of each of ``theirs``: the same columns, maybe
+    reordered (a ColumnTransformer before the network) or with a
+    ``transformer__`` prefix.  Columns named ``x0, x1, ...`` (arrays) pair by
+    position; any other mismatch is an error rather than a silent pairing."""
+    if names == theirs:
+        return list(range(len(names)))
+    stripped = [n.split("__", 1)[-1] for n in names]
+    for candidates in (names, stripped):
+        if sorted(candidates) == sorted(theirs) and len(set(candidates)) == len(
+            candidates
+        ):
+            return [candidates.index(n) for n in theirs]
+    generic = [f"x{j}" for j in range(len(names))]
+    if names == generic or theirs == generic:
+        return list(range(len(names)))
+    raise ValueError(
+        "the relevance and the ablation name different features "
+        f"({names[:4]}... against {theirs[:4]}...): give both for the same "
+        "columns of the network's input"
+    )
 
 
 def _disagreeing(x, y):
