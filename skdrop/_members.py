@@ -247,6 +247,8 @@ class MemberTrainer:
     ) -> None:
         if spec.batch_norm or config.solver == "lbfgs":
             raise ValueError("members train with a stochastic solver, no batch norm")
+        if any(math.isnan(r) for plan in plans for r in plan.rates):
+            raise ValueError("members with learned rates train one by one")
         self.spec, self.head, self.config, self.device = spec, head, config, device
         self.activation = spec.activation
         networks, self.members = [], []
