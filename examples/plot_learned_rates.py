@@ -1,7 +1,7 @@
 """
-================================================================
+=================================================================
 Learned dropout rates: what input dropout says about each feature
-================================================================
+=================================================================
 
 With ``input_dropout="learned"`` a network learns one dropout rate per input
 feature while it trains (Concrete dropout, Gal, Hron & Kendall 2017): a

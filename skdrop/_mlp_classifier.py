@@ -154,16 +154,16 @@ default="from_dtype"
         Epochs run.
     t_ : int
         Training samples seen.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The input dropout rate of each feature of ``X`` (a learned rate is
         shared by the columns of its group; NaN for a categorical column
         without levels); the fixed rate where not learned.
     hidden_dropout_ : list of float
         The dropout rate of each hidden layer, learned or fixed.
     input_dropout_history_, hidden_dropout_history_ : ndarray or None
-        Learned rates only: the rates after each epoch, of shape (n_iter_,
-        n_features_in_) and (n_iter_, n_hidden_layers); None when every
-        rate is fixed.
+        Learned rates only: the rates after each epoch, of shape (n_epochs,
+        n_features) and (n_epochs, n_hidden_layers); None when every rate
+        is fixed.
     coefs_, intercepts_ : list of ndarray
         Weights ``(n_in, n_out)`` and biases of each layer of the
         evaluation-mode network, with batch normalization and test-time
