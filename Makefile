@@ -42,7 +42,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check skdrop tests examples benchmarks docs/conf.py
 
 typecheck: $(VENV)/.dev
-	$(VENV)/bin/mypy skdrop/_closed_form.py skdrop/_engine.py skdrop/_trainer.py skdrop/_lbfgs.py \
+	$(VENV)/bin/mypy skdrop/_closed_form.py skdrop/_logistic_objectives.py skdrop/_engine.py skdrop/_trainer.py skdrop/_lbfgs.py \
 		skdrop/_devices.py skdrop/_linear_sgd.py skdrop/_network.py skdrop/_layers.py skdrop/_members.py \
 		skdrop/_persistence.py skdrop/exceptions.py
 
