@@ -116,16 +116,21 @@ def cost_figures(rounds, quick):
     return out
 
 
+def _tables(names):
+    """``(table, X, y)`` of the suite's tables in ``names``, the numeric
+    columns imputed and standardized, the categorical ones left to skdrop."""
+    for table in [t for t in suite.TABLES if t.name in names]:
+        X, y = suite.load(table)
+        yield table, suite.columns(suite.scaled(), "passthrough").fit_transform(X), y
+
+
 def agreement_figures(tables, quick):
     print("\nAgreement of learned relevance with drop-column importance")
     out = {}
-    for table in [t for t in suite.TABLES if t.name in tables]:
-        X, y = suite.load(table)
+    for table, Xp, y in _tables(tables):
         clf = table.task == "classification"
         kind = DropoutMLPClassifier if clf else DropoutMLPRegressor
         network = kind(random_state=0, max_iter=30 if quick else 200, **LEARNED)
-        prep = suite.columns(suite.scaled(), "passthrough")
-        Xp = prep.fit_transform(X)
         network.fit(Xp, y)
         relevance = dropout_relevance(network)
         ablation = ablation_importance(
@@ -160,11 +165,9 @@ def input_cost_figures(tables, quick):
 
     print("\nWhat fixed input dropout costs (best 5-fold CV score per input rate)")
     out = {}
-    for table in [t for t in suite.TABLES if t.name in tables]:
-        X, y = suite.load(table)
+    for table, Xp, y in _tables(tables):
         clf = table.task == "classification"
         kind = DropoutMLPClassifierCV if clf else DropoutMLPRegressorCV
-        Xp = suite.columns(suite.scaled(), "passthrough").fit_transform(X)
         search = kind(
             random_state=0,
             max_iter=30 if quick else 200,

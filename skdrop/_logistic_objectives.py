@@ -41,6 +41,15 @@ def _weights(sample_weight: Array | None, n: int) -> tuple[Array, float]:
     return w, float(w.sum())
 
 
+def _rows(
+    coef: Array, intercept: float, X: Array, sample_weight: Array | None
+) -> tuple[Array, float, Array, Array]:
+    """What both objectives start from: the row weights and their sum, the
+    mean scores ``m`` and the squared design (for the score variances)."""
+    s, total = _weights(sample_weight, X.shape[0])
+    return s, total, X @ coef + intercept, X * X
+
+
 def quadratic_objective(
     coef: Array,
     intercept: float,
@@ -57,11 +66,9 @@ def quadratic_objective(
     ``pi_i``: its gradient has the term ``lam/2 q_i pi_i (1 - pi_i) (1 -
     2 pi_i) x_i`` besides ``lam pi_i (1 - pi_i) x_i^2 w``.
     """
-    s, total = _weights(sample_weight, X.shape[0])
-    m = X @ coef + intercept
+    s, total, m, X2 = _rows(coef, intercept, X, sample_weight)
     pi = expit(m)
     curvature = pi * (1.0 - pi)
-    X2 = X * X
     q = X2 @ (coef * coef)
     value = s @ (_softplus(m) - y * m + 0.5 * lam * curvature * q) / total
     # d/dm of the row's objective, then the chain rule through m and q.
@@ -86,9 +93,7 @@ def gaussian_objective(
     sigmoid(S_k)``, ``d E/dv = sum_k h_k sigmoid(S_k) g_k / (2 sqrt v)``,
     ``dv/dw_j = 2 lam x_j^2 w_j``.
     """
-    s, total = _weights(sample_weight, X.shape[0])
-    m = X @ coef + intercept
-    X2 = X * X
+    s, total, m, X2 = _rows(coef, intercept, X, sample_weight)
     v = lam * (X2 @ (coef * coef))
     scores = m[:, None] + np.sqrt(v)[:, None] * GAUSS_NODES[None, :]
     sig = expit(scores)
