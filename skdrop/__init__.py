@@ -2,6 +2,7 @@
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
+from ._logistic import DropoutLogisticRegression, DropoutLogisticRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor
@@ -10,6 +11,8 @@ from ._version import __version__
 __all__ = [
     "DropoutLinearRegression",
     "DropoutLinearRegressionCV",
+    "DropoutLogisticRegression",
+    "DropoutLogisticRegressionCV",
     "DropoutMLPClassifier",
     "DropoutMLPClassifierCV",
     "DropoutMLPRegressor",

@@ -1,7 +1,10 @@
-"""Linear regression with real dropout masks, by averaged SGD (torch only).
+"""Linear models with real dropout masks, by averaged SGD (torch only).
 
-The reference for the exact solver in :mod:`skdrop._closed_form`: the expected
-loss minimized here is the one that solver minimizes in closed form.
+Linear regression (squared loss) and logistic regression (binary: sigmoid,
+multinomial: softmax).  The reference for the deterministic solvers: for the
+squared loss, the expected loss minimized here is the one
+:mod:`skdrop._closed_form` minimizes in closed form; for the logistic losses,
+it is the dropout objective :mod:`skdrop._logistic_objectives` approximates.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ _N_BATCHES = 10
 _MIN_BATCH_STEPS = 50
 # Decay time of the step size, in steps (at least one epoch).
 _DECAY_STEPS = 1000
+# Bound on the loss's second derivative in the scores, relative to the
+# squared loss's 2: sigmoid 1/4, softmax 1/2 (largest eigenvalue of
+# diag(pi) - pi pi').
+_CURVATURE = {"squared": 1.0, "binary": 1.0 / 8.0, "multinomial": 1.0 / 4.0}
+LOSSES = tuple(_CURVATURE)
 
 
 @dataclass
@@ -62,8 +70,14 @@ def fit_linear_sgd(
     seed: int,
     device: torch.device,
     progress: Callable[[int, float], None] | None = None,
+    loss: str = "squared",
 ) -> LinearSGDResult:
-    """Minimize the inverted-dropout squared loss by SGD with real masks.
+    """Minimize the inverted-dropout loss of a linear model by SGD with real
+    masks.
+
+    ``loss`` is ``"squared"`` (``y`` of shape (n, n_targets)), ``"binary"``
+    (the logistic loss of ``y`` in {0, 1}, shape (n, 1)) or ``"multinomial"``
+    (the softmax loss, ``y`` one-hot of shape (n, K)).
 
     Each step draws a fresh mask for every row of the mini-batch (one per row
     and group), so the expected loss is the marginalized objective solved
@@ -78,21 +92,30 @@ def fit_linear_sgd(
       of the expected loss (a power iteration), decaying slowly as
       ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
     * the returned weights are the average of the iterates over the second
-      half of all steps (Polyak-Ruppert averaging).
+      half of all steps (Polyak-Ruppert averaging).  For the logistic losses
+      the gradient is not affine in the weights: the decaying step is what
+      makes the average converge to the minimizer rather than near it.
+
+    The logistic losses leave the target as it is; the squared loss
+    standardizes it.
 
     The mask noise limits the precision to about ``1 / sqrt(rows seen)``.
     Training stops once the relative standard error of the averaged weights,
     estimated by batch means over the averaged steps, is below ``tol``, or
     after ``max_iter`` epochs.
     """
-    problem = _ScaledProblem.build(X, y, sample_weight, fit_intercept, device)
+    if loss not in _CURVATURE:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    problem = _ScaledProblem.build(
+        X, y, sample_weight, fit_intercept, device, scale_target=loss == "squared"
+    )
     generator = make_generator(seed, device)
     # The masks come from the same cheap streams as the networks' masks.
     noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
     noise = NoiseSource(noise_seed, device)
     gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
     site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
-    curvature = _expected_curvature(
+    curvature = _CURVATURE[loss] * _expected_curvature(
         problem.X, problem.center, problem.sw, dropout, generator
     )
     n_samples = X.shape[0]
@@ -104,9 +127,11 @@ def fit_linear_sgd(
         learning_rate_init / curvature,
         batch_size,
         fit_intercept,
+        loss,
         # The gradient is affine in the weights with noise independent of
         # them, so the averaged iterates are unbiased even at a constant step
-        # (Bach and Moulines 2013); a slow decay only damps the noise.
+        # (Bach and Moulines 2013); a slow decay only damps the noise.  The
+        # logistic gradients are not, and need the decay.
         decay_steps=max(_DECAY_STEPS, math.ceil(n_samples / batch_size)),
     )
     loss_curve: list[float] = []
@@ -115,16 +140,16 @@ def fit_linear_sgd(
     try:
         for epoch in range(max_iter):
             order = torch.randperm(n_samples, generator=generator, device=device)
-            loss = sgd.epoch(order) * problem.loss_scale
-            if not math.isfinite(loss):
+            epoch_loss = sgd.epoch(order) * problem.loss_scale
+            if not math.isfinite(epoch_loss):
                 raise FloatingPointError(
-                    f"The training loss became {loss} at epoch {epoch + 1}; "
-                    "try a smaller learning_rate_init."
+                    f"The training loss became {epoch_loss} at epoch "
+                    f"{epoch + 1}; try a smaller learning_rate_init."
                 )
             epoch_ends.append(sgd.average.n_blocks)
-            loss_curve.append(loss)
+            loss_curve.append(epoch_loss)
             if progress is not None:
-                progress(epoch + 1, loss)
+                progress(epoch + 1, epoch_loss)
             if sgd.average.relative_standard_error() <= tol:
                 converged = True
                 break
@@ -168,6 +193,7 @@ class _ScaledProblem:
         sample_weight: Array | None,
         fit_intercept: bool,
         device: torch.device,
+        scale_target: bool = True,
     ) -> _ScaledProblem:
         dtype = float_dtype(device)
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
@@ -176,9 +202,13 @@ class _ScaledProblem:
         col_scale = np.ones(X.shape[1])
         np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
         x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(X.shape[1])
-        y_mean = (weights @ y) / weight_sum if fit_intercept else np.zeros(y.shape[1])
-        y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
-        y_scale = np.where(y_scale > 0, y_scale, 1.0)
+        y_mean = np.zeros(y.shape[1])
+        y_scale = np.ones(y.shape[1])
+        if scale_target:
+            if fit_intercept:
+                y_mean = (weights @ y) / weight_sum
+            y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
+            y_scale = np.where(y_scale > 0, y_scale, 1.0)
 
         def to_tensor(a: Array) -> torch.Tensor:
             return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
@@ -220,9 +250,11 @@ class _AveragedSGD:
         base_step: float,
         batch_size: int,
         fit_intercept: bool,
+        loss: str,
         decay_steps: int,
     ) -> None:
         self.problem, self.site, self.noise = problem, site, noise
+        self.loss = loss
         self.base_step, self.batch_size = base_step, batch_size
         self.fit_intercept, self.decay_steps = fit_intercept, decay_steps
         X, y = problem.X, problem.y
@@ -243,18 +275,34 @@ class _AveragedSGD:
             mult, _, scale = self.site.sample_scaled(rows, cols, self.noise, xb.dtype)
             xb = xb * mult * scale
         xb = xb - p.center
-        residual = xb @ self.coef + self.bias - p.y[idx]
-        wres = residual * p.sw[idx, None]
+        scores = xb @ self.coef + self.bias
+        target = p.y[idx]
+        sw = p.sw[idx, None]
+        # The gradient in the scores, and each row's loss.
+        if self.loss == "squared":
+            residual = scores - target
+            dscores = 2.0 * residual
+            row_loss = residual * residual
+        elif self.loss == "binary":
+            dscores = torch.sigmoid(scores) - target
+            row_loss = torch.nn.functional.softplus(scores) - target * scores
+        else:
+            dscores = torch.softmax(scores, dim=1) - target
+            row_loss = torch.logsumexp(scores, dim=1, keepdim=True) - (
+                target * scores
+            ).sum(dim=1, keepdim=True)
+        wgrad = dscores * sw
         step = self.base_step / math.sqrt(1.0 + self.n_steps / self.decay_steps)
         self.n_steps += 1
-        scale = 2.0 * step / idx.shape[0]
-        self.coef -= scale * (xb.T @ wres)
+        scale = step / idx.shape[0]
+        self.coef -= scale * (xb.T @ wgrad)
         if self.fit_intercept:
-            self.bias -= scale * wres.sum(dim=0)
-        return (wres * residual).sum()
+            self.bias -= scale * wgrad.sum(dim=0)
+        return (row_loss * sw).sum()
 
     def epoch(self, order: torch.Tensor) -> float:
-        """One pass in the given row order; the mean squared residual."""
+        """One pass in the given row order; the mean loss over rows (summed
+        over the targets)."""
         X = self.problem.X
         loss_sum = torch.zeros((), dtype=X.dtype, device=X.device)
         block_sum = torch.zeros(self.average.size, dtype=X.dtype, device=X.device)
