@@ -262,7 +262,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         The objective after each iteration (epoch).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     categories_ : dict
         Levels of each categorical column, in the order of their encoded
