@@ -8,6 +8,7 @@ import io
 import json
 import os
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from ._version import __version__
@@ -130,6 +131,18 @@ def linear_section(analysis) -> str:
             if r["l2cv_C"] == r["l2cv_C"]  # not NaN
             else "no L2 strength could be tuned"
         )
+        matched = [
+            c for _, c in sorted((float(p), c) for p, c in r["matched_C"].items())
+        ]
+        monotone = all(a >= b for a, b in pairwise(matched))
+        caveat = (
+            ""
+            if monotone
+            else " Here the matched strength does not grow with the rate: at "
+            "some rates the fit is so confident that the adaptive penalty "
+            "(which vanishes where the probabilities are near 0 or 1) is "
+            "almost nothing."
+        )
         return f"""<h2>Dropout against L2 logistic regression</h2>
 <p>On the one-hot encoded table, dropout logistic regression (the quadratic
 objective, Wager et al.) at its best rate p = {r["best_dropout"]:g} scored
@@ -138,7 +151,7 @@ order, dropout is an L2 penalty whose weight on each feature follows the
 fitted probabilities; the figure sets each rate beside a LogisticRegression
 on standardized columns with the same total penalty (the same trace of the
 penalty's curvature).  Scored by log loss here, as the penalty mostly sets how
-confident the probabilities are.</p>"""
+confident the probabilities are.{caveat}</p>"""
     if analysis.ridge is not None:
         r = analysis.ridge
         return f"""<h2>Dropout against ridge</h2>
