@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegressionCV
+from ._logistic import DropoutLogisticRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor
@@ -61,6 +62,8 @@ class Analysis:
     gaps: dict  # model label -> final generalization gap
     ridge: dict | None
     figures: dict = field(default_factory=dict)  # title -> matplotlib Figure
+    # classification: dropout logistic regression against L2 logistic
+    logistic: dict | None = None
     importance_confidence_level: float = 0.95
     # learned input dropout: keep probability per column, its Spearman
     # correlation with the importances, the columns ranked far apart
@@ -86,6 +89,7 @@ class Analysis:
             "importance_confidence_level": self.importance_confidence_level,
             "learned_relevance": self.relevance,
             "ridge_comparison": self.ridge,
+            "logistic_comparison": self.logistic,
         }
 
 
@@ -263,8 +267,12 @@ def analyze(
         scores.update(_baselines(study, progress))
         figures = {"CV score by dropout rates": _heatmap(grid, study.scoring)}
         gaps, figures["Loss curves"] = _loss_curves(study, best)
-        ridge = None
-        if not classification:
+        ridge = logistic = None
+        if classification:
+            logistic, figures["Dropout against L2 logistic regression"] = (
+                _logistic_comparison(study)
+            )
+        else:
             ridge, figures["Dropout against ridge"] = _ridge_comparison(study)
         ablation, figures["Feature importance"] = _importances(study, best, progress)
         relevance, figures["Learned input dropout against ablation"] = _relevance(
@@ -285,6 +293,7 @@ def analyze(
         importances=_importance_table(ablation),
         gaps=gaps,
         ridge=ridge,
+        logistic=logistic,
         figures=figures,
         importance_confidence_level=ablation.confidence_level,
         relevance=relevance,
@@ -501,14 +510,26 @@ def _baselines(study, progress):
             pipe, {key: values}, cv=splits, scoring=scoring, n_jobs=n_jobs
         )
         out[name] = float(search.fit(X, y).best_score_)
+    # The dropout linear contender: its rate tuned inside each training fold
+    # (nested), on the study's metric as the baselines' settings are.
     if task == "regression":
-        linear = make_pipeline(_numeric_preprocessing(), DropoutLinearRegressionCV())
-        out["DropoutLinearRegressionCV"] = float(
-            cross_val_score(
-                linear, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs
-            ).mean()
+        name, contender = "DropoutLinearRegressionCV", DropoutLinearRegressionCV()
+    else:
+        name = "DropoutLogisticRegressionCV"
+        contender = DropoutLogisticRegressionCV(
+            dropouts=_LOGISTIC_QUICK_RATES if quick else _LOGISTIC_RATES,
+            scoring=scoring,
         )
+    linear = make_pipeline(_numeric_preprocessing(), contender)
+    out[name] = float(
+        cross_val_score(linear, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs).mean()
+    )
     return out
+
+
+# Rates of the dropout logistic regression, here and in its comparison with L2.
+_LOGISTIC_RATES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_LOGISTIC_QUICK_RATES = (0.05, 0.2, 0.5, 0.8)
 
 
 def _ridge_comparison(study):
@@ -539,6 +560,42 @@ def _ridge_comparison(study):
         # solution, and the two minimum-norm answers differ legitimately.
         "max_abs_coef_diff_positive_rates": float(
             np.max(result.max_abs_coef_diff[result.dropouts > 0])
+        ),
+    }
+    return summary, display.figure_
+
+
+def _logistic_comparison(study):
+    """Dropout logistic regression against L2 logistic regression on the
+    one-hot encoded table, summed up and drawn.  Scored by log loss: the
+    penalty sets how confident the probabilities are, which accuracy barely
+    sees."""
+    from .inspection import RidgeComparisonDisplay, compare_with_logistic
+
+    X, y = study.X, study.y
+    encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
+    design = encoder.transform(X)
+    groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
+    result = compare_with_logistic(
+        design,
+        y.to_numpy(),
+        dropouts=_LOGISTIC_QUICK_RATES if study.quick else _LOGISTIC_RATES,
+        feature_groups=groups or None,
+        cv=study.splits,
+        n_jobs=study.n_jobs,
+    )
+    display = RidgeComparisonDisplay.from_results(
+        result, ax=_figure(11.0, 4.2).subplots(1, 2)
+    )
+    summary = {
+        "scoring": result.scoring,
+        "best_dropout": result.best_dropout,
+        "best_dropout_score": result.best_dropout_score,
+        "l2cv_C": result.l2cv_C,
+        "l2cv_score": result.l2cv_score,
+        "l2cv_equivalent_dropout": result.l2cv_dropout,
+        "matched_C": dict(
+            zip(map(str, result.dropouts.tolist()), result.l2_C.tolist(), strict=True)
         ),
     }
     return summary, display.figure_

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from ._version import __version__
@@ -118,6 +119,50 @@ importances: {relevance["spearman"]:.2f}.  {far}</p>
 <th>importance</th></tr>{rows}</table>"""
 
 
+def linear_section(analysis) -> str:
+    """Dropout in the linear model against its L2 counterpart, in words."""
+    esc = html.escape
+    if analysis.logistic is not None:
+        r = analysis.logistic
+        tuned = (
+            f"LogisticRegression with C tuned on the same splits (C = "
+            f"{r['l2cv_C']:.3g}, the matched strength of rate "
+            f"{r['l2cv_equivalent_dropout']:g}) scored {r['l2cv_score']:.4f}"
+            if r["l2cv_C"] == r["l2cv_C"]  # not NaN
+            else "no L2 strength could be tuned"
+        )
+        matched = [
+            c for _, c in sorted((float(p), c) for p, c in r["matched_C"].items())
+        ]
+        monotone = all(a >= b for a, b in pairwise(matched))
+        caveat = (
+            ""
+            if monotone
+            else " Here the matched strength does not grow with the rate: at "
+            "some rates the fit is so confident that the adaptive penalty "
+            "(which vanishes where the probabilities are near 0 or 1) is "
+            "almost nothing."
+        )
+        return f"""<h2>Dropout against L2 logistic regression</h2>
+<p>On the one-hot encoded table, dropout logistic regression (the quadratic
+objective, Wager et al.) at its best rate p = {r["best_dropout"]:g} scored
+{r["best_dropout_score"]:.4f} (mean CV {esc(r["scoring"])}); {tuned}.  To second
+order, dropout is an L2 penalty whose weight on each feature follows the
+fitted probabilities; the figure sets each rate beside a LogisticRegression
+on standardized columns with the same total penalty (the same trace of the
+penalty's curvature).  Scored by log loss here, as the penalty mostly sets how
+confident the probabilities are.{caveat}</p>"""
+    if analysis.ridge is not None:
+        r = analysis.ridge
+        return f"""<h2>Dropout against ridge</h2>
+<p>For linear regression, input dropout is exactly a ridge on rescaled
+columns.  Best dropout rate p = {r["best_dropout"]:g}: mean CV
+{esc(analysis.scoring)} {r["best_dropout_score"]:.4f}; RidgeCV on standardized
+columns chose alpha = {r["ridgecv_alpha"]:.3g} (the total penalty of rate
+{r["ridgecv_equivalent_dropout"]:.3g}): {r["ridgecv_score"]:.4f}.</p>"""
+    return ""
+
+
 def render_html(analysis, title: str) -> str:
     esc = html.escape
     rows = "".join(
@@ -179,6 +224,7 @@ network with it.</p>
 <th>std</th><th>distinguishable from 0</th></tr>{importances}</table>
 <p>{esc(indistinguishable_sentence(analysis))}</p>
 {relevance_section(analysis)}
+{linear_section(analysis)}
 <h2>Figures</h2>
 {figures}
 <p><small>skdrop {__version__}</small></p>

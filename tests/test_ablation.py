@@ -23,7 +23,13 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutLogisticRegression,
+    DropoutLogisticRegressionCV,
+    DropoutMLPClassifier,
+    DropoutMLPRegressor,
+)
 from skdrop.datasets import load_penguins
 from skdrop.inspection import _ablation as ablation_module
 from skdrop.inspection import ablation_importance
@@ -829,3 +835,35 @@ def test_display_mutes_units_whose_interval_covers_zero(diabetes):
     assert not any(
         "distinguishable" in t.get_text() for t in shown.ax_.get_legend().get_texts()
     )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DropoutLogisticRegression(0.2),
+        DropoutLogisticRegressionCV(dropouts=[0.05, 0.3], cv=3),
+    ],
+    ids=["plain", "cv"],
+)
+def test_dropout_logistic_regression_refits_as_a_hand_written_loop(
+    penguins_with_noise, estimator
+):
+    X, y = penguins_with_noise
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    result = ablation_importance(estimator, X, y, cv=cv, scoring="neg_log_loss")
+    scorer = get_scorer("neg_log_loss")
+    expected = np.empty((4, 3))
+    for s, (train, test) in enumerate(cv.split(X, y)):
+        base = clone(estimator).fit(X[train], y[train])
+        baseline = scorer(base, X[test], y[test])
+        for j in range(4):
+            keep = np.delete(np.arange(4), j)
+            model = clone(estimator).fit(X[train][:, keep], y[train])
+            expected[j, s] = baseline - scorer(model, X[test][:, keep], y[test])
+    np.testing.assert_allclose(result.importances, expected, rtol=1e-9, atol=1e-12)
+    # Bill length separates Adelie from Chinstrap: the largest loss, an
+    # interval above 0; the noise column's interval covers 0.
+    assert result.importances_mean.argmax() == 0
+    assert result.importances_ci[0, 0] > 0
+    low, high = result.importances_ci[3]
+    assert low < 0 < high and not result.distinguishable[3]

@@ -93,7 +93,14 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     grid = np.array(results["grid"]["mean_cv_score"])
     assert grid.shape == (2, 2) and chosen["cv_score"] == pytest.approx(grid.max())
     assert "dropout MLP (best rates)" in results["scores"]
-    assert len(results["scores"]) == (4 if kind == "classification" else 5)
+    # Two networks, two scikit-learn baselines and the dropout linear model.
+    assert len(results["scores"]) == 5
+    linear = (
+        "DropoutLogisticRegressionCV"
+        if kind == "classification"
+        else "DropoutLinearRegressionCV"
+    )
+    assert linear in results["scores"]
     assert set(results["importances"]) == {"size", "weight", "color", "noise"}
     importances = results["importances"]
     # The signal is in size and color; noise carries nothing.
@@ -113,8 +120,7 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     assert "<th>95% interval</th>" in html
     assert "<th>distinguishable from 0</th>" in html
     assert f"<p>{escape(sentence)}</p>" in html
-    n_figures = 4 if kind == "classification" else 5
-    assert html.count("data:image/png;base64,") == n_figures
+    assert html.count("data:image/png;base64,") == 5
     # Learned input dropout beside the importances, column by column.
     relevance = results["learned_relevance"]
     assert set(relevance["keep_probability"]) == set(importances)
@@ -125,6 +131,17 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     if kind == "regression":
         ridge = results["ridge_comparison"]
         assert ridge["max_abs_coef_diff_positive_rates"] < 1e-8
+        assert results["logistic_comparison"] is None
+        assert "<h2>Dropout against ridge</h2>" in html
+    else:
+        assert results["ridge_comparison"] is None
+        logistic = results["logistic_comparison"]
+        assert logistic["scoring"] == "neg_log_loss"
+        assert logistic["best_dropout"] in (0.05, 0.2, 0.5, 0.8)
+        assert logistic["l2cv_equivalent_dropout"] in (0.05, 0.2, 0.5, 0.8)
+        matched = logistic["matched_C"]
+        assert logistic["l2cv_C"] == matched[str(logistic["l2cv_equivalent_dropout"])]
+        assert "<h2>Dropout against L2 logistic regression</h2>" in html
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

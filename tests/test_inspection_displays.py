@@ -16,6 +16,8 @@ from sklearn.linear_model import Ridge
 from skdrop import (
     DropoutLinearRegression,
     DropoutLinearRegressionCV,
+    DropoutLogisticRegression,
+    DropoutLogisticRegressionCV,
     DropoutMLPClassifier,
     DropoutMLPRegressor,
 )
@@ -24,6 +26,7 @@ from skdrop.inspection import (
     LossCurveDisplay,
     RidgeComparisonDisplay,
     ablation_importance,
+    compare_with_logistic,
     compare_with_ridge,
     loss_curves,
 )
@@ -76,6 +79,73 @@ def test_ridge_display_from_estimator(diabetes):
     with pytest.raises(ValueError, match="fit_intercept=False"):
         RidgeComparisonDisplay.from_estimator(
             DropoutLinearRegression(fit_intercept=False), X, y
+        )
+
+
+@pytest.fixture(scope="module")
+def logistic_results():
+    """Binary and three-class comparisons on small raw tables."""
+    from sklearn.datasets import load_breast_cancer
+
+    from skdrop.datasets import load_penguins
+
+    X, y = load_breast_cancer(return_X_y=True)
+    binary = compare_with_logistic(X[:, :4], y, dropouts=[0.1, 0.3, 0.6], cv=3)
+    frame = load_penguins().dropna(subset=["bill_length_mm", "flipper_length_mm"])
+    X3 = frame[["bill_length_mm", "flipper_length_mm"]]
+    three = compare_with_logistic(X3, frame["species"], dropouts=[0.1, 0.5], cv=3)
+    return binary, three
+
+
+def test_ridge_display_draws_a_binary_logistic_comparison(logistic_results):
+    result = logistic_results[0]
+    display = RidgeComparisonDisplay.from_results(result)
+    assert len(display.lines_["dropout"]) == len(display.lines_["ridge"]) == 4
+    # The shared axis is the matched L2 strength 1 / C.
+    np.testing.assert_allclose(
+        display.lines_["ridge"][2].get_xdata(), 1 / result.l2_C, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        display.lines_["dropout"][2].get_ydata(),
+        result.coef[:, 0, 2] * result.feature_scale[2],
+    )
+    assert "1/C" in display.ax_[0].get_xlabel()
+    assert "coefficient of 1" in display.ax_[0].get_ylabel()
+    assert "held-out neg_log_loss" in display.ax_[1].get_ylabel()
+    labels = [t.get_text() for t in display.ax_[1].get_legend().get_texts()]
+    assert any(label.startswith("LogisticRegression, tuned C=") for label in labels)
+    assert "L2 logistic (same total penalty)" in labels
+    # The top axis reads the rates at their own matched strengths.
+    top = display.ax_[0].figure.axes[-2]
+    assert top.get_xticklabels()[0].get_text() == "0.1"
+    assert top.get_xticks()[0] == pytest.approx(result.l2_alpha[0])
+
+
+def test_ridge_display_draws_class_centered_sizes_for_three_classes(
+    logistic_results,
+):
+    result = logistic_results[1]
+    display = RidgeComparisonDisplay.from_results(result)
+    assert len(display.lines_["dropout"]) == 2
+    centered = result.l2_coef - result.l2_coef.mean(axis=1, keepdims=True)
+    size = np.sqrt((centered[:, :, 1] ** 2).sum(axis=1)) * result.feature_scale[1]
+    np.testing.assert_allclose(display.lines_["ridge"][1].get_ydata(), size)
+    assert "class-centered" in display.ax_[0].get_ylabel()
+
+
+def test_ridge_display_from_a_logistic_estimator():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:, :3]
+    display = RidgeComparisonDisplay.from_estimator(
+        DropoutLogisticRegressionCV(dropouts=[0.2, 0.5]), X, y, cv=3
+    )
+    assert list(display.result.dropouts) == [0.2, 0.5]
+    assert display.result.task == "classification"
+    with pytest.raises(ValueError, match="as LogisticRegression does"):
+        RidgeComparisonDisplay.from_estimator(
+            DropoutLogisticRegression(fit_intercept=False), X, y
         )
 
 

@@ -1,8 +1,9 @@
-"""Inspection tools: dropout against ridge, feature-ablation importance, learned
-dropout relevance, plots."""
+"""Inspection tools: dropout against ridge and against L2 logistic regression,
+feature-ablation importance, learned dropout relevance, plots."""
 
 from ._ablation import ablation_importance
 from ._ablation_display import AblationImportanceDisplay
+from ._logistic_comparison import compare_with_logistic
 from ._loss_curve_display import LossCurveDisplay
 from ._loss_curves import loss_curves
 from ._relevance import dropout_relevance
@@ -16,6 +17,7 @@ __all__ = [
     "LossCurveDisplay",
     "RidgeComparisonDisplay",
     "ablation_importance",
+    "compare_with_logistic",
     "compare_with_ridge",
     "dropout_relevance",
     "loss_curves",

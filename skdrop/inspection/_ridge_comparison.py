@@ -270,14 +270,14 @@ def _ridge_cv(X_arr, y, ridge_alpha, splits, scoring):
     return float(ridgecv[-1].alpha_), float(ridgecv[-1].best_score_)
 
 
-def _numeric_table(X):
+def _numeric_table(X, caller="compare_with_ridge", model="Ridge"):
     """``X`` as float64: a DataFrame (to keep names) and an array."""
     names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     try:
         X_arr = check_array(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            "compare_with_ridge needs numeric X, as Ridge does: one-hot encode "
+            f"{caller} needs numeric X, as {model} does: one-hot encode "
             "categorical columns first (for instance with a ColumnTransformer) "
             "and pass their blocks as feature_groups=skdrop.one_hot_groups"
             f"(transformer). The conversion failed with: {exc}"

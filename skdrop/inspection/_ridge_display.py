@@ -1,30 +1,41 @@
-"""Plot of :func:`compare_with_ridge`: paths and scores on one penalty axis."""
+"""Plot of :func:`compare_with_ridge` and :func:`compare_with_logistic`: paths
+and scores on one penalty axis."""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import Bunch
 
 from .._linear import DropoutLinearRegression, DropoutLinearRegressionCV
+from .._logistic import DropoutLogisticRegression, DropoutLogisticRegressionCV
+from ._logistic_comparison import compare_with_logistic
 from ._plotting import axes_array
 from ._ridge_comparison import compare_with_ridge
 
 
 class RidgeComparisonDisplay:
-    """Coefficient paths and CV scores of dropout and ridge regression.
+    """Coefficient paths and CV scores of dropout and its L2 counterpart.
 
-    Both panels share one horizontal axis, the effective penalty: the alpha of
-    a :class:`~sklearn.linear_model.Ridge` on standardized columns with the
-    same total penalty as each dropout rate (its top axis reads the rate).
-    The left panel draws the coefficients in standardized units, dropout
-    solid and ridge dashed in the same color; the right one the mean held-out
-    score of each with one standard deviation over the splits.  Create it with
-    :meth:`from_estimator` or :meth:`from_results`.  Read more in the
+    Both panels share one horizontal axis, the effective penalty: for
+    regression the alpha of a :class:`~sklearn.linear_model.Ridge` on
+    standardized columns with the same total penalty as each dropout rate,
+    for classification the matched ``1 / C`` of a
+    :class:`~sklearn.linear_model.LogisticRegression` (see
+    :func:`~skdrop.inspection.compare_with_logistic`); the top axis reads the
+    rate.  The left panel draws the coefficients in standardized units,
+    dropout solid and the L2 model dashed in the same color (with more than
+    two classes, the size of each feature's coefficients over the classes:
+    the norm of the class-centered coefficients); the right one the mean
+    held-out score of each with one standard deviation over the splits, and
+    the strength that cross-validation picks for the L2 model.  Create it
+    with :meth:`from_estimator` or :meth:`from_results`.  Read more in the
     :ref:`user guide <ridge_comparison>`.
 
     Parameters
     ----------
     result : Bunch
-        What :func:`~skdrop.inspection.compare_with_ridge` returns.
+        What :func:`~skdrop.inspection.compare_with_ridge` or
+        :func:`~skdrop.inspection.compare_with_logistic` returns.
 
     Attributes
     ----------
@@ -33,8 +44,8 @@ class RidgeComparisonDisplay:
     figure_ : matplotlib Figure
         The figure holding them.
     lines_ : dict
-        ``"dropout"`` and ``"ridge"``: the coefficient path lines, one per
-        feature.
+        ``"dropout"`` and ``"ridge"`` (the L2 model, also for
+        classification): the coefficient path lines, one per feature.
 
     Examples
     --------
@@ -65,14 +76,13 @@ class RidgeComparisonDisplay:
         -------
         display : RidgeComparisonDisplay
         """
-        r = self.result
+        view = _view(self.result)
         ax_coef, ax_score = axes_array(ax, 2, figsize=(11.0, 4.2))
-        x = np.asarray(r.ridge_alpha, dtype=float)
-        self.lines_ = _plot_paths(ax_coef, r, x)
-        _plot_scores(ax_score, r, x)
+        self.lines_ = _plot_paths(ax_coef, view)
+        _plot_scores(ax_score, view)
         for ax in (ax_coef, ax_score):
-            ax.set_xlabel("ridge alpha on standardized columns (effective penalty)")
-            _rate_axis(ax, x, r.dropouts, float(r.alpha_per_lambda))
+            ax.set_xlabel(view.xlabel)
+            _rate_axis(ax, view.x, view.dropouts)
         self.ax_ = np.array([ax_coef, ax_score], dtype=object)
         self.figure_ = ax_coef.figure
         return self
@@ -84,7 +94,8 @@ class RidgeComparisonDisplay:
         Parameters
         ----------
         result : Bunch
-            From :func:`~skdrop.inspection.compare_with_ridge`.
+            From :func:`~skdrop.inspection.compare_with_ridge` or
+            :func:`~skdrop.inspection.compare_with_logistic`.
         ax : sequence of two matplotlib Axes, default=None
             Where to draw; None makes a new figure.
 
@@ -98,22 +109,26 @@ class RidgeComparisonDisplay:
     def from_estimator(
         cls, estimator, X, y, *, dropouts=None, cv=5, scoring=None, n_jobs=None, ax=None
     ):
-        """Compare a dropout linear regression's settings with ridge and plot.
+        """Compare a dropout linear model's settings with its L2 twin and plot.
 
         Parameters
         ----------
-        estimator : DropoutLinearRegression or DropoutLinearRegressionCV
-            Supplies ``feature_groups`` and, for the CV estimator, the rates
-            (``dropouts``); fitted or not, it is not changed.
+        estimator : DropoutLinearRegression, DropoutLogisticRegression or \
+their CV versions
+            Supplies ``feature_groups`` (and a logistic model's
+            ``objective``) and, for a CV estimator, the rates (``dropouts``);
+            fitted or not, it is not changed.  A regressor is compared with
+            :func:`~skdrop.inspection.compare_with_ridge`, a classifier with
+            :func:`~skdrop.inspection.compare_with_logistic`.
         X : array-like of shape (n_samples, n_features)
             Numeric data.
         y : array-like of shape (n_samples,)
-            Target.
+            Target, or class labels.
         dropouts : array-like of float, default=None
             Rates to compare; None takes the CV estimator's grid, else the
-            default grid of :func:`~skdrop.inspection.compare_with_ridge`.
+            default grid of the comparison.
         cv, scoring, n_jobs
-            As in :func:`~skdrop.inspection.compare_with_ridge`.
+            As in the comparison function.
         ax : sequence of two matplotlib Axes, default=None
             Where to draw; None makes a new figure.
 
@@ -121,119 +136,187 @@ class RidgeComparisonDisplay:
         -------
         display : RidgeComparisonDisplay
         """
-        if not isinstance(
-            estimator, (DropoutLinearRegression, DropoutLinearRegressionCV)
-        ):
+        linear = (DropoutLinearRegression, DropoutLinearRegressionCV)
+        logistic = (DropoutLogisticRegression, DropoutLogisticRegressionCV)
+        if not isinstance(estimator, linear + logistic):
             raise TypeError(
-                "RidgeComparisonDisplay.from_estimator needs a DropoutLinearRegression "
-                f"or DropoutLinearRegressionCV, got {type(estimator).__name__}"
+                "RidgeComparisonDisplay.from_estimator needs a "
+                "DropoutLinearRegression, DropoutLogisticRegression or their CV "
+                "versions, got "
+                f"{type(estimator).__name__}"
             )
         params = estimator.get_params(deep=False)
         if not params["fit_intercept"]:
+            model = "Ridge" if isinstance(estimator, linear) else "LogisticRegression"
             raise ValueError(
-                "compare_with_ridge fits with an intercept, as Ridge does by "
+                f"the comparison fits with an intercept, as {model} does by "
                 "default; this estimator has fit_intercept=False"
             )
         if dropouts is None:
             dropouts = params.get("dropouts")
-        result = compare_with_ridge(
-            X,
-            y,
+        common = dict(
             dropouts=dropouts,
             feature_groups=params["feature_groups"],
             cv=cv,
             scoring=scoring,
             n_jobs=n_jobs,
         )
+        if isinstance(estimator, linear):
+            result = compare_with_ridge(X, y, **common)
+        else:
+            result = compare_with_logistic(
+                X, y, objective=params["objective"], **common
+            )
         return cls.from_results(result, ax=ax)
 
 
-def _plot_paths(ax, r, x):
-    """Coefficient paths in standardized units: dropout solid, ridge dashed."""
+def _view(r) -> Bunch:
+    """What the two panels draw, read from either kind of result."""
+    scale = np.asarray(r.feature_scale, dtype=float)
+    if r.get("task") != "classification":
+        tuned = None
+        if np.isfinite(r.ridgecv_alpha):
+            tuned = (
+                float(r.ridgecv_alpha),
+                f"RidgeCV alpha={r.ridgecv_alpha:.3g} ({r.ridgecv_score:.3f})",
+            )
+        return Bunch(
+            x=np.asarray(r.ridge_alpha, dtype=float),
+            dropouts=r.dropouts,
+            coef=r.coef * scale,
+            l2_coef=r.ridge_coef * scale,
+            l2_name="ridge",
+            coef_label="coefficient (standardized units)",
+            xlabel="ridge alpha on standardized columns (effective penalty)",
+            dropout_cv=r.dropout_cv_scores,
+            l2_cv=r.ridge_cv_scores,
+            l2_cv_label="ridge (same total penalty)",
+            best_dropout=r.best_dropout,
+            best_dropout_score=r.best_dropout_score,
+            tuned=tuned,
+            feature_names=r.feature_names,
+            scoring=r.scoring,
+        )
+    tuned = None
+    if np.isfinite(r.l2cv_C):
+        tuned = (
+            1.0 / float(r.l2cv_C),
+            f"LogisticRegression, tuned C={r.l2cv_C:.3g} ({r.l2cv_score:.3f})",
+        )
+    binary = r.coef.shape[1] == 1
+    return Bunch(
+        x=np.asarray(r.l2_alpha, dtype=float),
+        dropouts=r.dropouts,
+        coef=_feature_paths(r.coef) * scale,
+        l2_coef=_feature_paths(r.l2_coef) * scale,
+        l2_name="L2 logistic",
+        coef_label=(
+            f"coefficient of {r.classes[1]!s} (standardized units)"
+            if binary
+            else "size of the class-centered coefficients (standardized units)"
+        ),
+        xlabel="L2 strength 1/C on standardized columns (matched penalty)",
+        dropout_cv=r.dropout_cv_scores,
+        l2_cv=r.l2_cv_scores,
+        l2_cv_label="L2 logistic (same total penalty)",
+        best_dropout=r.best_dropout,
+        best_dropout_score=r.best_dropout_score,
+        tuned=tuned,
+        feature_names=r.feature_names,
+        scoring=r.scoring,
+    )
+
+
+def _feature_paths(coef):
+    """(n_rates, n_features) from (n_rates, n_rows, n_features): the one row
+    of a binary model, else the norm over classes of the coefficients centered
+    across classes (the part both models' penalties see)."""
+    if coef.shape[1] == 1:
+        return coef[:, 0, :]
+    centered = coef - coef.mean(axis=1, keepdims=True)
+    return np.sqrt((centered**2).sum(axis=1))
+
+
+def _plot_paths(ax, v):
+    """Coefficient paths in standardized units: dropout solid, L2 dashed."""
     from matplotlib.lines import Line2D
 
-    scale = r.feature_scale
-    colors = _colors(len(r.feature_names))
+    colors = _colors(len(v.feature_names))
     lines = {"dropout": [], "ridge": []}
-    for j, name in enumerate(r.feature_names):
-        (line,) = ax.plot(
-            x, r.coef[:, j] * scale[j], color=colors[j], lw=1.8, label=str(name)
-        )
+    for j, name in enumerate(v.feature_names):
+        (line,) = ax.plot(v.x, v.coef[:, j], color=colors[j], lw=1.8, label=str(name))
         lines["dropout"].append(line)
-        (line,) = ax.plot(
-            x, r.ridge_coef[:, j] * scale[j], color=colors[j], lw=1.1, ls="--"
-        )
+        (line,) = ax.plot(v.x, v.l2_coef[:, j], color=colors[j], lw=1.1, ls="--")
         lines["ridge"].append(line)
     ax.axhline(0.0, color="0.6", lw=0.8)
-    ax.set_ylabel("coefficient (standardized units)")
+    ax.set_ylabel(v.coef_label)
     style = [
         Line2D([], [], color="0.3", lw=1.8, label="dropout"),
-        Line2D([], [], color="0.3", lw=1.1, ls="--", label="ridge"),
+        Line2D([], [], color="0.3", lw=1.1, ls="--", label=v.l2_name),
     ]
-    features = lines["dropout"] if len(r.feature_names) <= 12 else []
+    features = lines["dropout"] if len(v.feature_names) <= 12 else []
     ax.legend(handles=style + features, fontsize="small", ncols=2)
     return lines
 
 
-def _plot_scores(ax, r, x):
+def _plot_scores(ax, v):
     """Mean held-out scores with one standard deviation, and the choices."""
+    x = v.x
     for scores, label, style in (
-        (r.dropout_cv_scores, "dropout", "-"),
-        (r.ridge_cv_scores, "ridge (same total penalty)", "--"),
+        (v.dropout_cv, "dropout", "-"),
+        (v.l2_cv, v.l2_cv_label, "--"),
     ):
         mean, std = scores.mean(axis=1), scores.std(axis=1)
         (line,) = ax.plot(x, mean, ls=style, marker="o", ms=3, label=label)
         ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
-    best_x = x[int(np.argmax(r.dropout_cv_scores.mean(axis=1)))]
+    best_x = x[int(np.argmax(v.dropout_cv.mean(axis=1)))]
     ax.axvline(
         best_x,
         color="C0",
         lw=1,
         ls=":",
-        label=f"best dropout p={r.best_dropout:g} ({r.best_dropout_score:.3f})",
+        label=f"best dropout p={v.best_dropout:g} ({v.best_dropout_score:.3f})",
     )
-    if np.isfinite(r.ridgecv_alpha):
-        ax.axvline(
-            r.ridgecv_alpha,
-            color="C1",
-            lw=1,
-            ls=":",
-            label=f"RidgeCV alpha={r.ridgecv_alpha:.3g} ({r.ridgecv_score:.3f})",
-        )
-    ax.set_ylabel(f"held-out {r.scoring}")
+    if v.tuned is not None:
+        ax.axvline(v.tuned[0], color="C1", lw=1, ls=":", label=v.tuned[1])
+    ax.set_ylabel(f"held-out {v.scoring}")
     ax.legend(fontsize="small", loc="best")
 
 
-def _rate_axis(ax, x, dropouts, alpha_per_lambda):
+def _rate_axis(ax, x, dropouts):
     """A symlog penalty axis, and the dropout rates on a twin axis on top at
-    their alphas: an exact reading of the shared axis."""
+    their own penalties (the x of each rate): an exact reading of the
+    shared axis."""
     from matplotlib.ticker import NullLocator
 
-    positive = x[x > 0]
+    finite = np.isfinite(x)
+    positive = x[finite & (x > 0)]
     if not positive.size:
         return
     ax.set_xscale("symlog", linthresh=float(positive.min()))
-    ax.set_xlim(0.0 if x.min() == 0 else positive.min() / 1.5, x.max() * 1.5)
+    low = 0.0 if x[finite].min() == 0 else positive.min() / 1.5
+    ax.set_xlim(low, positive.max() * 1.5)
     top = ax.twiny()
     top.set_xscale("symlog", linthresh=float(positive.min()))
     top.set_xlim(ax.get_xlim())
-    rates = _spread_rates(dropouts, alpha_per_lambda)
-    top.set_xticks(
-        [alpha_per_lambda * p / (1.0 - p) for p in rates],
-        labels=[f"{p:g}" for p in rates],
-    )
+    ticks = _spread_rates(dropouts, x)
+    top.set_xticks([t for _, t in ticks], labels=[f"{p:g}" for p, _ in ticks])
     top.xaxis.set_minor_locator(NullLocator())
     top.set_xlabel("dropout rate p")
 
 
-def _spread_rates(rates, alpha_per_lambda: float) -> list[float]:
-    """Rates for the top axis whose alphas are at least 4x apart."""
-    ticks: list[float] = []
+def _spread_rates(rates, x) -> list[tuple[float, float]]:
+    """(rate, penalty) ticks for the top axis, penalties at least 4x apart."""
+    ticks: list[tuple[float, float]] = []
     last = 0.0
-    for p in sorted(float(p) for p in rates if p > 0):
-        alpha = alpha_per_lambda * p / (1.0 - p)
+    pairs = sorted(
+        (float(a), float(p))
+        for p, a in zip(rates, x, strict=True)
+        if p > 0 and np.isfinite(a) and a > 0
+    )
+    for alpha, p in pairs:
         if not ticks or alpha >= 4.0 * last:
-            ticks.append(p)
+            ticks.append((p, alpha))
             last = alpha
     return ticks
 
