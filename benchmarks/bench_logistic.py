@@ -52,8 +52,8 @@ Parts (``--parts``, comma-separated; default all three):
   and fit time; then wins / ties / losses of dropout against LR counted on
   the mean log loss and on the mean accuracy, and how many of the
   differences exceed the standard error of the paired per-split
-  differences.  ``--objective gaussian`` runs ``DropoutLogisticRegressionCV``
-  with that objective instead of the default ``"quadratic"``.
+  differences.  ``--objective quadratic`` runs ``DropoutLogisticRegressionCV``
+  with that objective instead of the default ``"gaussian"``.
 
 ``--json`` writes every figure (and every per-split quality result).
 """
@@ -226,7 +226,7 @@ def load_text():
     return X, y
 
 
-def quality_models(text, objective="quadratic"):
+def quality_models(text, objective="gaussian"):
     """``{"dropout": ..., "lr": ...}``, fresh pipelines for one fit."""
     lr = LogisticRegressionCV(
         Cs=20, cv=5, scoring="neg_log_loss", max_iter=5000, n_jobs=1
@@ -430,7 +430,7 @@ def main(argv=None):
     parser.add_argument("--tables", help="quality: comma-separated table names")
     parser.add_argument(
         "--objective",
-        default="quadratic",
+        default="gaussian",
         choices=("quadratic", "gaussian"),
         help="quality: the objective of DropoutLogisticRegressionCV",
     )
