@@ -75,10 +75,6 @@ class DropoutDesign:
     blocks: list[NDArray[np.intp]]
     weights: Array
     _rows: NDArray[np.intp] | None = field(default=None, repr=False)
-    # Dense input: [X, X2] side by side, of which X and X2 are views, so
-    # that one pass over memory gives both products (the binary objectives
-    # are bound by memory traffic, not arithmetic).
-    _Z: Array | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -99,40 +95,12 @@ class DropoutDesign:
                 X2 = (X2 @ sp.diags(alone)).tocsr()
             X2.eliminate_zeros()
             rows = np.repeat(np.arange(n, dtype=np.intp), np.diff(X2.indptr))
-            Z = None
         else:
-            d = X.shape[1]
-            Z = np.empty((n, 2 * d))
-            Z[:, :d] = X
-            np.multiply(X, X, out=Z[:, d:])
+            X2 = X * X
             if blocks:
-                Z[:, d + np.concatenate(blocks)] = 0.0
-            X, X2 = Z[:, :d], Z[:, d:]
+                X2[:, np.concatenate(blocks)] = 0.0
             rows = None
-        return cls(X, X2, blocks, w / w.sum(), rows, Z)
-
-    def products(self, a: Array, b: Array) -> tuple[Array, Array]:
-        """``(X @ a, X2 @ b)`` for vectors or (d, k) matrices."""
-        if self._Z is None:
-            return np.asarray(self.X @ a), np.asarray(self.X2 @ b)
-        d = self.X.shape[1]
-        a2, b2 = a.reshape(d, -1), b.reshape(d, -1)
-        block = np.zeros((2 * d, a2.shape[1] + b2.shape[1]))
-        block[:d, : a2.shape[1]] = a2
-        block[d:, a2.shape[1] :] = b2
-        out = self._Z @ block
-        first, second = out[:, : a2.shape[1]], out[:, a2.shape[1] :]
-        return first.reshape(-1, *a.shape[1:]), second.reshape(-1, *b.shape[1:])
-
-    def transposed_products(self, r: Array, t: Array) -> tuple[Array, Array]:
-        """``(X' r, X2' t)`` for vectors or (n, k) matrices."""
-        if self._Z is None:
-            return np.asarray(self.X.T @ r), np.asarray(self.X2.T @ t)
-        n, d = self.X.shape
-        r2, t2 = r.reshape(n, -1), t.reshape(n, -1)
-        out = self._Z.T @ np.hstack([r2, t2])
-        first, second = out[:d, : r2.shape[1]], out[d:, r2.shape[1] :]
-        return first.reshape(d, *r.shape[1:]), second.reshape(d, *t.shape[1:])
+        return cls(X, X2, blocks, w / w.sum(), rows)
 
     def block_scores(self, coef: Array) -> list[Array]:
         """``u_g = X_g W_g`` of each multi-column group, (n_samples, K)."""
@@ -169,24 +137,23 @@ def _squares_times(
 # Binary (one column of coefficients, y in {0, 1})
 
 
-def _binary_moments(
-    coef: Array, intercept: float, design: DropoutDesign
-) -> tuple[Array, Array, Callable[[Array, Array], Array]]:
-    """The mean scores ``m``, ``q_i = sum_j x_ij^2 w_j^2 + sum_g (x_ig .
-    w_g)^2`` (the score variance over ``lam``) and the pullback ``(r, t) ->
-    X' r + d(t . q)/dw``."""
-    m, q = design.products(coef, coef * coef)
+def _binary_second_moment(
+    coef: Array, design: DropoutDesign
+) -> tuple[Array, Callable[[Array], Array]]:
+    """``q_i = sum_j x_ij^2 w_j^2 + sum_g (x_ig . w_g)^2`` (the score
+    variance over ``lam``) and its pullback ``r -> d(r . q)/dw``."""
     us = design.block_scores(coef[:, None])
-    for u in us:
-        q = q + u[:, 0] ** 2
+    q = np.asarray(design.X2 @ (coef * coef)) + sum(
+        (u[:, 0] ** 2 for u in us), np.zeros(design.X.shape[0])
+    )
 
-    def pullback(r: Array, t: Array) -> Array:
-        xr, x2t = design.transposed_products(r, t)
-        grad: Array = xr + 2.0 * coef * x2t
-        design.block_pullback(grad[:, None], [2.0 * t[:, None] * u for u in us])
+    def pullback(r: Array) -> Array:
+        grad: Array = 2.0 * coef * np.asarray(design.X2.T @ r)
+        grad2 = grad[:, None]
+        design.block_pullback(grad2, [2.0 * r[:, None] * u for u in us])
         return grad
 
-    return m + intercept, q, pullback
+    return q, pullback
 
 
 def quadratic_objective(
@@ -201,12 +168,13 @@ def quadratic_objective(
     ``q``.
     """
     s = design.weights
-    m, q, pullback = _binary_moments(coef, intercept, design)
+    m = np.asarray(design.X @ coef) + intercept
     pi = expit(m)
     curvature = pi * (1.0 - pi)
+    q, pullback = _binary_second_moment(coef, design)
     value = s @ (_softplus(m) - y * m + 0.5 * lam * curvature * q)
     dm = (pi - y) + 0.5 * lam * q * curvature * (1.0 - 2.0 * pi)
-    grad = pullback(s * dm, 0.5 * lam * s * curvature)
+    grad = np.asarray(design.X.T @ (s * dm)) + 0.5 * lam * pullback(s * curvature)
     return float(value), grad, float(s @ dm)
 
 
@@ -221,7 +189,8 @@ def gaussian_objective(
     sigmoid(S_k)``, ``d E/dv = sum_k h_k sigmoid(S_k) g_k / (2 sqrt v)``.
     """
     s = design.weights
-    m, q, pullback = _binary_moments(coef, intercept, design)
+    m = np.asarray(design.X @ coef) + intercept
+    q, pullback = _binary_second_moment(coef, design)
     v = lam * q
     root = np.sqrt(v)
     scores = m[:, None] + root[:, None] * GAUSS_NODES[None, :]
@@ -235,7 +204,7 @@ def gaussian_objective(
     dv[~small] = (sig[~small] @ (GAUSS_WEIGHTS * GAUSS_NODES)) / (2.0 * root[~small])
     tiny = sig[small]
     dv[small] = 0.5 * ((tiny * (1.0 - tiny)) @ GAUSS_WEIGHTS)
-    grad = pullback(s * dm, lam * s * dv)
+    grad = np.asarray(design.X.T @ (s * dm)) + lam * pullback(s * dv)
     return float(value), grad, float(s @ dm)
 
 
@@ -254,9 +223,10 @@ def multinomial_quadratic_objective(
     (pi_i . u_g)^2)``; ``P`` depends on ``W`` directly and through ``pi``.
     """
     s = design.weights
-    m, A = design.products(coef, coef * coef)  # A: sum_j x^2 W_jk^2
-    m = m + intercept
+    X = design.X
+    m = np.asarray(X @ coef) + intercept
     pi = softmax(m, axis=1)
+    A = np.asarray(design.X2 @ (coef * coef))  # sum_j x^2 W_jk^2
     XB, cross = _squares_times(design, pi, coef)  # x_ij^2 (pi_i . w_j)
     XBW = np.asarray(XB @ coef)
     P = np.einsum("ik,ik->i", pi, A) - cross
@@ -271,10 +241,10 @@ def multinomial_quadratic_objective(
     centered = dP_dpi - np.einsum("ik,ik->i", pi, dP_dpi)[:, None]
     dm = (pi - Y) + 0.5 * lam * pi * centered
     sdm = s[:, None] * dm
+    grad = np.asarray(X.T @ sdm)
     spi = s[:, None] * pi
-    grad, x2_spi = design.transposed_products(sdm, spi)
     # Direct: dP_i/dW_jk = 2 x_ij^2 pi_ik (W_jk - pi_i . w_j).
-    grad += lam * (coef * x2_spi - np.asarray(XB.T @ spi))
+    grad += lam * (coef * np.asarray(design.X2.T @ spi) - np.asarray(XB.T @ spi))
     dus = []
     for u in us:
         mean_u = np.einsum("ik,ik->i", pi, u)
@@ -305,15 +275,14 @@ def multinomial_gaussian_objective(
     its exact gradient through the Cholesky factor."""
     s = design.weights
     n, K = design.X.shape[0], coef.shape[1]
+    m = np.asarray(design.X @ coef) + intercept
     # lse(m + z) - lse(m + P z) = mean(z) has mean zero (P the centering of
     # the classes), so the covariance of the centered coefficients gives the
     # same exact objective; with it the cubature, too, ignores a constant
     # added to every class's coefficient of a feature.
     centered = coef - coef.mean(axis=1, keepdims=True)
     pairs = (centered[:, :, None] * centered[:, None, :]).reshape(-1, K * K)
-    m, C = design.products(coef, pairs)
-    m = m + intercept
-    C = lam * C.reshape(n, K, K)
+    C = lam * np.asarray(design.X2 @ pairs).reshape(n, K, K)
     us = design.block_scores(centered)
     for u in us:
         C += lam * u[:, :, None] * u[:, None, :]
@@ -338,10 +307,10 @@ def multinomial_gaussian_objective(
         C_bar[rows] = _cholesky_backward(L, L_bar)
     value = s @ (values - np.einsum("ik,ik->i", Y, m))
     sdm = s[:, None] * (dm - Y)
-    sC = (s[:, None, None] * C_bar).reshape(n, K * K)
-    grad, T = design.transposed_products(sdm, sC)
-    T = T.reshape(-1, K, K)
+    grad = np.asarray(design.X.T @ sdm)
     # dC = lam sum_j x_j^2 (dw_j w_j' + w_j dw_j') -> 2 lam sum_i s_i x^2 C_bar w_j
+    sC = (s[:, None, None] * C_bar).reshape(n, K * K)
+    T = np.asarray(design.X2.T @ sC).reshape(-1, K, K)
     spread = 2.0 * lam * np.einsum("jkl,jl->jk", T, centered)
     design.block_pullback(
         spread,
