@@ -144,14 +144,14 @@ def linear_section(analysis) -> str:
             "almost nothing."
         )
         return f"""<h2>Dropout against L2 logistic regression</h2>
-<p>On the one-hot encoded table, dropout logistic regression (the quadratic
-objective, Wager et al.) at its best rate p = {r["best_dropout"]:g} scored
+<p>On the one-hot encoded table, dropout logistic regression (the Gaussian
+"fast dropout" objective) at its best rate p = {r["best_dropout"]:g} scored
 {r["best_dropout_score"]:.4f} (mean CV {esc(r["scoring"])}); {tuned}.  To second
 order, dropout is an L2 penalty whose weight on each feature follows the
-fitted probabilities; the figure sets each rate beside a LogisticRegression
-on standardized columns with the same total penalty (the same trace of the
-penalty's curvature).  Scored by log loss here, as the penalty mostly sets how
-confident the probabilities are.{caveat}</p>"""
+fitted probabilities (Wager et al.); the figure sets each rate beside a
+LogisticRegression on standardized columns with the same total penalty (the
+same trace of the penalty's curvature).  Scored by log loss here, as the
+penalty mostly sets how confident the probabilities are.{caveat}</p>"""
     if analysis.ridge is not None:
         r = analysis.ridge
         return f"""<h2>Dropout against ridge</h2>

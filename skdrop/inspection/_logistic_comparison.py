@@ -100,7 +100,7 @@ def compare_with_logistic(
     y,
     *,
     dropouts=None,
-    objective="quadratic",
+    objective="gaussian",
     feature_groups=None,
     Cs=None,
     cv=5,
@@ -160,7 +160,7 @@ def compare_with_logistic(
     dropouts : array-like of float, default=None
         Dropout rates in [0, 1); None is ``(0.05, 0.1, 0.2, ..., 0.9)``.  A
         rate 0 is matched with ``C = inf`` (no penalty).
-    objective : {"quadratic", "gaussian", "sgd"}, default="quadratic"
+    objective : {"quadratic", "gaussian", "sgd"}, default="gaussian"
         The dropout objective, as in
         :class:`~skdrop.DropoutLogisticRegression`; the matched strength
         always uses the quadratic penalty at that model's probabilities.
@@ -247,9 +247,9 @@ def compare_with_logistic(
     >>> frame = result.to_frame()
     >>> frame[["dropout", "l2_alpha", "dropout_cv_mean", "l2_cv_mean"]].round(3)
        dropout  l2_alpha  dropout_cv_mean  l2_cv_mean
-    0      0.1     1.256           -0.167      -0.168
-    1      0.3     5.179           -0.164      -0.168
-    2      0.6    20.107           -0.172      -0.187
+    0      0.1     1.262           -0.168      -0.168
+    1      0.3     5.307           -0.165      -0.168
+    2      0.6    28.250           -0.178      -0.196
     """
     rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
     X_frame, X_arr, names = _numeric_table(
