@@ -408,7 +408,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         tol = _DEFAULT_TOL[self.objective] if self.tol is None else self.tol
         coef0 = b0 = None
         if init is not None:
-            coef0 = (init[0] / problem.col_scale).T
+            coef0 = init[0].T
             b0 = init[1]
         with tqdm(
             total=self.max_iter,
@@ -431,6 +431,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
                 intercept_init=b0,
                 max_iter=self.max_iter,
                 tol=tol,
+                col_scale=problem.col_scale,
                 progress=progress,
             )
         if not solution.converged:
@@ -443,7 +444,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
             )
         if self.objective == "quadratic" and self.dropout > 0:
             _check_second_order(problem.design, Y, self.dropout, solution)
-        self.coef_ = (solution.coef * problem.col_scale[:, None]).T
+        self.coef_ = solution.coef.T
         self.intercept_ = solution.intercept
         self.n_iter_ = np.array([solution.n_iter])
         self.loss_curve_ = solution.loss_curve
@@ -500,9 +501,11 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
 
 
 class _ScaledDesign:
-    """The training rows with columns at unit (weighted, uncentered) second
-    moment: the dropout objectives do not change with column scale, and
-    L-BFGS converges faster on the scaled problem."""
+    """The training rows, and the inverse root mean square of each column:
+    the solver steps in coefficients of columns at unit (weighted,
+    uncentered) second moment, where L-BFGS converges faster, without a
+    scaled copy of ``X`` (the dropout objectives do not change with column
+    scale)."""
 
     def __init__(self, design: DropoutDesign, col_scale: np.ndarray) -> None:
         self.design = design
@@ -514,11 +517,10 @@ class _ScaledDesign:
         if sp.issparse(X):
             second = np.asarray(X.multiply(X).T @ w).ravel()
         else:
-            second = w @ (X * X)
+            second = np.einsum("i,ij,ij->j", w, X, X)  # no n x d temporary
         scale = np.ones(X.shape[1])
         np.divide(1.0, np.sqrt(second), out=scale, where=second > 0)
-        Xs = X @ sp.diags(scale) if sp.issparse(X) else X * scale
-        design = DropoutDesign.build(Xs, sample_weight, list(groups))
+        design = DropoutDesign.build(X, sample_weight, list(groups))
         return cls(design, scale)
 
 

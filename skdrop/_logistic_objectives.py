@@ -31,7 +31,7 @@ column of coefficients (the sigmoid), multinomial ones ``K`` (the softmax).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from scipy.special import expit, logsumexp, softmax
 
 Array = NDArray[np.float64]
 Matrix = Any  # a dense array or a scipy sparse matrix (CSR)
+Objective = Callable[..., tuple[float, Array, Any]]
 
 # Gauss-Hermite nodes for E[f(Z)], Z ~ N(0, 1): E f(Z) ~ sum_k h_k f(g_k).
 _NODES, _WEIGHTS = np.polynomial.hermite.hermgauss(20)
@@ -50,6 +51,10 @@ GAUSS_NODES = np.sqrt(2.0) * _NODES
 GAUSS_WEIGHTS = _WEIGHTS / np.sqrt(np.pi)
 # Rows per chunk of the multinomial Gaussian objective (K x K per row).
 _CHUNK = 8192
+# Dense input is evaluated in blocks of rows of about this many bytes: each
+# block (and its square, made on the fly) stays in cache from the forward
+# products to the gradient's, so one evaluation reads X from memory once.
+_BLOCK_BYTES = 4_000_000
 # Jitter of the score covariance before its Cholesky factor, relative to its
 # mean diagonal, plus an absolute floor for rows with no variance.
 _JITTER = 1e-10
@@ -60,6 +65,17 @@ def _softplus(s: Array) -> Array:
     return out
 
 
+def _sigmoid_softplus(s: Array) -> tuple[Array, Array]:
+    """``sigmoid(s)`` and ``softplus(s)`` from one exponential, ``e =
+    exp(-|s|)``: ``softplus = max(s, 0) + log1p(e)`` and ``sigmoid = 1 / (1
+    + e)`` or ``e / (1 + e)``; stable for any ``s``."""
+    e = np.exp(-np.abs(s))
+    inv = 1.0 / (1.0 + e)
+    sig = np.where(s >= 0, inv, e * inv)
+    softplus = np.maximum(s, 0.0) + np.log1p(e)
+    return sig, softplus
+
+
 @dataclass
 class DropoutDesign:
     """The rows as every objective needs them, built once per fit.
@@ -67,7 +83,9 @@ class DropoutDesign:
     ``X`` (dense or CSR), ``X2`` the squares of the columns that are dropped
     alone (zero in the columns of multi-column groups), ``blocks`` the
     columns of each multi-column group and ``weights`` the row weights
-    divided by their sum (so sums over rows are weighted means).
+    divided by their sum (so sums over rows are weighted means).  A dense
+    design keeps no ``X2``: :meth:`blocks_of_rows` squares each block of
+    rows when it is used.
     """
 
     X: Matrix
@@ -96,11 +114,30 @@ class DropoutDesign:
             X2.eliminate_zeros()
             rows = np.repeat(np.arange(n, dtype=np.intp), np.diff(X2.indptr))
         else:
-            X2 = X * X
-            if blocks:
-                X2[:, np.concatenate(blocks)] = 0.0
+            X = np.asarray(X, dtype=np.float64)
+            X2 = None
             rows = None
         return cls(X, X2, blocks, w / w.sum(), rows)
+
+    def blocks_of_rows(self) -> Iterator[tuple[slice, DropoutDesign]]:
+        """``(rows, design)`` of consecutive blocks of rows, each with its
+        squares; a sparse design is one block."""
+        if self.X2 is not None:
+            yield slice(None), self
+            return
+        n, d = self.X.shape
+        step = min(n, max(256, _BLOCK_BYTES // (8 * max(d, 1))))
+        grouped = np.concatenate(self.blocks) if self.blocks else None
+        # One buffer for the squares of every block: a fresh array per block
+        # costs more in page faults than the squaring itself.
+        buffer = np.empty((step, d))
+        for start in range(0, n, step):
+            rows = slice(start, min(start + step, n))
+            Xb = self.X[rows]
+            X2b = np.multiply(Xb, Xb, out=buffer[: Xb.shape[0]])
+            if grouped is not None:
+                X2b[:, grouped] = 0.0
+            yield rows, DropoutDesign(Xb, X2b, self.blocks, self.weights[rows])
 
     def block_scores(self, coef: Array) -> list[Array]:
         """``u_g = X_g W_g`` of each multi-column group, (n_samples, K)."""
@@ -156,7 +193,7 @@ def _binary_second_moment(
     return q, pullback
 
 
-def quadratic_objective(
+def _quadratic_objective_block(
     coef: Array, intercept: float, design: DropoutDesign, y: Array, lam: float
 ) -> tuple[float, Array, float]:
     """Wager et al.'s second-order dropout objective (binary), its gradient
@@ -178,7 +215,7 @@ def quadratic_objective(
     return float(value), grad, float(s @ dm)
 
 
-def gaussian_objective(
+def _gaussian_objective_block(
     coef: Array, intercept: float, design: DropoutDesign, y: Array, lam: float
 ) -> tuple[float, Array, float]:
     """The fast-dropout objective (binary): ``E[softplus(S)] - y m`` with
@@ -194,8 +231,8 @@ def gaussian_objective(
     v = lam * q
     root = np.sqrt(v)
     scores = m[:, None] + root[:, None] * GAUSS_NODES[None, :]
-    sig = expit(scores)
-    value = s @ (_softplus(scores) @ GAUSS_WEIGHTS - y * m)
+    sig, softplus = _sigmoid_softplus(scores)
+    value = s @ (softplus @ GAUSS_WEIGHTS - y * m)
     dm = sig @ GAUSS_WEIGHTS - y
     # The exact derivative of the quadrature (what L-BFGS needs); where v
     # vanishes, its limit 1/2 E[sigmoid'(S)] (the heat equation).
@@ -212,7 +249,7 @@ def gaussian_objective(
 # Multinomial (K columns of coefficients, Y one-hot)
 
 
-def multinomial_quadratic_objective(
+def _multinomial_quadratic_objective_block(
     coef: Array, intercept: Array, design: DropoutDesign, Y: Array, lam: float
 ) -> tuple[float, Array, Array]:
     """The second-order objective with the full softmax Hessian, its
@@ -266,7 +303,7 @@ def _cholesky_backward(L: Array, L_bar: Array) -> Array:
     return out
 
 
-def multinomial_gaussian_objective(
+def _multinomial_gaussian_objective_block(
     coef: Array, intercept: Array, design: DropoutDesign, Y: Array, lam: float
 ) -> tuple[float, Array, Array]:
     """The fast-dropout objective for the softmax: ``E[lse(S)] - m_y`` with
@@ -318,6 +355,37 @@ def multinomial_gaussian_objective(
     )
     grad += spread - spread.mean(axis=1, keepdims=True)  # through the centering
     return float(value), grad, sdm.sum(axis=0)
+
+
+# --------------------------------------------------------------------------
+# Whole designs
+
+
+def _by_blocks(block_objective: Objective) -> Objective:
+    """The objective over a whole design: the sum of ``block_objective``
+    over its blocks of rows (the row weights are already normalized)."""
+
+    def objective(
+        coef: Array, intercept: Any, design: DropoutDesign, Y: Array, lam: float
+    ) -> tuple[float, Array, Any]:
+        value = 0.0
+        grad = np.zeros_like(coef)
+        grad_b: Any = 0.0
+        for rows, block in design.blocks_of_rows():
+            v, g, gb = block_objective(coef, intercept, block, Y[rows], lam)
+            value += v
+            grad += g
+            grad_b = grad_b + gb
+        return value, grad, grad_b
+
+    objective.__doc__ = block_objective.__doc__
+    return objective
+
+
+quadratic_objective = _by_blocks(_quadratic_objective_block)
+gaussian_objective = _by_blocks(_gaussian_objective_block)
+multinomial_quadratic_objective = _by_blocks(_multinomial_quadratic_objective_block)
+multinomial_gaussian_objective = _by_blocks(_multinomial_gaussian_objective_block)
 
 
 # --------------------------------------------------------------------------
@@ -375,7 +443,6 @@ def monte_carlo_objective(
 # --------------------------------------------------------------------------
 # Solver
 
-Objective = Callable[..., tuple[float, Array, Any]]
 OBJECTIVES: dict[tuple[str, bool], Objective] = {
     ("quadratic", False): quadratic_objective,
     ("gaussian", False): gaussian_objective,
@@ -408,9 +475,16 @@ def fit_dropout_logistic(
     intercept_init: Array | None,
     max_iter: int,
     tol: float,
+    col_scale: Array | None = None,
     progress: Callable[[int, float], None] | None = None,
 ) -> LogisticSolution:
     """Minimize a deterministic dropout objective with L-BFGS (scipy).
+
+    L-BFGS works on ``coef / col_scale`` (``col_scale`` per feature, default
+    1): with ``col_scale`` the inverse root mean square of each column, as
+    if the columns had unit second moment, which the dropout objectives do
+    not depend on, without copying ``X``.  ``coef_init`` and the returned
+    coefficients are in the caller's units.
 
     ``Y`` is ``y`` in {0, 1} of shape (n,) for two classes (one column of
     coefficients), else the one-hot (n, K) matrix.  Stops as
@@ -422,14 +496,15 @@ def fit_dropout_logistic(
     func = OBJECTIVES[objective, multinomial]
     d = design.X.shape[1]
     K = Y.shape[1] if multinomial else 1
-    coef0 = np.zeros((d, K)) if coef_init is None else coef_init.reshape(d, K)
+    scale = np.ones((d, 1)) if col_scale is None else col_scale.reshape(d, 1)
+    coef0 = np.zeros((d, K)) if coef_init is None else coef_init.reshape(d, K) / scale
     b0 = np.zeros(K) if intercept_init is None else intercept_init.reshape(K)
     start = np.concatenate([coef0.ravel(), b0 if fit_intercept else []])
     n_coef = d * K
     last = {"value": np.nan}
 
     def unpack(params: Array) -> tuple[Array, Array]:
-        coef = params[:n_coef].reshape(d, K)
+        coef = params[:n_coef].reshape(d, K) * scale
         b = params[n_coef:] if fit_intercept else b0
         return coef, b
 
@@ -440,6 +515,7 @@ def fit_dropout_logistic(
         else:
             value, g, gb = func(coef[:, 0], float(b[0]), design, Y, lam)
         last["value"] = value
+        g = np.reshape(g, (d, K)) * scale
         parts = [np.ravel(g)] + ([np.atleast_1d(gb)] if fit_intercept else [])
         return value, np.concatenate(parts)
 

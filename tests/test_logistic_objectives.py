@@ -221,3 +221,31 @@ def test_multinomial_objectives_ignore_a_shift_of_every_class(wine_at_fixed_w, n
     moved = objective(name, coef + shift, intercept + 1.0, X, y, 0.5)
     assert moved[0] == pytest.approx(base[0], rel=1e-10)
     np.testing.assert_allclose(base[1].sum(axis=1), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("task", ["binary", "multinomial"])
+def test_blocks_of_rows_add_up_to_the_whole(monkeypatch, name, task):
+    """Dense designs are evaluated in blocks of rows (256 here: three blocks
+    of the 569 rows); a CSR design in one.  Same values and gradients."""
+    import skdrop._logistic_objectives as objectives
+
+    monkeypatch.setattr(objectives, "_BLOCK_BYTES", 1)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(8)
+    weights = rng.uniform(0.5, 2.0, len(y))
+    groups = [np.array([0, 1, 2]), np.array([10, 20])]
+    if task == "binary":
+        coef, intercept, target = rng.normal(size=30) * 0.3, 0.2, y.astype(float)
+    else:
+        y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+        coef, intercept = rng.normal(size=(30, 3)) * 0.3, rng.normal(size=3)
+        target = y
+    dense = objective(name, coef, intercept, X, target, 0.7, weights, groups)
+    sparse = objective(
+        name, coef, intercept, sp.csr_matrix(X), target, 0.7, weights, groups
+    )
+    assert dense[0] == pytest.approx(sparse[0], rel=1e-12)
+    np.testing.assert_allclose(dense[1], sparse[1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(dense[2], sparse[2], rtol=1e-10, atol=1e-14)
