@@ -39,7 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.optimize import minimize
-from scipy.special import expit, logsumexp, softmax
+from scipy.special import expit, logsumexp
 
 Array = NDArray[np.float64]
 Matrix = Any  # a dense array or a scipy sparse matrix (CSR)
@@ -63,6 +63,16 @@ _JITTER = 1e-10
 def _softplus(s: Array) -> Array:
     out: Array = np.logaddexp(0.0, s)
     return out
+
+
+def _lse_softmax(s: Array) -> tuple[Array, Array]:
+    """``logsumexp`` and ``softmax`` over the last axis from one pass of
+    exponentials (scipy's pair computes them twice)."""
+    top = s.max(axis=-1, keepdims=True)
+    e = np.exp(s - top)
+    total = e.sum(axis=-1, keepdims=True)
+    lse: Array = (top + np.log(total))[..., 0]
+    return lse, e / total
 
 
 def _sigmoid_softplus(s: Array) -> tuple[Array, Array]:
@@ -262,7 +272,7 @@ def _multinomial_quadratic_objective_block(
     s = design.weights
     X = design.X
     m = np.asarray(X @ coef) + intercept
-    pi = softmax(m, axis=1)
+    lse, pi = _lse_softmax(m)
     A = np.asarray(design.X2 @ (coef * coef))  # sum_j x^2 W_jk^2
     XB, cross = _squares_times(design, pi, coef)  # x_ij^2 (pi_i . w_j)
     XBW = np.asarray(XB @ coef)
@@ -273,7 +283,7 @@ def _multinomial_quadratic_objective_block(
         mean_u = np.einsum("ik,ik->i", pi, u)
         P += np.einsum("ik,ik->i", pi, u * u) - mean_u**2
         dP_dpi += u * u - 2.0 * mean_u[:, None] * u
-    value = s @ (logsumexp(m, axis=1) - np.einsum("ik,ik->i", Y, m) + 0.5 * lam * P)
+    value = s @ (lse - np.einsum("ik,ik->i", Y, m) + 0.5 * lam * P)
     # Through pi = softmax(m): dP/dm = pi * (dP/dpi - pi . dP/dpi).
     centered = dP_dpi - np.einsum("ik,ik->i", pi, dP_dpi)[:, None]
     dm = (pi - Y) + 0.5 * lam * pi * centered
@@ -318,8 +328,13 @@ def _multinomial_gaussian_objective_block(
     # same exact objective; with it the cubature, too, ignores a constant
     # added to every class's coefficient of a feature.
     centered = coef - coef.mean(axis=1, keepdims=True)
-    pairs = (centered[:, :, None] * centered[:, None, :]).reshape(-1, K * K)
-    C = lam * np.asarray(design.X2 @ pairs).reshape(n, K, K)
+    # C is symmetric: only the K (K + 1) / 2 products k <= l are computed.
+    upper, lower = np.triu_indices(K)
+    pairs = centered[:, upper] * centered[:, lower]
+    C = np.empty((n, K, K))
+    C_upper = lam * np.asarray(design.X2 @ pairs)
+    C[:, upper, lower] = C_upper
+    C[:, lower, upper] = C_upper
     us = design.block_scores(centered)
     for u in us:
         C += lam * u[:, :, None] * u[:, None, :]
@@ -336,8 +351,8 @@ def _multinomial_gaussian_objective_block(
         offsets = radius * np.swapaxes(L, 1, 2)  # [i, k, class]: column k of L
         mm = m[rows, None, :]
         points = np.concatenate([mm + offsets, mm - offsets], axis=1)  # (r, 2K, K)
-        values[rows] = logsumexp(points, axis=2).mean(axis=1)
-        probs = softmax(points, axis=2)
+        lse, probs = _lse_softmax(points)
+        values[rows] = lse.mean(axis=1)
         dm[rows] = probs.mean(axis=1)
         # d value / d L[:, c, k] = radius / (2K) (p+_k - p-_k)[c]
         L_bar = np.swapaxes(probs[:, :K] - probs[:, K:], 1, 2) * (radius / (2 * K))
@@ -345,9 +360,12 @@ def _multinomial_gaussian_objective_block(
     value = s @ (values - np.einsum("ik,ik->i", Y, m))
     sdm = s[:, None] * (dm - Y)
     grad = np.asarray(design.X.T @ sdm)
-    # dC = lam sum_j x_j^2 (dw_j w_j' + w_j dw_j') -> 2 lam sum_i s_i x^2 C_bar w_j
-    sC = (s[:, None, None] * C_bar).reshape(n, K * K)
-    T = np.asarray(design.X2.T @ sC).reshape(-1, K, K)
+    # dC = lam sum_j x_j^2 (dw_j w_j' + w_j dw_j') -> 2 lam sum_i s_i x^2 C_bar w_j,
+    # from the k <= l entries of the symmetric C_bar.
+    T_upper = np.asarray(design.X2.T @ (s[:, None] * C_bar[:, upper, lower]))
+    T = np.empty((T_upper.shape[0], K, K))
+    T[:, upper, lower] = T_upper
+    T[:, lower, upper] = T_upper
     spread = 2.0 * lam * np.einsum("jkl,jl->jk", T, centered)
     design.block_pullback(
         spread,
