@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm.auto import tqdm
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
@@ -421,19 +422,24 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
                 bar.update(1)
                 bar.set_postfix(loss=f"{value:.5g}")
 
-            solution = fit_dropout_logistic(
-                problem.design,
-                Y,
-                self.dropout / (1.0 - self.dropout),
-                self.objective,
-                fit_intercept=self.fit_intercept,
-                coef_init=coef0,
-                intercept_init=b0,
-                max_iter=self.max_iter,
-                tol=tol,
-                col_scale=problem.col_scale,
-                progress=progress,
-            )
+            # As many threads as BLAS would use, each on its own blocks of
+            # rows with single-threaded BLAS (the blocks are cache-sized).
+            n_threads = _blas_threads()
+            with threadpool_limits(1, user_api="blas"):
+                solution = fit_dropout_logistic(
+                    problem.design,
+                    Y,
+                    self.dropout / (1.0 - self.dropout),
+                    self.objective,
+                    fit_intercept=self.fit_intercept,
+                    coef_init=coef0,
+                    intercept_init=b0,
+                    max_iter=self.max_iter,
+                    tol=tol,
+                    col_scale=problem.col_scale,
+                    n_threads=n_threads,
+                    progress=progress,
+                )
         if not solution.converged:
             warnings.warn(
                 f"{type(self).__name__}(objective={self.objective!r}) did not "
@@ -522,6 +528,14 @@ class _ScaledDesign:
         np.divide(1.0, np.sqrt(second), out=scale, where=second > 0)
         design = DropoutDesign.build(X, sample_weight, list(groups))
         return cls(design, scale)
+
+
+def _blas_threads():
+    """The number of threads BLAS is set to use (1 if it cannot be told)."""
+    counts = [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+    return max(1, min(counts)) if counts else 1
 
 
 def _check_second_order(design, Y, dropout, solution):

@@ -30,8 +30,10 @@ column of coefficients (the sigmoid), multinomial ones ``K`` (the softmax).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,20 +131,32 @@ class DropoutDesign:
             rows = None
         return cls(X, X2, blocks, w / w.sum(), rows)
 
-    def blocks_of_rows(self) -> Iterator[tuple[slice, DropoutDesign]]:
-        """``(rows, design)`` of consecutive blocks of rows, each with its
-        squares; a sparse design is one block."""
+    def row_blocks(self, n_parts: int) -> list[list[slice]]:
+        """Consecutive blocks of rows, dealt into at most ``n_parts`` runs of
+        neighbouring blocks; a sparse design is one block."""
+        n, d = self.X.shape
+        if self.X2 is not None:
+            return [[slice(0, n)]]
+        step = min(n, max(256, _BLOCK_BYTES // (8 * max(d, 1))))
+        blocks = [slice(a, min(a + step, n)) for a in range(0, n, step)]
+        n_parts = max(1, min(n_parts, len(blocks)))
+        edges = np.linspace(0, len(blocks), n_parts + 1).round().astype(int)
+        return [blocks[a:b] for a, b in itertools.pairwise(edges)]
+
+    def blocks_of_rows(
+        self, rows_list: list[slice]
+    ) -> Iterator[tuple[slice, DropoutDesign]]:
+        """``(rows, design)`` of each block in ``rows_list``, with its
+        squares (a sparse design is its own block)."""
         if self.X2 is not None:
             yield slice(None), self
             return
-        n, d = self.X.shape
-        step = min(n, max(256, _BLOCK_BYTES // (8 * max(d, 1))))
         grouped = np.concatenate(self.blocks) if self.blocks else None
         # One buffer for the squares of every block: a fresh array per block
         # costs more in page faults than the squaring itself.
-        buffer = np.empty((step, d))
-        for start in range(0, n, step):
-            rows = slice(start, min(start + step, n))
+        step = max(r.stop - r.start for r in rows_list)
+        buffer = np.empty((step, self.X.shape[1]))
+        for rows in rows_list:
             Xb = self.X[rows]
             X2b = np.multiply(Xb, Xb, out=buffer[: Xb.shape[0]])
             if grouped is not None:
@@ -381,20 +395,42 @@ def _multinomial_gaussian_objective_block(
 
 def _by_blocks(block_objective: Objective) -> Objective:
     """The objective over a whole design: the sum of ``block_objective``
-    over its blocks of rows (the row weights are already normalized)."""
+    over its blocks of rows (the row weights are already normalized).
+
+    With ``n_threads > 1`` the blocks are dealt to that many threads (numpy
+    releases the GIL in its products and ufuncs); the caller should then
+    keep BLAS to one thread, as blocks this small gain nothing from more.
+    """
 
     def objective(
-        coef: Array, intercept: Any, design: DropoutDesign, Y: Array, lam: float
+        coef: Array,
+        intercept: Any,
+        design: DropoutDesign,
+        Y: Array,
+        lam: float,
+        n_threads: int = 1,
     ) -> tuple[float, Array, Any]:
-        value = 0.0
-        grad = np.zeros_like(coef)
-        grad_b: Any = 0.0
-        for rows, block in design.blocks_of_rows():
-            v, g, gb = block_objective(coef, intercept, block, Y[rows], lam)
-            value += v
-            grad += g
-            grad_b = grad_b + gb
-        return value, grad, grad_b
+        def run(rows_list: list[slice]) -> tuple[float, Array, Any]:
+            value = 0.0
+            grad = np.zeros_like(coef)
+            grad_b: Any = 0.0
+            for rows, block in design.blocks_of_rows(rows_list):
+                v, g, gb = block_objective(coef, intercept, block, Y[rows], lam)
+                value += v
+                grad += g
+                grad_b = grad_b + gb
+            return value, grad, grad_b
+
+        parts = design.row_blocks(n_threads)
+        if len(parts) == 1:
+            return run(parts[0])
+        with ThreadPoolExecutor(len(parts)) as pool:
+            results = list(pool.map(run, parts))
+        # Summed in a fixed order: the same result for any thread timing.
+        value = sum(r[0] for r in results)
+        grad = sum((r[1] for r in results[1:]), results[0][1])
+        grad_b = sum((r[2] for r in results[1:]), results[0][2])
+        return float(value), grad, grad_b
 
     objective.__doc__ = block_objective.__doc__
     return objective
@@ -494,6 +530,7 @@ def fit_dropout_logistic(
     max_iter: int,
     tol: float,
     col_scale: Array | None = None,
+    n_threads: int = 1,
     progress: Callable[[int, float], None] | None = None,
 ) -> LogisticSolution:
     """Minimize a deterministic dropout objective with L-BFGS (scipy).
@@ -508,7 +545,8 @@ def fit_dropout_logistic(
     coefficients), else the one-hot (n, K) matrix.  Stops as
     :class:`~sklearn.linear_model.LogisticRegression` does with ``lbfgs``:
     when the largest gradient entry is below ``tol`` or after ``max_iter``
-    iterations.
+    iterations.  ``n_threads`` threads share the blocks of rows of a dense
+    design.
     """
     multinomial = Y.ndim == 2
     func = OBJECTIVES[objective, multinomial]
@@ -529,9 +567,9 @@ def fit_dropout_logistic(
     def value_and_grad(params: Array) -> tuple[float, Array]:
         coef, b = unpack(params)
         if multinomial:
-            value, g, gb = func(coef, b, design, Y, lam)
+            value, g, gb = func(coef, b, design, Y, lam, n_threads)
         else:
-            value, g, gb = func(coef[:, 0], float(b[0]), design, Y, lam)
+            value, g, gb = func(coef[:, 0], float(b[0]), design, Y, lam, n_threads)
         last["value"] = value
         g = np.reshape(g, (d, K)) * scale
         parts = [np.ravel(g)] + ([np.atleast_1d(gb)] if fit_intercept else [])
