@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -424,8 +425,11 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
 
             # As many threads as BLAS would use, each on its own blocks of
             # rows with single-threaded BLAS (the blocks are cache-sized).
-            n_threads = _blas_threads()
-            with threadpool_limits(1, user_api="blas"):
+            # Asking threadpoolctl costs milliseconds: only for several blocks.
+            several = len(problem.design.row_blocks(2)) > 1
+            n_threads = _blas_threads() if several else 1
+            limits = threadpool_limits(1, user_api="blas") if several else nullcontext()
+            with limits:
                 solution = fit_dropout_logistic(
                     problem.design,
                     Y,
