@@ -33,6 +33,8 @@ _POWER_ROWS = 20_000
 _BLOCKS_PER_EPOCH = 4
 _N_BATCHES = 10
 _MIN_BATCH_STEPS = 50
+# Below this many averaged blocks the standard error is checked every epoch.
+_EVERY_EPOCH_BLOCKS = 4000
 # Decay time of the step size, in steps (at least one epoch).
 _DECAY_STEPS = 1000
 # Bound on the loss's second derivative in the scores, relative to the
@@ -151,10 +153,13 @@ def fit_linear_sgd(
             loss_curve.append(epoch_loss)
             if progress is not None:
                 progress(epoch + 1, epoch_loss)
-            # The standard error costs O(blocks): check it on a geometric
-            # schedule, so that long runs of short epochs stay linear.
-            if sgd.average.n_blocks >= next_check:
-                next_check = max(next_check + 1, int(sgd.average.n_blocks * 1.05))
+            # The standard error costs O(blocks): past _EVERY_EPOCH_BLOCKS it
+            # is checked on a geometric schedule (and at the last epoch), so
+            # that long runs of short epochs stay linear in time.
+            blocks = sgd.average.n_blocks
+            last = epoch == max_iter - 1
+            if blocks < _EVERY_EPOCH_BLOCKS or blocks >= next_check or last:
+                next_check = max(next_check, int(blocks * 1.05) + 1)
                 if sgd.average.relative_standard_error() <= tol:
                     converged = True
                     break

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import threading
 import time
 import warnings
 from contextlib import nullcontext
@@ -231,7 +233,8 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         Maximum number of L-BFGS iterations, or of epochs for "sgd".
     tol : float or None, default=None
         Stopping tolerance.  L-BFGS stops when every entry of the gradient
-        of the (mean) objective is below it (``None``: 1e-4, as
+        of the (mean) objective, in the coefficients of columns scaled to
+        unit second moment, is below it (``None``: 1e-4, as
         :class:`~sklearn.linear_model.LogisticRegression`); "sgd" stops when
         the relative standard error of the averaged coefficients is below
         it (``None``: 1e-2).
@@ -389,11 +392,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
             On Ctrl-C during ``objective="sgd"`` after at least one epoch:
             the estimator is kept, fitted with the completed epochs.
         """
-        if self.objective == "sgd" and sp.issparse(X):
-            raise TypeError(
-                "objective='sgd' needs dense X, got a sparse matrix; use "
-                "objective='quadratic' or 'gaussian', which take sparse X"
-            )
+        _check_sparse_for_sgd(self.objective, X)
         check_device_name(self.device)
         X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
         sample_weight = self._row_weights(sample_weight, y)
@@ -428,8 +427,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
             # Asking threadpoolctl costs milliseconds: only for several blocks.
             several = len(problem.design.row_blocks(2)) > 1
             n_threads = _blas_threads() if several else 1
-            limits = threadpool_limits(1, user_api="blas") if several else nullcontext()
-            with limits:
+            with _single_threaded_blas() if several else nullcontext():
                 solution = fit_dropout_logistic(
                     problem.design,
                     Y,
@@ -448,7 +446,8 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
             warnings.warn(
                 f"{type(self).__name__}(objective={self.objective!r}) did not "
                 f"converge in {solution.n_iter} L-BFGS iterations "
-                f"({solution.message}); increase max_iter or tol.",
+                f"({solution.message}); increase max_iter, or tol if the line "
+                "search failed.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -534,6 +533,34 @@ class _ScaledDesign:
         return cls(design, scale)
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = {"count": 0, "limits": None}
+
+
+class _single_threaded_blas:
+    """BLAS on one thread while at least one fit needs it.
+
+    threadpoolctl's limit is process-wide: fits that overlap in threads
+    share one limit (the first sets it, the last restores it), instead of
+    each restoring what the other had set.
+    """
+
+    def __enter__(self):
+        with _BLAS_LOCK:
+            if _BLAS_USERS["count"] == 0:
+                _BLAS_USERS["limits"] = threadpool_limits(1, user_api="blas")
+            _BLAS_USERS["count"] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _BLAS_LOCK:
+            _BLAS_USERS["count"] -= 1
+            if _BLAS_USERS["count"] == 0:
+                _BLAS_USERS["limits"].restore_original_limits()
+                _BLAS_USERS["limits"] = None
+        return False
+
+
 def _blas_threads():
     """The number of threads BLAS is set to use (1 if it cannot be told)."""
     counts = [
@@ -566,6 +593,14 @@ def _check_second_order(design, Y, dropout, solution):
         )
 
 
+def _check_sparse_for_sgd(objective, X):
+    if objective == "sgd" and sp.issparse(X):
+        raise TypeError(
+            "objective='sgd' needs dense X, got a sparse matrix; use "
+            "objective='quadratic' or 'gaussian', which take sparse X"
+        )
+
+
 def _targets(y, classes):
     """``y`` in {0, 1} for two classes, else the one-hot matrix."""
     index = np.searchsorted(classes, y)
@@ -581,7 +616,11 @@ class DropoutLogisticRegressionCV(_LogisticDropoutBase):
     starting from the previous rate's solution (largest rate first), then
     the chosen rate is refitted on all rows.  The scores equal those of
     ``GridSearchCV(DropoutLogisticRegression(), {"dropout": dropouts})``
-    with the same folds, up to the solver tolerance.  Read more in the
+    with the same folds, up to the solver tolerance, with two exceptions:
+    categorical columns are encoded once on all rows (with
+    ``max_categories``, which levels are pooled can then differ from a
+    search that encodes each training fold), and a fit that fails stops the
+    search (GridSearchCV records NaN).  Read more in the
     :ref:`user guide <logistic_dropout_cv>`.
 
     Parameters
@@ -712,8 +751,10 @@ feature_names_in_, categories_, feature_groups_
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the fits and of the test scores, as
-            :class:`~sklearn.model_selection.GridSearchCV` uses them.
+            Non-negative weights of the fits, and of the test scores when
+            the scorer takes ``sample_weight`` (as
+            :class:`~sklearn.model_selection.GridSearchCV` does in
+            scikit-learn >= 1.7; a ``UserWarning`` otherwise).
 
         Returns
         -------
@@ -721,6 +762,7 @@ feature_names_in_, categories_, feature_groups_
             The fitted estimator.
         """
         rates = check_dropout_grid(self.dropouts)
+        _check_sparse_for_sgd(self.objective, X)
         check_device_name(self.device)
         given_weight = sample_weight is not None
         X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
@@ -732,6 +774,7 @@ feature_names_in_, categories_, feature_groups_
             self._single(rates[0], groups),
             scoring="neg_log_loss" if self.scoring is None else self.scoring,
         )
+        weigh_scores = given_weight and _scorer_takes_weights(scorer, self)
         # Largest rate first: the most regularized solution is the easiest
         # start, and each next one is a small step from it.
         order = np.argsort(-rates, kind="stable")
@@ -745,11 +788,11 @@ feature_names_in_, categories_, feature_groups_
             desc="dropout CV",
             unit="fit",
         )
-        with bar:
+        with bar, _interruption_of(self):
             for k, (train, test) in enumerate(splits):
                 weights = self._row_weights(sample_weight[train], y[train])
                 test_weight = (
-                    {"sample_weight": sample_weight[test]} if given_weight else {}
+                    {"sample_weight": sample_weight[test]} if weigh_scores else {}
                 )
                 fits = self._fit_path(X[train], y[train], weights, groups, rates, order)
                 for r, (model, seconds) in fits.items():
@@ -813,6 +856,43 @@ feature_names_in_, categories_, feature_groups_
                 previous = (model.coef_, model.intercept_)
             out[int(r)] = (model, time.perf_counter() - start + setup / len(rates))
         return out
+
+
+class _interruption_of:
+    """Turn a fold fit's :class:`~skdrop.exceptions.FitInterrupted` (Ctrl-C
+    in "sgd") into a ``KeyboardInterrupt`` of the search, so that its fit
+    restores the search as it was (a search has no partial result)."""
+
+    def __init__(self, search):
+        self.search = search
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None and issubclass(kind, FitInterrupted):
+            raise KeyboardInterrupt(
+                f"{type(self.search).__name__}.fit was interrupted during a "
+                "fold fit; the estimator is left as it was before fit"
+            ) from exc
+        return False
+
+
+def _scorer_takes_weights(scorer, search):
+    """Whether the scorer takes ``sample_weight``; a warning if not (the
+    test scores then ignore the weights), as GridSearchCV does."""
+    if hasattr(scorer, "_accept_sample_weight"):
+        accept = scorer._accept_sample_weight()
+    else:
+        accept = "sample_weight" in inspect.signature(scorer).parameters
+    if not accept:
+        warnings.warn(
+            f"The scoring {scorer} does not take sample_weight: the test "
+            f"scores of {type(search).__name__} ignore the weights.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return accept
 
 
 def _cv_results(rates, scores, fit_times, score_times):

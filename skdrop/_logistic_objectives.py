@@ -57,6 +57,7 @@ _CHUNK = 8192
 # block (and its square, made on the fly) stays in cache from the forward
 # products to the gradient's, so one evaluation reads X from memory once.
 _BLOCK_BYTES = 4_000_000
+_SPARSE_BLOCK_ROWS = 16_384
 # Jitter of the score covariance before its Cholesky factor, relative to its
 # mean diagonal, plus an absolute floor for rows with no variance.
 _JITTER = 1e-10
@@ -97,7 +98,7 @@ class DropoutDesign:
     columns of each multi-column group and ``weights`` the row weights
     divided by their sum (so sums over rows are weighted means).  A dense
     design keeps no ``X2``: :meth:`blocks_of_rows` squares each block of
-    rows when it is used.
+    rows when it is used; a sparse one is cut into blocks of rows too.
     """
 
     X: Matrix
@@ -135,9 +136,10 @@ class DropoutDesign:
         """Consecutive blocks of rows, dealt into at most ``n_parts`` runs of
         neighbouring blocks; a sparse design is one block."""
         n, d = self.X.shape
-        if self.X2 is not None:
-            return [[slice(0, n)]]
-        step = min(n, max(256, _BLOCK_BYTES // (8 * max(d, 1))))
+        if self.X2 is not None:  # sparse: blocks bound the (rows, K, K) arrays
+            step = min(n, _SPARSE_BLOCK_ROWS)
+        else:
+            step = min(n, max(256, _BLOCK_BYTES // (8 * max(d, 1))))
         blocks = [slice(a, min(a + step, n)) for a in range(0, n, step)]
         n_parts = max(1, min(n_parts, len(blocks)))
         edges = np.linspace(0, len(blocks), n_parts + 1).round().astype(int)
@@ -147,9 +149,19 @@ class DropoutDesign:
         self, rows_list: list[slice]
     ) -> Iterator[tuple[slice, DropoutDesign]]:
         """``(rows, design)`` of each block in ``rows_list``, with its
-        squares (a sparse design is its own block)."""
+        squares."""
         if self.X2 is not None:
-            yield slice(None), self
+            for rows in rows_list:
+                if rows.stop - rows.start == self.X.shape[0]:
+                    yield rows, self
+                    continue
+                X2b = self.X2[rows]
+                counts = np.diff(X2b.indptr)
+                index = np.repeat(np.arange(X2b.shape[0], dtype=np.intp), counts)
+                block = DropoutDesign(
+                    self.X[rows], X2b, self.blocks, self.weights[rows], index
+                )
+                yield rows, block
             return
         grouped = np.concatenate(self.blocks) if self.blocks else None
         # One buffer for the squares of every block: a fresh array per block

@@ -109,3 +109,28 @@ def test_block_average_tail_mean_and_standard_error():
     rel = avg.relative_standard_error() * np.linalg.norm(avg.tail_mean())
     assert 0.4 * true_se < rel < 2.5 * true_se
     assert _BlockAverage(2).relative_standard_error() == np.inf
+
+
+def test_convergence_is_checked_at_the_last_epoch():
+    """A fit whose max_iter ends exactly where a longer fit converged
+    converges too (the standard error is checked at the last epoch), with
+    the same coefficients."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skdrop import DropoutLinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=300)
+    long = DropoutLinearRegression(
+        0.3, solver="sgd", tol=5e-2, max_iter=5000, random_state=0
+    ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        exact = DropoutLinearRegression(
+            0.3, solver="sgd", tol=5e-2, max_iter=long.n_iter_, random_state=0
+        ).fit(X, y)
+    assert exact.n_iter_ == long.n_iter_
+    np.testing.assert_array_equal(exact.coef_, long.coef_)

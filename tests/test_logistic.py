@@ -297,3 +297,42 @@ def test_bad_input(cancer10):
         DropoutLogisticRegression().fit(X, X[:, 0])
     with pytest.raises(ValueError, match="dropouts must be in"):
         DropoutLogisticRegressionCV(dropouts=[0.1, 1.0]).fit(X, y)
+
+
+def test_cv_scorer_without_sample_weight_warns(cancer10):
+    """As GridSearchCV: weights go to the scorer only if it takes them."""
+    X, y = cancer10
+    weights = np.random.default_rng(0).uniform(0.5, 2, len(y))
+
+    def hits(estimator, X, y):
+        return float(np.mean(estimator.predict(X) == y))
+
+    search = DropoutLogisticRegressionCV([0.1, 0.5], cv=3, scoring=hits)
+    with pytest.warns(UserWarning, match="does not take sample_weight"):
+        search.fit(X, y, sample_weight=weights)
+    assert search.dropout_ in (0.1, 0.5)
+
+
+def test_overlapping_fits_restore_blas_threads():
+    """Fits in several threads share one BLAS limit and restore it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 400))  # 9.6 MB: several blocks of rows
+    y = (X[:, 0] + rng.normal(size=3000) > 0).astype(int)
+    before = blas_threads()
+    with ThreadPoolExecutor(2) as pool:
+        fits = [
+            pool.submit(DropoutLogisticRegression(max_iter=5).fit, X, y)
+            for _ in range(3)
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for f in fits:
+                f.result()
+    assert blas_threads() == before

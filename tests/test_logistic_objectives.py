@@ -249,3 +249,21 @@ def test_blocks_of_rows_add_up_to_the_whole(monkeypatch, name, task):
     assert dense[0] == pytest.approx(sparse[0], rel=1e-12)
     np.testing.assert_allclose(dense[1], sparse[1], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(dense[2], sparse[2], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sparse_blocks_add_up_to_the_whole(monkeypatch, name):
+    """A CSR design in blocks of 100 rows (six blocks of the 569) gives what
+    one block gives."""
+    import skdrop._logistic_objectives as objectives
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = sp.csr_matrix(np.where(np.abs(X) > np.median(X, axis=0), X, 0.0))
+    rng = np.random.default_rng(9)
+    coef, intercept = rng.normal(size=(30, 3)) * 1e-3, rng.normal(size=3)
+    y3 = (np.asarray(X[:, 0].todense()).ravel() > 15).astype(int) + y
+    whole = objective(name, coef, intercept, X, y3, 0.5)
+    monkeypatch.setattr(objectives, "_SPARSE_BLOCK_ROWS", 100)
+    blocks = objective(name, coef, intercept, X, y3, 0.5)
+    assert blocks[0] == pytest.approx(whole[0], rel=1e-12)
+    np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-10, atol=1e-16)

@@ -388,6 +388,11 @@ def _cv_scores(X, y, train, test, rates, settings, scorer):
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train, y_test = y[train], y[test]
     n_classes = np.unique(y).size
+    if np.unique(y_train).size != n_classes:
+        raise ValueError(
+            f"a training split holds {np.unique(y_train).size} of the "
+            f"{n_classes} classes; use fewer folds or a stratified cv"
+        )
     scaler = StandardScaler().fit(np.asarray(X_train))
     Xs_train = scaler.transform(np.asarray(X_train))
     Xs_test = scaler.transform(np.asarray(X_test))
