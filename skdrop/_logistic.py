@@ -33,6 +33,7 @@ from ._persistence import VersionedStateMixin
 from ._validation import (
     atomic_fit,
     check_dropout_grid,
+    check_magnitude,
     group_labels,
     seed_from_random_state,
 )
@@ -146,6 +147,11 @@ class _LogisticDropoutBase(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             dtype=np.float64,
             reset=True,
         )
+        # The objectives sum squared inputs over the rows (the penalty, the
+        # column scales): keep a 1e4 headroom below float64's largest.
+        limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
+        why = f"sums of squares over {X.shape[0]} rows must fit in float64"
+        check_magnitude(X.data if sp.issparse(X) else X, "X", limit, why)
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size < 2:

@@ -291,6 +291,8 @@ def test_bad_input(cancer10):
     bad[3, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         DropoutLogisticRegression().fit(bad, y)
+    with pytest.raises(ValueError, match="magnitude 1e"):
+        DropoutLogisticRegression().fit(X * 1e300, y)
     with pytest.raises(TypeError, match="objective='sgd' needs dense X"):
         DropoutLogisticRegression(objective="sgd").fit(sp.csr_matrix(X), y)
     with pytest.raises(ValueError, match="continuous"):
