@@ -291,7 +291,7 @@ def test_bad_input(cancer10):
     bad[3, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         DropoutLogisticRegression().fit(bad, y)
-    with pytest.raises(ValueError, match="magnitude .* more than the"):
+    with pytest.raises(ValueError, match=r"magnitude .* more than the"):
         DropoutLogisticRegression().fit(X * 1e300, y)
     with pytest.raises(TypeError, match="objective='sgd' needs dense X"):
         DropoutLogisticRegression(objective="sgd").fit(sp.csr_matrix(X), y)
