@@ -122,7 +122,8 @@ def mc_gaussian_nll(y_true, samples, noise_std, *, sample_weight=None):
     ----------
     y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Observed values.
-    samples : array-like of shape (n_passes, *y_true.shape)
+    samples : array-like of shape (n_passes, n_samples) or \
+            (n_passes, n_samples, n_outputs)
         The predictions of the Monte Carlo passes.
     noise_std : float or array-like broadcastable to ``y_true``
         Standard deviation of the observation noise, ``tau^(-1/2)``, > 0.
