@@ -818,10 +818,11 @@ feature_names_in_, categories_, feature_groups_
         final.classes_ = self.classes_
         sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
-        if self.objective == "sgd":
-            final._fit_sgd(X, Y, sample_weight, groups)
-        else:
-            final._fit_design(_ScaledDesign.build(X, sample_weight, groups), Y)
+        with _interruption_of(self):
+            if self.objective == "sgd":
+                final._fit_sgd(X, Y, sample_weight, groups)
+            else:
+                final._fit_design(_ScaledDesign.build(X, sample_weight, groups), Y)
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
             setattr(self, name, getattr(final, name))
         return self
@@ -865,9 +866,10 @@ feature_names_in_, categories_, feature_groups_
 
 
 class _interruption_of:
-    """Turn a fold fit's :class:`~skdrop.exceptions.FitInterrupted` (Ctrl-C
-    in "sgd") into a ``KeyboardInterrupt`` of the search, so that its fit
-    restores the search as it was (a search has no partial result)."""
+    """Turn a fold fit's or the refit's
+    :class:`~skdrop.exceptions.FitInterrupted` (Ctrl-C in "sgd") into a
+    ``KeyboardInterrupt`` of the search, so that its fit restores the search
+    as it was (a search has no partial result)."""
 
     def __init__(self, search):
         self.search = search
