@@ -6,7 +6,7 @@ import inspect
 import threading
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -429,11 +429,14 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
                 bar.set_postfix(loss=f"{value:.5g}")
 
             # As many threads as BLAS would use, each on its own blocks of
-            # rows with single-threaded BLAS (the blocks are cache-sized).
-            # Asking threadpoolctl costs milliseconds: only for several blocks.
+            # rows with BLAS on one thread (more would oversubscribe the
+            # cores).  threadpoolctl's limit is process-wide for some BLAS
+            # builds and per thread for others: only one fit at a time holds
+            # it, so each restores what it set, in its own thread.  Asking
+            # threadpoolctl costs milliseconds: only for several blocks.
             several = len(problem.design.row_blocks(2)) > 1
             n_threads = _blas_threads() if several else 1
-            with _single_threaded_blas() if several else nullcontext():
+            with _blas_section(several):
                 solution = fit_dropout_logistic(
                     problem.design,
                     Y,
@@ -540,31 +543,16 @@ class _ScaledDesign:
 
 
 _BLAS_LOCK = threading.Lock()
-_BLAS_USERS = {"count": 0, "limits": None}
 
 
-class _single_threaded_blas:
-    """BLAS on one thread while at least one fit needs it.
-
-    threadpoolctl's limit is process-wide: fits that overlap in threads
-    share one limit (the first sets it, the last restores it), instead of
-    each restoring what the other had set.
-    """
-
-    def __enter__(self):
-        with _BLAS_LOCK:
-            if _BLAS_USERS["count"] == 0:
-                _BLAS_USERS["limits"] = threadpool_limits(1, user_api="blas")
-            _BLAS_USERS["count"] += 1
-        return self
-
-    def __exit__(self, *exc):
-        with _BLAS_LOCK:
-            _BLAS_USERS["count"] -= 1
-            if _BLAS_USERS["count"] == 0:
-                _BLAS_USERS["limits"].restore_original_limits()
-                _BLAS_USERS["limits"] = None
-        return False
+@contextmanager
+def _blas_section(active):
+    """BLAS on one thread, one fit at a time (see ``_fit_design``)."""
+    if not active:
+        yield
+        return
+    with _BLAS_LOCK, threadpool_limits(1, user_api="blas"):
+        yield
 
 
 def _blas_threads():

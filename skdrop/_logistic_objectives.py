@@ -410,8 +410,7 @@ def _by_blocks(block_objective: Objective) -> Objective:
     over its blocks of rows (the row weights are already normalized).
 
     With ``n_threads > 1`` the blocks are dealt to that many threads (numpy
-    releases the GIL in its products and ufuncs); the caller should then
-    keep BLAS to one thread, as blocks this small gain nothing from more.
+    releases the GIL in its products and ufuncs).
     """
 
     def objective(

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skdrop._analyze import _LOGISTIC_QUICK_RATES
 from skdrop._cli import main
 
 
@@ -137,8 +138,8 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
         assert results["ridge_comparison"] is None
         logistic = results["logistic_comparison"]
         assert logistic["scoring"] == "neg_log_loss"
-        assert logistic["best_dropout"] in (0.05, 0.2, 0.5, 0.8)
-        assert logistic["l2cv_equivalent_dropout"] in (0.05, 0.2, 0.5, 0.8)
+        assert logistic["best_dropout"] in _LOGISTIC_QUICK_RATES
+        assert logistic["l2cv_equivalent_dropout"] in _LOGISTIC_QUICK_RATES
         matched = logistic["matched_C"]
         assert logistic["l2cv_C"] == matched[str(logistic["l2cv_equivalent_dropout"])]
         assert "<h2>Dropout against L2 logistic regression</h2>" in html

@@ -315,8 +315,9 @@ def test_cv_scorer_without_sample_weight_warns(cancer10):
     assert search.dropout_ in (0.1, 0.5)
 
 
-def test_overlapping_fits_restore_blas_threads():
-    """Fits in several threads share one BLAS limit and restore it."""
+def test_fits_in_threads_leave_blas_threads_alone():
+    """Fits in several threads (several blocks of rows each) leave the BLAS
+    thread count as it was."""
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_info
