@@ -1,5 +1,6 @@
 """Inspection tools: dropout against ridge and against L2 logistic regression,
-feature-ablation importance, learned dropout relevance, plots."""
+feature-ablation importance, learned dropout relevance, Monte Carlo
+uncertainty of classifiers, plots."""
 
 from ._ablation import ablation_importance
 from ._ablation_display import AblationImportanceDisplay
@@ -10,6 +11,7 @@ from ._relevance import dropout_relevance
 from ._relevance_display import DropoutRelevanceDisplay
 from ._ridge_comparison import compare_with_ridge
 from ._ridge_display import RidgeComparisonDisplay
+from ._uncertainty import predictive_uncertainty
 
 __all__ = [
     "AblationImportanceDisplay",
@@ -21,4 +23,5 @@ __all__ = [
     "compare_with_ridge",
     "dropout_relevance",
     "loss_curves",
+    "predictive_uncertainty",
 ]
