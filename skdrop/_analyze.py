@@ -538,9 +538,7 @@ def _ridge_comparison(study):
     from .inspection import RidgeComparisonDisplay, compare_with_ridge
 
     X, y, splits = study.X, study.y, study.splits
-    encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
-    design = encoder.transform(X)
-    groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
+    design, groups = _one_hot_design(X)
     with warnings.catch_warnings():
         # Without dropout a full one-hot block is collinear with the
         # intercept: the minimum-norm solution is the expected answer there.
@@ -566,6 +564,14 @@ def _ridge_comparison(study):
     return summary, display.figure_
 
 
+def _one_hot_design(X):
+    """The table one-hot encoded (a DataFrame) and its one-hot blocks, as
+    column indices, for the dropout comparisons."""
+    encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
+    groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
+    return encoder.transform(X), groups
+
+
 def _logistic_comparison(study):
     """Dropout logistic regression against L2 logistic regression on the
     one-hot encoded table, summed up and drawn.  Scored by log loss: the
@@ -574,9 +580,7 @@ def _logistic_comparison(study):
     from .inspection import RidgeComparisonDisplay, compare_with_logistic
 
     X, y = study.X, study.y
-    encoder = _one_hot_preprocessing().set_output(transform="pandas").fit(X)
-    design = encoder.transform(X)
-    groups = [g for g in one_hot_groups(encoder) if len(g) > 1]
+    design, groups = _one_hot_design(X)
     result = compare_with_logistic(
         design,
         y.to_numpy(),

@@ -417,17 +417,8 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         if init is not None:
             coef0 = init[0].T
             b0 = init[1]
-        with tqdm(
-            total=self.max_iter,
-            disable=not self.verbose,
-            desc=f"dropout logistic ({self.objective})",
-            unit="iter",
-        ) as bar:
-
-            def progress(it, value):
-                bar.update(1)
-                bar.set_postfix(loss=f"{value:.5g}")
-
+        desc = f"dropout logistic ({self.objective})"
+        with _loss_progress(self.max_iter, self.verbose, desc, "iter") as progress:
             # As many threads as BLAS would use, each on its own blocks of
             # rows with BLAS on one thread (more would oversubscribe the
             # cores).  threadpoolctl's limit is process-wide for some BLAS
@@ -475,14 +466,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         )
         tol = _DEFAULT_TOL["sgd"] if self.tol is None else self.tol
         has_groups = any(len(g) > 1 for g in groups)
-        with tqdm(
-            total=self.max_iter, disable=not self.verbose, desc="sgd", unit="epoch"
-        ) as bar:
-
-            def progress(epoch, loss):
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.5g}")
-
+        with _loss_progress(self.max_iter, self.verbose, "sgd", "epoch") as progress:
             result = fit_linear_sgd(
                 X,
                 Y.reshape(n_samples, -1),
@@ -540,6 +524,19 @@ class _ScaledDesign:
         np.divide(1.0, np.sqrt(second), out=scale, where=second > 0)
         design = DropoutDesign.build(X, sample_weight, list(groups))
         return cls(design, scale)
+
+
+@contextmanager
+def _loss_progress(total, verbose, desc, unit):
+    """A progress bar (shown when ``verbose``) and the callback the solvers
+    report each iteration's loss to."""
+    with tqdm(total=total, disable=not verbose, desc=desc, unit=unit) as bar:
+
+        def progress(step, loss):
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.5g}")
+
+        yield progress
 
 
 _BLAS_LOCK = threading.Lock()

@@ -73,6 +73,18 @@ def _split_pair(name, first, second, names):
     return pair[:, 0], pair[:, 1]
 
 
+def _gaussian_inputs(name, y_true, mean, std):
+    """``y_true``, ``mean`` and ``std`` as checked float arrays of one shape
+    (``std > 0``), ``mean`` possibly holding both as two columns."""
+    mean, std = _split_pair(name, mean, std, ("mean", "std"))
+    y, m, s = (
+        _as_float(n, v) for n, v in (("y_true", y_true), ("mean", mean), ("std", std))
+    )
+    _same_shape("y_true", y, mean=m, std=s)
+    _positive("std", s)
+    return y, m, s
+
+
 def gaussian_nll(y_true, mean, std=None, *, sample_weight=None):
     """Mean negative log-likelihood of ``y_true`` under ``N(mean, std^2)``.
 
@@ -100,12 +112,7 @@ def gaussian_nll(y_true, mean, std=None, *, sample_weight=None):
     >>> round(gaussian_nll([0.0, 1.0], [0.0, 0.0], [1.0, 1.0]), 4)
     1.1689
     """
-    mean, std = _split_pair("gaussian_nll", mean, std, ("mean", "std"))
-    y, m, s = (
-        _as_float(n, v) for n, v in (("y_true", y_true), ("mean", mean), ("std", std))
-    )
-    _same_shape("y_true", y, mean=m, std=s)
-    _positive("std", s)
+    y, m, s = _gaussian_inputs("gaussian_nll", y_true, mean, std)
     per_row = -norm.logpdf(y, loc=m, scale=s)
     return _weighted_mean(per_row, sample_weight)
 
@@ -188,12 +195,7 @@ def crps_gaussian(y_true, mean, std=None, *, sample_weight=None):
     >>> round(crps_gaussian([0.0], [0.0], [1.0]), 4)  # (sqrt(2) - 1) / sqrt(pi)
     0.2337
     """
-    mean, std = _split_pair("crps_gaussian", mean, std, ("mean", "std"))
-    y, m, s = (
-        _as_float(n, v) for n, v in (("y_true", y_true), ("mean", mean), ("std", std))
-    )
-    _same_shape("y_true", y, mean=m, std=s)
-    _positive("std", s)
+    y, m, s = _gaussian_inputs("crps_gaussian", y_true, mean, std)
     z = (y - m) / s
     per_row = s * (
         z * (2.0 * norm.cdf(z) - 1.0) + 2.0 * norm.pdf(z) - 1.0 / np.sqrt(np.pi)
