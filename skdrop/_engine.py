@@ -47,6 +47,7 @@ from ._members import (
 from ._network import ACTIVATIONS, DropoutNetwork
 from ._trainer import (
     DIVERGENCE_ADVICE,
+    GAUSSIAN_MIN_VARIANCE,
     EpochsResult,
     MLPConfig,
     MLPTrainer,
@@ -66,6 +67,7 @@ __all__ = [
     "MemberPlan",
     "NetworkSpec",
     "build_trainer",
+    "gaussian_variance",
     "load_state",
     "mc_predict_raw",
     "member_bytes",
@@ -296,6 +298,12 @@ def predict_raw(
             xb = _to_device(X[start : start + rows], weight.device, weight.dtype)
             out.append(network(xb, noise).cpu().numpy())
     return np.concatenate(out, axis=0).astype(np.float64)
+
+
+def gaussian_variance(score: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The variance that the "gaussian" head's score outputs stand for,
+    ``softplus(score) + GAUSSIAN_MIN_VARIANCE`` (the training loss's)."""
+    return np.logaddexp(0.0, score) + GAUSSIAN_MIN_VARIANCE
 
 
 def mc_predict_raw(

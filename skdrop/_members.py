@@ -207,7 +207,8 @@ def _validation_metrics(
     raw, target, w = raw.to(dtype), target.to(dtype), weight.to(dtype)
     loss_sum, _ = head_loss_and_grad(raw, target, w, head)
     total = w.sum(1)
-    if head == "identity":
+    if head in ("identity", "gaussian"):
+        raw = raw[:, :, : target.shape[2]]
         mean = (w[:, :, None] * target).sum(1) / total[:, None]
         num = (w[:, :, None] * (target - raw) ** 2).sum(1)
         den = (w[:, :, None] * (target - mean[:, None, :]) ** 2).sum(1)
@@ -231,7 +232,7 @@ class MemberTrainer:
         Batch normalization is not supported here (its statistics would mix
         members' padding rows): the estimators fit such members one by one.
     plans : sequence of MemberPlan
-    head : {"softmax", "logistic", "identity"}
+    head : {"softmax", "logistic", "identity", "gaussian"}
     config : MLPConfig
         A stochastic solver ("sgd", "adam" or "adamw").
     device : torch.device

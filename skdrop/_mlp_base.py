@@ -276,6 +276,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             # Nothing completed: atomic_fit restores the state before this call.
             raise KeyboardInterrupt
         self._record(trainer, result, X.shape[0], incremental)
+        self._after_fit(X, y, sample_weight, validation)
         if result.interrupted:
             raise FitInterrupted(
                 estimator_name=type(self).__name__, n_epochs=len(result.losses)
@@ -322,6 +323,11 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         standardizes it)."""
         del sample_weight, first
         return Y
+
+    def _after_fit(self, X, Y, sample_weight, validation):
+        """Fitted attributes that need the trained network and the data it
+        saw (the regressor's noise variance); nothing here."""
+        del X, Y, sample_weight, validation
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
         """The engine's training, behind a progress bar when ``verbose``."""
@@ -468,7 +474,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
 
     def _split(self, X, y, sample_weight):
-        stratify = y if self._head_name != "identity" and not self._multilabel else None
+        classify = isinstance(self, ClassifierMixin) and not self._multilabel
+        stratify = y if classify else None
         if stratify is not None and stratify.shape[1] == 1:
             stratify = stratify[:, 0]
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]

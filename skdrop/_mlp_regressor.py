@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.stats import norm
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._engine import gaussian_variance, mc_predict_raw
 from ._mlp_base import (
     _FLOAT32_MAX,
     PRIOR_LENGTH_SCALE,
     _BaseDropoutMLP,
+    _finite,
     _stochastic_solver,
 )
 from ._validation import atomic_fit, check_magnitude, numeric_target
 
 # Monte Carlo passes behind ``DropoutMLPRegressor.predict(X, return_std=True)``.
 _RETURN_STD_SAMPLES = 50
+# The noise variance is estimated from at most this many rows, with this many
+# Monte Carlo passes: a standard error of about 1.5% of the variance.
+_NOISE_ROWS = 10_000
+_NOISE_PASSES = 50
+# Floor of the estimated noise variance, of the standardized target.
+_NOISE_FLOOR = 1e-6
 
 
 class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
@@ -28,9 +40,10 @@ class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
     with dropout; the squared-error loss and every shared parameter have
-    scikit-learn's meaning.  ``predict(X, return_std=True)`` gives Monte
-    Carlo dropout uncertainty.  Read more in the
-    :ref:`user guide <mlp_dropout>`.
+    scikit-learn's meaning.  ``predict(X, return_std=True)`` and
+    :meth:`predict_interval` give the Monte Carlo dropout predictive
+    distribution, with the noise of the target.  Read more in the
+    :ref:`user guide <mlp_dropout>` and in :ref:`uncertainty`.
 
     Parameters
     ----------
@@ -42,9 +55,28 @@ dropout_type, dropout_scaling, feature_groups, categorical_features, max_categor
 batch_norm, max_norm, prior_length_scale, device
         As in :class:`DropoutMLPClassifier`; early stopping monitors the
         validation R^2 and the split is not stratified.
-    loss : {"squared_error"}, default="squared_error"
-        The loss, half the squared error, as in scikit-learn (keyword only
-        here).  scikit-learn's ``loss="poisson"`` is not offered.
+    loss : {"squared_error", "gaussian_nll"}, default="squared_error"
+        "squared_error" is half the squared error, as in scikit-learn
+        (keyword only here; scikit-learn's ``loss="poisson"`` is not
+        offered).  "gaussian_nll" gives the network a heteroscedastic head,
+        as deep ensembles do (Lakshminarayanan et al. 2017): per target a
+        mean and a variance ``softplus(s) + 1e-6`` (of the standardized
+        target), trained with the Gaussian negative log-likelihood; with
+        dropout, the Monte Carlo passes add the model's uncertainty to the
+        predicted noise.  ``predict`` returns the means.
+    noise_variance : "auto", float or array-like of shape (n_targets,), \
+default="auto"
+        The variance of the target's noise around the network's prediction
+        (``1 / tau`` of Gal and Ghahramani 2016), in the target's units,
+        which ``predict(X, return_std=True)`` and :meth:`predict_interval`
+        add to the Monte Carlo variance.  "auto" estimates it after the fit
+        by maximum likelihood of the Gaussian predictive distribution
+        ``N(MC mean, MC variance + noise)``: on the validation part with
+        ``early_stopping=True`` (held-out rows), else on the training rows
+        (at most 10,000 of them), where it is optimistic if the network
+        overfits; ``partial_fit`` re-estimates it on each call's rows.  A
+        positive value fixes it.  Only with ``loss="squared_error"``.  Not
+        in scikit-learn.
     target_scaling : {"standard"} or None, default="standard"
         "standard" trains the network on the target standardized per output
         column (weighted by ``sample_weight`` when given; a constant column
@@ -62,6 +94,12 @@ batch_norm, max_norm, prior_length_scale, device
 
     Attributes
     ----------
+    noise_variance_ : ndarray of shape (n_outputs,) or None
+        The noise variance per target, in the target's units (see
+        ``noise_variance``); None with ``loss="gaussian_nll"``, whose noise
+        is predicted per row.  It may be set after the fit, for example from
+        a calibration set; :meth:`predict` and :meth:`predict_interval`
+        check it.
     target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         The standardization of the target the network trains on,
         ``(y - target_mean_) / target_scale_``, fitted on the first fit;
@@ -79,9 +117,12 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
     coefs_, intercepts_ : list of ndarray
         As in :class:`DropoutMLPClassifier`, with the target scaling folded
         into the last layer: the forward pass gives predictions in the
-        target's units, as with scikit-learn's MLPRegressor.
+        target's units, as with scikit-learn's MLPRegressor.  With
+        ``loss="gaussian_nll"`` the last layer has ``2 * n_outputs_``
+        columns: the means, then the variance scores ``s`` of the
+        standardized target.
     out_activation_ : str
-        "identity".
+        "identity" (of the means).
     module_ : DropoutNetwork
         The trained torch module, which predicts the standardized target:
         ``module_(x) * target_scale_ + target_mean_`` is the prediction.
@@ -112,8 +153,13 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "gaussian_nll"})],
         "target_scaling": [StrOptions({"standard"}), None],
+        "noise_variance": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+            "array-like",
+        ],
     }
 
     def __init__(
@@ -123,6 +169,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         *,
         loss="squared_error",
         target_scaling="standard",
+        noise_variance="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -194,6 +241,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         )
         self.loss = loss
         self.target_scaling = target_scaling
+        self.noise_variance = noise_variance
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -292,39 +340,254 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             self.intercepts_[-1] * self.target_scale_ + self.target_mean_
         )
 
+    def _check_params(self):
+        result = super()._check_params()
+        if self.loss == "gaussian_nll" and not _is_auto(self.noise_variance):
+            raise ValueError(
+                "noise_variance applies to loss='squared_error': with "
+                "loss='gaussian_nll' the network predicts the noise variance of "
+                f"each row; got noise_variance={self.noise_variance!r}. Leave "
+                "it at 'auto'."
+            )
+        if not _is_auto(self.noise_variance):
+            _noise_array(self.noise_variance, "noise_variance")
+        return result
+
     def _head(self, Y):
         del Y
-        self._head_name = "identity"
-        return "identity"
+        self._head_name = "gaussian" if self.loss == "gaussian_nll" else "identity"
+        return self._head_name
 
-    def predict(self, X, return_std=False):
+    def _spec(self, X, Y, hidden, rates):
+        spec = super()._spec(X, Y, hidden, rates)
+        if self.loss == "gaussian_nll":
+            # A mean and a variance score per target.
+            spec = replace(spec, n_outputs=2 * Y.shape[1])
+        return spec
+
+    def _after_fit(self, X, Y, sample_weight, validation):
+        """``noise_variance_``: as given, or estimated on the validation part
+        (early stopping) or else on the training rows, in target units."""
+        n_outputs = Y.shape[1]
+        if self.loss == "gaussian_nll":
+            self.noise_variance_ = None
+            return
+        if not _is_auto(self.noise_variance):
+            given = _noise_array(self.noise_variance, "noise_variance")
+            self.noise_variance_ = _per_output(given, n_outputs, "noise_variance")
+            return
+        if validation is not None:
+            X, Y, sample_weight = validation
+        n_rows = X.shape[0]
+        if n_rows > _NOISE_ROWS:
+            rng = np.random.default_rng(self._seeds[3])
+            rows = np.sort(rng.choice(n_rows, _NOISE_ROWS, replace=False))
+            X, Y = X[rows], Y[rows]
+            sample_weight = None if sample_weight is None else sample_weight[rows]
+        passes = _NOISE_PASSES if self._has_dropout() else 1
+        raw = _finite(mc_predict_raw(self.module_, X, passes, self._seeds[4]))
+        means = raw[:, :, :n_outputs]
+        center, model_var = means.mean(axis=0), means.var(axis=0)
+        residual = np.asarray(Y, dtype=np.float64) - center
+        weights = None if sample_weight is None else np.asarray(sample_weight, float)
+        standardized = np.array(
+            [
+                noise_variance_mle(residual[:, j], model_var[:, j], weights)
+                for j in range(n_outputs)
+            ]
+        )
+        self.noise_variance_ = standardized * self.target_scale_**2
+
+    def _has_dropout(self):
+        """Whether the Monte Carlo passes differ: some rate is positive."""
+        rates = np.nan_to_num(np.asarray(self.input_dropout_, dtype=float))
+        hidden = max(self.hidden_dropout_, default=0.0)
+        return bool(rates.max(initial=0.0) > 0 or hidden > 0)
+
+    def _scale_target(self, Y, sample_weight, first):
+        if not first and self.loss != getattr(self, "_loss_fitted", "squared_error"):
+            raise ValueError(
+                f"loss={self.loss!r} differs from the fitted model's "
+                f"{self._loss_fitted!r}; warm_start and partial_fit continue the "
+                "network trained with that loss: set warm_start=False to fit a "
+                "new one"
+            )
+        self._loss_fitted = self.loss
+        if not _is_auto(self.noise_variance):
+            given = _noise_array(self.noise_variance, "noise_variance")
+            _per_output(given, Y.shape[1], "noise_variance")
+        return self._standardize(Y, sample_weight, first)
+
+    def _standardize(self, Y, sample_weight, first):
+        if first:
+            self.target_mean_, self.target_scale_ = _target_statistics(
+                Y, sample_weight, self.target_scaling
+            )
+            self._target_scaling_fitted = self.target_scaling
+        elif self.target_scaling != self._target_scaling_fitted:
+            raise ValueError(
+                f"target_scaling={self.target_scaling!r} differs from the fitted "
+                f"model's {self._target_scaling_fitted!r}; warm_start and "
+                "partial_fit continue the network trained on that target: set "
+                "warm_start=False to fit a new one"
+            )
+        return (Y - self.target_mean_) / self.target_scale_
+
+    def _in_target_units(self, raw):
+        """The network's mean outputs (last axis) mapped back to the target's
+        units; the identity with ``target_scaling=None``.  The gaussian head's
+        variance scores, which follow the means, are left out."""
+        return raw[..., : self.target_scale_.shape[0]] * self.target_scale_ + (
+            self.target_mean_
+        )
+
+    def _export_parameters(self):
+        super()._export_parameters()
+        # scikit-learn's coefs_ and intercepts_ predict in the target's units;
+        # the gaussian head's variance scores stay those of the standardized
+        # target.
+        k = self.target_scale_.shape[0]
+        coef, intercept = self.coefs_[-1], self.intercepts_[-1]
+        self.coefs_[-1] = np.concatenate(
+            [coef[:, :k] * self.target_scale_, coef[:, k:]], axis=1
+        )
+        self.intercepts_[-1] = np.concatenate(
+            [intercept[:k] * self.target_scale_ + self.target_mean_, intercept[k:]]
+        )
+        self.n_outputs_ = k
+        self.out_activation_ = "identity"
+
+    def predict(
+        self, X, return_std=False, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
+    ):
         """Predict with the evaluation-mode network, or with MC dropout.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         return_std : bool, default=False
-            Also return the standard deviation of 50 Monte Carlo dropout
-            predictions (see :meth:`mc_predict`); the mean returned is then
-            their average, which approximates the predictive mean (Gal and
-            Ghahramani 2016).  The masks are seeded from ``random_state``, so
-            repeated calls agree.
+            Also return the predictive standard deviation from
+            ``n_samples`` Monte Carlo dropout passes (Gal and Ghahramani
+            2016); the mean returned is then their average, which
+            approximates the predictive mean.  The masks are seeded from
+            ``random_state``, so repeated calls agree.
+        include_noise : bool, default=True
+            With ``return_std``: the total predictive standard deviation,
+            ``sqrt(Var_t f_t(x) + noise)``, where the noise is
+            ``noise_variance_`` (``loss="squared_error"``) or the mean over
+            the passes of the predicted variance (``loss="gaussian_nll"``).
+            False gives the model (epistemic) part ``sqrt(Var_t f_t(x))``
+            only: what ``return_std`` returned before skdrop 0.6.
+        n_samples : int, default=50
+            Monte Carlo passes behind ``return_std``.
 
         Returns
         -------
         y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
         y_std : ndarray of the same shape
-            Only with ``return_std=True``; the model (dropout) uncertainty,
-            without the noise of the targets.
+            Only with ``return_std=True``.
         """
         if return_std:
-            check_is_fitted(self)
-            draws = self.mc_predict(
-                X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
-            )
-            return draws.mean(axis=0), draws.std(axis=0)
+            mean, variance = self._predictive_moments(X, include_noise, n_samples)
+            return mean, np.sqrt(variance)
         pred = self._in_target_units(self._raw(X))
         return pred[:, 0] if self._single_output else pred
+
+    def predict_interval(
+        self, X, coverage=0.9, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
+    ):
+        """Central prediction intervals from the Gaussian predictive
+        distribution of Monte Carlo dropout.
+
+        The bounds are ``mean -/+ z * std`` with ``z`` the standard normal
+        quantile at ``(1 + coverage) / 2`` and ``mean, std`` those of
+        ``predict(X, return_std=True)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coverage : float, default=0.9
+            The probability, in (0, 1), that the interval holds the target
+            under the predictive distribution.
+        include_noise : bool, default=True
+            As in :meth:`predict`: False gives intervals of the model
+            (epistemic) uncertainty only, which need dropout to be nonzero.
+        n_samples : int, default=50
+            Monte Carlo passes.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
+            Lower and upper bounds on the last axis.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skdrop import DropoutMLPRegressor
+        >>> from skdrop.metrics import interval_coverage
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> reg = DropoutMLPRegressor(
+        ...     hidden_layer_sizes=(32,), hidden_dropout=0.1, early_stopping=True,
+        ...     learning_rate_init=0.01, random_state=0,
+        ... ).fit(X[:350], y[:350])
+        >>> intervals = reg.predict_interval(X[350:], coverage=0.9)
+        >>> intervals.shape
+        (92, 2)
+        >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
+        True
+        """
+        if (
+            not isinstance(coverage, Real)
+            or isinstance(coverage, bool)
+            or not 0 < coverage < 1
+        ):
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}")
+        check_is_fitted(self)
+        if not include_noise and not self._has_dropout():
+            raise ValueError(
+                "predict_interval(include_noise=False) gives intervals of the "
+                "model's Monte Carlo dropout spread, but this model was fitted "
+                "with every dropout rate 0, so its passes agree and the "
+                "intervals would have width 0; fit with dropout or keep "
+                "include_noise=True"
+            )
+        mean, variance = self._predictive_moments(X, include_noise, n_samples)
+        half = norm.ppf(0.5 + coverage / 2) * np.sqrt(variance)
+        return np.stack([mean - half, mean + half], axis=-1)
+
+    def _predictive_moments(self, X, include_noise, n_samples):
+        """Mean and variance of the Monte Carlo predictive distribution, in
+        target units, squeezed to 1-d for a single target."""
+        check_is_fitted(self)
+        noise = None
+        if include_noise and self.loss != "gaussian_nll":
+            noise = self._fitted_noise()
+        raw = self._mc_raw(X, n_samples, self._seeds[4])
+        means = self._in_target_units(raw)
+        mean, variance = means.mean(axis=0), means.var(axis=0)
+        if include_noise:
+            if noise is None:
+                k = self.target_scale_.shape[0]
+                head = gaussian_variance(raw[..., k:]) * self.target_scale_**2
+                noise = head.mean(axis=0)
+            variance = variance + noise
+        if self._single_output:
+            return mean[:, 0], variance[:, 0]
+        return mean, variance
+
+    def _fitted_noise(self):
+        """``noise_variance_`` checked (a user may have set it), one per
+        output."""
+        if getattr(self, "noise_variance_", None) is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no noise_variance_ (it was saved "
+                "by a skdrop release before 0.6, or the attribute was set to "
+                "None), so it cannot give the total predictive uncertainty; "
+                "refit it, set noise_variance_ to a positive float, or pass "
+                "include_noise=False for the model uncertainty only"
+            )
+        values = _noise_array(self.noise_variance_, "noise_variance_")
+        return _per_output(values, self.target_scale_.shape[0], "noise_variance_")
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Predictions under ``n_samples`` random dropout masks.
@@ -340,6 +603,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         Returns
         -------
         y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
+            The passes' predictions (their means, with ``loss="gaussian_nll"``).
         """
         draws = self._in_target_units(self._mc_raw(X, n_samples, random_state))
         return draws[:, :, 0] if self._single_output else draws
@@ -361,6 +625,80 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
+def _noise_array(value, name):
+    """A given noise variance as a float64 array of positive finite values."""
+    try:
+        values = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be 'auto', a positive float or one per target, got {value!r}"
+        ) from exc
+    if values.ndim > 1 or values.size == 0:
+        raise ValueError(
+            f"{name} must be a positive float or a 1-d array of one per target, "
+            f"got shape {values.shape}"
+        )
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError(f"{name} must be > 0 and finite, got {value!r}")
+    return values
+
+
+def _per_output(values, n_outputs, name):
+    if values.ndim == 0 or values.shape[0] == 1:
+        return np.full(n_outputs, float(values.reshape(-1)[0]))
+    if values.shape[0] != n_outputs:
+        raise ValueError(
+            f"{name} has {values.shape[0]} values but the target has "
+            f"{n_outputs} outputs; give one per output or a single float"
+        )
+    return values.copy()
+
+
+def noise_variance_mle(residual, model_variance, sample_weight=None):
+    """Maximum-likelihood noise variance ``s`` of the residuals ``r_i = y_i -
+    mean_i`` of a predictive distribution ``N(mean_i, m_i + s)``.
+
+    Minimizes ``sum_i w_i [log(m_i + s) + r_i^2 / (m_i + s)]`` over ``s >
+    0``, with ``m_i`` the model (Monte Carlo) variance of row ``i``; where
+    every ``m_i`` is 0 this is the weighted mean of ``r_i^2``.  The result
+    is at least ``_NOISE_FLOOR``.
+    """
+    r2 = np.square(np.asarray(residual, dtype=np.float64))
+    m = np.asarray(model_variance, dtype=np.float64)
+    w = np.ones_like(r2) if sample_weight is None else np.asarray(sample_weight)
+    w = w / w.sum()
+    mean_r2 = float(w @ r2)
+    if not (m > 0).any():
+        return max(mean_r2, _NOISE_FLOOR)
+
+    def objective(log_s):
+        v = m + np.exp(log_s)
+        return float(w @ (np.log(v) + r2 / v))
+
+    # Past max r^2 every row's term grows with s: the minimizer is below it.
+    # A grid on log s finds the best basin (the sum need not be unimodal),
+    # then a bounded search refines it.
+    low = np.log(_NOISE_FLOOR)
+    high = np.log(max(float(r2.max()), _NOISE_FLOOR)) + 1e-9
+    if high <= low:
+        return _NOISE_FLOOR
+    grid = np.linspace(low, high, 65)
+    values = [objective(g) for g in grid]
+    k = int(np.argmin(values))
+    found = minimize_scalar(
+        objective,
+        bounds=(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]),
+        method="bounded",
+        options={"xatol": 1e-8},
+    )
+    best = found.x if found.fun <= values[k] else grid[k]
+    return float(np.exp(best))
 
 
 def _target_statistics(Y, sample_weight, scaling):

@@ -37,6 +37,12 @@ _PREDICT_ELEMENTS = 1 << 20
 
 Progress = Callable[[int, float], None]
 
+# Floor of the variance the "gaussian" head predicts (of the standardized
+# target, where a variance of 1 is the target's own): keeps 1 / variance
+# finite in float32.
+GAUSSIAN_MIN_VARIANCE = 1e-6
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
 
 def head_loss_and_grad(
     z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
@@ -45,10 +51,14 @@ def head_loss_and_grad(
 
     The losses are scikit-learn's: cross-entropy of the softmax, binary
     cross-entropy of each logistic output (summed over outputs), and half
-    the squared error (averaged over outputs).  Each row's loss and gradient
-    are multiplied by its sample weight.  ``z`` is ``[rows, outputs]``, or
-    ``[members, rows, outputs]`` for networks trained side by side, whose
-    losses are summed per member.
+    the squared error (averaged over outputs).  The "gaussian" head has two
+    outputs per target, a mean ``m`` and a score ``s`` of the variance ``v =
+    softplus(s) + GAUSSIAN_MIN_VARIANCE``, and the Gaussian negative
+    log-likelihood ``1/2 log(2 pi v) + (y - m)^2 / (2 v)`` (averaged over
+    targets; half the squared error, up to a constant, when ``v = 1``).
+    Each row's loss and gradient are multiplied by its sample weight.  ``z``
+    is ``[rows, outputs]``, or ``[members, rows, outputs]`` for networks
+    trained side by side, whose losses are summed per member.
     """
     # The gradient is computed from detached values, so that the loss stays
     # differentiable when a test runs it under autograd.
@@ -60,6 +70,19 @@ def head_loss_and_grad(
     elif head == "logistic":
         losses = (F.softplus(z) - target * z).sum(-1)
         grad = torch.sigmoid(zd).sub_(target)
+    elif head == "gaussian":
+        k = target.shape[-1]
+        mean, score = z[..., :k], z[..., k:]
+        variance = F.softplus(score) + GAUSSIAN_MIN_VARIANCE
+        diff = mean - target
+        losses = (0.5 * (torch.log(variance) + diff * diff / variance)).mean(
+            -1
+        ) + _HALF_LOG_2PI
+        vd, dd = variance.detach(), diff.detach()
+        grad_mean = dd / vd
+        # d/ds of (log v + d^2 / v) / 2 with dv/ds = sigmoid(s).
+        grad_score = 0.5 * (1.0 - dd * dd / vd) / vd * torch.sigmoid(zd[..., k:])
+        grad = torch.cat([grad_mean, grad_score], dim=-1).div_(k)
     else:
         diff = z - target
         losses = 0.5 * (diff * diff).mean(-1)
@@ -73,8 +96,9 @@ def validation_metrics(
     raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
 ) -> tuple[float, float]:
     """``(loss, score)`` of raw outputs: the head's mean loss, and accuracy
-    (classification heads) or R^2 averaged over outputs (identity head), both
-    weighted by the sample weights, with scikit-learn's definitions."""
+    (classification heads) or R^2 averaged over outputs (identity head; of
+    the means, for the gaussian head), both weighted by the sample weights,
+    with scikit-learn's definitions."""
     dtype = float_dtype(raw.device)
     raw, target = raw.to(dtype), target.to(dtype)
     w = torch.ones(raw.shape[0], dtype=dtype, device=raw.device)
@@ -82,7 +106,8 @@ def validation_metrics(
         w = weight.to(dtype)
     loss_sum, _ = head_loss_and_grad(raw, target, w, head)
     total = w.sum()
-    if head == "identity":
+    if head in ("identity", "gaussian"):
+        raw = raw[:, : target.shape[1]]
         mean = (w @ target) / total
         num = w @ (target - raw) ** 2
         den = w @ (target - mean) ** 2
@@ -227,7 +252,7 @@ class MLPTrainer:
     ----------
     network : DropoutNetwork
         Already initialized and on ``device``.
-    head : {"softmax", "logistic", "identity"}
+    head : {"softmax", "logistic", "identity", "gaussian"}
     config : MLPConfig
     noise_seed, shuffle_seed : int
         Seeds of the private mask and shuffling streams.

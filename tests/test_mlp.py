@@ -237,7 +237,11 @@ def test_return_std_is_seeded_mc_dropout(diabetes_scaled, multi):
     draws = model.mc_predict(rows, 50, random_state=model._seeds[4])
     assert draws.shape == (50, *shape)
     np.testing.assert_array_equal(mean, draws.mean(axis=0))
-    np.testing.assert_array_equal(std, draws.std(axis=0))
+    # The total std adds the noise variance to the spread of the passes.
+    noise = model.noise_variance_ if multi else model.noise_variance_[0]
+    np.testing.assert_allclose(std, np.sqrt(draws.var(axis=0) + noise), rtol=1e-12)
+    model_std = model.predict(rows, return_std=True, include_noise=False)[1]
+    np.testing.assert_array_equal(model_std, draws.std(axis=0))
     again = model.predict(rows, return_std=True)
     np.testing.assert_array_equal(again[0], mean)
     np.testing.assert_array_equal(again[1], std)
