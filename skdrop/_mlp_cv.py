@@ -44,7 +44,10 @@ from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_regressor import (
     _RETURN_STD_SAMPLES,
     DropoutMLPRegressor,
+    _check_coverage,
     _target_statistics,
+    fitted_noise,
+    gaussian_interval,
 )
 from ._persistence import VersionedStateMixin
 from ._validation import atomic_fit, seed_from_random_state
@@ -286,12 +289,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         chosen = members[best * len(folds) : (best + 1) * len(folds)]
         for name in ("best_estimator_", "estimators_", "refit_epochs_"):
             self.__dict__.pop(name, None)
+        self._after_selection(chosen, folds, Xv, targets, W)
         if self.refit == "ensemble":
             self.estimators_ = chosen
         elif self.refit:
             self.best_estimator_ = self._refit(
                 X, y, sample_weight, a, given, chosen, fits, best, len(folds)
             )
+            self._after_refit(self.best_estimator_)
         self._seeds = template._seeds
         return self
 
@@ -334,6 +339,15 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     def _adopt_member(self, est, fit, n_rows, m, n_folds):
         del m, n_folds
         return est._adopt(fit.network, fit.result, n_rows)
+
+    def _after_selection(self, chosen, folds, X, targets, W):
+        """Fitted attributes from the chosen setting's fold networks and
+        their held-out rows (the regressor's noise variance); none here."""
+        del chosen, folds, X, targets, W
+
+    def _after_refit(self, estimator):
+        """Adjust the refitted ``best_estimator_``; nothing here."""
+        del estimator
 
     def _train(self, spec, plans, head, config, X, Y, W):
         """Every member, in passes of at most the budget; the fits and each
@@ -889,7 +903,14 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         With ``refit="ensemble"``: the chosen setting's fold networks, whose
         predictions are averaged.
     best_estimator_ : DropoutMLPRegressor
-        With ``refit=True``.
+        With ``refit=True``; its ``noise_variance_`` is the search's.
+    noise_variance_ : ndarray of shape (n_outputs,)
+        The noise variance per target, in the target's units, which
+        ``predict(X, return_std=True)`` and :meth:`predict_interval` add to
+        the Monte Carlo variance: the mean over the chosen setting's fold
+        networks of each one's maximum-likelihood estimate on its own
+        held-out fold (see ``DropoutMLPRegressor``'s ``noise_variance``).
+        It may be set after the fit.
 
     See Also
     --------
@@ -1046,33 +1067,79 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
     def _adopt_member(self, est, fit, n_rows, m, n_folds):
         est.target_mean_, est.target_scale_ = self._fold_statistics[m % n_folds]
         est._target_scaling_fitted = self.target_scaling
+        est._loss_fitted = est.loss
         return est._adopt(fit.network, fit.result, n_rows)
 
-    def predict(self, X, return_std=False):
+    def _after_selection(self, chosen, folds, X, targets, W):
+        # Each fold network's noise variance on its own held-out fold; the
+        # search's is their mean.
+        for k, (est, (_, test)) in enumerate(zip(chosen, folds, strict=True)):
+            weights = None if W is None else W[test]
+            est._after_fit(X[test], targets[k][test], weights, None)
+        self.noise_variance_ = np.mean([e.noise_variance_ for e in chosen], axis=0)
+
+    def _after_refit(self, estimator):
+        # The refit saw every row: its in-sample estimate would be optimistic.
+        estimator.noise_variance_ = self.noise_variance_.copy()
+
+    def predict(
+        self, X, return_std=False, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
+    ):
         """Predict with the mean of ``estimators_`` or with
-        ``best_estimator_``; with ``return_std``, the mean and spread of 50
-        Monte Carlo dropout passes (:meth:`mc_predict`).
+        ``best_estimator_``; with ``return_std``, the mean and predictive
+        spread of ``n_samples`` Monte Carlo dropout passes (:meth:`mc_predict`).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         return_std : bool, default=False
+        include_noise : bool, default=True
+            With ``return_std``: add ``noise_variance_`` to the variance of
+            the passes (the total predictive std); False gives the model
+            (dropout and, for the ensemble, between-network) part only.
+        n_samples : int, default=50
 
         Returns
         -------
         y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
         y_std : ndarray of the same shape
-            Only with ``return_std=True``: the model (dropout and, for the
-            ensemble, between-network) uncertainty, without the noise of the
-            targets.
+            Only with ``return_std=True``.
         """
         if return_std:
-            check_is_fitted(self)
-            draws = self.mc_predict(
-                X, n_samples=_RETURN_STD_SAMPLES, random_state=self._seeds[4]
-            )
-            return draws.mean(axis=0), draws.std(axis=0)
+            mean, variance = self._predictive_moments(X, include_noise, n_samples)
+            return mean, np.sqrt(variance)
         return np.mean(self._each("predict", X), axis=0)
+
+    def predict_interval(
+        self, X, coverage=0.9, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
+    ):
+        """Central Gaussian prediction intervals, as
+        :meth:`DropoutMLPRegressor.predict_interval`, from the passes of
+        :meth:`mc_predict` and ``noise_variance_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coverage : float, default=0.9
+        include_noise : bool, default=True
+        n_samples : int, default=50
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
+        """
+        _check_coverage(coverage)
+        mean, variance = self._predictive_moments(X, include_noise, n_samples)
+        return gaussian_interval(mean, variance, coverage)
+
+    def _predictive_moments(self, X, include_noise, n_samples):
+        check_is_fitted(self)
+        draws = self.mc_predict(X, n_samples=n_samples, random_state=self._seeds[4])
+        mean, variance = draws.mean(axis=0), draws.var(axis=0)
+        if include_noise:
+            noise = fitted_noise(self, self._predictors()[0].n_outputs_)
+            variance = variance + (noise[0] if variance.ndim == 1 else noise)
+        return mean, variance
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Predictions under ``n_samples`` random dropout masks, shared out as

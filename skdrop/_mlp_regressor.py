@@ -477,7 +477,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             ``noise_variance_`` (``loss="squared_error"``) or the mean over
             the passes of the predicted variance (``loss="gaussian_nll"``).
             False gives the model (epistemic) part ``sqrt(Var_t f_t(x))``
-            only: what ``return_std`` returned before skdrop 0.6.
+            only: what ``return_std`` returned before the noise was added.
         n_samples : int, default=50
             Monte Carlo passes behind ``return_std``.
 
@@ -536,12 +536,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
         True
         """
-        if (
-            not isinstance(coverage, Real)
-            or isinstance(coverage, bool)
-            or not 0 < coverage < 1
-        ):
-            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}")
+        _check_coverage(coverage)
         check_is_fitted(self)
         if not include_noise and not self._has_dropout():
             raise ValueError(
@@ -552,8 +547,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
                 "include_noise=True"
             )
         mean, variance = self._predictive_moments(X, include_noise, n_samples)
-        half = norm.ppf(0.5 + coverage / 2) * np.sqrt(variance)
-        return np.stack([mean - half, mean + half], axis=-1)
+        return gaussian_interval(mean, variance, coverage)
 
     def _predictive_moments(self, X, include_noise, n_samples):
         """Mean and variance of the Monte Carlo predictive distribution, in
@@ -578,16 +572,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
     def _fitted_noise(self):
         """``noise_variance_`` checked (a user may have set it), one per
         output."""
-        if getattr(self, "noise_variance_", None) is None:
-            raise ValueError(
-                f"This {type(self).__name__} has no noise_variance_ (it was saved "
-                "by a skdrop release before 0.6, or the attribute was set to "
-                "None), so it cannot give the total predictive uncertainty; "
-                "refit it, set noise_variance_ to a positive float, or pass "
-                "include_noise=False for the model uncertainty only"
-            )
-        values = _noise_array(self.noise_variance_, "noise_variance_")
-        return _per_output(values, self.target_scale_.shape[0], "noise_variance_")
+        return fitted_noise(self, self.target_scale_.shape[0])
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Predictions under ``n_samples`` random dropout masks.
@@ -625,6 +610,38 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _check_coverage(coverage):
+    if (
+        not isinstance(coverage, Real)
+        or isinstance(coverage, bool)
+        or not 0 < coverage < 1
+    ):
+        raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}")
+
+
+def gaussian_interval(mean, variance, coverage):
+    """``[mean - z sd, mean + z sd]`` on a new last axis, ``z`` the normal
+    quantile at ``(1 + coverage) / 2``."""
+    _check_coverage(coverage)
+    half = norm.ppf(0.5 + coverage / 2) * np.sqrt(variance)
+    return np.stack([mean - half, mean + half], axis=-1)
+
+
+def fitted_noise(estimator, n_outputs):
+    """The estimator's ``noise_variance_`` checked (a user may have set it),
+    one per output."""
+    if getattr(estimator, "noise_variance_", None) is None:
+        raise ValueError(
+            f"This {type(estimator).__name__} has no noise_variance_ (it was "
+            "saved by a skdrop version without noise estimates, or the attribute "
+            "was set to None), so it cannot give the total predictive "
+            "uncertainty; refit it, set noise_variance_ to a positive float, or pass "
+            "include_noise=False for the model uncertainty only"
+        )
+    values = _noise_array(estimator.noise_variance_, "noise_variance_")
+    return _per_output(values, n_outputs, "noise_variance_")
 
 
 def _is_auto(value):

@@ -92,6 +92,11 @@ def _cases(penguins):
             numeric_x,
             mass,
         ),
+        "regressor_gaussian_nll": (
+            DropoutMLPRegressor(loss="gaussian_nll", hidden_dropout=0.1, **SMALL),
+            numeric_x,
+            mass,
+        ),
         "linear_closed_form": (DropoutLinearRegression(dropout=0.3), numeric_x, mass),
         "linear_sgd": (
             DropoutLinearRegression(
@@ -110,6 +115,7 @@ CASES = [
     "classifier_dropconnect_test_time",
     "regressor_gaussian_two_targets",
     "regressor_selu_alpha",
+    "regressor_gaussian_nll",
     "linear_closed_form",
     "linear_sgd",
     "linear_cv",
@@ -132,6 +138,11 @@ def _outputs(model, X):
         out["predict_proba"] = model.predict_proba(X)
     if hasattr(model, "mc_predict"):
         out["mc_predict"] = model.mc_predict(X, n_samples=3, random_state=0)
+    if hasattr(model, "predict_interval"):
+        # The noise estimate (or the noise head) travels in the file.
+        out["predict_interval"] = model.predict_interval(X, n_samples=3)
+        if model.noise_variance_ is not None:
+            out["noise_variance_"] = model.noise_variance_
     for name in ("coefs_", "intercepts_"):
         if hasattr(model, name):
             out.update({f"{name}{i}": a for i, a in enumerate(getattr(model, name))})
