@@ -5,15 +5,16 @@ Uncertainty of a regression with Monte Carlo dropout
 
 Keeping the dropout masks on at prediction time and looking at the spread of
 many stochastic predictions is Monte Carlo dropout (Gal and Ghahramani 2016).
-:class:`~skdrop.DropoutMLPRegressor` gives the mean and standard deviation of
-50 such passes with ``predict(X, return_std=True)``, and every pass with
-:meth:`~skdrop.DropoutMLPRegressor.mc_predict`.
+:class:`~skdrop.DropoutMLPRegressor` gives the mean of 50 such passes and the
+predictive standard deviation with ``predict(X, return_std=True)``, and every
+pass with :meth:`~skdrop.DropoutMLPRegressor.mc_predict`.
 
 On a one-dimensional toy problem with a gap in the data this example shows
 
 1. that the standard deviation grows where the model has seen no data,
-2. that it measures the model's uncertainty only, not the noise of the
-   targets, so a prediction interval needs that noise added, and
+2. that the spread of the passes measures the model's uncertainty only, and
+   that the noise of the targets (``noise_variance_``, estimated by the fit)
+   makes up the rest of a prediction interval, and
 3. that its size depends on the dropout rate.
 """
 
@@ -73,26 +74,23 @@ def make_model(rate):
 
 
 model = make_model(0.1).fit(X_train, y_train)
-mean, std = model.predict(grid, return_std=True)
+mean = model.predict(grid, return_std=True)[0]
 draws = model.mc_predict(grid, n_samples=10, random_state=1)
 
 # %%
 # The model's uncertainty and the prediction interval
 # ---------------------------------------------------
-# ``std`` is the spread of the dropout passes only.  The noise of the
-# targets is estimated here from held-out residuals, and the interval for a
-# new observation uses ``sqrt(std**2 + sigma**2)``.  Every row gets its own
-# masks in each pass, so 50 passes leave small wiggles in the curves.
-val_mean, val_std = model.predict(X_val, return_std=True)
-sigma2 = max(np.mean((y_val - val_mean) ** 2) - np.mean(val_std**2), 0.0)
-total = np.sqrt(std**2 + sigma2)
-print(f"estimated target noise: {np.sqrt(sigma2):.3f} (true {NOISE})")
+# ``include_noise=False`` gives the spread of the dropout passes only; the
+# default adds ``noise_variance_``, the noise of the targets, which the fit
+# estimated on its training rows.  Every row gets its own masks in each pass,
+# so 50 passes leave small wiggles in the curves.
+std = model.predict(grid, return_std=True, include_noise=False)[1]
+total = model.predict(grid, return_std=True)[1]
+print(f"estimated target noise: {np.sqrt(model.noise_variance_[0]):.3f} (true {NOISE})")
 
-for label, spread in [
-    ("model std only", val_std),
-    ("model std and noise", np.sqrt(val_std**2 + sigma2)),
-]:
-    inside = np.mean(np.abs(y_val - val_mean) <= 1.96 * spread)
+for label, include_noise in [("model std only", False), ("model std and noise", True)]:
+    bounds = model.predict_interval(X_val, coverage=0.95, include_noise=include_noise)
+    inside = np.mean((bounds[:, 0] <= y_val) & (y_val <= bounds[:, 1]))
     print(f"95% interval from {label:20s} covers {100 * inside:5.1f}% of new points")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -131,8 +129,8 @@ fig.tight_layout()
 # The standard deviation is smallest inside the two clusters of data, larger
 # in the gap and growing outside the training range.  Its size is set by the
 # dropout rate: the same network trained with a larger rate reports more
-# uncertainty.  It is a relative measure unless calibrated on held-out data,
-# as done above for the interval; and far from the data even the widest band
+# uncertainty.  It is a relative measure unless checked on held-out data,
+# as the coverage above was; and far from the data even the widest band
 # above misses the true curve, which the network has no way to know.
 #
 # ``mc_predict`` returns the individual passes; 200 of them give smoother
