@@ -10,6 +10,8 @@ import pytest
 import torch
 from scipy.stats import norm, spearmanr
 from sklearn.base import clone
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -297,3 +299,15 @@ def test_bad_input_is_a_clear_error(fitted, homoscedastic):
     old.noise_variance_ = -1.0
     with pytest.raises(ValueError, match="noise_variance_ must be > 0"):
         old.predict(X_new[:3], return_std=True)
+
+
+def test_interval_scorer_in_cross_validation(homoscedastic):
+    """``predict_interval`` feeds the interval metrics through make_scorer."""
+    X, y, _, _ = homoscedastic
+    scorer = make_scorer(interval_coverage, response_method=("predict_interval",))
+    model = DropoutMLPRegressor(hidden_dropout=0.05, max_iter=20, **FAST)
+    scores = cross_val_score(model, X[:1500], y[:1500], cv=3, scoring=scorer)
+    fold = clone(model).fit(X[500:1500], y[500:1500])
+    direct = interval_coverage(y[:500], fold.predict_interval(X[:500]))
+    assert scores[0] == pytest.approx(direct)
+    assert np.all((scores > 0.8) & (scores <= 1.0))
