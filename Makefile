@@ -66,6 +66,9 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_logistic.py --json benchmarks/results/bench_logistic.json
 	# Quality on ten real tables; 1.5 to 3 hours on 2 cores, mostly RealMLP-TD.
 	$(PY) benchmarks/bench_quality.py --json benchmarks/results/bench_quality.json
+	# MC dropout uncertainty, Gal & Ghahramani's UCI protocol (Boston,
+	# Concrete; 20 splits, 40 and 400 epochs); about an hour on 2 cores.
+	$(PY) benchmarks/bench_uncertainty.py --out benchmarks/results/bench_uncertainty.csv
 
 docs: $(VENV)/.docs
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
