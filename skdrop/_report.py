@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+import math
 import os
 import tempfile
 from itertools import pairwise
@@ -32,6 +33,8 @@ def summary_table(analysis) -> str:
         f"chosen rates: input_dropout={best['input_dropout']:g}, "
         f"hidden_dropout={best['hidden_dropout']:g}"
     )
+    if getattr(analysis, "intervals", None) is not None:
+        lines.append(interval_sentence(analysis))
     top = _by_importance(analysis)[:5]
     lines.append(
         f"most important columns (mean [{_level(analysis)} interval]): "
@@ -87,6 +90,81 @@ def indistinguishable_sentence(analysis) -> str:
         f"distinguishable from 0: {'its' if one else 'their'} {level} "
         f"interval{'' if one else 's'} cover{'s' if one else ''} 0."
     )
+
+
+def interval_sentence(analysis) -> str:
+    """What the held-out coverage of the 90% intervals says, in words: within
+    two binomial standard errors of 90% is calibrated, else over-confident
+    (below) or under-confident (above), "slightly" within 5 points."""
+    r = analysis.intervals
+    n = r["n_held_out"]
+    row = r["levels"]["0.9"]
+    coverage, width = row["coverage"], row["mean_width"]
+    error = 2 * math.sqrt(0.9 * 0.1 / n)
+    gap = coverage - 0.9
+    noise = f"the +/-{100 * error:.1f}-point sampling error of {n} rows"
+    if abs(gap) <= error:
+        verdict = f"calibrated, within {noise}"
+    else:
+        degree = "slightly " if abs(gap) < 0.05 else ""
+        kind = "over-confident, too narrow" if gap < 0 else "under-confident, too wide"
+        verdict = f"{degree}{kind} (beyond {noise})"
+    scale = r["target_std"]
+    relative = (
+        f", {width / scale:.2f} standard deviations of the target" if scale > 0 else ""
+    )
+    return (
+        f"The 90% prediction intervals of the chosen network covered "
+        f"{100 * coverage:.1f}% of {n} held-out rows (mean width {width:.4g}"
+        f"{relative}): {verdict}."
+    )
+
+
+def interval_section(analysis) -> str:
+    """The held-out coverage of the chosen network's Monte Carlo dropout
+    intervals (regression only)."""
+    r = getattr(analysis, "intervals", None)
+    if r is None:
+        return ""
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{100 * float(level):g}%</td><td>{100 * row['coverage']:.1f}%"
+        f"</td><td>{row['mean_width']:.4g}</td></tr>"
+        for level, row in r["levels"].items()
+    )
+    where = (
+        "the training rows of the first CV split (quick mode) and measured on "
+        "its test rows, which it never saw"
+        if r["n_splits"] == 1
+        else f"the training rows of each of the {r['n_splits']} CV splits and "
+        "measured on that split's test rows, which it never saw: every row is "
+        "held out once"
+    )
+    best = analysis.best
+    if best["input_dropout"] == 0 and best["hidden_dropout"] == 0:
+        share = (
+            "The chosen network has no dropout, so its passes agree and its "
+            "intervals are the estimated noise alone."
+        )
+    else:
+        share = (
+            f"Of the predictive variance, {100 * r['model_variance_share']:.0f}% "
+            "is the spread of the Monte Carlo passes (the model's "
+            "uncertainty), the rest the estimated noise."
+        )
+    return f"""<h2>How sure is the chosen network?</h2>
+<p>Monte Carlo dropout gives the chosen network a predictive distribution:
+each row is predicted 50 times with the dropout masks on, and the variance of
+those predictions plus the noise variance the network estimated on its
+early-stopping validation rows make a Gaussian, whose central intervals are
+those of DropoutMLPRegressor.predict_interval.  The network was fitted on
+{where}.  An interval of nominal coverage c should hold
+the true value in about a share c of the rows: fewer means the intervals are
+over-confident (too narrow), more that they are under-confident (too wide).
+{share}  Widths are in the units of {esc(analysis.target)}.</p>
+<table><tr><th>nominal coverage</th><th>observed coverage</th>
+<th>mean width</th></tr>{rows}</table>
+<p>{esc(interval_sentence(analysis))}</p>"""
 
 
 def relevance_section(analysis) -> str:
@@ -210,6 +288,7 @@ hidden_dropout = {best["hidden_dropout"]:g} (mean CV {esc(analysis.scoring)}
 <table><tr><th>model</th><th>mean CV {esc(analysis.scoring)}</th></tr>{rows}</table>
 <h3>Generalization gap (final validation loss minus training loss)</h3>
 <table><tr><th>network</th><th>gap</th></tr>{gaps}</table>
+{interval_section(analysis)}
 <h2>Which features matter?</h2>
 <p>Held-out {esc(analysis.scoring)} lost when the network is refitted
 without each column: the mean over the CV splits, its {level} interval, and

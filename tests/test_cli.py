@@ -121,7 +121,8 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
     assert "<th>95% interval</th>" in html
     assert "<th>distinguishable from 0</th>" in html
     assert f"<p>{escape(sentence)}</p>" in html
-    assert html.count("data:image/png;base64,") == 5
+    # The interval calibration figure is the regression's sixth.
+    assert html.count("data:image/png;base64,") == (6 if kind == "regression" else 5)
     # Learned input dropout beside the importances, column by column.
     relevance = results["learned_relevance"]
     assert set(relevance["keep_probability"]) == set(importances)
@@ -134,7 +135,20 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
         assert ridge["max_abs_coef_diff_positive_rates"] < 1e-8
         assert results["logistic_comparison"] is None
         assert "<h2>Dropout against ridge</h2>" in html
+        # The chosen network's 90% intervals, measured on held-out rows (the
+        # first split's test rows in quick mode), in the results and the report.
+        intervals = results["prediction_intervals"]
+        assert intervals["n_splits"] == 1 and 0 < intervals["n_held_out"] < 90
+        coverage = [intervals["levels"][k]["coverage"] for k in ("0.5", "0.9", "0.95")]
+        assert all(0 <= c <= 1 for c in coverage) and coverage == sorted(coverage)
+        assert intervals["levels"]["0.9"]["mean_width"] > 0
+        assert "<h2>How sure is the chosen network?</h2>" in html
+        line = next(x for x in printed.splitlines() if "prediction intervals" in x)
+        assert f"<p>{escape(line)}</p>" in html
     else:
+        assert results["prediction_intervals"] is None
+        assert "How sure is the chosen network?" not in html
+        assert "prediction intervals" not in printed
         assert results["ridge_comparison"] is None
         logistic = results["logistic_comparison"]
         assert logistic["scoring"] == "neg_log_loss"
@@ -174,7 +188,8 @@ def test_analyze_leaves_the_matplotlib_backend_alone(svg_backend, monkeypatch):
     )
     assert matplotlib.get_backend() == "svg"
     assert plt.get_fignums() == open_before  # no figure went through pyplot
-    assert len(analysis.figures) == 5
+    assert len(analysis.figures) == 6  # with the interval calibration
+    assert "Prediction interval calibration" in analysis.figures
     assert all(type(f) is Figure for f in analysis.figures.values())
     # The gaps in the results are those of the networks' own loss curves.
     assert len(analysis.gaps) == 2 and "no dropout" in analysis.gaps
