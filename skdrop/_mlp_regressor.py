@@ -312,34 +312,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             )
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
-    def _scale_target(self, Y, sample_weight, first):
-        if first:
-            self.target_mean_, self.target_scale_ = _target_statistics(
-                Y, sample_weight, self.target_scaling
-            )
-            self._target_scaling_fitted = self.target_scaling
-        elif self.target_scaling != self._target_scaling_fitted:
-            raise ValueError(
-                f"target_scaling={self.target_scaling!r} differs from the fitted "
-                f"model's {self._target_scaling_fitted!r}; warm_start and "
-                "partial_fit continue the network trained on that target: set "
-                "warm_start=False to fit a new one"
-            )
-        return (Y - self.target_mean_) / self.target_scale_
-
-    def _in_target_units(self, raw):
-        """The network's outputs (last axis) mapped back to the target's
-        units; the identity with ``target_scaling=None``."""
-        return raw * self.target_scale_ + self.target_mean_
-
-    def _export_parameters(self):
-        super()._export_parameters()
-        # scikit-learn's coefs_ and intercepts_ predict in the target's units.
-        self.coefs_[-1] = self.coefs_[-1] * self.target_scale_
-        self.intercepts_[-1] = (
-            self.intercepts_[-1] * self.target_scale_ + self.target_mean_
-        )
-
     def _check_params(self):
         result = super()._check_params()
         if self.loss == "gaussian_nll" and not _is_auto(self.noise_variance):
