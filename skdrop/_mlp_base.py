@@ -276,7 +276,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             # Nothing completed: atomic_fit restores the state before this call.
             raise KeyboardInterrupt
         self._record(trainer, result, X.shape[0], incremental)
-        self._after_fit(X, y, sample_weight, validation)
+        self._after_fit(X, y, sample_weight, validation, incremental)
         if result.interrupted:
             raise FitInterrupted(
                 estimator_name=type(self).__name__, n_epochs=len(result.losses)
@@ -324,10 +324,10 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         del sample_weight, first
         return Y
 
-    def _after_fit(self, X, Y, sample_weight, validation):
+    def _after_fit(self, X, Y, sample_weight, validation, incremental):
         """Fitted attributes that need the trained network and the data it
         saw (the regressor's noise variance); nothing here."""
-        del X, Y, sample_weight, validation
+        del X, Y, sample_weight, validation, incremental
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
         """The engine's training, behind a progress bar when ``verbose``."""

@@ -307,7 +307,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             return train, None
         _check_validation_sizes(template, len(train), _safe_indexing(labels, train))
         stratify = None
-        if template._head_name != "identity" and not template._multilabel:
+        if is_classifier(template) and not template._multilabel:
             stratify = Y[train]
         if stratify is not None and stratify.shape[1] == 1:
             stratify = stratify[:, 0]
@@ -1073,10 +1073,25 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
     def _after_selection(self, chosen, folds, X, targets, W):
         # Each fold network's noise variance on its own held-out fold; the
         # search's is their mean.
+        estimates, totals = [], []
         for k, (est, (_, test)) in enumerate(zip(chosen, folds, strict=True)):
             weights = None if W is None else W[test]
-            est._after_fit(X[test], targets[k][test], weights, None)
-        self.noise_variance_ = np.mean([e.noise_variance_ for e in chosen], axis=0)
+            total = len(test) if W is None else float(W[test].sum())
+            if total > 0:
+                est._after_fit(X[test], targets[k][test], weights, None)
+                estimates.append(est.noise_variance_)
+                totals.append(total)
+        if not totals:
+            raise ValueError(
+                "sample_weight is zero on every held-out row of every split: the "
+                "noise variance has no rows to be estimated on"
+            )
+        # Weighted by each fold's held-out weight; a fold network without
+        # held-out weight takes the search's estimate.
+        self.noise_variance_ = np.average(estimates, axis=0, weights=totals)
+        for est in chosen:
+            if getattr(est, "noise_variance_", None) is None:
+                est.noise_variance_ = self.noise_variance_.copy()
 
     def _after_refit(self, estimator):
         # The refit saw every row: its in-sample estimate would be optimistic.

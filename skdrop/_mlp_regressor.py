@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._engine import gaussian_variance, mc_predict_raw
+from ._engine import gaussian_variance, mc_predict_raw, predict_raw
 from ._mlp_base import (
     _FLOAT32_MAX,
     PRIOR_LENGTH_SCALE,
@@ -60,8 +60,10 @@ batch_norm, max_norm, prior_length_scale, device
         (keyword only here; scikit-learn's ``loss="poisson"`` is not
         offered).  "gaussian_nll" gives the network a heteroscedastic head,
         as deep ensembles do (Lakshminarayanan et al. 2017): per target a
-        mean and a variance ``softplus(s) + 1e-6`` (of the standardized
-        target), trained with the Gaussian negative log-likelihood; with
+        mean and a variance ``softplus(s) + 1e-6`` (of the target the
+        network trains on: standardized, with the default
+        ``target_scaling``), trained with the Gaussian negative
+        log-likelihood; with
         dropout, the Monte Carlo passes add the model's uncertainty to the
         predicted noise.  ``predict`` returns the means.
     noise_variance : "auto", float or array-like of shape (n_targets,), \
@@ -72,10 +74,13 @@ default="auto"
         add to the Monte Carlo variance.  "auto" estimates it after the fit
         by maximum likelihood of the Gaussian predictive distribution
         ``N(MC mean, MC variance + noise)``: on the validation part with
-        ``early_stopping=True`` (held-out rows), else on the training rows
-        (at most 10,000 of them), where it is optimistic if the network
-        overfits; ``partial_fit`` re-estimates it on each call's rows.  A
-        positive value fixes it.  Only with ``loss="squared_error"``.  Not
+        ``early_stopping=True`` (held-out rows; not with
+        ``solver="lbfgs"``, which has no early stopping), else on the
+        training rows (at most 10,000 of them, rows of weight 0 left out),
+        where it is optimistic if the network overfits.  ``partial_fit``
+        keeps a running mean, over about the last 10,000 rows, of each
+        call's mean squared residual of the evaluation-mode prediction (one
+        pass: 50 would cost several epochs).  A positive value fixes it.  Only with ``loss="squared_error"``.  Not
         in scikit-learn.
     target_scaling : {"standard"} or None, default="standard"
         "standard" trains the network on the target standardized per output
@@ -105,8 +110,10 @@ default="auto"
         ``(y - target_mean_) / target_scale_``, fitted on the first fit;
         zeros and ones with ``target_scaling=None``.
     loss_curve_, loss_, best_loss_, validation_loss_curve_
-        As in :class:`DropoutMLPClassifier`, for half the squared error;
-        with ``target_scaling="standard"``, of the standardized target (the
+        As in :class:`DropoutMLPClassifier`, for half the squared error (or,
+        with ``loss="gaussian_nll"``, the Gaussian negative log-likelihood
+        with its ``1/2 log(2 pi)``, which can be negative); with
+        ``target_scaling="standard"``, of the standardized target (the
         residuals divided by ``target_scale_``), so they do not depend on
         the target's units.
     validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, \
@@ -125,7 +132,8 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         "identity" (of the means).
     module_ : DropoutNetwork
         The trained torch module, which predicts the standardized target:
-        ``module_(x) * target_scale_ + target_mean_`` is the prediction.
+        ``module_(x) * target_scale_ + target_mean_`` is the prediction
+        (of its first ``n_outputs_`` columns, with ``loss="gaussian_nll"``).
 
     See Also
     --------
@@ -337,11 +345,12 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             spec = replace(spec, n_outputs=2 * Y.shape[1])
         return spec
 
-    def _after_fit(self, X, Y, sample_weight, validation):
+    def _after_fit(self, X, Y, sample_weight, validation, incremental=False):
         """``noise_variance_``: as given, or estimated on the validation part
-        (early stopping) or else on the training rows, in target units."""
+        (early stopping) or else on the training rows, in target units;
+        ``partial_fit`` updates a running estimate."""
         n_outputs = Y.shape[1]
-        if self.loss == "gaussian_nll":
+        if self._head_name == "gaussian":
             self.noise_variance_ = None
             return
         if not _is_auto(self.noise_variance):
@@ -350,25 +359,30 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             return
         if validation is not None:
             X, Y, sample_weight = validation
+        if sample_weight is not None:
+            # Rows of weight 0 tell nothing about the noise.
+            keep = np.asarray(sample_weight) > 0
+            X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
         n_rows = X.shape[0]
         if n_rows > _NOISE_ROWS:
             rng = np.random.default_rng(self._seeds[3])
             rows = np.sort(rng.choice(n_rows, _NOISE_ROWS, replace=False))
             X, Y = X[rows], Y[rows]
             sample_weight = None if sample_weight is None else sample_weight[rows]
-        passes = _NOISE_PASSES if self._has_dropout() else 1
-        raw = _finite(mc_predict_raw(self.module_, X, passes, self._seeds[4]))
-        means = raw[:, :, :n_outputs]
-        center, model_var = means.mean(axis=0), means.var(axis=0)
-        residual = np.asarray(Y, dtype=np.float64) - center
-        weights = None if sample_weight is None else np.asarray(sample_weight, float)
-        standardized = np.array(
-            [
-                noise_variance_mle(residual[:, j], model_var[:, j], weights)
-                for j in range(n_outputs)
-            ]
+        # A call of partial_fit is one epoch: 50 passes would cost several
+        # epochs, so it uses the evaluation-mode residuals (m_i = 0).
+        passes = _NOISE_PASSES if self._has_dropout() and not incremental else 1
+        standardized = _noise_estimate(
+            self.module_, X, Y, sample_weight, passes, self._seeds[4]
         )
-        self.noise_variance_ = standardized * self.target_scale_**2
+        estimate = standardized * self.target_scale_**2
+        previous = getattr(self, "noise_variance_", None)
+        if incremental and previous is not None and n_rows:
+            # A running mean over about the last _NOISE_ROWS rows: early
+            # batches met an earlier network.
+            share = min(1.0, n_rows / min(self.t_, _NOISE_ROWS))
+            estimate = (1 - share) * np.asarray(previous) + share * estimate
+        self.noise_variance_ = estimate
 
     def _has_dropout(self):
         """Whether the Monte Carlo passes differ: some rate is positive."""
@@ -526,7 +540,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         target units, squeezed to 1-d for a single target."""
         check_is_fitted(self)
         noise = None
-        if include_noise and self.loss != "gaussian_nll":
+        if include_noise and self._head_name != "gaussian":
             noise = self._fitted_noise()
         raw = self._mc_raw(X, n_samples, self._seeds[4])
         means = self._in_target_units(raw)
@@ -616,6 +630,33 @@ def fitted_noise(estimator, n_outputs):
     return _per_output(values, n_outputs, "noise_variance_")
 
 
+def _noise_estimate(network, X, Y, sample_weight, passes, seed):
+    """Per output, the maximum-likelihood noise variance of the standardized
+    target ``Y`` around ``passes`` Monte Carlo passes of ``network`` (around
+    its evaluation-mode prediction for one pass)."""
+    if X.shape[0] == 0:
+        raise ValueError(
+            "The noise variance needs rows with a positive sample_weight; every "
+            "row it could use has weight 0. Give some rows a positive weight or "
+            "set noise_variance to a positive value."
+        )
+    if passes == 1:
+        # The evaluation-mode prediction (no masks).
+        raw = _finite(predict_raw(network, X))[None]
+    else:
+        raw = _finite(mc_predict_raw(network, X, passes, seed))
+    means = raw[:, :, : Y.shape[1]]
+    center, model_var = means.mean(axis=0), means.var(axis=0)
+    residual = np.asarray(Y, dtype=np.float64) - center
+    weights = None if sample_weight is None else np.asarray(sample_weight, float)
+    return np.array(
+        [
+            noise_variance_mle(residual[:, j], model_var[:, j], weights)
+            for j in range(Y.shape[1])
+        ]
+    )
+
+
 def _is_auto(value):
     return isinstance(value, str) and value == "auto"
 
@@ -661,6 +702,11 @@ def noise_variance_mle(residual, model_variance, sample_weight=None):
     r2 = np.square(np.asarray(residual, dtype=np.float64))
     m = np.asarray(model_variance, dtype=np.float64)
     w = np.ones_like(r2) if sample_weight is None else np.asarray(sample_weight)
+    if not w.sum() > 0:
+        raise ValueError(
+            "noise_variance_mle needs a positive total sample_weight, got "
+            f"{float(w.sum())!r}"
+        )
     w = w / w.sum()
     mean_r2 = float(w @ r2)
     if not (m > 0).any():

@@ -311,3 +311,49 @@ def test_interval_scorer_in_cross_validation(homoscedastic):
     direct = interval_coverage(y[:500], fold.predict_interval(X[:500]))
     assert scores[0] == pytest.approx(direct)
     assert np.all((scores > 0.8) & (scores <= 1.0))
+
+
+def test_weights_of_zero_leave_rows_out_of_the_noise(homoscedastic):
+    X, y, _, _ = homoscedastic
+    with pytest.raises(ValueError, match="positive total sample_weight"):
+        noise_variance_mle(np.ones(5), np.full(5, 0.1), np.zeros(5))
+    # Rows of weight 0 with huge residuals change nothing.
+    w = np.ones(1500)
+    w[:500] = 0
+    y_bad = y[:1500].copy()
+    y_bad[:500] += 100
+    params = dict(hidden_dropout=0.05, max_iter=10, **FAST)
+    weighted = DropoutMLPRegressor(**params).fit(X[:1500], y_bad, sample_weight=w)
+    assert weighted.noise_variance_[0] < 1.0
+    # A CV fold whose held-out rows all weigh 0 does not drag the estimate.
+    folds = [
+        (np.arange(500, 1500), np.arange(500)),
+        (np.arange(1000), np.arange(1000, 1500)),
+    ]
+    search = DropoutMLPRegressorCV(
+        input_dropouts=[0.0], hidden_dropouts=[0.05], cv=folds, max_iter=10, **FAST
+    ).fit(X[:1500], y_bad, sample_weight=w)
+    held = search.estimators_[1].noise_variance_
+    np.testing.assert_allclose(search.noise_variance_, held)
+    np.testing.assert_allclose(search.estimators_[0].noise_variance_, held)
+
+
+def test_prediction_follows_the_fitted_head_not_the_parameter(fitted, homoscedastic):
+    X_new = homoscedastic[2][:5]
+    model = clone(fitted).set_params(max_iter=3).fit(*homoscedastic[:2])
+    expected = model.predict(X_new, return_std=True)
+    model.set_params(loss="gaussian_nll")
+    np.testing.assert_array_equal(model.predict(X_new, return_std=True)[1], expected[1])
+
+
+def test_partial_fit_noise_is_a_running_estimate(homoscedastic):
+    X, y, X_new, y_new = homoscedastic
+    model = DropoutMLPRegressor(hidden_dropout=0.05, **FAST)
+    for _ in range(15):
+        for start in range(0, 4000, 500):
+            model.partial_fit(X[start : start + 500], y[start : start + 500])
+    # What it estimates: the mean squared error of the evaluation-mode
+    # prediction, here on fresh rows (the running mean over the last 10,000
+    # rows also remembers earlier networks, a little worse than the last).
+    fresh = np.mean((y_new - model.predict(X_new)) ** 2)
+    assert model.noise_variance_[0] == pytest.approx(fresh, rel=0.15)
