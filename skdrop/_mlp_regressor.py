@@ -80,8 +80,8 @@ default="auto"
         where it is optimistic if the network overfits.  ``partial_fit``
         keeps a running mean, over about the last 10,000 rows, of each
         call's mean squared residual of the evaluation-mode prediction (one
-        pass: 50 would cost several epochs).  A positive value fixes it.  Only with ``loss="squared_error"``.  Not
-        in scikit-learn.
+        pass: 50 would cost several epochs).  A positive value fixes it.
+        Only with ``loss="squared_error"``.  Not in scikit-learn.
     target_scaling : {"standard"} or None, default="standard"
         "standard" trains the network on the target standardized per output
         column (weighted by ``sample_weight`` when given; a constant column
