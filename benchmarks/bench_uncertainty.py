@@ -480,7 +480,7 @@ def write_out(results, path):
 # ----------------------------------------------------------------- cost ----
 
 
-def cost(threads, rows=10_000, passes=100, rounds=5):
+def cost(threads, rows=10_000, passes=100, rounds=10):
     """Time of ``predict(X, return_std=True, n_samples=passes)`` against one
     plain ``predict`` on ``rows`` rows (best of ``rounds``), for the
     protocol's network and for the regressor's default width."""
