@@ -908,8 +908,9 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         The noise variance per target, in the target's units, which
         ``predict(X, return_std=True)`` and :meth:`predict_interval` add to
         the Monte Carlo variance: the mean over the chosen setting's fold
-        networks of each one's maximum-likelihood estimate on its own
-        held-out fold (see ``DropoutMLPRegressor``'s ``noise_variance``).
+        networks, weighted by their held-out folds' total sample weight, of
+        each one's maximum-likelihood estimate on its own held-out fold (see
+        ``DropoutMLPRegressor``'s ``noise_variance``).
         It may be set after the fit.
 
     See Also
@@ -1072,7 +1073,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     def _after_selection(self, chosen, folds, X, targets, W):
         # Each fold network's noise variance on its own held-out fold; the
-        # search's is their mean.
+        # search's is their weighted mean.
         estimates, totals = [], []
         for k, (est, (_, test)) in enumerate(zip(chosen, folds, strict=True)):
             weights = None if W is None else W[test]
