@@ -207,24 +207,34 @@ def gal_alpha(rate, tau, n_rows):
     return reg * BATCH_SIZE
 
 
-def make_network(rate, tau, n_rows, epochs, seed):
-    """Their one-layer network with rate ``rate`` and tau ``tau``, to be
-    fitted on ``n_rows`` rows."""
+def protocol_network(epochs, seed, **params):
+    """Their one-layer network, trained for exactly ``epochs`` epochs, with
+    ``params`` (rates, weight decay, loss) on top, behind a StandardScaler."""
     return make_pipeline(
         StandardScaler(),
         DropoutMLPRegressor(
             hidden_layer_sizes=(N_HIDDEN,),
             activation="relu",
-            input_dropout=rate,
-            hidden_dropout=rate,
-            alpha=gal_alpha(rate, tau, n_rows),
             solver="adam",
             learning_rate_init=1e-3,
             batch_size=BATCH_SIZE,
             max_iter=epochs,
             n_iter_no_change=np.inf,
             random_state=seed,
+            **params,
         ),
+    )
+
+
+def make_network(rate, tau, n_rows, epochs, seed):
+    """Their network with rate ``rate`` and tau ``tau``, to be fitted on
+    ``n_rows`` rows."""
+    return protocol_network(
+        epochs,
+        seed,
+        input_dropout=rate,
+        hidden_dropout=rate,
+        alpha=gal_alpha(rate, tau, n_rows),
     )
 
 
@@ -261,28 +271,13 @@ def grid_search(X, y, epochs, rates, taus, val_passes, seed):
 
 
 def make_member(loss, epochs, seed):
-    """One deep-ensemble member: the network without dropout.
-
-    HOOK for the heteroscedastic head: with ``loss="gaussian_nll"`` (once
-    skdrop's regressor offers it) the member learns a per-row noise variance
-    too, as Lakshminarayanan et al.'s members do; :func:`member_moments`
-    then reads it from ``predict(X, return_std=True)``.
+    """One deep-ensemble member: the network without dropout.  With
+    ``loss="gaussian_nll"`` (the default) the member learns a per-row noise
+    variance too, as Lakshminarayanan et al.'s members do, and
+    :func:`member_moments` reads it from ``predict(X, return_std=True)``.
     """
-    return make_pipeline(
-        StandardScaler(),
-        DropoutMLPRegressor(
-            hidden_layer_sizes=(N_HIDDEN,),
-            activation="relu",
-            loss=loss,
-            input_dropout=0.0,
-            hidden_dropout=0.0,
-            solver="adam",
-            learning_rate_init=1e-3,
-            batch_size=BATCH_SIZE,
-            max_iter=epochs,
-            n_iter_no_change=np.inf,
-            random_state=seed,
-        ),
+    return protocol_network(
+        epochs, seed, loss=loss, input_dropout=0.0, hidden_dropout=0.0
     )
 
 

@@ -329,8 +329,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
                 f"each row; got noise_variance={self.noise_variance!r}. Leave "
                 "it at 'auto'."
             )
-        if not _is_auto(self.noise_variance):
-            _noise_array(self.noise_variance, "noise_variance")
         return result
 
     def _head(self, Y):
@@ -609,8 +607,7 @@ def _check_coverage(coverage):
 
 def gaussian_interval(mean, variance, coverage):
     """``[mean - z sd, mean + z sd]`` on a new last axis, ``z`` the normal
-    quantile at ``(1 + coverage) / 2``."""
-    _check_coverage(coverage)
+    quantile at ``(1 + coverage) / 2`` (checked by the caller)."""
     half = norm.ppf(0.5 + coverage / 2) * np.sqrt(variance)
     return np.stack([mean - half, mean + half], axis=-1)
 
