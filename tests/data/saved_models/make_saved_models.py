@@ -1,6 +1,6 @@
 """Write the saved models that ``tests/test_saved_models.py`` loads.
 
-The committed files were written by skdrop 0.1.0 at commit e8dc0b2, the
+The committed files were written by skdrop 0.2.0 at commit e8dc0b2, the
 last commit before the engine and package layout changed (issue 26): an old
 pickle names modules such as ``skdrop._mlp_classifier`` that now live
 elsewhere.  Each case is a small estimator fitted on a fixed table; the file
