@@ -28,7 +28,6 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from tqdm.auto import tqdm
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegressionCV
@@ -36,6 +35,7 @@ from ._logistic import DropoutLogisticRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor
+from ._progress import progress_bar
 
 
 class AnalysisError(ValueError):
@@ -581,8 +581,8 @@ def _baselines(study, progress):
         ),
     }
     out = {}
-    for name, (model, param, values) in tqdm(
-        candidates.items(), desc="baselines", disable=not progress, unit="model"
+    for name, (model, param, values) in progress_bar(
+        candidates.items(), verbose=progress, desc="baselines", unit="model"
     ):
         pipe = make_pipeline(_one_hot_preprocessing(), model)
         key = f"{pipe.steps[-1][0]}__{param}"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 
+from ._optimize import minimize_lbfgs
 from ._trainer import EpochsResult, MLPTrainer, Progress
 
 
@@ -46,31 +46,22 @@ def fit_lbfgs(
         last["loss"] = float(loss)
         return last["loss"], trainer._grad.cpu().numpy().astype(np.float64)
 
-    result = EpochsResult([])
-    accepted = {"x": flat.cpu().numpy().astype(np.float64)}
-
-    def callback(xk: NDArray[np.float64]) -> None:
-        accepted["x"] = xk.copy()
-        result.losses.append(last["loss"])
-        if progress is not None:
-            progress(len(result.losses), last["loss"])
-
     cfg = trainer.config
-    try:
-        opt = minimize(
-            loss_grad,
-            accepted["x"],
-            method="L-BFGS-B",
-            jac=True,
-            callback=callback,
-            options={"maxfun": cfg.max_fun, "maxiter": max_iter, "gtol": cfg.tol},
-        )
-        final = opt.x
-        result.converged = bool(opt.status == 0)
-        result.message = str(opt.message)
-    except KeyboardInterrupt:
-        final = accepted["x"]
-        result.interrupted = True
+    opt = minimize_lbfgs(
+        loss_grad,
+        flat.cpu().numpy().astype(np.float64),
+        max_iter=max_iter,
+        max_fun=cfg.max_fun,
+        tol=cfg.tol,
+        progress=progress,
+    )
+    final = opt.x
+    result = EpochsResult(
+        opt.losses,
+        converged=opt.converged,
+        interrupted=opt.interrupted,
+        message=opt.message,
+    )
     with torch.no_grad():
         flat.copy_(torch.from_numpy(np.asarray(final, dtype=np.float64)))
     trainer.network.eval()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
-from numbers import Integral, Real
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
+from ._categorical import validate_X
 from ._closed_form import (
     build_system,
     dropout_lambda,
@@ -22,26 +20,73 @@ from ._closed_form import (
     solve_system,
     uncentered_penalty,
 )
-from ._devices import check_device_name, resolve_device
+from ._devices import check_device_name
 from ._linear_base import (
+    INPUT_CONSTRAINTS,
+    RATE_CONSTRAINTS,
+    SGD_CONSTRAINTS,
     LinearDropoutBase,
+    as_columns,
     check_split_weights,
     drop_column_models,
     loo_scores,
 )
-from ._linear_sgd import fit_linear_sgd
-from ._validation import (
-    atomic_fit,
-    check_dropout_grid,
-    group_labels,
-    seed_from_random_state,
-)
-from .exceptions import FitInterrupted
+from ._validation import atomic_fit, check_dropout_grid, check_magnitude, numeric_target
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-class DropoutLinearRegression(LinearDropoutBase):
+class _LinearRegression:
+    """The regression side of the two linear estimators: numeric, possibly
+    multi-output targets, the solution in scikit-learn's layout, and
+    prediction (with :class:`LinearDropoutBase` after it)."""
+
+    _target_checks: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
+
+    def _check_target(self, y, limit, why):
+        y = numeric_target(y, type(self).__name__)
+        check_magnitude(y, "y", limit, why)
+        return y
+
+    def _set_solution(self, coef, intercept, penalty, single_target):
+        """Store coefficients in scikit-learn's layout (targets first)."""
+        coef = coef.T
+        self.coef_ = coef[0] if single_target else coef
+        self.intercept_ = float(intercept[0]) if single_target else intercept
+        self.penalty_ = penalty
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = validate_X(self, X, dtype=np.float64, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_pred = X @ self.coef_.T + self.intercept_
+        if not np.isfinite(y_pred).all():
+            bad = ~np.isfinite(y_pred.reshape(X.shape[0], -1)).all(axis=1)
+            raise FloatingPointError(
+                f"The prediction overflows float64 (inf or NaN) for "
+                f"{int(bad.sum())} input row(s): their values are too large "
+                "for the fitted coefficients (the largest |X| is "
+                f"{float(np.abs(X).max()):.3g})."
+            )
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class DropoutLinearRegression(RegressorMixin, _LinearRegression, LinearDropoutBase):
     """Linear regression trained with dropout on its inputs.
 
     Each input entry is dropped with probability ``dropout`` and the kept ones
@@ -162,22 +207,11 @@ default="from_dtype"
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
-        "fit_intercept": ["boolean"],
+        **RATE_CONSTRAINTS,
+        **INPUT_CONSTRAINTS,
         "solver": [StrOptions({"closed_form", "sgd"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        **SGD_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "device": [str],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -238,9 +272,8 @@ default="from_dtype"
             least one epoch: the estimator is kept, fitted, with the averages
             of the completed epochs.  See :ref:`interrupted_fits`.
         """
-        X, y, single, sample_weight, groups = self._validate_fit_data(
-            X, y, sample_weight
-        )
+        X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
+        y, single = as_columns(y)
         if self.solver == "closed_form":
             # Unused here, but a typo should not wait for solver="sgd".
             check_device_name(self.device)
@@ -250,16 +283,22 @@ default="from_dtype"
             penalty = system.penalty
             self.n_iter_ = 1  # one solve of the normal equations
         else:
-            result = self._fit_sgd(X, y, sample_weight, groups)
+            result = self._fit_sgd(
+                X,
+                y,
+                sample_weight,
+                groups,
+                tol=self.tol,
+                loss="squared",
+                option="solver",
+            )
             coef, intercept = result.coef, result.intercept
             penalty = uncentered_penalty(X, sample_weight, groups)
             self.n_iter_ = result.n_iter
             self.loss_curve_ = result.loss_curve
         self._set_solution(coef, intercept, penalty, single)
-        if self.solver != "closed_form" and result.interrupted:
-            raise FitInterrupted(
-                estimator_name=type(self).__name__, n_epochs=result.n_iter
-            )
+        if self.solver == "sgd":
+            self._raise_if_interrupted(result)
         return self
 
     def drop_column_refits(self, X, y, column_groups, sample_weight=None):
@@ -353,48 +392,8 @@ default="from_dtype"
         )
         return dropout_lambda(self.dropout), transform
 
-    def _fit_sgd(self, X, y, sample_weight, groups):
-        device = resolve_device(self.device)
-        n_samples = X.shape[0]
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        )
-        has_groups = any(len(g) > 1 for g in groups)
-        with tqdm(
-            total=self.max_iter, disable=not self.verbose, desc="sgd", unit="epoch"
-        ) as bar:
 
-            def progress(epoch, loss):
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}")
-
-            result = fit_linear_sgd(
-                X,
-                y,
-                sample_weight,
-                dropout=self.dropout,
-                group_index=group_labels(groups, X.shape[1]) if has_groups else None,
-                n_groups=len(groups),
-                fit_intercept=self.fit_intercept,
-                max_iter=self.max_iter,
-                batch_size=batch_size,
-                learning_rate_init=self.learning_rate_init,
-                tol=self.tol,
-                seed=seed_from_random_state(self.random_state),
-                device=device,
-                progress=progress,
-            )
-        if self.tol > 0 and not result.converged and not result.interrupted:
-            warnings.warn(
-                f"DropoutLinearRegression(solver='sgd') reached max_iter="
-                f"{self.max_iter} epochs without converging; increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return result
-
-
-class DropoutLinearRegressionCV(LinearDropoutBase):
+class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropoutBase):
     """Dropout linear regression with the dropout rate chosen by cross-validation.
 
     With ``cv=None`` (the default) every rate is scored by exact, efficient
@@ -473,10 +472,7 @@ class DropoutLinearRegressionCV(LinearDropoutBase):
 
     _parameter_constraints: ClassVar[dict] = {
         "dropouts": ["array-like"],
-        "fit_intercept": ["boolean"],
-        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
+        **INPUT_CONSTRAINTS,
         "cv": ["cv_object"],  # which includes None
         "scoring": [str, callable, None],
         "store_cv_results": ["boolean"],
@@ -528,9 +524,8 @@ class DropoutLinearRegressionCV(LinearDropoutBase):
                 "store_cv_results=True needs cv=None (leave-one-out); "
                 f"got cv={self.cv!r}"
             )
-        X, y, single, sample_weight, groups = self._validate_fit_data(
-            X, y, sample_weight
-        )
+        X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
+        y, single = as_columns(y)
         if self.cv is not None:
             return self._fit_grid_search(X, y, single, sample_weight, groups, rates)
         return self._fit_loo(X, y, single, sample_weight, groups, rates)

@@ -1,92 +1,170 @@
-"""What the two linear dropout estimators share: data checks, prediction,
-tags, and the fitted copies that stand for refits without some columns."""
+"""What the linear and logistic dropout estimators share (parameters, data
+checks, the SGD solver), and the pieces of the linear regressions' searches:
+leave-one-out scores and the fitted copies that stand for refits without
+some columns."""
 
 from __future__ import annotations
 
 import copy
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._closed_form import build_system, dropout_lambda, removal_solutions
+from ._devices import resolve_device
+from ._linear_sgd import fit_linear_sgd
 from ._persistence import VersionedStateMixin
-from ._validation import check_magnitude, numeric_target
+from ._progress import loss_progress
+from ._validation import (
+    check_magnitude,
+    group_labels,
+    resolve_batch_size,
+    seed_from_random_state,
+)
+from .exceptions import FitInterrupted
+
+# The parameters that describe the input, which every linear estimator has.
+INPUT_CONSTRAINTS: dict = {
+    "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
+    "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+    "max_categories": [Interval(Integral, 2, None, closed="left"), None],
+    "fit_intercept": ["boolean"],
+}
+# The rate of an estimator fitted at one rate (the searches take a grid).
+RATE_CONSTRAINTS: dict = {"dropout": [Interval(Real, 0, 1, closed="left")]}
+# The SGD solver's parameters, but ``tol`` (whose default depends on the
+# estimator).
+SGD_CONSTRAINTS: dict = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "random_state": ["random_state"],
+    "device": [str],
+    "verbose": ["verbose"],
+}
 
 
-class LinearDropoutBase(VersionedStateMixin, RegressorMixin, BaseEstimator):
-    """Data checks, prediction and tags shared by the two linear estimators."""
+class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
+    """What the linear and logistic dropout estimators share: the data
+    checks, the dropout groups and the SGD solver with real masks.
+
+    A concrete estimator lists scikit-learn's ``RegressorMixin`` or
+    ``ClassifierMixin`` first, then the mixin of its family, which checks
+    the target (``_check_target`` and ``_target_checks``, the target options
+    of ``validate_data``) and predicts.
+    """
+
+    _target_checks: ClassVar[dict] = {}
+
+    def _accepts_sparse(self) -> bool:
+        """Whether ``fit`` takes a sparse ``X`` (the tags say the same)."""
+        return False
 
     def _validate_fit_data(self, X, y, sample_weight):
+        """Encoded float64 ``X`` (CSR when sparse), the checked target, the
+        checked row weights and the dropout groups (also stored as
+        ``feature_groups_``)."""
         X, y = validate_X_y(
             self,
             X,
             y,
+            accept_sparse="csr" if self._accepts_sparse() else False,
             dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
             reset=True,
+            **self._target_checks,
         )
-        y = numeric_target(y, type(self).__name__)
-        # The solvers sum squares and cross products over the rows, and the
-        # leave-one-out residuals divide by 1 - h: keep a 1e4 headroom.
+        # The solvers sum squares and cross products over the rows (and the
+        # linear leave-one-out residuals divide by 1 - h): keep a 1e4
+        # headroom below float64's largest.
         limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
         why = f"sums of squares over {X.shape[0]} rows must fit in float64"
-        check_magnitude(X, "X", limit, why)
-        check_magnitude(y, "y", limit, why)
-        y2d = y.reshape(-1, 1) if y.ndim == 1 else y
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+        check_magnitude(X.data if sp.issparse(X) else X, "X", limit, why)
+        y = self._check_target(y, limit, why)
+        sample_weight = self._check_weights(sample_weight, X)
         groups = encoded_groups(self, self.feature_groups, X)
         self.feature_groups_ = groups
-        return X, y2d, y.ndim == 1, sample_weight, groups
+        return X, y, sample_weight, groups
 
-    def _set_solution(self, coef, intercept, penalty, single_target):
-        """Store coefficients in scikit-learn's layout (targets first)."""
-        coef = coef.T
-        self.coef_ = coef[0] if single_target else coef
-        self.intercept_ = float(intercept[0]) if single_target else intercept
-        self.penalty_ = penalty
+    def _check_weights(self, sample_weight, X):
+        """Non-negative float64 row weights; None (unweighted) stays None."""
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
 
-    def predict(self, X):
-        """Predict with the fitted linear model.
+    def _fit_sgd(self, X, Y, sample_weight, groups, *, tol, loss, option):
+        """Averaged SGD with real masks (:func:`fit_linear_sgd`) behind a
+        progress bar over epochs.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        ``Y`` has one column per output, ``loss`` is ``fit_linear_sgd``'s, and
+        ``option`` names the parameter that chose SGD, for the
+        ``ConvergenceWarning`` given when ``max_iter`` ends the fit first.
         """
-        check_is_fitted(self)
-        X = validate_X(self, X, dtype=np.float64, reset=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            y_pred = X @ self.coef_.T + self.intercept_
-        if not np.isfinite(y_pred).all():
-            bad = ~np.isfinite(y_pred.reshape(X.shape[0], -1)).all(axis=1)
-            raise FloatingPointError(
-                f"The prediction overflows float64 (inf or NaN) for "
-                f"{int(bad.sum())} input row(s): their values are too large "
-                "for the fitted coefficients (the largest |X| is "
-                f"{float(np.abs(X).max()):.3g})."
+        device = resolve_device(self.device)
+        has_groups = any(len(g) > 1 for g in groups)
+        with loss_progress(
+            self.max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
+        ) as progress:
+            result = fit_linear_sgd(
+                X,
+                Y,
+                sample_weight,
+                dropout=self.dropout,
+                group_index=group_labels(groups, X.shape[1]) if has_groups else None,
+                n_groups=len(groups),
+                fit_intercept=self.fit_intercept,
+                max_iter=self.max_iter,
+                batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+                learning_rate_init=self.learning_rate_init,
+                tol=tol,
+                seed=seed_from_random_state(self.random_state),
+                device=device,
+                progress=progress,
+                loss=loss,
             )
-        return y_pred
+        if tol > 0 and not result.converged and not result.interrupted:
+            warnings.warn(
+                f"{type(self).__name__}({option}='sgd') reached max_iter="
+                f"{self.max_iter} epochs without converging; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def _raise_if_interrupted(self, result):
+        """A :class:`~skdrop.exceptions.FitInterrupted` when Ctrl-C stopped
+        SGD: the estimator keeps the completed epochs, already stored."""
+        if result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=result.n_iter
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        tags.input_tags.sparse = self._accepts_sparse()
         return tags
+
+
+def as_columns(y):
+    """A regression target as a 2-d array, and whether it was 1-d."""
+    return (y.reshape(-1, 1) if y.ndim == 1 else y), y.ndim == 1
 
 
 def drop_column_models(estimator, X, y, column_groups, sample_weight):
     """:meth:`DropoutLinearRegression.drop_column_refits` for the closed form."""
     full = clone(estimator)
-    Xv, yv, single, sample_weight, groups = full._validate_fit_data(X, y, sample_weight)
+    Xv, yv, sample_weight, groups = full._validate_fit_data(X, y, sample_weight)
+    yv, single = as_columns(yv)
     if full.categories_:
         return None
     units = check_column_groups(column_groups, Xv.shape[1])

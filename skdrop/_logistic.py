@@ -7,36 +7,34 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
-from numbers import Integral, Real
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
-from tqdm.auto import tqdm
 
-from ._categorical import encoded_groups, validate_X, validate_X_y
-from ._devices import check_device_name, resolve_device
-from ._linear_base import check_split_weights
-from ._linear_sgd import fit_linear_sgd
-from ._logistic_objectives import OBJECTIVES, DropoutDesign, fit_dropout_logistic
-from ._persistence import VersionedStateMixin
-from ._validation import (
-    atomic_fit,
-    check_dropout_grid,
-    check_magnitude,
-    group_labels,
-    seed_from_random_state,
+from ._categorical import validate_X
+from ._devices import check_device_name
+from ._linear_base import (
+    INPUT_CONSTRAINTS,
+    RATE_CONSTRAINTS,
+    SGD_CONSTRAINTS,
+    LinearDropoutBase,
+    check_split_weights,
 )
+from ._logistic_objectives import OBJECTIVES, DropoutDesign, fit_dropout_logistic
+from ._progress import loss_progress, progress_bar
+from ._validation import atomic_fit, check_dropout_grid
 from .exceptions import FitInterrupted
 
 # Evenly spaced in log lam, lam = p / (1 - p) from 1e-3 to 30 (the penalty
@@ -60,8 +58,10 @@ _DEFAULT_DROPOUTS = (
 _DEFAULT_TOL = {"quadratic": 1e-4, "gaussian": 1e-4, "sgd": 1e-2}
 
 
-class _LogisticDropoutBase(VersionedStateMixin, ClassifierMixin, BaseEstimator):
-    """Prediction and tags shared by the two logistic estimators."""
+class _LogisticClassification:
+    """The classification side of the two logistic estimators: class
+    labels, class weights and the predictions (with
+    :class:`LinearDropoutBase` after it)."""
 
     def decision_function(self, X):
         """Scores of each class: ``X @ coef_.T + intercept_``.
@@ -128,30 +128,12 @@ class _LogisticDropoutBase(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             return np.column_stack([log_expit(-scores), log_expit(scores)])
         return log_softmax(scores, axis=1)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self._accepts_sparse()
-        return tags
-
     def _accepts_sparse(self) -> bool:
         return getattr(self, "objective", "quadratic") != "sgd"
 
-    def _validate_fit_data(self, X, y, sample_weight):
-        """Encoded float64 ``X`` (CSR when sparse), the labels, the row
-        weights (without the class weights) and the dropout groups."""
-        X, y = validate_X_y(
-            self,
-            X,
-            y,
-            accept_sparse="csr" if self._accepts_sparse() else False,
-            dtype=np.float64,
-            reset=True,
-        )
-        # The objectives sum squared inputs over the rows (the penalty, the
-        # column scales): keep a 1e4 headroom below float64's largest.
-        limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
-        why = f"sums of squares over {X.shape[0]} rows must fit in float64"
-        check_magnitude(X.data if sp.issparse(X) else X, "X", limit, why)
+    def _check_target(self, y, limit, why):
+        """Class labels of at least two classes, stored as ``classes_``."""
+        del limit, why  # labels have no magnitude
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size < 2:
@@ -161,14 +143,16 @@ class _LogisticDropoutBase(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 f"{classes.tolist()[0]!r}"
             )
         self.classes_ = classes
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        return y
+
+    def _check_weights(self, sample_weight, X):
+        """The solvers take an array of weights: ones when none are given."""
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0])
+        sample_weight = super()._check_weights(sample_weight, X)
         if not sample_weight.any():
             raise ValueError("sample_weight is zero on every row; nothing to fit")
-        groups = encoded_groups(self, self.feature_groups, X)
-        self.feature_groups_ = groups
-        return X, y, sample_weight, groups
+        return sample_weight
 
     def _row_weights(self, sample_weight, y):
         """The fit's row weights: ``sample_weight`` times the weight of each
@@ -179,7 +163,9 @@ class _LogisticDropoutBase(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         return sample_weight * compute_sample_weight(self.class_weight, y)
 
 
-class DropoutLogisticRegression(_LogisticDropoutBase):
+class DropoutLogisticRegression(
+    ClassifierMixin, _LogisticClassification, LinearDropoutBase
+):
     """Logistic regression trained with input dropout.
 
     Each input feature (or group of features) is dropped with probability
@@ -320,23 +306,12 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        **RATE_CONSTRAINTS,
         "objective": [StrOptions({"quadratic", "gaussian", "sgd"})],
-        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
-        "fit_intercept": ["boolean"],
+        **INPUT_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        **SGD_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
-        "device": [str],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -404,7 +379,7 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
         if self.objective == "sgd":
-            return self._fit_sgd(X, Y, sample_weight, groups)
+            return self._fit_sgd_solution(X, Y, sample_weight, groups)
         problem = _ScaledDesign.build(X, sample_weight, groups)
         self._fit_design(problem, Y)
         return self
@@ -417,8 +392,12 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         if init is not None:
             coef0 = init[0].T
             b0 = init[1]
-        desc = f"dropout logistic ({self.objective})"
-        with _loss_progress(self.max_iter, self.verbose, desc, "iter") as progress:
+        with loss_progress(
+            self.max_iter,
+            verbose=self.verbose,
+            desc=f"dropout logistic ({self.objective})",
+            unit="iter",
+        ) as progress:
             # As many threads as BLAS would use, each on its own blocks of
             # rows with BLAS on one thread (more would oversubscribe the
             # cores).  threadpoolctl's limit is process-wide for some BLAS
@@ -442,6 +421,12 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
                     n_threads=n_threads,
                     progress=progress,
                 )
+        if solution.interrupted:
+            # L-BFGS has no epochs to keep: atomic_fit restores the estimator.
+            raise KeyboardInterrupt(
+                f"{type(self).__name__}.fit was interrupted during L-BFGS; the "
+                "estimator is left as it was before fit"
+            )
         if not solution.converged:
             warnings.warn(
                 f"{type(self).__name__}(objective={self.objective!r}) did not "
@@ -459,46 +444,22 @@ class DropoutLogisticRegression(_LogisticDropoutBase):
         self.loss_curve_ = solution.loss_curve
         return self
 
-    def _fit_sgd(self, X, Y, sample_weight, groups):
-        n_samples = X.shape[0]
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+    def _fit_sgd_solution(self, X, Y, sample_weight, groups):
+        """Averaged SGD on the rows; the solution stored as fit leaves it."""
+        result = self._fit_sgd(
+            X,
+            Y.reshape(X.shape[0], -1),
+            sample_weight,
+            groups,
+            tol=_DEFAULT_TOL["sgd"] if self.tol is None else self.tol,
+            loss="binary" if Y.ndim == 1 else "multinomial",
+            option="objective",
         )
-        tol = _DEFAULT_TOL["sgd"] if self.tol is None else self.tol
-        has_groups = any(len(g) > 1 for g in groups)
-        with _loss_progress(self.max_iter, self.verbose, "sgd", "epoch") as progress:
-            result = fit_linear_sgd(
-                X,
-                Y.reshape(n_samples, -1),
-                sample_weight,
-                dropout=self.dropout,
-                group_index=group_labels(groups, X.shape[1]) if has_groups else None,
-                n_groups=len(groups),
-                fit_intercept=self.fit_intercept,
-                max_iter=self.max_iter,
-                batch_size=batch_size,
-                learning_rate_init=self.learning_rate_init,
-                tol=tol,
-                seed=seed_from_random_state(self.random_state),
-                device=resolve_device(self.device),
-                progress=progress,
-                loss="binary" if Y.ndim == 1 else "multinomial",
-            )
-        if tol > 0 and not result.converged and not result.interrupted:
-            warnings.warn(
-                f"{type(self).__name__}(objective='sgd') reached max_iter="
-                f"{self.max_iter} epochs without converging; increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
         self.coef_ = result.coef.T
         self.intercept_ = result.intercept
         self.n_iter_ = np.array([result.n_iter])
         self.loss_curve_ = result.loss_curve
-        if result.interrupted:
-            raise FitInterrupted(
-                estimator_name=type(self).__name__, n_epochs=result.n_iter
-            )
+        self._raise_if_interrupted(result)
         return self
 
 
@@ -524,19 +485,6 @@ class _ScaledDesign:
         np.divide(1.0, np.sqrt(second), out=scale, where=second > 0)
         design = DropoutDesign.build(X, sample_weight, list(groups))
         return cls(design, scale)
-
-
-@contextmanager
-def _loss_progress(total, verbose, desc, unit):
-    """A progress bar (shown when ``verbose``) and the callback the solvers
-    report each iteration's loss to."""
-    with tqdm(total=total, disable=not verbose, desc=desc, unit=unit) as bar:
-
-        def progress(step, loss):
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.5g}")
-
-        yield progress
 
 
 _BLAS_LOCK = threading.Lock()
@@ -600,7 +548,9 @@ def _targets(y, classes):
     return np.eye(classes.size)[index]
 
 
-class DropoutLogisticRegressionCV(_LogisticDropoutBase):
+class DropoutLogisticRegressionCV(
+    ClassifierMixin, _LogisticClassification, LinearDropoutBase
+):
     """Dropout logistic regression with the rate chosen by cross-validation.
 
     Every fold fits the whole grid of rates on one prepared design, each fit
@@ -773,9 +723,9 @@ feature_names_in_, categories_, feature_groups_
         scores = np.empty((len(rates), n_splits))
         fit_times = np.empty_like(scores)
         score_times = np.empty_like(scores)
-        bar = tqdm(
+        bar = progress_bar(
             total=n_splits * len(rates),
-            disable=not self.verbose,
+            verbose=self.verbose,
             desc="dropout CV",
             unit="fit",
         )
@@ -805,7 +755,7 @@ feature_names_in_, categories_, feature_groups_
         Y = _targets(y, self.classes_)
         with _interruption_of(self):
             if self.objective == "sgd":
-                final._fit_sgd(X, Y, sample_weight, groups)
+                final._fit_sgd_solution(X, Y, sample_weight, groups)
             else:
                 final._fit_design(_ScaledDesign.build(X, sample_weight, groups), Y)
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
@@ -842,7 +792,7 @@ feature_names_in_, categories_, feature_groups_
             model.categories_ = {}
             model.feature_groups_ = groups
             if problem is None:
-                model._fit_sgd(X, Y, sample_weight, groups)
+                model._fit_sgd_solution(X, Y, sample_weight, groups)
             else:
                 model._fit_design(problem, Y, init=previous)
                 previous = (model.coef_, model.intercept_)

@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
+
+from ._optimize import minimize_lbfgs
 
 Array = NDArray[np.float64]
 Matrix = Any  # a dense array or a scipy sparse matrix (CSR)
@@ -519,7 +520,9 @@ OBJECTIVES: dict[tuple[str, bool], Objective] = {
 @dataclass
 class LogisticSolution:
     """What :func:`fit_dropout_logistic` returns: coefficients (d, K'),
-    intercepts (K',), iterations, convergence and the loss per iteration."""
+    intercepts (K',), iterations, convergence, the loss per iteration, and
+    whether a ``KeyboardInterrupt`` stopped L-BFGS (the coefficients are
+    then its last accepted iterate)."""
 
     coef: Array
     intercept: Array
@@ -527,6 +530,7 @@ class LogisticSolution:
     converged: bool
     message: str
     loss_curve: list[float]
+    interrupted: bool = False
 
 
 def fit_dropout_logistic(
@@ -557,7 +561,8 @@ def fit_dropout_logistic(
     :class:`~sklearn.linear_model.LogisticRegression` does with ``lbfgs``:
     when the largest gradient entry is below ``tol`` or after ``max_iter``
     iterations.  ``n_threads`` threads share the blocks of rows of a dense
-    design.
+    design.  A ``KeyboardInterrupt`` stops L-BFGS at its last accepted
+    iterate, reported as ``interrupted``.
     """
     multinomial = Y.ndim == 2
     func = OBJECTIVES[objective, multinomial]
@@ -568,7 +573,6 @@ def fit_dropout_logistic(
     b0 = np.zeros(K) if intercept_init is None else intercept_init.reshape(K)
     start = np.concatenate([coef0.ravel(), b0 if fit_intercept else []])
     n_coef = d * K
-    last = {"value": np.nan}
 
     def unpack(params: Array) -> tuple[Array, Array]:
         coef = params[:n_coef].reshape(d, K) * scale
@@ -581,39 +585,28 @@ def fit_dropout_logistic(
             value, g, gb = func(coef, b, design, Y, lam, n_threads)
         else:
             value, g, gb = func(coef[:, 0], float(b[0]), design, Y, lam, n_threads)
-        last["value"] = value
         g = np.reshape(g, (d, K)) * scale
         parts = [np.ravel(g)] + ([np.atleast_1d(gb)] if fit_intercept else [])
         return value, np.concatenate(parts)
 
-    curve: list[float] = []
-
-    def callback(xk: Array) -> None:
-        curve.append(last["value"])
-        if progress is not None:
-            progress(len(curve), last["value"])
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp
-        opt = minimize(
+        opt = minimize_lbfgs(
             value_and_grad,
             start,
-            method="L-BFGS-B",
-            jac=True,
-            callback=callback,
-            options={
-                "maxiter": max_iter,
-                "maxfun": max(15000, 2 * max_iter),
-                "gtol": tol,
-                "ftol": 64 * np.finfo(float).eps,
-            },
+            max_iter=max_iter,
+            max_fun=max(15000, 2 * max_iter),
+            tol=tol,
+            ftol=64 * np.finfo(float).eps,
+            progress=progress,
         )
-    coef, b = unpack(np.asarray(opt.x, dtype=np.float64))
+    coef, b = unpack(opt.x)
     return LogisticSolution(
         coef=coef.copy(),
         intercept=np.array(b, dtype=np.float64),
-        n_iter=int(opt.nit),
-        converged=bool(opt.status == 0),
-        message=str(opt.message),
-        loss_curve=curve,
+        n_iter=opt.n_iter,
+        converged=opt.converged,
+        message=opt.message,
+        loss_curve=opt.losses,
+        interrupted=opt.interrupted,
     )

@@ -15,7 +15,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
-from tqdm.auto import tqdm
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._engine import (
@@ -35,7 +34,13 @@ from ._engine import (
     train,
 )
 from ._persistence import VersionedStateMixin
-from ._validation import check_magnitude, group_labels, seed_from_random_state
+from ._progress import loss_progress
+from ._validation import (
+    check_magnitude,
+    group_labels,
+    resolve_batch_size,
+    seed_from_random_state,
+)
 from .exceptions import FitInterrupted
 
 # The value of input_dropout / hidden_dropout that learns the rates.
@@ -221,7 +226,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         return X
 
     def _config(self, n_samples):
-        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        batch = resolve_batch_size(self.batch_size, n_samples)
         if self.batch_size != "auto" and self.batch_size > n_samples:
             if self.solver != "lbfgs":
                 warnings.warn(
@@ -331,17 +336,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
         """The engine's training, behind a progress bar when ``verbose``."""
-        with tqdm(
-            total=epochs,
-            disable=not self.verbose,
-            desc=type(self).__name__,
-            unit="epoch",
-        ) as bar:
-
-            def progress(epoch, loss):
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}")
-
+        with loss_progress(
+            epochs, verbose=self.verbose, desc=type(self).__name__, unit="epoch"
+        ) as progress:
             return train(
                 trainer,
                 X,

@@ -158,6 +158,12 @@ def group_labels(groups: Sequence[np.ndarray], n_features: int) -> np.ndarray:
     return labels
 
 
+def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
+    """The mini-batch size that ``batch_size`` asks for: ``"auto"`` is
+    ``min(200, n_samples)``, an int is used as is."""
+    return min(200, n_samples) if batch_size == "auto" else int(batch_size)
+
+
 def check_dropout_grid(dropouts: Any) -> np.ndarray:
     """A 1-d float array of rates in [0, 1), or a ``ValueError``."""
     try:

@@ -11,7 +11,12 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutLogisticRegression,
+    DropoutMLPClassifier,
+    DropoutMLPRegressor,
+)
 from skdrop._linear_sgd import _BlockAverage
 from skdrop._trainer import MLPTrainer
 from skdrop.exceptions import FitInterrupted
@@ -292,3 +297,34 @@ def test_interrupt_in_the_progress_bar_keeps_the_completed_epoch(wine, monkeypat
     reference = DropoutMLPClassifier(**{**params, "max_iter": 3}).fit(X, y)
     _same_network(model, reference)
     assert model.n_iter_ == 3
+
+
+@pytest.mark.parametrize("objective", ["quadratic", "gaussian"])
+def test_interrupted_lbfgs_logistic_regression_leaves_previous_state(
+    wine, monkeypatch, objective
+):
+    """L-BFGS has no epochs to keep: a Ctrl-C during a deterministic
+    objective is a plain KeyboardInterrupt and the estimator is unchanged."""
+    import skdrop._logistic_objectives as objectives
+
+    X, y = wine
+    X = (X - X.mean(0)) / X.std(0)
+    model = DropoutLogisticRegression(objective=objective).fit(X[:, :4], y)
+    before = model.coef_.copy()
+    key = (objective, True)
+    original = objectives.OBJECTIVES[key]
+    calls = {"n": 0}
+
+    def evaluate_or_interrupt(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setitem(objectives.OBJECTIVES, key, evaluate_or_interrupt)
+    with pytest.raises(KeyboardInterrupt) as info:
+        model.fit(X, y)
+    assert not isinstance(info.value, FitInterrupted)
+    assert calls["n"] == 5
+    assert model.n_features_in_ == 4
+    np.testing.assert_array_equal(model.coef_, before)

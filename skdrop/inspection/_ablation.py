@@ -23,9 +23,9 @@ from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from .._categorical import is_categorical_dtype
+from .._progress import progress_bar
 from .._validation import (
     column_position,
     resolve_feature_groups,
@@ -413,9 +413,9 @@ def _run(plan, shape, n_jobs, verbose, method):
     outputs = parallel(delayed(fn)(*args) for fn, args in tasks)
     baseline = np.full(shape[1], np.nan)
     ablated = np.full(shape, np.nan)
-    with tqdm(
+    with progress_bar(
         total=len(tasks) + len(done),
-        disable=not verbose,
+        verbose=verbose,
         desc=f"ablation ({method})",
         unit="fit",
     ) as bar:
