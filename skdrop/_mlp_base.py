@@ -74,8 +74,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         trained for it.
 
     The classifier adds ``_labels(proba)``, the labels of probabilities in
-    ``predict_proba``'s layout (an ensemble's mean).  The estimator's own ``fit`` goes through the same problem and
-    early-stopping split, so a member equals a single fit on its rows.
+    ``predict_proba``'s layout (an ensemble's mean).  The estimator's own
+    ``fit`` goes through the same problem and early-stopping split, so a
+    member equals a single fit on its rows.
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -272,11 +272,11 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         best = self.best_index_
         a, given, _ = settings[best]
         self.input_dropout_, self.hidden_dropout_ = a, given
-        chosen = slice(best * len(folds), (best + 1) * len(folds))
+        picked = slice(best * len(folds), (best + 1) * len(folds))
         for name in ("best_estimator_", "estimators_", "refit_epochs_"):
             self.__dict__.pop(name, None)
         chosen = self._after_selection(
-            members[chosen], template, problem, runs, fits[chosen], folds
+            members[picked], template, problem, runs, fits[picked], folds
         )
         if self.refit == "ensemble":
             self.estimators_ = chosen

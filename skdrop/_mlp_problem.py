@@ -83,7 +83,15 @@ class MemberRun:
     state: Mapping[str, Any]
 
 
-def early_stopping_split(rows, Y, sample_weight, *, fraction, seed, stratify):
+def early_stopping_split(
+    rows: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    *,
+    fraction: float,
+    seed: int,
+    stratify: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """Early stopping's split of the training rows ``rows`` (indices into
     ``Y``): the rows trained on and the ``fraction`` held out to score, as
     :func:`~sklearn.model_selection.train_test_split` orders them, stratified
@@ -113,7 +121,9 @@ def early_stopping_split(rows, Y, sample_weight, *, fraction, seed, stratify):
     return part, held
 
 
-def check_validation_sizes(fraction, n, labels, stratify):
+def check_validation_sizes(
+    fraction: float, n: int, labels: np.ndarray, stratify: bool
+) -> None:
     """Early stopping's split of ``n`` rows with these ``labels`` needs rows
     (and, stratified, each class) on both sides: say so in our terms, before
     the split would speak of test_size."""

@@ -74,7 +74,8 @@ def rank_scores(mean: np.ndarray) -> np.ndarray:
         return np.ones_like(mean, dtype=np.int32)
     # Below every score (infinite ones kept as they are).
     filled = np.where(np.isnan(mean), np.nanmin(mean) - 1, mean)
-    return rankdata(-filled, method="min").astype(np.int32, copy=False)
+    ranks: np.ndarray = rankdata(-filled, method="min")
+    return ranks.astype(np.int32, copy=False)
 
 
 def _param_column(values: list[Any]) -> np.ma.MaskedArray:
