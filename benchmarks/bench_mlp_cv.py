@@ -113,19 +113,16 @@ def single_member(rounds, quick):
     epochs = 5 if quick else setting["epochs"]
     X, y = data(setting["n"], setting["d"])
     est = DropoutMLPClassifier(**common(setting, epochs), hidden_dropout=0.5)
-    X64, Y, _, _, hidden, rates = est._prepare(X, y, None, first=True)
-    est._start(X64)
-    Y = Y.astype(np.float32)
-    spec = est._spec(X64, Y, hidden, rates)
-    config = est._config(len(X))
-    head = est._head(Y)
-    plan = MemberPlan(rates, tuple(est._seeds[:3]), np.arange(len(X)))
+    problem = est._training_problem(X, y, None)
+    config, Y, (run,) = est._training_members(problem, [np.arange(len(X))])
+    X64, spec, head, seeds = problem.X, problem.spec, problem.head, problem.seeds
+    plan = MemberPlan(spec.rates, seeds[:3], run.train_rows)
     device = torch.device("cpu")
 
     def plain():
         from skdrop._engine import build_trainer
 
-        trainer = build_trainer(spec, head, config, est._seeds, device)
+        trainer = build_trainer(spec, head, config, list(seeds), device)
         train(trainer, X64, Y, None, epochs)
 
     def member():

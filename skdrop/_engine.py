@@ -71,6 +71,7 @@ __all__ = [
     "load_state",
     "mc_predict_raw",
     "member_bytes",
+    "members_in_budget",
     "predict_raw",
     "resolve_device",
     "resume_trainer",
@@ -433,3 +434,19 @@ def _train_one(
         if np.isfinite(scores).any():
             best = int(np.nanargmax(scores)) + 1
     return MemberFit(trainer.network, result, best)
+
+
+def members_in_budget(
+    spec: NetworkSpec, batch_size: int, n_validation: int, budget: int
+) -> int:
+    """How many members of :func:`train_members` fit in ``budget`` bytes at
+    once (see :func:`member_bytes`), or a ``ValueError`` saying what one
+    needs when not even one does."""
+    need = member_bytes(spec, batch_size, n_validation)
+    if budget < need:
+        raise ValueError(
+            f"cannot hold one network: a member of hidden_layer_sizes="
+            f"{spec.hidden_layer_sizes} with batch_size={batch_size} on "
+            f"{spec.n_inputs} inputs needs about {need / 1e6:.3g} MB"
+        )
+    return max(1, budget // need)

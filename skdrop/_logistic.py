@@ -34,6 +34,7 @@ from ._linear_base import (
 )
 from ._logistic_objectives import OBJECTIVES, DropoutDesign, fit_dropout_logistic
 from ._progress import loss_progress, progress_bar
+from ._search import cv_results
 from ._validation import atomic_fit, check_dropout_grid
 from .exceptions import FitInterrupted
 
@@ -746,7 +747,8 @@ feature_names_in_, categories_, feature_groups_
         if not np.isfinite(mean).any():
             raise ValueError(f"every rate scored {mean[0]} in cross-validation")
         best = int(np.nanargmax(mean))
-        self.cv_results_ = _cv_results(rates, scores, fit_times, score_times)
+        params = [{"dropout": float(p)} for p in rates]
+        self.cv_results_ = cv_results(params, scores, fit_times, score_times)
         self.dropout_ = float(rates[best])
         self.best_score_ = float(mean[best])
         final = self._single(rates[best], groups)
@@ -836,34 +838,3 @@ def _scorer_takes_weights(scorer, search):
             stacklevel=4,
         )
     return accept
-
-
-def _cv_results(rates, scores, fit_times, score_times):
-    """``cv_results_`` in :class:`~sklearn.model_selection.GridSearchCV`'s
-    layout for the single parameter ``dropout``."""
-    results = {
-        "mean_fit_time": fit_times.mean(axis=1),
-        "std_fit_time": fit_times.std(axis=1),
-        "mean_score_time": score_times.mean(axis=1),
-        "std_score_time": score_times.std(axis=1),
-        "param_dropout": np.ma.MaskedArray(
-            np.array([float(p) for p in rates], dtype=object),
-            mask=np.zeros(len(rates), dtype=bool),
-        ),
-        "params": [{"dropout": float(p)} for p in rates],
-    }
-    for k in range(scores.shape[1]):
-        results[f"split{k}_test_score"] = scores[:, k]
-    mean = scores.mean(axis=1)
-    results["mean_test_score"] = mean
-    results["std_test_score"] = scores.std(axis=1)
-    # GridSearchCV's ranks: "min" method, NaN scores last.
-    filled = np.where(np.isnan(mean), -np.inf, mean)
-    order = np.argsort(-filled, kind="stable")
-    ranks = np.empty(len(rates), dtype=np.int32)
-    ranks[order] = np.arange(1, len(rates) + 1)
-    for value in np.unique(filled):
-        tied = filled == value
-        ranks[tied] = ranks[tied].min()
-    results["rank_test_score"] = ranks
-    return results

@@ -7,12 +7,12 @@ import inspect
 import math
 import warnings
 from numbers import Integral, Real
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
@@ -32,6 +32,12 @@ from ._engine import (
     resume_trainer,
     save_state,
     train,
+)
+from ._mlp_problem import (
+    MemberRun,
+    TrainingProblem,
+    check_validation_sizes,
+    early_stopping_split,
 )
 from ._persistence import VersionedStateMixin
 from ._progress import loss_progress
@@ -55,7 +61,28 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
-    """Everything the classifier and the regressor share."""
+    """Everything the classifier and the regressor share.
+
+    The cross-validated estimators (:mod:`skdrop._mlp_cv`) train their grid
+    of networks from a template of this class, through three methods only
+    (and the public parameters):
+
+    ``_training_problem(X, y, sample_weight)``
+        Check the parameters, validate and encode the data, learn the
+        encoding and draw the seeds: a :class:`TrainingProblem`.
+    ``_training_members(problem, row_sets)``
+        How networks fitted on subsets of the problem's rows train side by
+        side: the engine's configuration, their targets and one
+        :class:`MemberRun` each (its early-stopping split included).
+    ``_from_member(problem, run, member_fit, held_out=None)``
+        Become the estimator fitted on a run, from the network the engine
+        trained for it.
+
+    The classifier adds ``_labels(proba)``, the labels of probabilities in
+    ``predict_proba``'s layout (an ensemble's mean).  The estimator's own
+    ``fit`` goes through the same problem and early-stopping split, so a
+    member equals a single fit on its rows.
+    """
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": [
@@ -260,16 +287,20 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         first = not hasattr(self, "module_") or (
             not incremental and not self.warm_start
         )
-        X, y, labels, sample_weight, hidden, rates = self._prepare(
+        problem = self._training_problem(
             X, y, sample_weight, first=first, classes=classes
         )
+        X, sample_weight = problem.X, problem.sample_weight
         early = self.early_stopping and not incremental and self.solver != "lbfgs"
         if early:
-            _check_validation_sizes(self, X.shape[0], labels)
+            check_validation_sizes(
+                self.validation_fraction, X.shape[0], problem.labels, problem.stratify
+            )
         # Scaled in float64 before the cast, and before the early-stopping
         # split: the statistics of all the rows given.
-        y = self._scale_target(y, sample_weight, first).astype(X.dtype, copy=False)
-        trainer = self._trainer_for_fit(X, y, hidden, rates, first, incremental)
+        y = self._scale_target(problem.Y, sample_weight, first)
+        y = y.astype(X.dtype, copy=False)
+        trainer = self._trainer_for_fit(problem, first, incremental)
         data = (X, y, sample_weight)
         validation = None
         if early:
@@ -285,6 +316,126 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         if result.interrupted:
             raise FitInterrupted(
                 estimator_name=type(self).__name__, n_epochs=len(result.losses)
+            )
+        return self
+
+    # ------------------------------------- the interface of the CV estimators
+    def _training_problem(self, X, y, sample_weight, *, first=True, classes=None):
+        """The data validated and encoded for this estimator's networks.
+
+        On a first fit (``first=True``) this learns the input's encoding and
+        draws the fit's seeds, as ``fit`` does; later ``warm_start`` and
+        ``partial_fit`` calls keep the fitted ones.
+
+        Returns
+        -------
+        problem : TrainingProblem
+        """
+        before = dict(vars(self))
+        X, Y, labels, sample_weight, hidden, rates = self._prepare(
+            X, y, sample_weight, first=first, classes=classes
+        )
+        if first:
+            self._start(X)
+        head = self._head(Y) if first else self._head_name
+        learned = {
+            name: value
+            for name, value in vars(self).items()
+            if name not in before or before[name] is not value
+        }
+        return TrainingProblem(
+            X=X,
+            Y=Y,
+            labels=labels,
+            sample_weight=sample_weight,
+            spec=self._spec(X, Y, hidden, rates),
+            head=head,
+            seeds=tuple(self._seeds),
+            stratify=self._stratified(),
+            state=MappingProxyType(learned),
+        )
+
+    def _training_members(self, problem, row_sets):
+        """How networks fitted on each of ``row_sets`` (indices into
+        ``problem``) train side by side, each as this estimator would train
+        on those rows alone.
+
+        Returns
+        -------
+        config : MLPConfig
+            Shared by the networks.  It warns as a fit on the smallest set
+            would; ``batch_size="auto"`` is set for the largest, which the
+            engine takes as ``min(batch, rows)`` for each.
+        targets : ndarray of shape (n_samples, n_columns) or \
+(n_sets, n_samples, n_columns)
+            The targets, shared or one per set, in ``problem.X``'s dtype.
+        runs : list of MemberRun
+            One per set.
+        """
+        sizes = [len(rows) for rows in row_sets]
+        config = self._config(max(sizes) if self.batch_size == "auto" else min(sizes))
+        early = self.early_stopping and self.solver != "lbfgs"
+        splits = []
+        for rows in row_sets:
+            if not early:
+                splits.append((rows, None))
+                continue
+            fraction = self.validation_fraction
+            labels = problem.labels[rows]
+            check_validation_sizes(fraction, len(rows), labels, problem.stratify)
+            part, held = early_stopping_split(
+                rows,
+                problem.Y,
+                problem.sample_weight,
+                fraction=fraction,
+                seed=problem.seeds[3],
+                stratify=problem.stratify,
+            )
+            splits.append((part, np.sort(held)))
+        targets, states = self._member_targets(problem, row_sets)
+        targets = targets.astype(problem.X.dtype, copy=False)
+        runs = [
+            MemberRun(part, held, targets if targets.ndim == 2 else targets[k], state)
+            for k, ((part, held), state) in enumerate(zip(splits, states, strict=True))
+        ]
+        return config, targets, runs
+
+    def _member_targets(self, problem, row_sets):
+        """The float64 targets of networks fitted on ``row_sets``, shared
+        (``[rows, columns]``) or one each (``[sets, rows, columns]``), and
+        the fitted attributes each defines: the encoded target, shared,
+        here."""
+        return problem.Y, [MappingProxyType({}) for _ in row_sets]
+
+    def _from_member(self, problem, run, member_fit, held_out=None):
+        """Become the estimator fitted on ``run`` of ``problem`` by the
+        engine's ``member_fit``: this estimator's parameters (its rates
+        included) must be those the member trained with.
+
+        Parameters
+        ----------
+        problem : TrainingProblem
+        run : MemberRun
+        member_fit : MemberFit
+        held_out : ndarray of int, default=None
+            Rows the network never saw, on which the attributes that need
+            data (the regressor's noise variance) are estimated; None leaves
+            them unset.
+
+        Returns
+        -------
+        self : object
+        """
+        vars(self).update(problem.state)
+        vars(self).update(run.state)
+        self._adopt(member_fit.network, member_fit.result, len(run.train_rows))
+        if held_out is not None:
+            weights = problem.sample_weight
+            self._after_fit(
+                problem.X[held_out],
+                run.target[held_out],
+                None if weights is None else weights[held_out],
+                None,
             )
         return self
 
@@ -349,16 +500,15 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 progress=progress,
             )
 
-    def _trainer_for_fit(self, X, Y, hidden, rates, first, incremental):
+    def _trainer_for_fit(self, problem, first, incremental):
         """A new trainer, or a copy of the fitted one to continue from."""
-        config = self._config(X.shape[0])
+        n_rows = problem.X.shape[0]
+        config = self._config(n_rows)
         if incremental:
             # Learned rates' regularizer scales with the data set's size,
             # which a stream does not know: the rows seen so far.
-            config.concrete_rows = (0 if first else self.t_) + X.shape[0]
-        if first:
-            self._start(X)
-        spec = self._spec(X, Y, hidden, rates)
+            config.concrete_rows = (0 if first else self.t_) + n_rows
+        spec = problem.spec
         if not first:
             seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
             trainer = resume_trainer(
@@ -377,7 +527,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 trainer.no_improvement_count = 0
             return trainer
         device = resolve_device(self.device)
-        trainer = build_trainer(spec, self._head(Y), config, self._seeds, device)
+        trainer = build_trainer(spec, problem.head, config, self._seeds, device)
         early = self.early_stopping and self.solver != "lbfgs"
         self.loss_curve_ = []
         self.input_dropout_history_ = self.hidden_dropout_history_ = None
@@ -411,9 +561,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         )
 
     def _adopt(self, network, result, n_rows):
-        """Become the fitted estimator of a network trained elsewhere (a
-        member of a cross-validated grid); ``_prepare`` and ``_start`` have
-        run on this estimator or the one it was copied from."""
+        """The fitted curves and parameters of a network trained elsewhere
+        (see :meth:`_from_member`)."""
         self._trainer = None
         self.module_ = network
         early = bool(result.validation_scores)
@@ -470,31 +619,30 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         )
         warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
 
+    def _stratified(self):
+        """Whether early stopping's split is stratified by class."""
+        return isinstance(self, ClassifierMixin) and not self._multilabel
+
     def _split(self, X, y, sample_weight):
-        classify = isinstance(self, ClassifierMixin) and not self._multilabel
-        stratify = y if classify else None
-        if stratify is not None and stratify.shape[1] == 1:
-            stratify = stratify[:, 0]
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        parts = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            random_state=self._seeds[3] % (2**32),
-            stratify=stratify,
+        """Early stopping's split of a fit's arrays: ``(X, X_val, y, y_val,
+        sample_weight, w_val)``."""
+        part, held = early_stopping_split(
+            np.arange(X.shape[0]),
+            y,
+            sample_weight,
+            fraction=self.validation_fraction,
+            seed=self._seeds[3],
+            stratify=self._stratified(),
         )
-        if sample_weight is None:
-            return parts[0], parts[1], parts[2], parts[3], None, None
-        for name, weights in (("training", parts[4]), ("validation", parts[5])):
-            # The losses and scores are weighted means: a part that weighs
-            # nothing has none.
-            if not np.any(weights > 0):
-                raise ValueError(
-                    f"early_stopping=True: sample_weight is zero on all "
-                    f"{weights.shape[0]} rows of the {name} part held out by "
-                    f"validation_fraction={self.validation_fraction}; give "
-                    "more rows a positive weight or set early_stopping=False"
-                )
-        return tuple(parts)
+        w = sample_weight
+        return (
+            X[part],
+            X[held],
+            y[part],
+            y[held],
+            None if w is None else w[part],
+            None if w is None else w[held],
+        )
 
     def _export_parameters(self):
         """``coefs_`` and ``intercepts_`` of the evaluation-mode network."""
@@ -689,36 +837,6 @@ def _check_lbfgs(estimator, rates):
                 f"solver='lbfgs' does not support {name}={getattr(estimator, name)!r}"
                 ": it applies to mini-batch steps; use solver='adam' or 'sgd'"
             )
-
-
-def _check_validation_sizes(estimator, n, labels):
-    """Early stopping's split needs rows (and classes) on both sides: say so
-    in our terms, before the split would speak of test_size."""
-    fraction = estimator.validation_fraction
-    n_val = math.ceil(fraction * n)
-    if n_val < 1 or n - n_val < 1:
-        raise ValueError(
-            "early_stopping=True needs a validation set; "
-            f"validation_fraction={fraction} of {n} "
-            f"samples leaves {n - n_val} for training and {n_val} for "
-            "validation, and both need at least 1"
-        )
-    if not isinstance(estimator, ClassifierMixin) or estimator._multilabel:
-        return
-    found, counts = np.unique(labels, return_counts=True)
-    if counts.min() < 2:
-        raise ValueError(
-            "early_stopping=True holds out a validation set stratified by class, "
-            "which needs at least 2 samples of every class; class "
-            f"{found.tolist()[counts.argmin()]!r} has only 1"
-        )
-    if min(n_val, n - n_val) < len(found):
-        raise ValueError(
-            "early_stopping=True holds out a validation set stratified by class: "
-            f"validation_fraction={fraction} of {n} samples gives {n_val} for "
-            f"validation and {n - n_val} for training, and each needs at least "
-            f"one sample of each of the {len(found)} classes"
-        )
 
 
 def _finite(raw):

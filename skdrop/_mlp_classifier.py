@@ -325,7 +325,14 @@ default="from_dtype"
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Labels, or an indicator matrix for multilabel targets.
         """
-        proba = self._proba_from_raw(self._raw(X))
+        return self._labels(self.predict_proba(X))
+
+    def _labels(self, proba):
+        """The labels (or indicator matrix) of probabilities in
+        :meth:`predict_proba`'s layout: of this network, or the mean of
+        several fitted on the same classes."""
+        if self._head_name == "logistic" and not self._multilabel:
+            proba = proba[:, 1:]
         return self._label_binarizer.inverse_transform(proba)
 
     def predict_proba(self, X):

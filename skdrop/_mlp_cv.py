@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 import re
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -24,20 +24,18 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv, train_test_split
+from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from ._engine import MemberPlan, member_bytes, resolve_device, train_members
+from ._engine import MemberPlan, members_in_budget, resolve_device, train_members
 from ._mlp_base import (
     LEARNED,
     PRIOR_LENGTH_SCALE,
     _BaseDropoutMLP,
     _check_lbfgs,
     _check_learned,
-    _check_validation_sizes,
     _rate,
 )
 from ._mlp_classifier import DropoutMLPClassifier
@@ -45,12 +43,13 @@ from ._mlp_regressor import (
     _RETURN_STD_SAMPLES,
     DropoutMLPRegressor,
     _check_coverage,
-    _target_statistics,
     fitted_noise,
     gaussian_interval,
 )
 from ._persistence import VersionedStateMixin
-from ._validation import atomic_fit, seed_from_random_state
+from ._progress import progress_bar
+from ._search import cv_results
+from ._validation import atomic_fit, parse_memory_size, seed_from_random_state
 
 # The default grids: 3 input x 4 hidden rates, each with 0 (no dropout), so
 # that a table where dropout hurts gets a network without it.
@@ -58,8 +57,6 @@ DEFAULT_INPUT_DROPOUTS = (0.0, 0.1, 0.2)
 DEFAULT_HIDDEN_DROPOUTS = (0.0, 0.1, 0.3, 0.5)
 # Memory for the members trained at once when max_members=None.
 _DEFAULT_BUDGET = "1GB"
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
-_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
 # The plain estimators' parameters that the CV estimators replace or drop:
 # the rates become grids, and every fit starts afresh.
@@ -167,7 +164,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     # ------------------------------------------------------------ checks
     def _template(self):
         """A plain estimator with the shared parameters: it validates and
-        encodes the data, and its copies become the members."""
+        encodes the data, and its clones become the members."""
         params = {
             k: v
             for k, v in self.get_params(deep=False).items()
@@ -192,7 +189,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 _check_learned(template)
         return settings
 
-    def _folds(self, X, labels, groups):
+    def _folds(self, X, labels, groups, sample_weight):
         classifier = is_classifier(self)
         cv = check_cv(self.cv, labels, classifier=classifier)
         if (
@@ -211,6 +208,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         folds = list(cv.split(X, labels, groups))
         if not folds:
             raise ValueError(f"cv={self.cv!r} gives no split")
+        if sample_weight is not None:
+            for k, (train, _) in enumerate(folds):
+                if not np.any(sample_weight[train] > 0):
+                    raise ValueError(
+                        f"sample_weight is zero on every training row of split "
+                        f"{k}: its networks would learn nothing; give rows of "
+                        "every training fold a positive weight"
+                    )
         return folds
 
     def _budget(self, spec, config, n_validation):
@@ -218,16 +223,17 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         if isinstance(self.max_members, Integral | np.integer):
             return int(self.max_members)
         text = _DEFAULT_BUDGET if self.max_members is None else self.max_members
-        budget = _parse_bytes(text)
-        need = member_bytes(spec, config.batch_size, n_validation)
-        if budget < need:
+        budget = parse_memory_size(
+            text,
+            "max_members",
+            "a positive int, a memory size such as '500MB' or '2GB', or None",
+        )
+        try:
+            return members_in_budget(spec, config.batch_size, n_validation, budget)
+        except ValueError as exc:
             raise ValueError(
-                f"max_members={text!r} cannot hold one network: a member of "
-                f"hidden_layer_sizes={spec.hidden_layer_sizes} with batch_size="
-                f"{config.batch_size} on {spec.n_inputs} inputs needs about "
-                f"{need / 1e6:.3g} MB. Give a larger budget or an int."
-            )
-        return max(1, budget // need)
+                f"max_members={text!r} {exc}. Give a larger budget or an int."
+            ) from None
 
     # --------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, groups):
@@ -239,57 +245,39 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         # its categories), so it must be indexable by rows.
         X, y, groups = indexable(X, y, groups)
         template = self._template()
-        Xv, Y, labels, W, hidden, _ = template._prepare(X, y, sample_weight, first=True)
-        settings = self._settings(template, hidden)
-        template.set_params(input_dropout=settings[0][0], hidden_dropout=settings[0][1])
-        template._check_params()
-        template._start(Xv)
-        head = template._head(Y)
-        folds = self._folds(Xv, labels, groups)
-        if W is not None:
-            for k, (train, _) in enumerate(folds):
-                if not np.any(W[train] > 0):
-                    raise ValueError(
-                        f"sample_weight is zero on every training row of split "
-                        f"{k}: its networks would learn nothing; give rows of "
-                        "every training fold a positive weight"
-                    )
-        early = self.early_stopping and self.solver != "lbfgs"
-        sizes = [len(train) for train, _ in folds]
-        # Warns as a fit on the smallest fold would; "auto" is each fold's
-        # min(200, rows), which the engine takes as min(batch, member rows).
-        config = template._config(min(sizes))
-        if self.batch_size == "auto":
-            config.batch_size = min(200, max(sizes))
-        fold_rows = [
-            self._fold_rows(template, train, labels, Y, W, early) for train, _ in folds
-        ]
+        problem = template._training_problem(X, y, sample_weight)
+        settings = self._settings(template, problem.spec.hidden_layer_sizes)
+        W = problem.sample_weight
+        folds = self._folds(problem.X, problem.labels, groups, W)
+        config, targets, runs = template._training_members(
+            problem, [train for train, _ in folds]
+        )
         plans = [
-            MemberPlan(rates, tuple(template._seeds[:3]), rows, val, target=k)
-            for _, _, rates in settings
-            for k, (rows, val) in enumerate(fold_rows)
-        ]
-        spec = template._spec(Xv, Y, hidden, settings[0][2])
-        targets = self._member_targets(template, Y, W, folds)
-        targets = targets.astype(Xv.dtype, copy=False)
-        fits, seconds = self._train(spec, plans, head, config, Xv, targets, W)
-        members = []
-        for m, fit in enumerate(fits):
-            a, given, _ = settings[m // len(folds)]
-            est = copy.copy(template)
-            est.set_params(input_dropout=a, hidden_dropout=given)
-            members.append(
-                self._adopt_member(est, fit, len(plans[m].rows), m, len(folds))
+            MemberPlan(
+                rates, problem.seeds[:3], run.train_rows, run.validation_rows, target=k
             )
+            for _, _, rates in settings
+            for k, run in enumerate(runs)
+        ]
+        spec = replace(problem.spec, rates=settings[0][2])
+        fits, seconds = self._train(
+            spec, plans, problem.head, config, problem.X, targets, W
+        )
+        members = [
+            self._member(template, problem, settings[m // len(runs)], runs, m, fit)
+            for m, fit in enumerate(fits)
+        ]
         self._score(X, y, members, fits, folds, settings, seconds)
-        self._copy_data_attributes(template)
+        self._copy_data_attributes(problem.state)
         best = self.best_index_
         a, given, _ = settings[best]
         self.input_dropout_, self.hidden_dropout_ = a, given
-        chosen = members[best * len(folds) : (best + 1) * len(folds)]
+        picked = slice(best * len(folds), (best + 1) * len(folds))
         for name in ("best_estimator_", "estimators_", "refit_epochs_"):
             self.__dict__.pop(name, None)
-        self._after_selection(chosen, folds, Xv, targets, W)
+        chosen = self._after_selection(
+            members[picked], template, problem, runs, fits[picked], folds
+        )
         if self.refit == "ensemble":
             self.estimators_ = chosen
         elif self.refit:
@@ -297,53 +285,22 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 X, y, sample_weight, a, given, chosen, fits, best, len(folds)
             )
             self._after_refit(self.best_estimator_)
-        self._seeds = template._seeds
+        self._seeds = list(problem.seeds)
         return self
 
-    def _fold_rows(self, template, train, labels, Y, W, early):
-        """A fold's training rows and, with early stopping, the rows its
-        members stop on: the split a plain estimator makes of ``X[train]``."""
-        if not early:
-            return train, None
-        _check_validation_sizes(template, len(train), _safe_indexing(labels, train))
-        stratify = None
-        if is_classifier(template) and not template._multilabel:
-            stratify = Y[train]
-        if stratify is not None and stratify.shape[1] == 1:
-            stratify = stratify[:, 0]
-        part, held = train_test_split(
-            np.arange(len(train)),
-            test_size=self.validation_fraction,
-            random_state=template._seeds[3] % (2**32),
-            stratify=stratify,
-        )
-        part, held = train[part], np.sort(train[held])
-        if W is not None:
-            for name, rows in (("training", part), ("validation", held)):
-                if not np.any(W[rows] > 0):
-                    raise ValueError(
-                        f"early_stopping=True: sample_weight is zero on all "
-                        f"{len(rows)} rows of the {name} part that "
-                        f"validation_fraction={self.validation_fraction} holds "
-                        "out of a training fold; give more rows a positive "
-                        "weight or set early_stopping=False"
-                    )
-        return part, held
+    def _member(self, template, problem, setting, runs, m, fit, held_out=None):
+        """Member ``m`` of the grid (fold ``m % len(runs)`` of ``setting``)
+        as a fitted plain estimator."""
+        a, given, _ = setting
+        est = clone(template).set_params(input_dropout=a, hidden_dropout=given)
+        return est._from_member(problem, runs[m % len(runs)], fit, held_out)
 
-    def _member_targets(self, template, Y, W, folds):
-        """The target the members train on: shared by all for the
-        classifier."""
-        del template, W, folds
-        return Y
-
-    def _adopt_member(self, est, fit, n_rows, m, n_folds):
-        del m, n_folds
-        return est._adopt(fit.network, fit.result, n_rows)
-
-    def _after_selection(self, chosen, folds, X, targets, W):
-        """Fitted attributes from the chosen setting's fold networks and
-        their held-out rows (the regressor's noise variance); none here."""
-        del chosen, folds, X, targets, W
+    def _after_selection(self, chosen, template, problem, runs, fits, folds):
+        """The chosen setting's fold networks, with the fitted attributes
+        that need their held-out rows (the regressor's noise variance); as
+        they are here."""
+        del template, problem, runs, fits, folds
+        return chosen
 
     def _after_refit(self, estimator):
         """Adjust the refitted ``best_estimator_``; nothing here."""
@@ -360,9 +317,9 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         device = resolve_device(self.device)
         fits, seconds = [], []
         n_passes = -(-len(plans) // size)
-        with tqdm(
+        with progress_bar(
             total=self.max_iter * n_passes,
-            disable=not self.verbose,
+            verbose=self.verbose,
             desc=type(self).__name__,
             unit="epoch",
         ) as bar:
@@ -423,7 +380,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 FitFailedWarning,
                 stacklevel=7,
             )
-        if np.isnan(scores.reshape(len(settings), n_folds).mean(axis=1)).all():
+        table = scores.reshape(len(settings), n_folds)
+        if np.isnan(table.mean(axis=1)).all():
             raise FloatingPointError(
                 "No setting of the grid has a score on every split: every setting "
                 "has a network that diverged (see the warning above)."
@@ -437,44 +395,20 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=7,
             )
-        table = scores.reshape(len(settings), n_folds)
-        times = seconds.reshape(len(settings), n_folds)
-        stimes = score_time.reshape(len(settings), n_folds)
-        means = table.mean(axis=1)
-        ranked = np.where(np.isnan(means), -np.inf, means)
-        order = np.argsort(-ranked, kind="stable")
-        ranks = np.empty(len(settings), dtype=np.int32)
-        # Ties share the best rank, as in GridSearchCV.
-        for position, s in enumerate(order):
-            ranks[s] = (
-                ranks[order[position - 1]]
-                if position and ranked[s] == ranked[order[position - 1]]
-                else position + 1
-            )
         params = [
             {"input_dropout": a, "hidden_dropout": given} for a, given, _ in settings
         ]
-        results = {
-            "mean_fit_time": times.mean(axis=1),
-            "std_fit_time": times.std(axis=1),
-            "mean_score_time": stimes.mean(axis=1),
-            "std_score_time": stimes.std(axis=1),
-            "param_input_dropout": _param_column([p["input_dropout"] for p in params]),
-            "param_hidden_dropout": _param_column(
-                [p["hidden_dropout"] for p in params]
-            ),
-            "params": params,
-        }
-        for k in range(n_folds):
-            results[f"split{k}_test_score"] = table[:, k]
-        results["mean_test_score"] = means
-        results["std_test_score"] = table.std(axis=1)
-        results["rank_test_score"] = ranks
-        self.cv_results_ = results
-        self.best_index_ = int(order[0])
-        self.best_score_ = float(means[self.best_index_])
+        self.cv_results_ = cv_results(
+            params,
+            table,
+            seconds.reshape(table.shape),
+            score_time.reshape(table.shape),
+        )
+        # The first of the best, as in GridSearchCV.
+        self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.n_iter_ = np.array([len(f.result.losses) for f in fits]).reshape(
-            len(settings), n_folds
+            table.shape
         )
         self.n_splits_ = n_folds
         self.scorer_ = scorer
@@ -494,14 +428,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             warnings.simplefilter("ignore", ConvergenceWarning)
             return est.fit(X, y, sample_weight=sample_weight)
 
-    def _copy_data_attributes(self, template):
-        if hasattr(template, "classes_"):
-            self.classes_ = template.classes_
-        self.n_features_in_ = template.n_features_in_
-        if hasattr(template, "feature_names_in_"):
-            self.feature_names_in_ = template.feature_names_in_
-        else:
-            self.__dict__.pop("feature_names_in_", None)
+    def _copy_data_attributes(self, learned):
+        """What the template learned from the data that describes the
+        search's input and classes."""
+        for name in ("classes_", "n_features_in_", "feature_names_in_"):
+            if name in learned:
+                setattr(self, name, learned[name])
+            else:
+                self.__dict__.pop(name, None)
 
     # ----------------------------------------------------------- predict
     def _predictors(self):
@@ -574,13 +508,6 @@ def _plain_names(cv_estimator):
     return set(inspect.signature(cv_estimator._plain.__init__).parameters) - {"self"}
 
 
-def _param_column(values):
-    column = np.ma.MaskedArray(np.empty(len(values), dtype=object), mask=False)
-    for k, v in enumerate(values):
-        column[k] = v
-    return column
-
-
 def _is_rate(value):
     """A float rate or "learned" (not a bool, not another string)."""
     if isinstance(value, str):
@@ -641,16 +568,6 @@ def _hidden_grid(entries, sizes):
                 )
         out.append((given, rates))
     return out
-
-
-def _parse_bytes(text):
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", str(text), re.I)
-    if match is None:
-        raise ValueError(
-            f"max_members must be a positive int, a memory size such as '500MB' or "
-            f"'2GB', or None, got {text!r}"
-        )
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
 
 
 class DropoutMLPClassifierCV(ClassifierMixin, _BaseDropoutMLPCV):
@@ -838,11 +755,7 @@ prior_length_scale, device
         predictors = self._predictors()
         if len(predictors) == 1:
             return self._each("predict", X)[0]
-        proba = self.predict_proba(X)
-        first = predictors[0]
-        if first._head_name == "logistic" and not first._multilabel:
-            proba = proba[:, 1:]
-        return first._label_binarizer.inverse_transform(proba)
+        return predictors[0]._labels(self.predict_proba(X))
 
     def mc_predict(self, X, n_samples=50, random_state=None):
         """Class probabilities under ``n_samples`` random dropout masks,
@@ -1053,34 +966,19 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         """
         return self._fit(X, y, sample_weight, groups)
 
-    def _member_targets(self, template, Y, W, folds):
-        """The target standardized with each training fold's statistics, as
-        the plain regressor fitted on that fold does: ``[folds, rows,
-        outputs]``, a member trains on its fold's."""
-        self._fold_statistics = [
-            _target_statistics(
-                Y[train], None if W is None else W[train], self.target_scaling
-            )
-            for train, _ in folds
-        ]
-        return np.stack([(Y - mean) / scale for mean, scale in self._fold_statistics])
-
-    def _adopt_member(self, est, fit, n_rows, m, n_folds):
-        est.target_mean_, est.target_scale_ = self._fold_statistics[m % n_folds]
-        est._target_scaling_fitted = self.target_scaling
-        est._loss_fitted = est.loss
-        return est._adopt(fit.network, fit.result, n_rows)
-
-    def _after_selection(self, chosen, folds, X, targets, W):
+    def _after_selection(self, chosen, template, problem, runs, fits, folds):
         # Each fold network's noise variance on its own held-out fold; the
         # search's is their weighted mean.
+        W = problem.sample_weight
+        setting = (self.input_dropout_, self.hidden_dropout_, None)
         estimates, totals = [], []
-        for k, (est, (_, test)) in enumerate(zip(chosen, folds, strict=True)):
-            weights = None if W is None else W[test]
+        for k, (_, test) in enumerate(folds):
             total = len(test) if W is None else float(W[test].sum())
             if total > 0:
-                est._after_fit(X[test], targets[k][test], weights, None)
-                estimates.append(est.noise_variance_)
+                chosen[k] = self._member(
+                    template, problem, setting, runs, k, fits[k], held_out=test
+                )
+                estimates.append(chosen[k].noise_variance_)
                 totals.append(total)
         if not totals:
             raise ValueError(
@@ -1093,6 +991,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         for est in chosen:
             if getattr(est, "noise_variance_", None) is None:
                 est.noise_variance_ = self.noise_variance_.copy()
+        return chosen
 
     def _after_refit(self, estimator):
         # The refit saw every row: its in-sample estimate would be optimistic.

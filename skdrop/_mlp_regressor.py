@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from numbers import Real
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -401,6 +402,25 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             given = _noise_array(self.noise_variance, "noise_variance")
             _per_output(given, Y.shape[1], "noise_variance")
         return self._standardize(Y, sample_weight, first)
+
+    def _member_targets(self, problem, row_sets):
+        """Each set's target standardized with its own rows' statistics, as
+        a fit on those rows does: ``[sets, rows, outputs]``."""
+        Y, W = problem.Y, problem.sample_weight
+        targets, states = [], []
+        for rows in row_sets:
+            mean, scale = _target_statistics(
+                Y[rows], None if W is None else W[rows], self.target_scaling
+            )
+            targets.append((Y - mean) / scale)
+            fitted = {
+                "target_mean_": mean,
+                "target_scale_": scale,
+                "_target_scaling_fitted": self.target_scaling,
+                "_loss_fitted": self.loss,
+            }
+            states.append(MappingProxyType(fitted))
+        return np.stack(targets), states
 
     def _standardize(self, Y, sample_weight, first):
         if first:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from numbers import Integral
@@ -13,6 +14,10 @@ import numpy as np
 from .exceptions import FitInterrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The units of a memory size: decimal and binary multiples of a byte.
+_BYTE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+_BYTE_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
 
 def atomic_fit(fit: F) -> F:
@@ -222,3 +227,24 @@ def scoring_name(scoring: Any) -> str | None:
     if scoring is None or isinstance(scoring, str):
         return scoring
     return str(getattr(scoring, "__name__", type(scoring).__name__))
+
+
+def parse_memory_size(
+    value: Any,
+    name: str,
+    allowed: str = "a memory size such as '500MB' or '2GB'",
+) -> int:
+    """The bytes of a memory size such as ``"500MB"``, ``"1.5 GiB"`` or
+    ``"2048"`` (bytes), or a ``ValueError`` saying that ``name`` must be
+    ``allowed``.
+
+    Examples
+    --------
+    >>> from skdrop._validation import parse_memory_size
+    >>> parse_memory_size("0.5GB", "budget"), parse_memory_size("2KiB", "budget")
+    (500000000, 2048)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", str(value), re.I)
+    if match is None:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(float(match.group(1)) * _BYTE_UNITS[(match.group(2) or "").upper()])
