@@ -2,7 +2,8 @@
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
-from ._logistic import DropoutLogisticRegression, DropoutLogisticRegressionCV
+from ._logistic import DropoutLogisticRegression
+from ._logistic_cv import DropoutLogisticRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor

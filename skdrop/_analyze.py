@@ -31,7 +31,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ._categorical import one_hot_groups
 from ._linear import DropoutLinearRegressionCV
-from ._logistic import DropoutLogisticRegressionCV
+from ._logistic_cv import DropoutLogisticRegressionCV
 from ._mlp_classifier import DropoutMLPClassifier
 from ._mlp_cv import DropoutMLPClassifierCV, DropoutMLPRegressorCV
 from ._mlp_regressor import DropoutMLPRegressor

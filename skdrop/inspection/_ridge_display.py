@@ -7,7 +7,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._linear import DropoutLinearRegression, DropoutLinearRegressionCV
-from .._logistic import DropoutLogisticRegression, DropoutLogisticRegressionCV
+from .._logistic import DropoutLogisticRegression
+from .._logistic_cv import DropoutLogisticRegressionCV
 from ._logistic_comparison import compare_with_logistic
 from ._plotting import axes_array
 from ._ridge_comparison import compare_with_ridge
