@@ -13,13 +13,13 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from skdrop import DropoutLogisticRegressionCV
 from skdrop._analyze import (
-    _LOGISTIC_QUICK_RATES,
     _baselines,
     _categorical_as_text,
     _interval_calibration,
     _Study,
     prepare,
 )
+from skdrop._analyze_baselines import _LOGISTIC_QUICK_RATES
 from skdrop._report import interval_section, interval_sentence
 from skdrop.metrics import interval_coverage, mean_interval_width
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skdrop._analyze import _LOGISTIC_QUICK_RATES
+from skdrop._analyze_baselines import _LOGISTIC_QUICK_RATES
 from skdrop._cli import main
 
 

@@ -7,7 +7,8 @@ from numbers import Integral
 import numpy as np
 
 from .._validation import seed_from_random_state
-from ._ablation import ablation_importance, rank_correlation
+from ._ablation import ablation_importance
+from ._ablation_result import rank_correlation
 from ._plotting import axes_array
 
 _METHODS = ("refit", "mask", "permutation")

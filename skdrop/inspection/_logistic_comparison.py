@@ -13,24 +13,23 @@ penalty and at its own cross-validated strength.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import column_or_1d
 
 from .._logistic import DropoutLogisticRegression
 from .._validation import check_dropout_grid, scoring_name
-from ._ridge_comparison import _numeric_table
+from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 # Rate 0 is left out: without a penalty a separable table has no finite fit.
 _DEFAULT_DROPOUTS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -52,32 +51,11 @@ class LogisticComparison(Bunch):
             for the L2 model; with more than two classes
             ``coef_<class>_<feature>``).
         """
-        frame = pd.DataFrame(
-            {
-                "dropout": self.dropouts,
-                "lam": self.lambdas,
-                "l2_C": self.l2_C,
-                "l2_alpha": self.l2_alpha,
-                "dropout_cv_mean": self.dropout_cv_scores.mean(axis=1),
-                "dropout_cv_std": self.dropout_cv_scores.std(axis=1),
-                "l2_cv_mean": self.l2_cv_scores.mean(axis=1),
-                "l2_cv_std": self.l2_cv_scores.std(axis=1),
-            }
-        )
         names = [str(n) for n in self.feature_names]
-        if self.coef.shape[1] == 1:
-            labels = names
-        else:
-            labels = [f"{c}_{n}" for c in self.classes for n in names]
-        n_rates = len(self.dropouts)
-        coefs = pd.DataFrame(
-            self.coef.reshape(n_rates, -1), columns=[f"coef_{n}" for n in labels]
-        )
-        l2 = pd.DataFrame(
-            self.l2_coef.reshape(n_rates, -1),
-            columns=[f"l2_coef_{n}" for n in labels],
-        )
-        return pd.concat([frame, coefs, l2], axis=1)
+        if self.coef.shape[1] > 1:
+            names = [f"{c}_{n}" for c in self.classes for n in names]
+        columns = {"l2_C": self.l2_C, "l2_alpha": self.l2_alpha}
+        return rate_frame(self, "l2", columns, names)
 
 
 @validate_params(
@@ -252,14 +230,11 @@ def compare_with_logistic(
     2      0.6    28.250           -0.178      -0.196
     """
     rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
-    X_frame, X_arr, names = _numeric_table(
+    X_frame, X_arr, names = numeric_table(
         X, "compare_with_logistic", "LogisticRegression"
     )
     y = column_or_1d(np.asarray(y), warn=True)
-    if y.shape[0] != X_arr.shape[0]:
-        raise ValueError(
-            f"X and y have different numbers of rows: {X_arr.shape[0]} and {y.shape[0]}"
-        )
+    check_same_rows(X_arr, y)
     check_classification_targets(y)
     classes = np.unique(y)
     if classes.size < 2:
@@ -277,12 +252,10 @@ def compare_with_logistic(
     )
     fits = _full_data_fits(X_frame, X_arr, y, rates, settings)
     splits = list(check_cv(cv, y, classifier=True).split(X_arr, y))
-    per_split = Parallel(n_jobs=n_jobs)(
-        delayed(_cv_scores)(X_frame, y, train, test, rates, settings, scorer)
-        for train, test in splits
+    fit_pair = partial(_fit_pair, n_classes=classes.size, settings=settings)
+    dropout_cv, l2_cv = paired_cv_scores(
+        X_frame, y, splits, rates, fit_pair, scorer, n_jobs
     )
-    dropout_cv = np.array([d for d, _ in per_split]).T
-    l2_cv = np.array([r for _, r in per_split]).T
     best = int(np.argmax(dropout_cv.mean(axis=1)))
     finite = np.unique(fits.l2_C[np.isfinite(fits.l2_C)])
     candidates = finite if grid is None else grid
@@ -383,28 +356,19 @@ def _inverse(alpha):
         return np.where(alpha > 0, 1.0 / np.where(alpha > 0, alpha, 1.0), np.inf)
 
 
-def _cv_scores(X, y, train, test, rates, settings, scorer):
-    """Held-out scores of dropout and of the matched L2 model at every rate."""
-    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
-    y_train, y_test = y[train], y[test]
-    n_classes = np.unique(y).size
+def _fit_pair(p, X_train, y_train, Xs_train, scale, *, n_classes, settings):
+    """Dropout at rate ``p`` and the L2 model on standardized columns at
+    its matched strength."""
+    del scale  # the matched strength standardizes by itself
     if np.unique(y_train).size != n_classes:
         raise ValueError(
             f"a training split holds {np.unique(y_train).size} of the "
             f"{n_classes} classes; use fewer folds or a stratified cv"
         )
-    scaler = StandardScaler().fit(np.asarray(X_train))
-    Xs_train = scaler.transform(np.asarray(X_train))
-    Xs_test = scaler.transform(np.asarray(X_test))
-    dropout_scores, l2_scores = [], []
-    for p in rates:
-        model = _dropout_model(p, settings).fit(X_train, y_train)
-        dropout_scores.append(scorer(model, X_test, y_test))
-        weights, _ = _matched_strength(model, X_train, n_classes)
-        C = float(_inverse(np.array([weights.mean()]))[0])
-        l2 = _l2_model(C, settings["max_iter"]).fit(Xs_train, y_train)
-        l2_scores.append(scorer(l2, Xs_test, y_test))
-    return np.asarray(dropout_scores), np.asarray(l2_scores)
+    model = _dropout_model(p, settings).fit(X_train, y_train)
+    weights, _ = _matched_strength(model, X_train, n_classes)
+    C = float(_inverse(np.array([weights.mean()]))[0])
+    return model, _l2_model(C, settings["max_iter"]).fit(Xs_train, y_train)
 
 
 def _l2_cv(X_arr, y, Cs, splits, scorer, max_iter):

@@ -7,7 +7,8 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
-from ._ablation import ablation_importance, rank_correlation
+from ._ablation import ablation_importance
+from ._ablation_result import rank_correlation
 from ._plotting import pyplot
 from ._relevance import dropout_relevance
 

@@ -9,22 +9,22 @@ fit (one alpha on standardized columns) at the same total penalty.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, column_or_1d
 
 from .._linear import DropoutLinearRegression
 from .._validation import check_dropout_grid, scoring_name
+from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
@@ -45,24 +45,11 @@ class RidgeComparison(Bunch):
             ``ridge_coef_<feature>`` for the ridge on standardized columns,
             both in the units of ``X``).
         """
-        frame = pd.DataFrame(
-            {
-                "dropout": self.dropouts,
-                "lam": self.lambdas,
-                "max_abs_coef_diff": self.max_abs_coef_diff,
-                "ridge_alpha": self.ridge_alpha,
-                "dropout_cv_mean": self.dropout_cv_scores.mean(axis=1),
-                "dropout_cv_std": self.dropout_cv_scores.std(axis=1),
-                "ridge_cv_mean": self.ridge_cv_scores.mean(axis=1),
-                "ridge_cv_std": self.ridge_cv_scores.std(axis=1),
-            }
-        )
-        names = list(self.feature_names)
-        coefs = pd.DataFrame(self.coef, columns=[f"coef_{n}" for n in names])
-        ridge = pd.DataFrame(
-            self.ridge_coef, columns=[f"ridge_coef_{n}" for n in names]
-        )
-        return pd.concat([frame, coefs, ridge], axis=1)
+        columns = {
+            "max_abs_coef_diff": self.max_abs_coef_diff,
+            "ridge_alpha": self.ridge_alpha,
+        }
+        return rate_frame(self, "ridge", columns, self.feature_names)
 
 
 @validate_params(
@@ -180,21 +167,16 @@ def compare_with_ridge(
     2      0.5  1.000      442.000            0.427
     """
     rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
-    X_frame, X_arr, names = _numeric_table(X)
+    X_frame, X_arr, names = numeric_table(X, "compare_with_ridge", "Ridge")
     y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
-    if y.shape[0] != X_arr.shape[0]:
-        raise ValueError(
-            f"X and y have different numbers of rows: {X_arr.shape[0]} and {y.shape[0]}"
-        )
+    check_same_rows(X_arr, y)
     scorer = check_scoring(DropoutLinearRegression(), scoring)
     fits = _full_data_fits(X_frame, X_arr, y, rates, feature_groups)
     splits = list(check_cv(cv).split(X_arr, y))
-    per_split = Parallel(n_jobs=n_jobs)(
-        delayed(_cv_scores)(X_frame, y, train, test, rates, feature_groups, scorer)
-        for train, test in splits
+    fit_pair = partial(_fit_pair, feature_groups=feature_groups)
+    dropout_cv, ridge_cv = paired_cv_scores(
+        X_frame, y, splits, rates, fit_pair, scorer, n_jobs
     )
-    dropout_cv = np.array([d for d, _ in per_split]).T
-    ridge_cv = np.array([r for _, r in per_split]).T
     best = int(np.argmax(dropout_cv.mean(axis=1)))
     ridgecv_alpha, ridgecv_score = _ridge_cv(
         X_arr, y, fits.ridge_alpha, splits, scoring
@@ -270,45 +252,17 @@ def _ridge_cv(X_arr, y, ridge_alpha, splits, scoring):
     return float(ridgecv[-1].alpha_), float(ridgecv[-1].best_score_)
 
 
-def _numeric_table(X, caller="compare_with_ridge", model="Ridge"):
-    """``X`` as float64: a DataFrame (to keep names) and an array."""
-    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
-    try:
-        X_arr = check_array(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{caller} needs numeric X, as {model} does: one-hot encode "
-            "categorical columns first (for instance with a ColumnTransformer) "
-            "and pass their blocks as feature_groups=skdrop.one_hot_groups"
-            f"(transformer). The conversion failed with: {exc}"
-        ) from exc
-    if names is None:
-        return X_arr, X_arr, [f"x{j}" for j in range(X_arr.shape[1])]
-    return pd.DataFrame(X_arr, columns=names), X_arr, names
-
-
 def _alpha_per_lambda(penalty, scale) -> float:
     """Mean of the dropout penalty's diagonal in standardized units."""
     diag = penalty if penalty.ndim == 1 else np.diag(penalty)
     return float(np.mean(diag / scale**2))
 
 
-def _cv_scores(X, y, train, test, rates, feature_groups, scorer):
-    """Held-out scores of dropout and of the matched ridge at every rate."""
-    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
-    y_train, y_test = y[train], y[test]
-    # The ridge standardizes with the training part: one scaler per split.
-    scaler = StandardScaler().fit(np.asarray(X_train))
-    Xs_train = scaler.transform(np.asarray(X_train))
-    Xs_test = scaler.transform(np.asarray(X_test))
-    dropout_scores, ridge_scores = [], []
-    for p in rates:
-        model = DropoutLinearRegression(
-            p, feature_groups=feature_groups, categorical_features=None
-        ).fit(X_train, y_train)
-        dropout_scores.append(scorer(model, X_test, y_test))
-        alpha_per_lambda = _alpha_per_lambda(model.penalty_, scaler.scale_)
-        lam = model.equivalent_ridge()[0]
-        ridge = Ridge(alpha=lam * alpha_per_lambda).fit(Xs_train, y_train)
-        ridge_scores.append(scorer(ridge, Xs_test, y_test))
-    return np.asarray(dropout_scores), np.asarray(ridge_scores)
+def _fit_pair(p, X_train, y_train, Xs_train, scale, *, feature_groups):
+    """Dropout at rate ``p`` and the ridge on standardized columns with the
+    same total penalty."""
+    model = DropoutLinearRegression(
+        p, feature_groups=feature_groups, categorical_features=None
+    ).fit(X_train, y_train)
+    alpha = model.equivalent_ridge()[0] * _alpha_per_lambda(model.penalty_, scale)
+    return model, Ridge(alpha=alpha).fit(Xs_train, y_train)
