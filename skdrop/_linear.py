@@ -406,9 +406,7 @@ class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropout
     ----------
     dropouts : array-like of float, default=(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)
         Dropout rates to try, each in [0, 1).
-    fit_intercept : bool, default=True
-        Whether to fit an intercept (never dropped nor penalized).
-    feature_groups, categorical_features, max_categories
+    fit_intercept, feature_groups, categorical_features, max_categories
         As in :class:`DropoutLinearRegression`.
     cv : int, cross-validation generator or iterable, default=None
         ``None`` uses efficient leave-one-out (it needs at least two samples
@@ -434,23 +432,10 @@ class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropout
             (n_samples, n_targets, n_dropouts)
         With ``cv=None`` and ``store_cv_results=True``: squared leave-one-out
         errors when ``scoring`` is None, else leave-one-out predictions.
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Coefficients of the model refitted on all data at ``dropout_``.
-    intercept_ : float or ndarray of shape (n_targets,)
-        Intercept of that model.
-    penalty_ : ndarray of shape (n_features,) or (n_features, n_features)
-        ``B`` in the penalty ``lam * w' B w``.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when ``X`` has string column names.
-    categories_ : dict
-        Levels of each categorical column, in the order of their encoded
-        columns (empty without categorical columns).
-    feature_groups_ : list of ndarray
-        The dropout groups as columns of the encoded input: one per original
-        feature (its one-hot block for a categorical one), merged as
-        ``feature_groups`` asks.
+    coef_, intercept_, penalty_, n_features_in_, feature_names_in_, \
+categories_, feature_groups_
+        Of the model refitted on all rows at ``dropout_``, as in
+        :class:`DropoutLinearRegression`.
 
     Notes
     -----

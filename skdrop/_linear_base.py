@@ -177,11 +177,8 @@ def drop_column_models(estimator, X, y, column_groups, sample_weight):
     template = clone(estimator).set_params(categorical_features=None)
     first_row = X.iloc[:1] if hasattr(X, "iloc") else np.asarray(X)[:1]
     validate_X(template, first_row, reset=True)
-    labels = None  # every column its own group
-    if any(len(g) > 1 for g in groups):
-        labels = np.empty(Xv.shape[1], dtype=np.intp)
-        for k, g in enumerate(groups):
-            labels[g] = k
+    blocks = any(len(g) > 1 for g in groups)
+    labels = group_labels(groups, Xv.shape[1]) if blocks else None  # None: singletons
     return [
         reduced_copy(
             template,

@@ -9,13 +9,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
-from ._uncertainty import (
-    _as_float,
-    _positive,
-    _same_shape,
-    interval_coverage,
-    mean_interval_width,
-)
+from ._uncertainty import _gaussian_inputs, interval_coverage, mean_interval_width
 
 # 0.05, 0.10, ..., 0.95: k / 20 is the float nearest each decimal.
 DEFAULT_LEVELS = np.arange(1, 20) / 20
@@ -180,11 +174,7 @@ class IntervalCalibrationDisplay:
         nominal = _check_levels(levels)
         if y_std is None:
             raise ValueError("y_std is required: the predictive standard deviations")
-        y = _as_float("y_true", y_true)
-        mean = _as_float("y_mean", y_mean)
-        std = _as_float("y_std", y_std)
-        _same_shape("y_true", y, y_mean=mean, y_std=std)
-        _positive("y_std", std)
+        y, mean, std = _gaussian_inputs(y_true, y_mean, y_std, ("y_mean", "y_std"))
 
         observed = np.empty_like(nominal)
         mean_width = np.empty_like(nominal)

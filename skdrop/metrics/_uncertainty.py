@@ -59,7 +59,7 @@ def _weighted_mean(per_row, sample_weight):
     return float(np.average(rows, weights=weights))
 
 
-def _split_pair(name, first, second, names):
+def _split_pair(name, first, second, names=("mean", "std")):
     """``(first, second)``, or the two columns of ``first`` when ``second``
     is None (the output of a method returning both, for ``make_scorer``)."""
     if second is not None:
@@ -73,15 +73,15 @@ def _split_pair(name, first, second, names):
     return pair[:, 0], pair[:, 1]
 
 
-def _gaussian_inputs(name, y_true, mean, std):
+def _gaussian_inputs(y_true, mean, std, names=("mean", "std")):
     """``y_true``, ``mean`` and ``std`` as checked float arrays of one shape
-    (``std > 0``), ``mean`` possibly holding both as two columns."""
-    mean, std = _split_pair(name, mean, std, ("mean", "std"))
+    (``std > 0``), named ``names`` in the errors."""
     y, m, s = (
-        _as_float(n, v) for n, v in (("y_true", y_true), ("mean", mean), ("std", std))
+        _as_float(n, v)
+        for n, v in zip(("y_true", *names), (y_true, mean, std), strict=True)
     )
-    _same_shape("y_true", y, mean=m, std=s)
-    _positive("std", s)
+    _same_shape("y_true", y, **{names[0]: m, names[1]: s})
+    _positive(names[1], s)
     return y, m, s
 
 
@@ -112,7 +112,7 @@ def gaussian_nll(y_true, mean, std=None, *, sample_weight=None):
     >>> round(gaussian_nll([0.0, 1.0], [0.0, 0.0], [1.0, 1.0]), 4)
     1.1689
     """
-    y, m, s = _gaussian_inputs("gaussian_nll", y_true, mean, std)
+    y, m, s = _gaussian_inputs(y_true, *_split_pair("gaussian_nll", mean, std))
     per_row = -norm.logpdf(y, loc=m, scale=s)
     return _weighted_mean(per_row, sample_weight)
 
@@ -195,7 +195,7 @@ def crps_gaussian(y_true, mean, std=None, *, sample_weight=None):
     >>> round(crps_gaussian([0.0], [0.0], [1.0]), 4)  # (sqrt(2) - 1) / sqrt(pi)
     0.2337
     """
-    y, m, s = _gaussian_inputs("crps_gaussian", y_true, mean, std)
+    y, m, s = _gaussian_inputs(y_true, *_split_pair("crps_gaussian", mean, std))
     z = (y - m) / s
     per_row = s * (
         z * (2.0 * norm.cdf(z) - 1.0) + 2.0 * norm.pdf(z) - 1.0 / np.sqrt(np.pi)
