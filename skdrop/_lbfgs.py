@@ -34,8 +34,7 @@ def fit_lbfgs(
     keeps the last accepted iterate.
     """
     trainer.set_dtype(X.dtype)
-    trainer._ensure_flat()
-    flat = trainer._flat
+    flat = trainer.flat_parameters()
     trainer.network.train()  # batch statistics, if any (rates are 0)
     last = {"loss": np.nan}
 
@@ -44,7 +43,7 @@ def fit_lbfgs(
             flat.copy_(torch.from_numpy(params))
             loss = trainer.loss_and_gradient(X, Y, W, None)
         last["loss"] = float(loss)
-        return last["loss"], trainer._grad.cpu().numpy().astype(np.float64)
+        return last["loss"], trainer.gradient.cpu().numpy().astype(np.float64)
 
     result = EpochsResult([])
     accepted = {"x": flat.cpu().numpy().astype(np.float64)}

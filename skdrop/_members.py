@@ -24,26 +24,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from ._devices import float_dtype, make_generator
+from ._devices import make_generator
 from ._layers import NoiseSite, NoiseSource
 from ._network import DropoutNetwork, _activate, _activation_backward_
+from ._spec import NetworkSpec, initialized_network, new_network
 from ._trainer import (
-    DIVERGENCE_ADVICE,
     EpochsResult,
     MLPConfig,
+    divergence,
     head_loss_and_grad,
+    max_norm_,
+    optimizer_step,
     stopping_rule,
+    validation_metrics,
 )
-
-if TYPE_CHECKING:
-    from ._engine import NetworkSpec
 
 MembersProgress = Callable[[int, int], None]
 # Layers this narrow (outputs, mostly) multiply as (W h^T)^T: measured 2-6x
@@ -195,31 +195,6 @@ class _Stack:
     def select(self, t: Tensor, keep: Tensor) -> Tensor:
         """The entries of ``t`` of the members ``keep``, in the same layout."""
         return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
-
-
-def _validation_metrics(
-    raw: Tensor, target: Tensor, weight: Tensor, n_rows: Tensor, head: str
-) -> tuple[Tensor, Tensor]:
-    """Per-member ``(loss, score)`` of :func:`~skdrop._trainer.validation_metrics`:
-    weighted mean loss, and accuracy or R^2 averaged over outputs.  Padding
-    rows have weight 0; ``n_rows`` counts each member's real rows."""
-    dtype = float_dtype(raw.device)
-    raw, target, w = raw.to(dtype), target.to(dtype), weight.to(dtype)
-    loss_sum, _ = head_loss_and_grad(raw, target, w, head)
-    total = w.sum(1)
-    if head in ("identity", "gaussian"):
-        raw = raw[:, :, : target.shape[2]]
-        mean = (w[:, :, None] * target).sum(1) / total[:, None]
-        num = (w[:, :, None] * (target - raw) ** 2).sum(1)
-        den = (w[:, :, None] * (target - mean[:, None, :]) ** 2).sum(1)
-        r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
-        score = torch.where(n_rows > 1, r2.mean(1), torch.full_like(total, math.nan))
-        return loss_sum / total, score
-    if head == "softmax":
-        correct = raw.argmax(2) == target.argmax(2)
-    else:
-        correct = ((raw > 0) == (target > 0.5)).all(2)
-    return loss_sum / total, (w * correct.to(dtype)).sum(1) / total
 
 
 class MemberTrainer:
@@ -574,58 +549,33 @@ class MemberTrainer:
         for state in busy:
             state.steps += 1
         cfg = self.config
-        p, g, m1 = stack.flat, stack.grad, self.moment1
         lrs = [s.learning_rate for s in members]
+        # Only the rates the solver uses: each tensor costs a copy per step.
+        lr: float | Tensor = 1.0
+        step: float | Tensor = 1.0
+        decay: float | Tensor = 1.0
         if cfg.solver == "sgd":
             lr = self._per_member(lrs)
-            if isinstance(lr, float):
-                m1.mul_(cfg.momentum).sub_(g, alpha=lr)
-            else:
-                m1.mul_(cfg.momentum).sub_(
-                    torch.mul(g, lr, out=self._ws("upd", g.shape, g.dtype))
-                )
-            if cfg.nesterovs_momentum:
-                if isinstance(lr, float):
-                    p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
-                else:
-                    p.add_(m1, alpha=cfg.momentum).sub_(
-                        torch.mul(g, lr, out=self._ws("upd", g.shape, g.dtype))
-                    )
-            else:
-                p.add_(m1)
         else:
-            m2 = self.moment2
-            assert m2 is not None
-            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
-            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
-            steps = [
-                s.learning_rate
-                * math.sqrt(1 - cfg.beta_2 ** max(s.steps, 1))
-                / (1 - cfg.beta_1 ** max(s.steps, 1))
-                for s in members
-            ]
-            if cfg.solver == "adamw" and cfg.alpha > 0:
-                decay = self._per_member([1 - lr * cfg.alpha for lr in lrs])
-                weights = p[: stack.n_weights]
-                if isinstance(decay, float):
-                    weights.mul_(decay)
-                else:
-                    weights.mul_(decay[: stack.n_weights])
-            step = self._per_member(steps)
-            denom = torch.sqrt(m2, out=self._ws("denom", m2.shape, m2.dtype))
-            denom.add_(cfg.epsilon)
-            if isinstance(step, float):
-                p.addcdiv_(m1, denom, value=-step)
-            else:
-                p.sub_(torch.div(m1, denom, out=denom).mul_(step))
+            step = self._per_member(
+                [
+                    s.learning_rate
+                    * math.sqrt(1 - cfg.beta_2 ** max(s.steps, 1))
+                    / (1 - cfg.beta_1 ** max(s.steps, 1))
+                    for s in members
+                ]
+            )
+        if cfg.solver == "adamw" and cfg.alpha > 0:
+            decay = self._per_member([1 - rate * cfg.alpha for rate in lrs])
+        optimizer_step(
+            cfg,
+            (stack.flat, stack.grad, self.moment1, self.moment2),
+            (lr, step, decay),
+            stack.n_weights,
+            scratch=self._ws,
+        )
         if cfg.max_norm is not None:
-            for weight in stack.weights:
-                # renorm's rule for each unit's incoming weights.
-                norms = weight.norm(dim=2, keepdim=True)
-                factor = torch.where(
-                    norms > cfg.max_norm, cfg.max_norm / (norms + 1e-7), 1.0
-                )
-                weight.mul_(factor)
+            max_norm_(stack.weights, cfg.max_norm)
         for t, k, values in saved:
             stack.set_member(t, k, values)
 
@@ -739,7 +689,7 @@ class MemberTrainer:
                 )
         raw = torch.cat(raws, 1)
         finite = torch.isfinite(raw).flatten(1).all(1)
-        loss, score = _validation_metrics(raw, target, weights, n_rows, self.head)
+        loss, score = validation_metrics(raw, target, weights, self.head, n_rows)
         score = torch.where(finite, score, torch.full_like(score, math.nan))
         return loss, score
 
@@ -771,9 +721,8 @@ class MemberTrainer:
             stopped = []
             for k, m in enumerate(self.alive):
                 state = self.members[m]
-                state.error = _divergence(
-                    losses[k], None if val_losses is None else val_losses[k], epoch
-                )
+                finite = val_losses is None or math.isfinite(val_losses[k])
+                state.error = divergence(epoch + 1, losses[k], finite)
                 if state.error is not None:
                     stopped.append(k)
                     continue
@@ -833,46 +782,6 @@ class MemberTrainer:
             state.best_params = None
         if positions:
             self._drop(positions)
-
-
-def _divergence(loss: float, val_loss: float | None, epoch: int) -> str | None:
-    """Why a member diverged at ``epoch`` (0-based), or None."""
-    if not math.isfinite(loss):
-        return (
-            f"The training loss became {loss} at epoch {epoch + 1}; the "
-            f"optimization diverged. {DIVERGENCE_ADVICE}"
-        )
-    if val_loss is not None and not math.isfinite(val_loss):
-        return (
-            "The network predicts non-finite values on the validation set at "
-            f"epoch {epoch + 1}; the optimization diverged. {DIVERGENCE_ADVICE}"
-        )
-    return None
-
-
-def new_network(spec: NetworkSpec) -> DropoutNetwork:
-    """The network of ``spec``, its weights not yet drawn.
-
-    ``nn.Linear`` initializes itself from torch's global generator: that
-    generator is restored, since the weights are drawn again (from a private
-    one) or loaded."""
-    with torch.random.fork_rng(devices=[]):
-        return DropoutNetwork(
-            spec.n_inputs,
-            spec.hidden_layer_sizes,
-            spec.n_outputs,
-            spec.activation,
-            spec.sites(),
-            spec.batch_norm,
-        )
-
-
-def initialized_network(spec: NetworkSpec, seed: int) -> DropoutNetwork:
-    """The network of ``spec`` with weights drawn from ``seed`` (on the CPU,
-    so that every device starts from the same weights)."""
-    network = new_network(spec)
-    network.reset_parameters(make_generator(seed, torch.device("cpu")))
-    return network
 
 
 def _unstacked(

@@ -42,25 +42,10 @@ def _activate(z: Tensor, activation: str) -> Tensor:
     return z
 
 
-def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
-    """Gradient through the activation, from its output ``out``."""
-    if activation == "relu":
-        return cast(Tensor, torch.ops.aten.threshold_backward(grad, out, 0))
-    if activation == "tanh":
-        return cast(Tensor, torch.ops.aten.tanh_backward(grad, out))
-    if activation == "logistic":
-        return cast(Tensor, torch.ops.aten.sigmoid_backward(grad, out))
-    if activation == "selu":
-        return cast(
-            Tensor,
-            torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out),
-        )
-    return grad
-
-
 def _activation_backward_(grad: Tensor, out: Tensor, activation: str) -> None:
-    """:func:`_activation_backward` in place, in ``grad`` (no allocation:
-    the stacked activations of many networks are megabytes)."""
+    """Gradient through the activation, from its output ``out``, in place in
+    ``grad`` (no allocation: the stacked activations of many networks are
+    megabytes)."""
     ops = torch.ops.aten
     if activation == "relu":
         ops.threshold_backward.grad_input(grad, out, 0, grad_input=grad)
@@ -594,7 +579,7 @@ class DropoutNetwork(nn.Module):
                 g.mul_(layer.input_mult)
             below = cache.layers[i - 1]
             assert below.activation is not None
-            g = _activation_backward(g, below.activation, self.activation)
+            _activation_backward_(g, below.activation, self.activation)
             if self.norm_layers:
                 g = self._batch_norm_backward(g, i - 1, below, slots)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -93,36 +93,129 @@ def head_loss_and_grad(
 
 
 def validation_metrics(
-    raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
-) -> tuple[float, float]:
-    """``(loss, score)`` of raw outputs: the head's mean loss, and accuracy
-    (classification heads) or R^2 averaged over outputs (identity head; of
-    the means, for the gaussian head), both weighted by the sample weights,
-    with scikit-learn's definitions."""
+    raw: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    head: str,
+    n_rows: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-member ``(loss, score)`` of raw outputs ``[members, rows, out]``:
+    the head's mean loss, and accuracy (classification heads) or R^2
+    averaged over outputs (identity head; of the means, for the gaussian
+    head), both weighted by the sample weights, with scikit-learn's
+    definitions.  Padding rows have weight 0; ``n_rows`` counts each
+    member's real rows (all rows when None)."""
     dtype = float_dtype(raw.device)
     raw, target = raw.to(dtype), target.to(dtype)
-    w = torch.ones(raw.shape[0], dtype=dtype, device=raw.device)
+    w = torch.ones(raw.shape[:2], dtype=dtype, device=raw.device)
     if weight is not None:
         w = weight.to(dtype)
+    if n_rows is None:
+        n_rows = torch.full((raw.shape[0],), raw.shape[1], device=raw.device)
     loss_sum, _ = head_loss_and_grad(raw, target, w, head)
-    total = w.sum()
+    total = w.sum(1)
     if head in ("identity", "gaussian"):
-        raw = raw[:, : target.shape[1]]
-        mean = (w @ target) / total
-        num = w @ (target - raw) ** 2
-        den = w @ (target - mean) ** 2
+        raw = raw[:, :, : target.shape[2]]
+        mean = (w[:, :, None] * target).sum(1) / total[:, None]
+        num = (w[:, :, None] * (target - raw) ** 2).sum(1)
+        den = (w[:, :, None] * (target - mean[:, None, :]) ** 2).sum(1)
         # scikit-learn's force_finite: a constant target scores 1 if fitted
         # exactly, else 0.
         r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
         # Like r2_score, no score for a single row: early stopping then
         # never sees an improvement and never stops early.
-        score = float(r2.mean()) if raw.shape[0] > 1 else math.nan
-        return float(loss_sum / total), score
+        score = torch.where(n_rows > 1, r2.mean(1), torch.full_like(total, math.nan))
+        return loss_sum / total, score
     if head == "softmax":
-        correct = raw.argmax(1) == target.argmax(1)
+        correct = raw.argmax(2) == target.argmax(2)
     else:
-        correct = ((raw > 0) == (target > 0.5)).all(1)
-    return float(loss_sum / total), float((w @ correct.to(dtype)) / total)
+        correct = ((raw > 0) == (target > 0.5)).all(2)
+    return loss_sum / total, (w * correct.to(dtype)).sum(1) / total
+
+
+def divergence(epoch: int, loss: float, validation_finite: bool = True) -> str | None:
+    """Why training diverged at ``epoch`` (1-based): a non-finite training
+    loss, or non-finite predictions on the validation rows; None if it did
+    not."""
+    if not math.isfinite(loss):
+        return (
+            f"The training loss became {loss} at epoch {epoch}; the "
+            f"optimization diverged. {DIVERGENCE_ADVICE}"
+        )
+    if not validation_finite:
+        return (
+            "The network predicts non-finite values on the validation set at "
+            f"epoch {epoch}; the optimization diverged. {DIVERGENCE_ADVICE}"
+        )
+    return None
+
+
+Scratch = Callable[[str, tuple[int, ...], torch.dtype], torch.Tensor]
+
+
+def optimizer_step(
+    config: MLPConfig,
+    tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None],
+    rates: tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor],
+    n_weights: int,
+    lr_scale: torch.Tensor | None = None,
+    scratch: Scratch | None = None,
+) -> None:
+    """One optimizer update of flat parameters, in place.
+
+    ``tensors`` are the parameters, their gradient and the two moments
+    (the second is None for "sgd"), the weights first (``n_weights``
+    entries).  ``rates`` are the learning rate, Adam's bias-corrected step
+    and "adamw"'s weight decay factor ``1 - lr * alpha``, each a number or,
+    for members with their own rates, a tensor laid out like the
+    parameters.  ``lr_scale`` multiplies the learning rate per entry (on
+    the gradient for SGD, on the step for Adam, which is invariant to the
+    gradient's scale); ``scratch(name, shape, dtype)`` lends reusable
+    buffers.
+    """
+    cfg = config
+    p, g, m1, m2 = tensors
+    lr, step, decay = rates
+
+    def times(t: torch.Tensor, factor: torch.Tensor, name: str) -> torch.Tensor:
+        out = None if scratch is None else scratch(name, t.shape, t.dtype)
+        return torch.mul(t, factor, out=out) if out is not None else t * factor
+
+    if lr_scale is not None and cfg.solver == "sgd":
+        g = g * lr_scale
+    if cfg.solver == "sgd":
+        # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
+        if isinstance(lr, float):
+            m1.mul_(cfg.momentum).sub_(g, alpha=lr)
+        else:
+            m1.mul_(cfg.momentum).sub_(times(g, lr, "update"))
+        if not cfg.nesterovs_momentum:
+            p.add_(m1)
+        elif isinstance(lr, float):
+            p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
+        else:
+            p.add_(m1, alpha=cfg.momentum).sub_(times(g, lr, "update"))
+        return
+    assert m2 is not None
+    m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
+    m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
+    if cfg.solver == "adamw" and cfg.alpha > 0:
+        weights = p[:n_weights]
+        weights.mul_(decay if isinstance(decay, float) else decay[:n_weights])
+    out = None if scratch is None else scratch("denom", m2.shape, m2.dtype)
+    denom = torch.sqrt(m2, out=out).add_(cfg.epsilon)
+    direction = m1 if lr_scale is None else m1 * lr_scale
+    if isinstance(step, float):
+        p.addcdiv_(direction, denom, value=-step)
+    else:
+        p.sub_(torch.div(direction, denom, out=denom).mul_(step))
+
+
+def max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
+    """Cap the norm of each unit's incoming weights at ``max_norm``, in place,
+    for weights ``[out, in]`` or stacked ``[members, out, in]``."""
+    for weight in weights:
+        weight.view(-1, weight.shape[-1]).renorm_(2, 0, max_norm)
 
 
 def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
@@ -325,6 +418,18 @@ class MLPTrainer:
         if flat is None or weight.data_ptr() != flat.data_ptr():
             self._flatten()
 
+    def flat_parameters(self) -> torch.Tensor:
+        """Every parameter of the network in one vector, which the network's
+        parameters are views of: writing it sets them."""
+        self._ensure_flat()
+        return self._flat
+
+    @property
+    def gradient(self) -> torch.Tensor:
+        """The gradient of the last :meth:`loss_and_gradient`, laid out like
+        :meth:`flat_parameters`."""
+        return self._grad
+
     def set_dtype(self, dtype: torch.dtype) -> None:
         """Cast the network (L-BFGS trains in float64, the others in float32)."""
         if self.network.linear_layers[0].weight.dtype != dtype:
@@ -363,7 +468,8 @@ class MLPTrainer:
         wb: torch.Tensor | None,
         noise: NoiseSource | None,
     ) -> torch.Tensor:
-        """The penalized mean loss of a batch; its gradient goes to ``_grad``.
+        """The penalized mean loss of a batch; its gradient goes to
+        :attr:`gradient`.
 
         Like scikit-learn: the batch mean loss plus ``alpha / (2 n) ||W||^2``
         with ``n`` the summed sample weight of the batch (decoupled for
@@ -401,34 +507,20 @@ class MLPTrainer:
 
     def _update(self) -> None:
         cfg = self.config
-        p, g, m1 = self._flat, self._grad, self._moment1
         self._steps += 1
-        lr = self.learning_rate
-        if self._lr_scale is not None and cfg.solver == "sgd":
-            # A per-parameter learning rate: on the gradient for plain steps,
-            # on the step for Adam (which is invariant to the gradient's scale).
-            g = g * self._lr_scale
-        if cfg.solver == "sgd":
-            # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
-            m1.mul_(cfg.momentum).sub_(g, alpha=lr)
-            if cfg.nesterovs_momentum:
-                p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
-            else:
-                p.add_(m1)
-        else:
-            m2 = self._moment2
-            assert m2 is not None
-            t = self._steps
-            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
-            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
-            step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
-            if cfg.solver == "adamw" and cfg.alpha > 0:
-                p[: self._n_weights].mul_(1 - lr * cfg.alpha)
-            direction = m1 if self._lr_scale is None else m1 * self._lr_scale
-            p.addcdiv_(direction, m2.sqrt().add_(cfg.epsilon), value=-step)
+        lr, t = self.learning_rate, self._steps
+        step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
+        optimizer_step(
+            cfg,
+            (self._flat, self._grad, self._moment1, self._moment2),
+            (lr, step, 1 - lr * cfg.alpha),
+            self._n_weights,
+            self._lr_scale,
+        )
         if cfg.max_norm is not None:
-            for linear in self.network.linear_layers:
-                linear.weight.data.renorm_(2, 0, cfg.max_norm)
+            max_norm_(
+                (lin.weight.data for lin in self.network.linear_layers), cfg.max_norm
+            )
         for logits in self.network.learned_logits:
             logits.data.clamp_(-LOGIT_BOUND, LOGIT_BOUND)
 
@@ -507,11 +599,9 @@ class MLPTrainer:
                 total += self._step(X[idx], Y[idx], wb) * (stop - start)
         self.network.eval()
         loss = float(total) / n
-        if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
-                f"the optimization diverged. {DIVERGENCE_ADVICE}"
-            )
+        error = divergence(self.epochs_run + 1, loss)
+        if error is not None:
+            raise FloatingPointError(error)
         self.epochs_run += 1
         self.samples_seen += n
         if self.config.solver == "sgd" and self.config.learning_rate == "invscaling":
@@ -522,13 +612,14 @@ class MLPTrainer:
 
     def _validate(self, validation: Validation) -> tuple[float, float]:
         raw = predict_tensor(self.network, validation[0])
-        if not torch.isfinite(raw).all():
-            raise FloatingPointError(
-                "The network predicts non-finite values on the validation set at "
-                f"epoch {self.epochs_run}; the optimization diverged. "
-                f"{DIVERGENCE_ADVICE}"
-            )
-        return validation_metrics(raw, validation[1], validation[2], self.head)
+        error = divergence(self.epochs_run, 0.0, bool(torch.isfinite(raw).all()))
+        if error is not None:
+            raise FloatingPointError(error)
+        weight = None if validation[2] is None else validation[2][None]
+        loss, score = validation_metrics(
+            raw[None], validation[1][None], weight, self.head
+        )
+        return float(loss[0]), float(score[0])
 
     def fit(
         self,
