@@ -41,6 +41,7 @@ from ._trainer import (
     head_loss_and_grad,
     max_norm_,
     optimizer_step,
+    schedule,
     stopping_rule,
     validation_metrics,
 )
@@ -742,18 +743,10 @@ class MemberTrainer:
             self._finish(stopped)
             if stopped and validation is not None and self.alive:
                 validation = self._validation(X, Y, W)
-            self._schedule()
+            for m in self.alive:
+                schedule(self.members[m], self.config)
         self._finish(list(range(len(self.alive))))
         return [self.finished[m] for m in range(len(self.members))]
-
-    def _schedule(self) -> None:
-        cfg = self.config
-        if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
-            for m in self.alive:
-                state = self.members[m]
-                state.learning_rate = cfg.learning_rate_init / (
-                    (state.samples_seen + 1) ** cfg.power_t
-                )
 
     def _no_improvement(
         self, k: int, state: _MemberState, loss: float, score: float | None

@@ -239,13 +239,23 @@ def predict_tensor(network: DropoutNetwork, X: torch.Tensor) -> torch.Tensor:
 
 
 class StoppingState(Protocol):
-    """The counters scikit-learn's stopping rule keeps (a trainer's or a
-    member's)."""
+    """The counters scikit-learn's schedule and stopping rule keep (a
+    trainer's or a member's)."""
 
     best_loss: float
     best_validation_score: float
     no_improvement_count: int
     learning_rate: float
+    samples_seen: int
+
+
+def schedule(state: StoppingState, config: MLPConfig) -> None:
+    """scikit-learn's learning rate after an epoch: ``learning_rate="invscaling"``
+    divides the SGD learning rate by ``(samples seen + 1) ** power_t``."""
+    if config.solver == "sgd" and config.learning_rate == "invscaling":
+        state.learning_rate = config.learning_rate_init / (
+            (state.samples_seen + 1) ** config.power_t
+        )
 
 
 def stopping_rule(
@@ -604,10 +614,7 @@ class MLPTrainer:
             raise FloatingPointError(error)
         self.epochs_run += 1
         self.samples_seen += n
-        if self.config.solver == "sgd" and self.config.learning_rate == "invscaling":
-            self.learning_rate = self.config.learning_rate_init / (
-                (self.samples_seen + 1) ** self.config.power_t
-            )
+        schedule(self, self.config)
         return loss
 
     def _validate(self, validation: Validation) -> tuple[float, float]:
