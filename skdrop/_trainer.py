@@ -177,10 +177,6 @@ def optimizer_step(
     p, g, m1, m2 = tensors
     lr, step, decay = rates
 
-    def times(t: torch.Tensor, factor: torch.Tensor, name: str) -> torch.Tensor:
-        out = None if scratch is None else scratch(name, t.shape, t.dtype)
-        return torch.mul(t, factor, out=out) if out is not None else t * factor
-
     if lr_scale is not None and cfg.solver == "sgd":
         g = g * lr_scale
     if cfg.solver == "sgd":
@@ -188,13 +184,13 @@ def optimizer_step(
         if isinstance(lr, float):
             m1.mul_(cfg.momentum).sub_(g, alpha=lr)
         else:
-            m1.mul_(cfg.momentum).sub_(times(g, lr, "update"))
+            m1.mul_(cfg.momentum).sub_(_times(g, lr, scratch))
         if not cfg.nesterovs_momentum:
             p.add_(m1)
         elif isinstance(lr, float):
             p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
         else:
-            p.add_(m1, alpha=cfg.momentum).sub_(times(g, lr, "update"))
+            p.add_(m1, alpha=cfg.momentum).sub_(_times(g, lr, scratch))
         return
     assert m2 is not None
     m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
@@ -202,13 +198,23 @@ def optimizer_step(
     if cfg.solver == "adamw" and cfg.alpha > 0:
         weights = p[:n_weights]
         weights.mul_(decay if isinstance(decay, float) else decay[:n_weights])
-    out = None if scratch is None else scratch("denom", m2.shape, m2.dtype)
-    denom = torch.sqrt(m2, out=out).add_(cfg.epsilon)
+    if scratch is None:
+        denom = m2.sqrt().add_(cfg.epsilon)
+    else:
+        denom = torch.sqrt(m2, out=scratch("denom", m2.shape, m2.dtype))
+        denom.add_(cfg.epsilon)
     direction = m1 if lr_scale is None else m1 * lr_scale
     if isinstance(step, float):
         p.addcdiv_(direction, denom, value=-step)
     else:
         p.sub_(torch.div(direction, denom, out=denom).mul_(step))
+
+
+def _times(g: torch.Tensor, lr: torch.Tensor, scratch: Scratch | None) -> torch.Tensor:
+    """``g * lr``, in a reusable buffer when ``scratch`` lends one."""
+    if scratch is None:
+        return g * lr
+    return torch.mul(g, lr, out=scratch("update", g.shape, g.dtype))
 
 
 def max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
