@@ -31,24 +31,17 @@ from ._devices import (
 )
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSource
 from ._lbfgs import fit_lbfgs
-from ._members import (
+from ._network import ACTIVATIONS, DropoutNetwork, chunk_rows, predict_tensor
+from ._objective import DIVERGENCE_ADVICE, GAUSSIAN_MIN_VARIANCE
+from ._optimize import MLPConfig
+from ._spec import (
+    EpochsResult,
     MemberFit,
     MemberPlan,
-    MembersProgress,
-    MemberTrainer,
+    NetworkSpec,
+    initialized_network,
 )
-from ._network import ACTIVATIONS, DropoutNetwork
-from ._spec import NetworkSpec, initialized_network
-from ._trainer import (
-    DIVERGENCE_ADVICE,
-    GAUSSIAN_MIN_VARIANCE,
-    EpochsResult,
-    MLPConfig,
-    MLPTrainer,
-    Progress,
-    chunk_rows,
-    predict_tensor,
-)
+from ._trainer import MembersProgress, MLPTrainer, Progress
 
 # What the estimators use: they import nothing else of the engine's modules.
 __all__ = [
@@ -292,9 +285,9 @@ def train_members(
     own rates, seeds and rows), one :class:`MemberFit` per plan.
 
     Stochastic solvers without batch normalization train side by side
-    (:class:`~skdrop._members.MemberTrainer`); L-BFGS, batch norm and
-    learned rates train one member after the other with the single-network
-    trainer, with the same results a member would have.  ``Y`` is ``[n,
+    (:meth:`MLPTrainer.for_members`); L-BFGS, batch norm and learned rates
+    train one member after the other, each alone, with the same results a
+    member would have.  ``Y`` is ``[n,
     out]``, or ``[targets, n, out]`` with each plan naming its target.  A
     member that diverges is returned with its error; it never stops the
     others.
@@ -311,10 +304,10 @@ def train_members(
     together = [m for m in range(len(plans)) if not alone[m]]
     if together:
         batch = [plans[m] for m in together]
-        trainer = MemberTrainer(spec, batch, head, config, device)
+        trainer = MLPTrainer.for_members(spec, batch, head, config, device)
         with _device_errors(device, X, config):
             Xt, Yt, Wt = (_to_device(a, device, torch.float32) for a in (X, Y, W))
-            stacked = trainer.fit(Xt, Yt, Wt, max_epochs, progress=progress)
+            stacked = trainer.fit_members(Xt, Yt, Wt, max_epochs, progress=progress)
         fits.update(zip(together, stacked, strict=True))
     return [fits[m] for m in range(len(plans))]
 

@@ -13,7 +13,8 @@ import torch
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
-from ._trainer import EpochsResult, MLPTrainer, Progress
+from ._spec import EpochsResult
+from ._trainer import MLPTrainer, Progress
 
 
 def fit_lbfgs(
@@ -41,7 +42,7 @@ def fit_lbfgs(
     def loss_grad(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         with torch.no_grad():
             flat.copy_(torch.from_numpy(params))
-            loss = trainer.loss_and_gradient(X, Y, W, None)
+            loss = trainer.loss_and_gradient(X, Y, W, noise=False)
         last["loss"] = float(loss)
         return last["loss"], trainer.gradient.cpu().numpy().astype(np.float64)
 

@@ -1,13 +1,15 @@
 """What a network is before it exists: its validated architecture and
-dropout (:class:`NetworkSpec`), and the network built from it (torch only).
+dropout (:class:`NetworkSpec`), the network built from it, the plan of a
+cross-validation member (:class:`MemberPlan`), and what training made of it
+(:class:`EpochsResult`, :class:`MemberFit`) (torch only).
 
-Below the trainers: they, the engine and the estimators build networks here.
+Below the trainer: it, the engine and the estimators build networks here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -113,3 +115,48 @@ def initialized_network(spec: NetworkSpec, seed: int) -> DropoutNetwork:
     network = new_network(spec)
     network.reset_parameters(make_generator(seed, torch.device("cpu")))
     return network
+
+
+@dataclass
+class EpochsResult:
+    """What one call of :meth:`MLPTrainer.fit` (or L-BFGS) did."""
+
+    losses: list[float]
+    validation_scores: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+    converged: bool = False
+    interrupted: bool = False
+    message: str = ""
+    # Each site's drop rates after each epoch, where some are learned.
+    rates: list[list[np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """One member: its rates (input first), seeds and rows.
+
+    ``seeds`` are the initialization, mask and shuffling seeds, as for a
+    single fit.  ``rows`` index the training rows of ``X``;
+    ``validation_rows`` (early stopping) the rows whose score decides when
+    to stop and which epoch's weights to keep.  ``target`` picks the
+    member's target when there are several (``Y [targets, n, out]``, e.g.
+    standardized with each fold's statistics).
+    """
+
+    rates: tuple[float, ...]
+    seeds: tuple[int, int, int]
+    rows: NDArray[np.intp]
+    validation_rows: NDArray[np.intp] | None = None
+    target: int = 0
+
+
+@dataclass
+class MemberFit:
+    """A trained member: its network (evaluation mode, on the device), what
+    its epochs did, the epoch whose weights it kept, and, for a member that
+    diverged, why (its weights are then those it diverged to)."""
+
+    network: DropoutNetwork
+    result: EpochsResult
+    best_epoch: int
+    error: str | None = None

@@ -1,0 +1,78 @@
+"""Models saved by an earlier skdrop load and predict as they did.
+
+The files under ``tests/data/saved_models`` were written by the code of
+commit e8dc0b2 (``make_saved_models.py`` there says how), before the engine
+and the package layout changed: their pickles and skops files name modules
+such as ``skdrop._mlp_classifier``, which must still resolve.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+
+from skdrop.exceptions import InconsistentVersionWarning
+from tests.data.saved_models.cases import CASES, outputs, table
+
+HERE = Path(__file__).parent / "data" / "saved_models"
+SAVED_VERSION = (HERE / "VERSION").read_text().strip()
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def expected():
+    with np.load(HERE / "expected.npz") as saved:
+        return dict(saved)
+
+
+def _load(name, how):
+    path = HERE / f"{name}.{'pkl' if how == 'pickle' else 'skops'}"
+    with warnings.catch_warnings():
+        # A file of another major.minor release warns and still loads.
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        if how == "pickle":
+            return pickle.loads(path.read_bytes())
+        untrusted = sio.get_untrusted_types(file=path)
+        # Only skdrop's own classes (under their old module names) and
+        # scikit-learn's scorer need trusting: nothing foreign.
+        assert all(t.startswith(("skdrop.", "sklearn.")) for t in untrusted)
+        return sio.load(path, trusted=untrusted)
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_old_files_predict_as_saved(name, how, expected):
+    model = _load(name, how)
+    X, _ = table(CASES[name][1])
+    got = outputs(model, X)
+    keys = {k.split("/", 1)[1] for k in expected if k.startswith(f"{name}/")}
+    assert set(got) == keys
+    for key, value in got.items():
+        np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
+
+
+@pytest.mark.parametrize("name", ["mlp_classifier", "mlp_regressor"])
+def test_old_files_continue_training(name):
+    """A loaded network keeps its optimizer state: partial_fit goes on."""
+    model = _load(name, "pickle")
+    X, y = table(CASES[name][1])
+    before = model.n_iter_
+    model.partial_fit(X, y)
+    assert model.n_iter_ == before + 1
+    assert np.isfinite(
+        model.predict_proba(X) if name.endswith("classifier") else model.predict(X)
+    ).all()
+
+
+def test_saved_version_is_recorded():
+    """The files say which release wrote them (the stamp in each file is
+    what the version warning reads)."""
+    model = _load("linear", "pickle")
+    assert SAVED_VERSION
+    assert model.__getstate__()["_skdrop_version"]
