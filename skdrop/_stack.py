@@ -32,6 +32,7 @@ statistics).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -266,7 +267,7 @@ class NetworkStack:
         """``t`` (laid out like the flat parameters) as ``[M, size]`` blocks."""
         out, start = [], 0
         for shape in self.shapes:
-            n = self.n_members * int(np.prod(shape))
+            n = self.n_members * math.prod(shape)
             out.append(t[start : start + n].view(self.n_members, -1))
             start += n
         return out
@@ -279,6 +280,8 @@ class NetworkStack:
 
     def logits_of(self, t: Tensor) -> list[Tensor]:
         """The learned rate logits' blocks of ``t``."""
+        if not self.logit_blocks:
+            return []
         blocks = self.blocks(t)
         return [blocks[j] for j in self.logit_blocks]
 
