@@ -33,7 +33,7 @@ from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSource
 from ._lbfgs import fit_lbfgs
 from ._network import ACTIVATIONS, DropoutNetwork, chunk_rows, predict_tensor
 from ._objective import DIVERGENCE_ADVICE, GAUSSIAN_MIN_VARIANCE
-from ._optimize import MLPConfig
+from ._optimizer import MLPConfig
 from ._spec import (
     EpochsResult,
     MemberFit,

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ._layers import NoiseSource
 from ._network import DropoutNetwork
-from ._optimize import MLPConfig
+from ._optimizer import MLPConfig
 from ._spec import EpochsResult, MemberFit, MemberPlan, NetworkSpec
 from ._stack import NetworkStack
 

@@ -38,7 +38,7 @@ from ._batches import (
 from ._layers import LOGIT_BOUND, NoiseSource
 from ._network import chunk_rows
 from ._objective import divergence, head_loss_and_grad, validation_metrics
-from ._optimize import (
+from ._optimizer import (
     MLPConfig,
     max_norm_,
     optimizer_step,
