@@ -43,7 +43,7 @@ lint: $(VENV)/.dev
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy skdrop/_closed_form.py skdrop/_logistic_objectives.py skdrop/_engine.py skdrop/_trainer.py skdrop/_lbfgs.py \
-		skdrop/_devices.py skdrop/_linear_sgd.py skdrop/_network.py skdrop/_layers.py skdrop/_members.py \
+		skdrop/_devices.py skdrop/_linear_sgd.py skdrop/_network.py skdrop/_layers.py skdrop/_spec.py skdrop/_stack.py skdrop/_objective.py skdrop/_optimizer.py \
 		skdrop/_persistence.py skdrop/exceptions.py skdrop/_optimize.py skdrop/_progress.py
 
 pytest: $(VENV)/.dev

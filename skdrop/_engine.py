@@ -15,7 +15,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,32 +29,19 @@ from ._devices import (
     out_of_memory_error,
     resolve_device,
 )
-from ._layers import (
-    DROPOUT_SCALINGS,
-    DROPOUT_TYPES,
-    LEARNED_INIT_RATE,
-    NoiseSite,
-    NoiseSource,
-)
+from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSource
 from ._lbfgs import fit_lbfgs
-from ._members import (
+from ._network import ACTIVATIONS, DropoutNetwork, chunk_rows, predict_tensor
+from ._objective import DIVERGENCE_ADVICE, GAUSSIAN_MIN_VARIANCE
+from ._optimizer import MLPConfig
+from ._spec import (
+    EpochsResult,
     MemberFit,
     MemberPlan,
-    MembersProgress,
-    MemberTrainer,
+    NetworkSpec,
     initialized_network,
 )
-from ._network import ACTIVATIONS, DropoutNetwork
-from ._trainer import (
-    DIVERGENCE_ADVICE,
-    GAUSSIAN_MIN_VARIANCE,
-    EpochsResult,
-    MLPConfig,
-    MLPTrainer,
-    Progress,
-    chunk_rows,
-    predict_tensor,
-)
+from ._trainer import MembersProgress, MLPTrainer, Progress
 
 # What the estimators use: they import nothing else of the engine's modules.
 __all__ = [
@@ -83,78 +70,6 @@ __all__ = [
 SOLVERS = ("lbfgs", "sgd", "adam", "adamw")
 
 FloatArray = NDArray[np.float32] | NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """Architecture and dropout of a network, already validated.
-
-    ``rates`` holds the input rate, then one per hidden layer; a NaN rate
-    is learned (Concrete dropout: per column or group for the input, one for
-    a hidden layer).
-    ``group_index`` maps each input column to its dropout group (one mask
-    per row and group), or is None when every column is its own group.
-    """
-
-    n_inputs: int
-    hidden_layer_sizes: tuple[int, ...]
-    n_outputs: int
-    activation: str
-    rates: tuple[float, ...]
-    dropout_type: str
-    dropout_scaling: str
-    batch_norm: bool
-    group_index: NDArray[np.intp] | None = None
-
-    def check_architecture(self, network: DropoutNetwork) -> None:
-        """``ValueError`` unless ``network`` has this architecture (a warm
-        start continues the network; only its dropout can change)."""
-        hidden = tuple(lin.out_features for lin in network.linear_layers[:-1])
-        has = {
-            "hidden_layer_sizes": hidden,
-            "activation": network.activation,
-            "batch_norm": bool(network.norm_layers),
-        }
-        wants = {
-            "hidden_layer_sizes": self.hidden_layer_sizes,
-            "activation": self.activation,
-            "batch_norm": self.batch_norm,
-        }
-        for name, value in wants.items():
-            if has[name] != value:
-                raise ValueError(
-                    f"{name}={value!r} differs from the fitted network's "
-                    f"{has[name]!r}; warm_start and partial_fit continue that "
-                    "network (only its dropout can change): set "
-                    "warm_start=False to fit a new one"
-                )
-
-    @property
-    def learned(self) -> bool:
-        """Whether any rate is learned (a NaN rate)."""
-        return any(math.isnan(r) for r in self.rates)
-
-    def sites(self) -> list[NoiseSite]:
-        index = n_groups = None
-        if self.group_index is not None:
-            index = torch.as_tensor(self.group_index, dtype=torch.int64)
-            n_groups = int(self.group_index.max()) + 1
-        kind, scaling = self.dropout_type, self.dropout_scaling
-        sites = []
-        for i, rate in enumerate(self.rates):
-            learned = math.isnan(rate)
-            sites.append(
-                NoiseSite(
-                    LEARNED_INIT_RATE if learned else rate,
-                    kind,
-                    scaling,
-                    index if i == 0 else None,
-                    n_groups if i == 0 else None,
-                    learned=learned,
-                    per_column=i == 0,
-                )
-            )
-        return sites
 
 
 def build_trainer(
@@ -371,9 +286,9 @@ def train_members(
     own rates, seeds and rows), one :class:`MemberFit` per plan.
 
     Stochastic solvers without batch normalization train side by side
-    (:class:`~skdrop._members.MemberTrainer`); L-BFGS, batch norm and
-    learned rates train one member after the other with the single-network
-    trainer, with the same results a member would have.  ``Y`` is ``[n,
+    (:meth:`MLPTrainer.for_members`); L-BFGS, batch norm and learned rates
+    train one member after the other, each alone, with the same results a
+    member would have.  ``Y`` is ``[n,
     out]``, or ``[targets, n, out]`` with each plan naming its target.  A
     member that diverges is returned with its error; it never stops the
     others.
@@ -390,10 +305,10 @@ def train_members(
     together = [m for m in range(len(plans)) if not alone[m]]
     if together:
         batch = [plans[m] for m in together]
-        trainer = MemberTrainer(spec, batch, head, config, device)
+        trainer = MLPTrainer.for_members(spec, batch, head, config, device)
         with _device_errors(device, X, config):
             Xt, Yt, Wt = (_to_device(a, device, torch.float32) for a in (X, Y, W))
-            stacked = trainer.fit(Xt, Yt, Wt, max_epochs, progress=progress)
+            stacked = trainer.fit_members(Xt, Yt, Wt, max_epochs, progress=progress)
         fits.update(zip(together, stacked, strict=True))
     return [fits[m] for m in range(len(plans))]
 

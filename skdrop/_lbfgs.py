@@ -13,7 +13,8 @@ import torch
 from numpy.typing import NDArray
 
 from ._optimize import minimize_lbfgs
-from ._trainer import EpochsResult, MLPTrainer, Progress
+from ._spec import EpochsResult
+from ._trainer import MLPTrainer, Progress
 
 
 def fit_lbfgs(
@@ -34,17 +35,14 @@ def fit_lbfgs(
     keeps the last accepted iterate.
     """
     trainer.set_dtype(X.dtype)
-    trainer._ensure_flat()
-    flat = trainer._flat
+    flat = trainer.flat_parameters()
     trainer.network.train()  # batch statistics, if any (rates are 0)
-    last = {"loss": np.nan}
 
     def loss_grad(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         with torch.no_grad():
             flat.copy_(torch.from_numpy(params))
-            loss = trainer.loss_and_gradient(X, Y, W, None)
-        last["loss"] = float(loss)
-        return last["loss"], trainer._grad.cpu().numpy().astype(np.float64)
+            loss = float(trainer.loss_and_gradient(X, Y, W, noise=False))
+        return loss, trainer.gradient.cpu().numpy().astype(np.float64)
 
     cfg = trainer.config
     opt = minimize_lbfgs(

@@ -1,19 +1,17 @@
-"""The multilayer perceptron with dropout, and its hand-written backward pass.
+"""The multilayer perceptron with dropout.
 
 :class:`DropoutNetwork` is an ordinary :class:`torch.nn.Module`: its forward
 pass is differentiable, so a user can train or inspect ``module_`` with
-autograd.  The training engine does not use autograd, though: for the small
-layers of tabular models its bookkeeping costs more than the arithmetic, so
-:meth:`DropoutNetwork.forward_train` keeps what the gradient needs and
-:meth:`DropoutNetwork.backward` computes it directly.  The test suite checks
-the two against each other for every layer option.
+autograd, and it is what prediction and Monte Carlo dropout run.  The
+training engine does not use autograd: :mod:`skdrop._stack` holds the
+parameters of one or many networks in one flat tensor and has the training
+forward pass and its hand-written backward pass.  The test suite checks the
+two against each other for every layer option.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -21,7 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._layers import SELU_ALPHA, SELU_SCALE, NoiseSite, NoiseSource
+from ._layers import NoiseSite, NoiseSource
+
+# Rows per forward pass at prediction time: bounded memory for any table.
+# Small enough that the buffers are reused from the heap rather than mapped
+# afresh (page faults cost more than the arithmetic).
+_PREDICT_ELEMENTS = 1 << 20
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "selu")
 _BN_EPS = 1e-5
@@ -42,38 +45,6 @@ def _activate(z: Tensor, activation: str) -> Tensor:
     return z
 
 
-def _activation_backward(grad: Tensor, out: Tensor, activation: str) -> Tensor:
-    """Gradient through the activation, from its output ``out``."""
-    if activation == "relu":
-        return cast(Tensor, torch.ops.aten.threshold_backward(grad, out, 0))
-    if activation == "tanh":
-        return cast(Tensor, torch.ops.aten.tanh_backward(grad, out))
-    if activation == "logistic":
-        return cast(Tensor, torch.ops.aten.sigmoid_backward(grad, out))
-    if activation == "selu":
-        return cast(
-            Tensor,
-            torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out),
-        )
-    return grad
-
-
-def _activation_backward_(grad: Tensor, out: Tensor, activation: str) -> None:
-    """:func:`_activation_backward` in place, in ``grad`` (no allocation:
-    the stacked activations of many networks are megabytes)."""
-    ops = torch.ops.aten
-    if activation == "relu":
-        ops.threshold_backward.grad_input(grad, out, 0, grad_input=grad)
-    elif activation == "tanh":
-        ops.tanh_backward.grad_input(grad, out, grad_input=grad)
-    elif activation == "logistic":
-        ops.sigmoid_backward.grad_input(grad, out, grad_input=grad)
-    elif activation == "selu":
-        ops.elu_backward.grad_input(
-            grad, SELU_ALPHA, SELU_SCALE, 1.0, True, out, grad_input=grad
-        )
-
-
 def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Tensor:
     """``scale * h @ weight.T + bias``, the scale applied inside the product."""
     if scale == 1.0:
@@ -81,55 +52,6 @@ def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Ten
     if bias is None:
         return torch.mm(h, weight.t()).mul_(scale)
     return torch.addmm(bias, h, weight.t(), alpha=scale)
-
-
-def _concrete_terms(
-    theta: Any,
-    square: Any,
-    units: Any,
-    wr: float,
-    dr: float,
-    exp: Callable[[Any], Any],
-    softplus: Callable[[Any], Any],
-) -> tuple[Any, Any, Any]:
-    """``(value, d value / d logit, 1 / (1 - p))`` of Concrete dropout's
-    regularizer for logits ``theta`` (numpy arrays or torch tensors alike).
-
-    ``sum wr S / (1 - p) + dr K (p log p + (1 - p) log(1 - p))`` with
-    ``p log p + (1 - p) log(1 - p) = p logit - softplus(logit)``; its
-    derivative is ``p (wr S / (1 - p) + dr K logit (1 - p))``.
-    """
-    p = 1.0 / (1.0 + exp(-theta))
-    inv_keep = 1.0 + exp(theta)
-    weighted = square * inv_keep
-    value = wr * weighted.sum() + dr * (units * (p * theta - softplus(theta))).sum()
-    grad = p * (wr * weighted + dr * units * theta * (1.0 - p))
-    return value, grad, inv_keep
-
-
-def _np_softplus(x: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.logaddexp(0.0, x)
-    return out
-
-
-@dataclass
-class _LayerCache:
-    """What the backward pass needs from one layer of a training step."""
-
-    inputs: Tensor  # the layer's input after noise, before the scale
-    weight: Tensor  # the weight used, masked for DropConnect
-    scale: float  # inverted-dropout factor on the matrix product
-    weight_mask: Tensor | None = None
-    input_mult: Tensor | None = None  # d(noisy input) / d(clean input)
-    activation: Tensor | None = None  # output of the activation (hidden layers)
-    xhat: Tensor | None = None  # batch norm: normalized pre-activation
-    inv_std: Tensor | None = None
-    concrete_kept: Tensor | None = None  # a learned rate's 1 - z (relaxed keep)
-
-
-@dataclass
-class StepCache:
-    layers: list[_LayerCache] = field(default_factory=list)
 
 
 class DropoutNetwork(nn.Module):
@@ -226,84 +148,6 @@ class DropoutNetwork(nn.Module):
             else np.array([site.rate])
             for site in self.sites
         ]
-
-    def concrete_penalty(
-        self,
-        n_rows: int,
-        length_scale: float,
-        slots: dict[Tensor, Tensor] | None = None,
-    ) -> Tensor:
-        """The Concrete dropout regularizer of the learned sites, its
-        gradient added into ``slots`` when given.
-
-        For a site of rate ``p`` (Gal, Hron & Kendall 2017)::
-
-            l^2 / N * ||W||^2 / (1 - p)  +  2 / N * K * (p log p + (1 - p) log(1 - p))
-
-        with ``W`` the weights consuming the dropped units (the columns of a
-        group's or column's rate), ``K`` the number of units a rate drops
-        (the layer's width for a layer rate, 1 for a column's or group's),
-        ``l`` the prior length-scale and ``N`` the number of training rows.
-        The entropy term pulls ``p`` towards 1/2, the weight term towards 0.
-        """
-        wr, dr = length_scale**2 / n_rows, 2.0 / n_rows
-        learned = [
-            (linear, site, logits)
-            for linear, site, logits in zip(
-                self.linear_layers, self.sites, self.rate_logits, strict=True
-            )
-            if logits is not None
-        ]
-        # Every learned rate in one vector: the scalar algebra runs once,
-        # whatever the number of sites, and on the CPU in numpy (float64),
-        # where a small operation costs a microsecond instead of several.
-        squares, units = [], []
-        for linear, site, logits in learned:
-            columns = linear.weight.detach().square().sum(0)
-            if not site.per_column:
-                columns = columns.sum().reshape(1)
-            elif site.group_index is not None:
-                index = site.group_index.to(columns.device)
-                columns = torch.zeros_like(logits).index_add_(0, index, columns)
-            squares.append(columns)
-            width = 1.0 if site.per_column else float(linear.weight.shape[1])
-            units += [width] * logits.numel()
-        first = learned[0][2]
-        thetas = [logits.detach() for _, _, logits in learned]
-        if first.device.type == "cpu":
-            theta = np.concatenate([t.numpy() for t in thetas]).astype(np.float64)
-            square = np.concatenate([c.numpy() for c in squares]).astype(np.float64)
-            total, grad, inv_keep = _concrete_terms(
-                theta, square, np.asarray(units), wr, dr, np.exp, _np_softplus
-            )
-            total = torch.tensor(total, dtype=first.dtype)
-            grad = torch.from_numpy(grad).to(first.dtype)
-            inv_keep = torch.from_numpy(inv_keep).to(first.dtype)
-        else:
-            total, grad, inv_keep = _concrete_terms(
-                torch.cat(thetas),
-                torch.cat(squares),
-                torch.tensor(units, dtype=first.dtype, device=first.device),
-                wr,
-                dr,
-                torch.exp,
-                F.softplus,
-            )
-        value: Tensor = total
-        if slots is None:
-            return value
-        start = 0
-        for linear, site, logits in learned:
-            n = logits.numel()
-            slots[logits].add_(grad[start : start + n])
-            per_column = inv_keep[start : start + n]
-            if site.per_column and site.group_index is not None:
-                per_column = per_column[site.group_index.to(per_column.device)]
-            slots[linear.weight].addcmul_(
-                linear.weight.detach(), per_column, value=2.0 * wr
-            )
-            start += n
-        return value
 
     # ------------------------------------------------------------ saving
     def to_plain(self) -> dict[str, Any]:
@@ -439,93 +283,44 @@ class DropoutNetwork(nn.Module):
         if noise is None and self.training and any(s.active for s in self.sites):
             seed = int(torch.randint(0, 2**62, (1,)).item())
             noise = NoiseSource(seed, x.device)
-        return self._forward(x, noise, self.training, None)
-
-    def forward_train(
-        self, x: Tensor, noise: NoiseSource | None
-    ) -> tuple[Tensor, StepCache]:
-        """A training-mode forward pass that records what :meth:`backward`
-        needs (call it under :func:`torch.no_grad`); without ``noise`` no
-        dropout is applied."""
-        cache = StepCache()
-        out = self._forward(x, noise, True, cache)
-        return out, cache
+        return self._forward(x, noise, self.training)
 
     def _forward(
-        self,
-        h: Tensor,
-        noise: NoiseSource | None,
-        batch_stats: bool,
-        cache: StepCache | None,
+        self, h: Tensor, noise: NoiseSource | None, batch_stats: bool
     ) -> Tensor:
         last = len(self.linear_layers) - 1
         for i, (linear, site) in enumerate(
             zip(self.linear_layers, self.sites, strict=True)
         ):
             weight = linear.weight
-            weight_mask = input_mult = None
-            scale = 1.0
-            concrete_kept = None
+            scale = site.eval_scale()
             if site.active and noise is not None:
-                if site.learned:
-                    rows, cols = h.shape
-                    if batch_stats:
-                        # Training: relaxed masks, differentiable in the rates.
-                        input_mult, concrete_kept = site.concrete(
-                            rows, cols, noise, h.dtype
-                        )
-                    else:
-                        input_mult, _, scale = site.sample_scaled(
-                            rows, cols, noise, h.dtype
-                        )
-                    h = h * input_mult
+                if site.learned and batch_stats:
+                    # Training: relaxed masks, differentiable in the rates.
+                    mult, _ = site.concrete(h.shape[0], h.shape[1], noise, h.dtype)
+                    h, scale = h * mult, 1.0
                 elif site.on_weights:
                     rows, cols = weight.shape
-                    weight_mask, _, scale = site.sample_scaled(
-                        rows, cols, noise, weight.dtype
-                    )
-                    weight = weight * weight_mask
+                    mask, _, scale = site.sample_scaled(rows, cols, noise, weight.dtype)
+                    weight = weight * mask
                 else:
                     rows, cols = h.shape
-                    input_mult, offset, scale = site.sample_scaled(
-                        rows, cols, noise, h.dtype
-                    )
-                    if offset is not None:
-                        h = h * input_mult + offset
-                    elif (
-                        cache is not None
-                        and i > 0
-                        and site.kind == "bernoulli"
-                        and self.activation == "relu"
-                    ):
-                        # The masked ReLU output is zero wherever the
-                        # gradient must be, so the backward pass needs
-                        # neither the mask nor the unmasked output: mask in
-                        # place and record that the mask is absorbed.
-                        h.mul_(input_mult)
-                        input_mult = None
-                    else:
-                        h = h * input_mult
-            else:
-                scale = site.eval_scale()
+                    mult, offset, scale = site.sample_scaled(rows, cols, noise, h.dtype)
+                    h = h * mult if offset is None else h * mult + offset
             z = _linear(h, weight, linear.bias, scale)
-            layer = None
-            if cache is not None:
-                layer = _LayerCache(h, weight, scale, weight_mask, input_mult)
-                layer.concrete_kept = concrete_kept
-                cache.layers.append(layer)
             if i == last:
                 return z
             if self.norm_layers:
-                z = self._batch_norm(z, i, batch_stats, layer)
+                z = self.batch_norm(z, i, batch_stats)[0]
             h = _activate(z, self.activation)
-            if layer is not None:
-                layer.activation = h
         raise AssertionError("unreachable")
 
-    def _batch_norm(
-        self, z: Tensor, i: int, batch_stats: bool, layer: _LayerCache | None
-    ) -> Tensor:
+    def batch_norm(
+        self, z: Tensor, i: int, batch_stats: bool
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Hidden layer ``i``'s batch normalization of ``z``, with the batch's
+        statistics (updating the running ones) or the running ones:
+        ``(output, normalized z, 1 / std)``, the last two for a backward pass."""
         norm = self.norm_layers[i]
         assert norm.running_mean is not None and norm.running_var is not None
         if batch_stats:
@@ -546,66 +341,24 @@ class DropoutNetwork(nn.Module):
             mean, var = norm.running_mean, norm.running_var
         inv_std = torch.rsqrt(var + _BN_EPS)
         xhat = (z - mean) * inv_std
-        if layer is not None:
-            layer.xhat, layer.inv_std = xhat, inv_std
-        return xhat * norm.weight + norm.bias
+        return xhat * norm.weight + norm.bias, xhat, inv_std
 
-    # ----------------------------------------------------------------- backward
-    def backward(
-        self, cache: StepCache, grad_out: Tensor, slots: dict[Tensor, Tensor]
-    ) -> None:
-        """Write the parameter gradients of a training step into ``slots``.
 
-        ``grad_out`` is the gradient of the loss with respect to the raw
-        outputs (it may be overwritten); ``slots`` maps every parameter to the
-        tensor that receives its gradient (overwritten).
-        """
-        g = grad_out
-        linears = self.linear_layers
-        for i in range(len(linears) - 1, -1, -1):
-            linear = linears[i]
-            layer = cache.layers[i]
-            bias = linear.bias
-            if bias is not None:
-                torch.sum(g, 0, out=slots[bias])
-            if layer.scale != 1.0:
-                # Both products below carry the dropout scale.
-                g = g.mul_(layer.scale)
-            grad_weight = slots[linear.weight]
-            torch.mm(g.t(), layer.inputs, out=grad_weight)
-            if layer.weight_mask is not None:
-                grad_weight.mul_(layer.weight_mask)
-            if layer.concrete_kept is not None:
-                # A learned rate needs the gradient at the noisy input, also
-                # for the input layer.
-                g = g @ layer.weight
-                site, logits = self.sites[i], self.rate_logits[i]
-                assert logits is not None
-                slots[logits].copy_(
-                    site.concrete_logit_grad(g, layer.inputs, layer.concrete_kept)
-                )
-                if i == 0:
-                    return
-            else:
-                if i == 0:
-                    return
-                g = g @ layer.weight
-            if layer.input_mult is not None:
-                g.mul_(layer.input_mult)
-            below = cache.layers[i - 1]
-            assert below.activation is not None
-            g = _activation_backward(g, below.activation, self.activation)
-            if self.norm_layers:
-                g = self._batch_norm_backward(g, i - 1, below, slots)
+def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
+    """Rows per forward pass at prediction: about ``_PREDICT_ELEMENTS``
+    activations in the widest layer."""
+    widths = [lin.weight.shape[0] for lin in network.linear_layers]
+    return max(1, _PREDICT_ELEMENTS // max([*widths, n_cols]))
 
-    def _batch_norm_backward(
-        self, g: Tensor, i: int, layer: _LayerCache, slots: dict[Tensor, Tensor]
-    ) -> Tensor:
-        norm = self.norm_layers[i]
-        assert layer.xhat is not None and layer.inv_std is not None
-        xhat = layer.xhat
-        torch.sum(g * xhat, 0, out=slots[norm.weight])
-        torch.sum(g, 0, out=slots[norm.bias])
-        gx = g * norm.weight
-        n = g.shape[0]
-        return (gx * n - gx.sum(0) - xhat * (gx * xhat).sum(0)) * (layer.inv_std / n)
+
+def predict_tensor(network: DropoutNetwork, X: Tensor) -> Tensor:
+    """Evaluation-mode outputs for rows already on the network's device."""
+    rows = chunk_rows(network, X.shape[1])
+    network.eval()
+    dtype = network.linear_layers[0].weight.dtype
+    with torch.no_grad():
+        parts = [
+            network(X[start : start + rows].to(dtype))
+            for start in range(0, X.shape[0], rows)
+        ]
+    return torch.cat(parts)

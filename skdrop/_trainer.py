@@ -1,252 +1,76 @@
-"""Mini-batch training of a :class:`DropoutNetwork` (torch only, no scikit-learn).
+"""Mini-batch training of dropout networks, one alone or many side by side
+(torch only, no scikit-learn).
 
 The estimators validate their parameters; everything here trusts its
 configuration.
+
+:class:`MLPTrainer` trains the networks of a
+:class:`~skdrop._stack.NetworkStack` epoch by epoch, each with its own
+state: mask and shuffling streams, optimizer counters, learning rate,
+stopping rule and best epoch.  A single fit is one network alone; a
+cross-validated grid trains its members side by side
+(:meth:`MLPTrainer.for_members`), each replaying what a single fit does on
+its own rows (the same initialization, shuffling and mask streams, the same
+loss, optimizer, schedule and stopping rule), so member ``m`` equals a
+single fit on ``X[rows_m]`` up to float32 rounding (the batched products sum
+in another order).  A member that stops (by the stopping rule, or by
+diverging) leaves the stack: from then on it costs nothing.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
+from torch import Tensor
 
-from ._devices import float_dtype, make_generator
-from ._layers import LOGIT_BOUND, NoiseSource
-from ._network import DropoutNetwork
-
-# Learned dropout logits move this many times faster than the weights: with
-# the weights' step (Adam's 1e-3 per step) a rate needs thousands of steps
-# to leave its initial 0.1, more than most fits take.
-LOGIT_LR_FACTOR = 10.0
-
-# What to try when training diverges (the engine's and the estimators' errors).
-DIVERGENCE_ADVICE = (
-    "Try a smaller learning_rate_init, or scale the features (for example with "
-    "StandardScaler) and, for regression, the target (TransformedTargetRegressor)."
+from ._batches import (
+    Batch,
+    Validation,
+    lone_batches,
+    member_batches,
+    member_validation,
+    shuffled,
 )
-# Rows per forward pass at prediction time: bounded memory for any table.
-# Small enough that the buffers are reused from the heap rather than mapped
-# afresh (page faults cost more than the arithmetic).
-_PREDICT_ELEMENTS = 1 << 20
+from ._layers import LOGIT_BOUND, NoiseSource
+from ._network import chunk_rows
+from ._objective import divergence, head_loss_and_grad, validation_metrics
+from ._optimizer import (
+    MLPConfig,
+    max_norm_,
+    optimizer_step,
+    schedule,
+    step_rates,
+    stopping_rule,
+)
+from ._spec import (
+    EpochsResult,
+    MemberFit,
+    MemberPlan,
+    NetworkSpec,
+    initialized_network,
+    new_network,
+)
+from ._stack import NetworkStack
+from ._state import NetworkState, TrainerState
 
 Progress = Callable[[int, float], None]
-
-# Floor of the variance the "gaussian" head predicts (of the standardized
-# target, where a variance of 1 is the target's own): keeps 1 / variance
-# finite in float32.
-GAUSSIAN_MIN_VARIANCE = 1e-6
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+MembersProgress = Callable[[int, int], None]
 
 
-def head_loss_and_grad(
-    z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed loss of a batch and its gradient with respect to the outputs.
+class MLPTrainer(TrainerState):
+    """Trains dropout networks with a hand-written backward pass.
 
-    The losses are scikit-learn's: cross-entropy of the softmax, binary
-    cross-entropy of each logistic output (summed over outputs), and half
-    the squared error (averaged over outputs).  The "gaussian" head has two
-    outputs per target, a mean ``m`` and a score ``s`` of the variance ``v =
-    softplus(s) + GAUSSIAN_MIN_VARIANCE``, and the Gaussian negative
-    log-likelihood ``1/2 log(2 pi v) + (y - m)^2 / (2 v)`` (averaged over
-    targets; half the squared error, up to a constant, when ``v = 1``).
-    Each row's loss and gradient are multiplied by its sample weight.  ``z``
-    is ``[rows, outputs]``, or ``[members, rows, outputs]`` for networks
-    trained side by side, whose losses are summed per member.
-    """
-    # The gradient is computed from detached values, so that the loss stays
-    # differentiable when a test runs it under autograd.
-    zd = z.detach()
-    if head == "softmax":
-        log_prob = torch.log_softmax(z, dim=-1)
-        losses = -(target * log_prob).sum(-1)
-        grad = torch.softmax(zd, dim=-1).sub_(target)
-    elif head == "logistic":
-        losses = (F.softplus(z) - target * z).sum(-1)
-        grad = torch.sigmoid(zd).sub_(target)
-    elif head == "gaussian":
-        k = target.shape[-1]
-        mean, score = z[..., :k], z[..., k:]
-        variance = F.softplus(score) + GAUSSIAN_MIN_VARIANCE
-        diff = mean - target
-        losses = (0.5 * (torch.log(variance) + diff * diff / variance)).mean(
-            -1
-        ) + _HALF_LOG_2PI
-        vd, dd = variance.detach(), diff.detach()
-        grad_mean = dd / vd
-        # d/ds of (log v + d^2 / v) / 2 with dv/ds = sigmoid(s).
-        grad_score = 0.5 * (1.0 - dd * dd / vd) / vd * torch.sigmoid(zd[..., k:])
-        grad = torch.cat([grad_mean, grad_score], dim=-1).div_(k)
-    else:
-        diff = z - target
-        losses = 0.5 * (diff * diff).mean(-1)
-        grad = (zd - target).div_(z.shape[-1])
-    if weight is not None:
-        return (losses * weight).sum(-1), grad.mul_(weight[..., None])
-    return losses.sum(-1), grad
-
-
-def validation_metrics(
-    raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, head: str
-) -> tuple[float, float]:
-    """``(loss, score)`` of raw outputs: the head's mean loss, and accuracy
-    (classification heads) or R^2 averaged over outputs (identity head; of
-    the means, for the gaussian head), both weighted by the sample weights,
-    with scikit-learn's definitions."""
-    dtype = float_dtype(raw.device)
-    raw, target = raw.to(dtype), target.to(dtype)
-    w = torch.ones(raw.shape[0], dtype=dtype, device=raw.device)
-    if weight is not None:
-        w = weight.to(dtype)
-    loss_sum, _ = head_loss_and_grad(raw, target, w, head)
-    total = w.sum()
-    if head in ("identity", "gaussian"):
-        raw = raw[:, : target.shape[1]]
-        mean = (w @ target) / total
-        num = w @ (target - raw) ** 2
-        den = w @ (target - mean) ** 2
-        # scikit-learn's force_finite: a constant target scores 1 if fitted
-        # exactly, else 0.
-        r2 = torch.where(den > 0, 1.0 - num / den.clamp_min(1e-300), (num == 0) * 1.0)
-        # Like r2_score, no score for a single row: early stopping then
-        # never sees an improvement and never stops early.
-        score = float(r2.mean()) if raw.shape[0] > 1 else math.nan
-        return float(loss_sum / total), score
-    if head == "softmax":
-        correct = raw.argmax(1) == target.argmax(1)
-    else:
-        correct = ((raw > 0) == (target > 0.5)).all(1)
-    return float(loss_sum / total), float((w @ correct.to(dtype)) / total)
-
-
-def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
-    """Rows per forward pass at prediction: about ``_PREDICT_ELEMENTS``
-    activations in the widest layer."""
-    widths = [lin.weight.shape[0] for lin in network.linear_layers]
-    return max(1, _PREDICT_ELEMENTS // max([*widths, n_cols]))
-
-
-def predict_tensor(network: DropoutNetwork, X: torch.Tensor) -> torch.Tensor:
-    """Evaluation-mode outputs for rows already on the network's device."""
-    rows = chunk_rows(network, X.shape[1])
-    network.eval()
-    dtype = network.linear_layers[0].weight.dtype
-    with torch.no_grad():
-        parts = [
-            network(X[start : start + rows].to(dtype))
-            for start in range(0, X.shape[0], rows)
-        ]
-    return torch.cat(parts)
-
-
-class StoppingState(Protocol):
-    """The counters scikit-learn's stopping rule keeps (a trainer's or a
-    member's)."""
-
-    best_loss: float
-    best_validation_score: float
-    no_improvement_count: int
-    learning_rate: float
-
-
-def stopping_rule(
-    state: StoppingState, config: MLPConfig, loss: float, score: float | None
-) -> tuple[bool, bool]:
-    """scikit-learn's MLP stopping rule after an epoch: ``(stop, improved)``.
-
-    Without ``score`` training stops when the training loss has not improved
-    by ``tol`` for more than ``n_iter_no_change`` epochs; with it (early
-    stopping) the same rule applies to the validation score, and
-    ``improved`` says that this epoch's score is the best so far (its weights
-    are the ones to keep).  ``learning_rate="adaptive"`` divides the SGD
-    learning rate by 5 instead of stopping, down to 1e-6.
-    """
-    tol = config.tol
-    improved = False
-    if score is not None:
-        if score < state.best_validation_score + tol:
-            state.no_improvement_count += 1
-        else:
-            state.no_improvement_count = 0
-        if score > state.best_validation_score:
-            state.best_validation_score = score
-            improved = True
-    else:
-        if loss > state.best_loss - tol:
-            state.no_improvement_count += 1
-        else:
-            state.no_improvement_count = 0
-        state.best_loss = min(state.best_loss, loss)
-    if state.no_improvement_count <= config.n_iter_no_change:
-        return False, improved
-    if config.solver == "sgd" and config.learning_rate == "adaptive":
-        if state.learning_rate > 1e-6:
-            state.learning_rate /= 5.0
-            state.no_improvement_count = 0
-            return False, improved
-    return True, improved
-
-
-@dataclass
-class MLPConfig:
-    """Optimization settings, with scikit-learn's MLP meanings."""
-
-    solver: str = "adam"
-    learning_rate_init: float = 1e-3
-    alpha: float = 1e-4
-    batch_size: int = 200
-    shuffle: bool = True
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-8
-    momentum: float = 0.9
-    nesterovs_momentum: bool = True
-    learning_rate: str = "constant"
-    power_t: float = 0.5
-    max_norm: float | None = None
-    tol: float = 1e-4
-    n_iter_no_change: float = 10
-    max_fun: int = 15000
-    # Concrete dropout's prior length-scale (learned rates only), and the N
-    # of its regularizer: None for the rows of each epoch (a fit); the rows
-    # seen so far for a stream (partial_fit).
-    prior_length_scale: float = 1e-2
-    concrete_rows: int | None = None
-
-
-@dataclass
-class EpochsResult:
-    """What one call of :meth:`MLPTrainer.fit` (or L-BFGS) did."""
-
-    losses: list[float]
-    validation_scores: list[float] = field(default_factory=list)
-    validation_losses: list[float] = field(default_factory=list)
-    converged: bool = False
-    interrupted: bool = False
-    message: str = ""
-    # Each site's drop rates after each epoch, where some are learned.
-    rates: list[list[np.ndarray]] = field(default_factory=list)
-
-
-Validation = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
-
-
-class MLPTrainer:
-    """Trains a :class:`DropoutNetwork` with a hand-written backward pass.
-
-    All parameters live in one flat tensor (the module's parameters are
-    views into it) and so do their gradients, so the optimizer update is a
-    handful of vectorized operations whatever the depth.  The trainer keeps
-    the optimizer moments, the random streams and the stopping counters
-    between calls, which is what ``warm_start`` and ``partial_fit`` need;
-    :meth:`copy` gives an independent twin to train without touching this
-    one.
+    ``MLPTrainer(network, ...)`` trains one network alone (a single fit):
+    its parameters are views of the stack's flat tensor, and the trainer
+    keeps the optimizer moments, the random streams and the stopping
+    counters between calls, which is what ``warm_start`` and
+    ``partial_fit`` need; :meth:`copy` gives an independent twin to train
+    without touching this one.  :meth:`for_members` trains many side by
+    side (:meth:`fit_members`).
 
     Parameters
     ----------
@@ -259,288 +83,62 @@ class MLPTrainer:
     device : torch.device
     """
 
-    def __init__(
-        self,
-        network: DropoutNetwork,
+    @classmethod
+    def for_members(
+        cls,
+        spec: NetworkSpec,
+        plans: Sequence[MemberPlan],
         head: str,
         config: MLPConfig,
-        *,
-        noise_seed: int,
-        shuffle_seed: int,
         device: torch.device,
-    ) -> None:
-        self.network = network
-        self.head = head
-        self.config = config
-        self.device = device
-        self.noise = NoiseSource(noise_seed, device)
-        self.shuffle_seed = shuffle_seed
-        # Training rows per epoch: the N of Concrete dropout's regularizer.
-        self._n_rows = 1
-        self.epochs_run = 0
-        self.samples_seen = 0
-        self.best_loss = math.inf
-        self.best_validation_score = -math.inf
-        self.no_improvement_count = 0
-        self._best_state: dict[str, torch.Tensor] | None = None
-        self.reset_optimizer()
+    ) -> MLPTrainer:
+        """A trainer of the members of ``plans`` side by side.
 
-    # -------------------------------------------------------------- layout
-    def _flatten(self) -> None:
-        """Make the parameters views of one flat tensor, weights first."""
-        params = list(self.network.parameters())
-        weights = [lin.weight for lin in self.network.linear_layers]
-        weight_ids = {id(w) for w in weights}
-        ordered = weights + [p for p in params if id(p) not in weight_ids]
-        total = sum(p.numel() for p in ordered)
-        ref = ordered[0]
-        flat = torch.empty(total, dtype=ref.dtype, device=ref.device)
-        grad = torch.zeros_like(flat)
-        slots: dict[torch.Tensor, torch.Tensor] = {}
-        offset = 0
-        for p in ordered:
-            n = p.numel()
-            flat[offset : offset + n].copy_(p.detach().reshape(-1))
-            p.data = flat[offset : offset + n].view_as(p)
-            slots[p] = grad[offset : offset + n].view_as(p)
-            offset += n
-        self._flat, self._grad, self._slots = flat, grad, slots
-        self._n_weights = sum(w.numel() for w in weights)
-        # Learned dropout logits take larger steps than the weights (see
-        # LOGIT_LR_FACTOR); None when the network learns no rate.
-        self._lr_scale: torch.Tensor | None = None
-        learned = {id(p) for p in self.network.learned_logits}
-        if learned and LOGIT_LR_FACTOR != 1.0:
-            self._lr_scale = torch.ones_like(flat)
-            offset = 0
-            for p in ordered:
-                if id(p) in learned:
-                    self._lr_scale[offset : offset + p.numel()] = LOGIT_LR_FACTOR
-                offset += p.numel()
-
-    def _ensure_flat(self) -> None:
-        """Restore the flat layout after a copy, a cast or a user's edits."""
-        flat = getattr(self, "_flat", None)
-        weight = self.network.linear_layers[0].weight
-        if flat is None or weight.data_ptr() != flat.data_ptr():
-            self._flatten()
-
-    def set_dtype(self, dtype: torch.dtype) -> None:
-        """Cast the network (L-BFGS trains in float64, the others in float32)."""
-        if self.network.linear_layers[0].weight.dtype != dtype:
-            self.network.to(dtype)
-            self._flatten()
-            self.reset_optimizer()
-
-    def reset_optimizer(self) -> None:
-        """Fresh optimizer moments and learning rate (a new ``fit``)."""
-        self._flatten()
-        self._moment1 = torch.zeros_like(self._flat)
-        self._moment2 = (
-            torch.zeros_like(self._flat) if self.config.solver != "sgd" else None
-        )
-        self._steps = 0
-        self.learning_rate = self.config.learning_rate_init
-
-    def copy(self) -> MLPTrainer:
-        """An independent trainer in the same state: training it leaves this
-        one (and its network) untouched."""
-        self._ensure_flat()
-        twin = copy.copy(self)
-        twin.network = copy.deepcopy(self.network)
-        twin.noise = self.noise.copy()
-        twin._flatten()
-        twin._moment1 = self._moment1.clone()
-        twin._moment2 = None if self._moment2 is None else self._moment2.clone()
-        twin._best_state = None
-        return twin
-
-    # ----------------------------------------------------------- one step
-    def loss_and_gradient(
-        self,
-        xb: torch.Tensor,
-        yb: torch.Tensor,
-        wb: torch.Tensor | None,
-        noise: NoiseSource | None,
-    ) -> torch.Tensor:
-        """The penalized mean loss of a batch; its gradient goes to ``_grad``.
-
-        Like scikit-learn: the batch mean loss plus ``alpha / (2 n) ||W||^2``
-        with ``n`` the summed sample weight of the batch (decoupled for
-        "adamw").  A batch whose weights are all zero holds no data: an
-        infinite scale makes its gradient and loss zero instead of dividing
-        ``alpha`` by 0.
+        ``spec`` is the shared architecture; its ``rates`` are replaced by
+        each plan's.  Batch normalization (its statistics would mix members'
+        padding rows), learned rates and L-BFGS are not supported: such
+        members train alone.  ``config`` is a stochastic solver.
         """
-        out, cache = self.network.forward_train(xb, noise)
-        loss_sum, grad_out = head_loss_and_grad(out, yb, wb, self.head)
-        # The weight sum stays a tensor: no device synchronization per step.
-        scale: float | torch.Tensor = float(xb.shape[0])
-        if wb is not None:
-            total = wb.sum()
-            scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
-        self.network.backward(cache, grad_out.div_(scale), self._slots)
-        l2 = self.config.alpha if self.config.solver != "adamw" else 0.0
-        batch_loss = loss_sum / scale
-        if l2 > 0:
-            weights = self._flat[: self._n_weights]
-            self._grad[: self._n_weights].add_(weights * (l2 / scale))
-            batch_loss = batch_loss + (0.5 * l2 / scale) * weights.dot(weights)
-        if self.network.learned_logits:
-            # Concrete dropout's regularizer is per training row, not per batch.
-            batch_loss = batch_loss + self.network.concrete_penalty(
-                self._n_rows, self.config.prior_length_scale, self._slots
-            )
-        return batch_loss
-
-    def _step(
-        self, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None
-    ) -> torch.Tensor:
-        batch_loss = self.loss_and_gradient(xb, yb, wb, self.noise)
-        self._update()
-        return batch_loss
-
-    def _update(self) -> None:
-        cfg = self.config
-        p, g, m1 = self._flat, self._grad, self._moment1
-        self._steps += 1
-        lr = self.learning_rate
-        if self._lr_scale is not None and cfg.solver == "sgd":
-            # A per-parameter learning rate: on the gradient for plain steps,
-            # on the step for Adam (which is invariant to the gradient's scale).
-            g = g * self._lr_scale
-        if cfg.solver == "sgd":
-            # scikit-learn's update: v = mu v - lr g; step mu v - lr g (Nesterov).
-            m1.mul_(cfg.momentum).sub_(g, alpha=lr)
-            if cfg.nesterovs_momentum:
-                p.add_(m1, alpha=cfg.momentum).sub_(g, alpha=lr)
-            else:
-                p.add_(m1)
-        else:
-            m2 = self._moment2
-            assert m2 is not None
-            t = self._steps
-            m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
-            m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
-            step = lr * math.sqrt(1 - cfg.beta_2**t) / (1 - cfg.beta_1**t)
-            if cfg.solver == "adamw" and cfg.alpha > 0:
-                p[: self._n_weights].mul_(1 - lr * cfg.alpha)
-            direction = m1 if self._lr_scale is None else m1 * self._lr_scale
-            p.addcdiv_(direction, m2.sqrt().add_(cfg.epsilon), value=-step)
-        if cfg.max_norm is not None:
-            for linear in self.network.linear_layers:
-                linear.weight.data.renorm_(2, 0, cfg.max_norm)
-        for logits in self.network.learned_logits:
-            logits.data.clamp_(-LOGIT_BOUND, LOGIT_BOUND)
-
-    # --------------------------------------------------------------- epochs
-    def _order(self, n: int) -> torch.Tensor | None:
-        if not self.config.shuffle:
-            return None
-        generator = make_generator(self.shuffle_seed + self.epochs_run, self.device)
-        return torch.randperm(n, generator=generator, device=self.device)
-
-    def _buffers(self) -> list[torch.Tensor]:
-        # Batch norm's running statistics; faster than Module.buffers(),
-        # which walks the module tree (this runs once per epoch).
-        return [
-            b
-            for norm in self.network.norm_layers
-            for b in (norm.running_mean, norm.running_var, norm.num_batches_tracked)
-            if b is not None
-        ]
-
-    # The scalar state an epoch advances, besides tensors and the noise.
-    _COUNTERS = (
-        "_steps",
-        "learning_rate",
-        "epochs_run",
-        "samples_seen",
-        "best_loss",
-        "best_validation_score",
-        "no_improvement_count",
-        "_best_state",
-    )
-
-    def _mark(self) -> dict[str, Any]:
-        """Everything an epoch changes, to :meth:`_rewind` an interrupted one."""
-        moments = [m for m in (self._moment1, self._moment2) if m is not None]
-        return {
-            # One copy of parameters and moments (a few microseconds).
-            "tensors": torch.cat([self._flat, *moments]),
-            "buffers": [b.clone() for b in self._buffers()],
-            "noise": self.noise.mark(),
-            "counters": tuple(getattr(self, name) for name in self._COUNTERS),
-        }
-
-    def _rewind(self, mark: dict[str, Any]) -> None:
-        moments = [m for m in (self._moment1, self._moment2) if m is not None]
-        with torch.no_grad():
-            for mine, saved in zip(
-                [self._flat, *moments, *self._buffers()],
-                [*mark["tensors"].chunk(1 + len(moments)), *mark["buffers"]],
-                strict=True,
-            ):
-                mine.copy_(saved)
-        self.noise.rewind(mark["noise"])
-        for name, value in zip(self._COUNTERS, mark["counters"], strict=True):
-            setattr(self, name, value)
-        self.network.eval()
-
-    def _epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
-        n = X.shape[0]
-        rows = self.config.concrete_rows
-        self._n_rows = n if rows is None else rows
-        batch = min(self.config.batch_size, n)
-        starts = list(range(0, n, batch))
-        # Batch norm cannot normalize one row: fold a last single row into
-        # the batch before it.
-        if len(self.network.norm_layers) and len(starts) > 1 and n - starts[-1] == 1:
-            starts.pop()
-        ends = [*starts[1:], n]
-        order = self._order(n)
-        self.network.train()
-        total = torch.zeros((), dtype=X.dtype, device=X.device)
-        with torch.no_grad():
-            for start, stop in zip(starts, ends, strict=True):
-                idx = slice(start, stop) if order is None else order[start:stop]
-                wb = None if W is None else W[idx]
-                total += self._step(X[idx], Y[idx], wb) * (stop - start)
-        self.network.eval()
-        loss = float(total) / n
-        if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"The training loss became {loss} at epoch {self.epochs_run + 1}; "
-                f"the optimization diverged. {DIVERGENCE_ADVICE}"
-            )
-        self.epochs_run += 1
-        self.samples_seen += n
-        if self.config.solver == "sgd" and self.config.learning_rate == "invscaling":
-            self.learning_rate = self.config.learning_rate_init / (
-                (self.samples_seen + 1) ** self.config.power_t
-            )
-        return loss
-
-    def _validate(self, validation: Validation) -> tuple[float, float]:
-        raw = predict_tensor(self.network, validation[0])
-        if not torch.isfinite(raw).all():
-            raise FloatingPointError(
-                "The network predicts non-finite values on the validation set at "
-                f"epoch {self.epochs_run}; the optimization diverged. "
-                f"{DIVERGENCE_ADVICE}"
-            )
-        return validation_metrics(raw, validation[1], validation[2], self.head)
+        if spec.batch_norm or config.solver == "lbfgs":
+            raise ValueError("members train with a stochastic solver, no batch norm")
+        if any(math.isnan(r) for plan in plans for r in plan.rates):
+            raise ValueError("members with learned rates train one by one")
+        trainer = cls.__new__(cls)
+        networks, members = [], []
+        # Members with the same mask seed and rates draw the same masks as
+        # long as they ask for the same shapes (folds of equal size): they
+        # share one stream, drawn once, until their requests differ.
+        streams: dict[tuple[int, tuple[float, ...]], NoiseSource] = {}
+        for plan in plans:
+            rates = replace(spec, rates=plan.rates)
+            networks.append(initialized_network(rates, plan.seeds[0]))
+            key = (plan.seeds[1], plan.rates)
+            if key not in streams:
+                streams[key] = NoiseSource(plan.seeds[1], device)
+            lr = config.learning_rate_init
+            member = NetworkState(streams[key], plan.seeds[2], lr, plan, len(plan.rows))
+            members.append(member)
+        trainer._start(head, config, device, members)
+        trainer.spec = spec
+        trainer.stack = NetworkStack.members(networks, device)
+        trainer._moment1 = torch.zeros_like(trainer.stack.flat)
+        trainer._moment2 = None
+        if config.solver != "sgd":
+            trainer._moment2 = torch.zeros_like(trainer.stack.flat)
+        return trainer
 
     def fit(
         self,
-        X: torch.Tensor,
-        Y: torch.Tensor,
-        W: torch.Tensor | None,
+        X: Tensor,
+        Y: Tensor,
+        W: Tensor | None,
         max_epochs: int,
         *,
-        validation: Validation | None = None,
+        validation: tuple[Tensor, Tensor, Tensor | None] | None = None,
         progress: Progress | None = None,
     ) -> EpochsResult:
-        """Train until scikit-learn's stopping rule fires or ``max_epochs``.
+        """Train the network alone until scikit-learn's stopping rule fires
+        or ``max_epochs``.
 
         Without ``validation`` training stops when the training loss has not
         improved by ``tol`` for more than ``n_iter_no_change`` epochs; with
@@ -553,113 +151,371 @@ class MLPTrainer:
         half-trained: train a :meth:`copy` to keep the original.
         """
         self._ensure_flat()
-        result = EpochsResult([])
-        for _ in range(max_epochs):
-            mark = None
-            try:
-                mark = self._mark()
-                loss = self._epoch(X, Y, W)
-                score = None
-                if validation is not None:
-                    val_loss, score = self._validate(validation)
-                stop = self._no_improvement(loss, score)
-            except KeyboardInterrupt:
-                if mark is not None:
-                    self._rewind(mark)
-                result.interrupted = True
-                break
-            result.losses.append(loss)
-            if self.network.learned_logits:
-                result.rates.append(self.network.dropout_rates())
-            if score is not None:
-                result.validation_losses.append(val_loss)
-                result.validation_scores.append(score)
-            try:
-                if progress is not None:
-                    progress(len(result.losses), loss)
-            except KeyboardInterrupt:
-                # The epoch completed: keep it.
-                result.interrupted = True
-                break
-            if stop:
-                result.converged = True
-                break
-        if validation is not None and self._best_state is not None:
-            self.network.load_state_dict(self._best_state)
-            self._best_state = None
-        return result
+        member = self.members[0]
+        member.result, self.alive = EpochsResult([]), [0]
+        val = None
+        if validation is not None:
+            Xv, Yv, Wv = validation
+            val = (Xv, None, Yv[None], None if Wv is None else Wv[None], None)
+        self._run(X, Y, W, max_epochs, val, progress)
+        self._finish(list(range(len(self.alive))), by_rule=False)
+        return member.result
 
-    def _no_improvement(self, loss: float, score: float | None) -> bool:
-        stop, improved = stopping_rule(self, self.config, loss, score)
-        if improved:
-            self._best_state = {
-                k: v.detach().clone() for k, v in self.network.state_dict().items()
-            }
-        return stop
-
-    # ------------------------------------------------------------ saving
-    def state_dict(self) -> dict[str, Any]:
-        """Optimizer, schedule, stopping counters and random streams as plain
-        values (numpy arrays, numbers, dicts), without the network.
-
-        With :meth:`from_state` this continues training exactly where it
-        stopped, on the same kind of device.
-        """
-        self._ensure_flat()
-        moment2 = self._moment2
-        return {
-            "head": self.head,
-            "config": asdict(self.config),
-            "noise": self.noise.state_dict(),
-            "shuffle_seed": self.shuffle_seed,
-            "epochs_run": self.epochs_run,
-            "samples_seen": self.samples_seen,
-            "best_loss": self.best_loss,
-            "best_validation_score": self.best_validation_score,
-            "no_improvement_count": self.no_improvement_count,
-            "steps": self._steps,
-            "learning_rate": self.learning_rate,
-            "moment1": self._moment1.cpu().numpy(),
-            "moment2": None if moment2 is None else moment2.cpu().numpy(),
-        }
-
-    @classmethod
-    def from_state(
-        cls,
-        network: DropoutNetwork,
-        state: dict[str, Any],
+    def fit_members(
+        self,
+        X: Tensor,
+        Y: Tensor,
+        W: Tensor | None,
+        max_epochs: int,
         *,
-        device: torch.device,
-        noise_seed: int,
-    ) -> MLPTrainer:
-        """The trainer saved by :meth:`state_dict`, driving ``network``.
+        progress: MembersProgress | None = None,
+    ) -> list[MemberFit]:
+        """Train every member until its stopping rule fires or ``max_epochs``.
 
-        The random streams continue where they were when the device kind is
-        the same; after a move between the CPU and a GPU a new mask stream
-        starts from ``noise_seed`` (the optimizer state carries over).
+        ``Y`` is ``[n, out]`` (shared) or ``[targets, n, out]``, of which
+        each member trains on the one its plan names.  Returns one
+        :class:`MemberFit` per plan, in order.
         """
-        known = set(MLPConfig.__dataclass_fields__)
-        config = MLPConfig(**{k: v for k, v in state["config"].items() if k in known})
-        trainer = cls(
-            network,
-            str(state["head"]),
-            config,
-            noise_seed=noise_seed,
-            shuffle_seed=int(state["shuffle_seed"]),
-            device=device,
+        plan = self.members[0].plan
+        early = plan is not None and plan.validation_rows is not None
+        validation = self._member_validation(X, Y, W) if early else None
+        self._run(X, Y, W, max_epochs, validation, progress)
+        self._finish(list(range(len(self.alive))), by_rule=False)
+        return [self.finished[m] for m in range(len(self.members))]
+
+    # ------------------------------------------------------------- epochs
+    def _run(
+        self,
+        X: Tensor,
+        Y: Tensor,
+        W: Tensor | None,
+        max_epochs: int,
+        validation: Validation | None,
+        progress: Callable[[int, Any], None] | None,
+    ) -> None:
+        """Epochs until every network stopped or ``max_epochs``.  A network
+        alone undoes an epoch that a ``KeyboardInterrupt`` cuts short."""
+        for epoch in range(max_epochs):
+            if not self.alive:
+                return
+            mark = self._mark() if self.stack.lone else None
+            try:
+                losses = self._epoch(X, Y, W)
+                scores = None if validation is None else self._validate(validation)
+                stopped = self._judge(losses, scores)
+            except KeyboardInterrupt:
+                if mark is None:
+                    raise
+                self._rewind(mark)
+                self.members[0].result.interrupted = True
+                return
+            self._record(losses, scores)
+            if not self._report(progress, epoch, len(self.alive) - len(stopped)):
+                return
+            self._finish(stopped, by_rule=True)
+            if stopped and validation is not None and self.alive:
+                if not self.stack.lone:
+                    validation = self._member_validation(X, Y, W)
+
+    def _epoch(self, X: Tensor, Y: Tensor, W: Tensor | None) -> list[float]:
+        """One epoch of every alive network: their mean training losses."""
+        lone = self.stack.lone
+        batches = self._batches(X, Y, W)
+        if lone:
+            self.network.train()
+        shape = () if lone else (len(self.alive),)
+        total = torch.zeros(shape, dtype=X.dtype, device=X.device)
+        with torch.no_grad():
+            for xb, yb, wb, lengths, counts in batches:
+                total += self._step(xb, yb, wb, lengths) * counts
+        if lone:
+            self.network.eval()
+        members = [self.members[m] for m in self.alive]
+        n_rows = torch.tensor([s.n_rows for s in members], dtype=torch.float64)
+        losses: list[float] = (total.cpu().double() / n_rows).tolist()
+        for member, loss in zip(members, losses, strict=True):
+            error = divergence(member.epochs_run + 1, loss)
+            if error is not None:
+                self._diverged(member, error)
+                continue
+            member.epochs_run += 1
+            member.samples_seen += member.n_rows
+            schedule(member, self.config)
+        return losses
+
+    def _diverged(self, member: NetworkState, error: str) -> None:
+        """A network alone raises; a member stops with its error."""
+        if self.stack.lone:
+            raise FloatingPointError(error)
+        member.error = error
+
+    def _order(self, member: NetworkState, n: int) -> Tensor | None:
+        if not self.config.shuffle:
+            return None
+        return shuffled(member.shuffle_seed + member.epochs_run, n, self.device)
+
+    def _batches(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Iterator[Batch]:
+        """This epoch's mini-batches of the alive networks."""
+        cfg = self.config
+        if self.stack.lone:
+            member, n = self.members[0], X.shape[0]
+            member.n_rows = n
+            member.penalty_rows = n if cfg.concrete_rows is None else cfg.concrete_rows
+            order = self._order(member, n)
+            norms = bool(self.stack.norms)
+            return lone_batches(X, Y, W, cfg.batch_size, order, norms)
+        orders = []
+        for m in self.alive:
+            member = self.members[m]
+            mine = torch.as_tensor(self._plan(m).rows, dtype=torch.int64)
+            order = self._order(member, member.n_rows)
+            orders.append(mine if order is None else mine[order.cpu()])
+        targets = [self._plan(m).target for m in self.alive]
+        workspace = self.stack.workspace
+        return member_batches(X, Y, W, orders, cfg.batch_size, targets, workspace)
+
+    def _plan(self, m: int) -> MemberPlan:
+        plan = self.members[m].plan
+        assert plan is not None
+        return plan
+
+    # ----------------------------------------------------------- one step
+    def _step(
+        self, xb: Tensor, yb: Tensor, wb: Tensor | None, lengths: list[int]
+    ) -> Tensor:
+        """One mini-batch step of every alive network; their penalized batch
+        losses.  Members with no rows in this step take none."""
+        batch_loss = self.loss_and_gradient(xb, yb, wb, lengths)
+        self._update([k for k, n in enumerate(lengths) if n == 0])
+        return batch_loss
+
+    def loss_and_gradient(
+        self,
+        xb: Tensor,
+        yb: Tensor,
+        wb: Tensor | None,
+        lengths: list[int] | None = None,
+        *,
+        noise: bool = True,
+    ) -> Tensor:
+        """The penalized mean loss of a batch (of each member); its gradient
+        goes to :attr:`gradient`.
+
+        Like scikit-learn: the batch mean loss plus ``alpha / (2 n) ||W||^2``
+        with ``n`` the summed sample weight of the batch (decoupled for
+        "adamw").  A batch whose weights are all zero holds no data: an
+        infinite scale makes its gradient and loss zero instead of dividing
+        ``alpha`` by 0.  Without ``noise`` no dropout is applied (L-BFGS).
+        """
+        stack, cfg = self.stack, self.config
+        lengths = [xb.shape[-2]] if lengths is None else lengths
+        noises = None
+        if noise:
+            if len(self.alive) > 1:
+                self._split_streams(lengths)
+            noises = [self.members[m].noise for m in self.alive]
+        out, cache = stack.forward_train(xb, noises, lengths)
+        loss_sum, grad_out = head_loss_and_grad(out, yb, wb, self.head)
+        # The weight sum stays a tensor: no device synchronization per step.
+        scale: float | Tensor = float(xb.shape[-2])
+        if wb is not None:
+            total = wb.sum(-1)
+            scale = torch.where(total > 0, total, torch.full_like(total, math.inf))
+        per_row = scale if stack.lone else scale[:, None, None]  # type: ignore[index]
+        stack.backward(grad_out.div_(per_row), cache)
+        batch_loss = loss_sum / scale
+        l2 = cfg.alpha if cfg.solver != "adamw" else 0.0
+        if l2 > 0:
+            batch_loss = batch_loss + stack.l2_penalty_(l2, scale)
+        if stack.learned:
+            # Concrete dropout's regularizer is per training row, not per batch.
+            rows = self.members[self.alive[0]].penalty_rows
+            penalty = stack.concrete_penalty_(rows, cfg.prior_length_scale)
+            batch_loss = batch_loss + penalty
+        return batch_loss
+
+    def _split_streams(self, lengths: list[int]) -> None:
+        """Give members that share a mask stream but ask for batches of
+        another size this step a copy of it (before anything is drawn), so
+        that each member's stream stays its own."""
+        by_stream: dict[int, dict[int, list[NetworkState]]] = {}
+        for m, length in zip(self.alive, lengths, strict=True):
+            member = self.members[m]
+            groups = by_stream.setdefault(id(member.noise), {})
+            groups.setdefault(length, []).append(member)
+        for groups in by_stream.values():
+            for group in list(groups.values())[1:]:
+                twin = group[0].noise.copy()
+                for member in group:
+                    member.noise = twin
+
+    def _update(self, idle: list[int]) -> None:
+        """The optimizer step of every alive network; the members ``idle``
+        (positions in ``alive``) keep their state."""
+        stack, cfg = self.stack, self.config
+        saved = [
+            (t, k, stack.member(t, k))
+            for t in (stack.flat, self._moment1, self._moment2)
+            if t is not None
+            for k in idle
+        ]
+        members = [self.members[m] for m in self.alive]
+        for k, member in enumerate(members):
+            member.steps += k not in idle
+        optimizer_step(
+            cfg,
+            (stack.flat, stack.grad, self._moment1, self._moment2),
+            step_rates(cfg, members, self._per_member),
+            stack.n_weights,
+            self._lr_scale,
+            scratch=None if stack.lone else stack.workspace,
         )
-        noise = NoiseSource.from_state(state["noise"], device)
-        if noise is not None:
-            trainer.noise = noise
-        trainer.epochs_run = int(state["epochs_run"])
-        trainer.samples_seen = int(state["samples_seen"])
-        trainer.best_loss = float(state["best_loss"])
-        trainer.best_validation_score = float(state["best_validation_score"])
-        trainer.no_improvement_count = int(state["no_improvement_count"])
-        trainer._steps = int(state["steps"])
-        trainer.learning_rate = float(state["learning_rate"])
-        dtype = trainer._flat.dtype
-        trainer._moment1 = torch.as_tensor(state["moment1"], dtype=dtype).to(device)
-        if state["moment2"] is not None:
-            trainer._moment2 = torch.as_tensor(state["moment2"], dtype=dtype).to(device)
-        return trainer
+        if cfg.max_norm is not None:
+            max_norm_(stack.weight_blocks, cfg.max_norm)
+        for logits in stack.logits_of(stack.flat):
+            logits.clamp_(-LOGIT_BOUND, LOGIT_BOUND)
+        for t, k, values in saved:
+            stack.set_member(t, k, values)
+
+    def _per_member(self, values: list[float]) -> float | Tensor:
+        """A number when every member has the same value, else the values
+        expanded to the flat layout."""
+        if all(v == values[0] for v in values):
+            return float(values[0])
+        flat = self.stack.flat
+        column = torch.tensor(values, dtype=flat.dtype, device=self.device)
+        blocks = self.stack.blocks(flat)
+        return torch.cat(
+            [column[:, None].expand(-1, b.shape[1]).ravel() for b in blocks]
+        )
+
+    # --------------------------------------------------------- validation
+    def _member_validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Validation:
+        plans = [self._plan(m) for m in self.alive]
+        rows = [p.validation_rows for p in plans if p.validation_rows is not None]
+        return member_validation(X, Y, W, rows, [p.target for p in plans])
+
+    def _validate(self, validation: Validation) -> tuple[list[float], list[float]]:
+        """The alive networks' validation losses and scores; a network that
+        predicts non-finite values there diverged."""
+        X, rows, target, weights, n_rows = validation
+        stack = self.stack
+        width = X.shape[0] if rows is None else rows.shape[1]
+        if stack.lone:
+            chunk = chunk_rows(self.network, X.shape[1])
+        else:
+            widest = max(shape[0] for shape in stack.shapes[: stack.n_layers])
+            chunk = max(1, (1 << 22) // widest // len(self.alive))
+        raws = []
+        with torch.no_grad():
+            for start in range(0, width, chunk):
+                if rows is None:
+                    raws.append(stack.forward_eval(X[start : start + chunk]))
+                else:
+                    # A copy: the outputs live in a buffer the next chunk reuses.
+                    xb = X[rows[:, start : start + chunk]]
+                    raws.append(stack.forward_eval(xb).clone())
+        raw = torch.cat(raws, -2)
+        raw = raw[None] if stack.lone else raw
+        finite = torch.isfinite(raw).flatten(1).all(1).tolist()
+        for k, ok in enumerate(finite):
+            member = self.members[self.alive[k]]
+            if not ok and member.error is None:
+                self._diverged(member, str(divergence(member.epochs_run, 0.0, False)))
+        loss, score = validation_metrics(raw, target, weights, self.head, n_rows)
+        return loss.tolist(), score.tolist()
+
+    # ------------------------------------------------------------ stopping
+    def _judge(
+        self, losses: list[float], scores: tuple[list[float], list[float]] | None
+    ) -> list[int]:
+        """The stopping rule of every alive network (positions in ``alive``
+        of those that stop, diverged ones included), keeping each one's
+        best epoch under early stopping."""
+        stopped = []
+        for k, m in enumerate(self.alive):
+            member = self.members[m]
+            if member.error is not None:
+                stopped.append(k)
+                continue
+            score = None if scores is None else scores[1][k]
+            stop, improved = stopping_rule(member, self.config, losses[k], score)
+            if improved:
+                member.best_epoch = member.epochs_run
+                buffers = [b.clone() for b in self._buffers()]
+                member.best = (self.stack.member(self.stack.flat, k), buffers)
+            if stop:
+                stopped.append(k)
+        return stopped
+
+    def _record(
+        self, losses: list[float], scores: tuple[list[float], list[float]] | None
+    ) -> None:
+        for k, m in enumerate(self.alive):
+            member = self.members[m]
+            if member.error is not None:
+                continue
+            result = member.result
+            result.losses.append(losses[k])
+            if self.stack.learned:
+                result.rates.append(self.network.dropout_rates())
+            if scores is not None:
+                result.validation_losses.append(scores[0][k])
+                result.validation_scores.append(scores[1][k])
+
+    def _report(
+        self, progress: Callable[[int, Any], None] | None, epoch: int, n_alive: int
+    ) -> bool:
+        """Tell ``progress``: a single fit's epoch and loss, members' epoch
+        and the number still training.  False when a ``KeyboardInterrupt``
+        stopped a single fit there (its epoch completed: it is kept)."""
+        if progress is None:
+            return True
+        if not self.stack.lone:
+            progress(epoch + 1, n_alive)
+            return True
+        result = self.members[0].result
+        try:
+            progress(len(result.losses), result.losses[-1])
+        except KeyboardInterrupt:
+            result.interrupted = True
+            return False
+        return True
+
+    def _finish(self, positions: list[int], *, by_rule: bool) -> None:
+        """The networks at ``positions`` stop: their best epoch's parameters
+        (early stopping) are restored, a network alone's in place, members'
+        into new networks; ``by_rule`` when the stopping rule (or a
+        divergence) stopped them."""
+        for k in positions:
+            member = self.members[self.alive[k]]
+            member.result.converged = by_rule and member.error is None
+            best = member.best if member.error is None else None
+            member.best = None
+            if self.stack.lone:
+                if best is not None:
+                    self._restore(best)
+                continue
+            params, epoch = self.stack.member(self.stack.flat, k), member.epochs_run
+            if best is not None:
+                params, epoch = best[0], member.best_epoch
+            assert member.plan is not None
+            network = new_network(replace(self.spec, rates=member.plan.rates))
+            network = self.stack.unstacked(params, network)
+            fit = MemberFit(network, member.result, epoch, member.error)
+            self.finished[self.alive[k]] = fit
+        self._drop(positions)
+
+    def _drop(self, positions: list[int]) -> None:
+        """Take the networks at ``positions`` out of the stack."""
+        gone = set(positions)
+        keep = [k for k in range(len(self.alive)) if k not in gone]
+        self.alive = [self.alive[k] for k in keep]
+        if not self.alive or self.stack.lone or not gone:
+            return
+        index = torch.tensor(keep, device=self.device)
+        stack = self.stack
+        moment1 = stack.select(self._moment1, index)
+        moment2 = None if self._moment2 is None else stack.select(self._moment2, index)
+        self.stack = stack.kept(keep)
+        self._moment1, self._moment2 = moment1, moment2

@@ -17,6 +17,7 @@ from skdrop._layers import (
     quantized_keep,
 )
 from skdrop._network import DropoutNetwork
+from skdrop._stack import NetworkStack
 
 # --- NoiseSource and NoiseSite: statistics of each noise type --------------
 
@@ -198,15 +199,17 @@ def test_dropconnect_masks_weights_once_per_batch():
     net.reset_parameters(make_generator(0, CPU))
     x = torch.ones(10, 8, dtype=torch.float64)
     with torch.no_grad():
-        out, cache = net.forward_train(x, NoiseSource(8, CPU))
-    mask = cache.layers[0].weight_mask
+        out, cache = NetworkStack.alone(net).forward_train(
+            x, [NoiseSource(8, CPU)], [10]
+        )
+    mask = cache[0].weight_mask
     assert mask is not None
     assert mask.shape == net.linears[0].weight.shape == (5, 8)
-    assert cache.layers[1].weight_mask is None
+    assert cache[1].weight_mask is None
     assert 0 < int(mask.sum()) < mask.numel()
     # One mask for the whole mini-batch: identical rows stay identical.
     assert torch.equal(out, out[:1].expand_as(out))
-    assert cache.layers[0].input_mult is None
+    assert cache[0].input_mult is None
 
 
 def test_noise_source_is_reproducible_and_pickles_mid_stream():

@@ -23,7 +23,8 @@ from skdrop import (
 )
 from skdrop._engine import NetworkSpec, initialized_network
 from skdrop._layers import CONCRETE_TEMPERATURE, NoiseSource
-from skdrop._trainer import head_loss_and_grad
+from skdrop._objective import head_loss_and_grad
+from skdrop._stack import NetworkStack
 from skdrop.datasets import load_penguins
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -104,11 +105,12 @@ def test_hand_written_backward_matches_autograd(groups, activation, dtype, tol):
     the same relaxed masks (the same stream)."""
     network = _network(groups, activation, dtype)
     x, y = _batch(dtype)
-    slots = {p: torch.zeros_like(p) for p in network.parameters()}
+    stack = NetworkStack.alone(network)
     with torch.no_grad():
-        out, cache = network.forward_train(x, NoiseSource(3, torch.device("cpu")))
+        out, cache = stack.forward_train(x, [NoiseSource(3, torch.device("cpu"))], [11])
         _, grad = head_loss_and_grad(out, y, None, "softmax")
-        network.backward(cache, grad, slots)
+        stack.backward(grad, cache)
+    slots = stack.slots
     network.train()
     out = network(x, NoiseSource(3, torch.device("cpu")))
     head_loss_and_grad(out, y, None, "softmax")[0].backward()
@@ -126,16 +128,19 @@ def test_rate_gradient_matches_finite_differences(groups):
     network = _network(groups, dtype=torch.float64)
     x, y = _batch(torch.float64)
 
+    stack = NetworkStack.alone(network)
+
     def loss():
         with torch.no_grad():
-            out, _ = network.forward_train(x, NoiseSource(3, torch.device("cpu")))
+            noise = [NoiseSource(3, torch.device("cpu"))]
+            out, _ = stack.forward_train(x, noise, [11])
             return float(head_loss_and_grad(out, y, None, "softmax")[0])
 
-    slots = {p: torch.zeros_like(p) for p in network.parameters()}
     with torch.no_grad():
-        out, cache = network.forward_train(x, NoiseSource(3, torch.device("cpu")))
+        out, cache = stack.forward_train(x, [NoiseSource(3, torch.device("cpu"))], [11])
         _, grad = head_loss_and_grad(out, y, None, "softmax")
-        network.backward(cache, grad, slots)
+        stack.backward(grad, cache)
+    slots = stack.slots
     h = 1e-6
     for logits in network.learned_logits:
         for k in range(logits.numel()):
@@ -155,8 +160,9 @@ def test_penalty_value_and_gradient():
     """The regularizer by hand (per feature, per layer) and its gradient."""
     network = _network()
     n, scale = 200, 0.3
-    slots = {p: torch.zeros_like(p) for p in network.parameters()}
-    value = network.concrete_penalty(n, scale, slots)
+    stack = NetworkStack.alone(network)
+    value = stack.concrete_penalty_(n, scale)
+    slots = stack.slots
     expected = 0.0
     wr, dr = scale**2 / n, 2.0 / n
     for linear, site, logits in zip(
@@ -408,7 +414,7 @@ def test_learned_rates_on_a_real_table_with_categories(penguins):
 def test_regularizer_terms_agree_in_numpy_and_torch():
     """The CPU computes the regularizer's scalar algebra in numpy, other
     devices in torch: the same function gives the same numbers."""
-    from skdrop._network import _concrete_terms, _np_softplus
+    from skdrop._stack import _concrete_terms, _np_softplus
 
     rng = np.random.default_rng(0)
     theta, square = rng.normal(size=7) * 3, rng.random(7) * 5

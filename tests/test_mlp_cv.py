@@ -28,7 +28,8 @@ from skdrop import (
     DropoutMLPRegressorCV,
 )
 from skdrop._engine import MLPConfig, NetworkSpec, build_trainer, train
-from skdrop._members import MemberPlan, MemberTrainer
+from skdrop._spec import MemberPlan
+from skdrop._trainer import MLPTrainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -153,9 +154,9 @@ def test_diverging_member_leaves_the_others_alone():
         MemberPlan((0.0, 0.2), (1, 2, 3), np.arange(200)),
         MemberPlan((0.0, 0.2), (1, 2, 3), clean),
     ]
-    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
-        torch.from_numpy(X), torch.from_numpy(Y), None, 4
-    )
+    fits = MLPTrainer.for_members(
+        spec, plans, "identity", config, torch.device("cpu")
+    ).fit_members(torch.from_numpy(X), torch.from_numpy(Y), None, 4)
     assert fits[0].error is not None and "diverged" in fits[0].error
     assert fits[1].error is None
     trainer = build_trainer(
@@ -191,9 +192,9 @@ def test_members_sharing_a_mask_stream_equal_their_single_fits(dropout_type):
         MemberPlan(rates, (7, 8, 9 + k), np.sort(rng.choice(300, n, replace=False)))
         for k, n in enumerate(sizes)
     ]
-    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
-        torch.from_numpy(X), torch.from_numpy(Y), None, 3
-    )
+    fits = MLPTrainer.for_members(
+        spec, plans, "identity", config, torch.device("cpu")
+    ).fit_members(torch.from_numpy(X), torch.from_numpy(Y), None, 3)
     for plan, fit in zip(plans, fits, strict=True):
         trainer = build_trainer(
             replace(spec, rates=rates),
@@ -619,9 +620,9 @@ def test_validation_scores_over_several_chunks():
     config = MLPConfig(batch_size=50, n_iter_no_change=1000)
     rows, held = np.arange(100), np.arange(100, 400)  # 300 rows: 3 chunks
     plans = [MemberPlan((0.0, 0.0), (1, 2, 3 + k), rows, held) for k in range(8)]
-    fits = MemberTrainer(spec, plans, "identity", config, torch.device("cpu")).fit(
-        torch.from_numpy(X), torch.from_numpy(Y), None, 3
-    )
+    fits = MLPTrainer.for_members(
+        spec, plans, "identity", config, torch.device("cpu")
+    ).fit_members(torch.from_numpy(X), torch.from_numpy(Y), None, 3)
     trainer = build_trainer(spec, "identity", config, [1, 2, 3], torch.device("cpu"))
     result = train(
         trainer, X[rows], Y[rows], None, 3, validation=(X[held], Y[held], None)

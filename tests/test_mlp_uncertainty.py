@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor, DropoutMLPRegressorCV
 from skdrop._mlp_regressor import noise_variance_mle
-from skdrop._trainer import head_loss_and_grad
+from skdrop._objective import head_loss_and_grad
 from skdrop.metrics import interval_coverage
 
 FAST = dict(hidden_layer_sizes=(32,), learning_rate_init=0.01, random_state=0)

@@ -14,7 +14,8 @@ from scipy.special import expit
 from skdrop._devices import make_generator
 from skdrop._layers import NoiseSite, NoiseSource
 from skdrop._network import ACTIVATIONS, DropoutNetwork
-from skdrop._trainer import head_loss_and_grad
+from skdrop._objective import head_loss_and_grad
+from skdrop._stack import NetworkStack
 
 CPU = torch.device("cpu")
 N_ROWS = 16
@@ -78,10 +79,11 @@ def test_backward_equals_autograd(activation, kind, scaling, batch_norm, head):
     # The engine's step: manual forward and backward of the batch mean loss.
     manual.train()
     with torch.no_grad():
-        out, cache = manual.forward_train(x.clone(), NoiseSource(5, CPU))
+        stack = NetworkStack.alone(manual)
+        out, cache = stack.forward_train(x.clone(), [NoiseSource(5, CPU)], [N_ROWS])
         _, grad_out = head_loss_and_grad(out, target, None, head)
-        slots = {p: torch.zeros_like(p) for p in manual.parameters()}
-        manual.backward(cache, grad_out.div_(N_ROWS), slots)
+        stack.backward(grad_out.div_(N_ROWS), cache)
+        slots = stack.slots
 
     # The same masks (same seed, same draw order) through autograd.
     auto.train()
@@ -120,10 +122,11 @@ def test_backward_weighted_rows_equal_autograd():
     weight = torch.linspace(0.0, 2.0, N_ROWS, dtype=torch.float64)
     total = float(weight.sum())
     with torch.no_grad():
-        out, cache = manual.forward_train(x, NoiseSource(9, CPU))
+        stack = NetworkStack.alone(manual)
+        out, cache = stack.forward_train(x, [NoiseSource(9, CPU)], [N_ROWS])
         _, grad_out = head_loss_and_grad(out, target, weight, "softmax")
-        slots = {p: torch.zeros_like(p) for p in manual.parameters()}
-        manual.backward(cache, grad_out.div_(total), slots)
+        stack.backward(grad_out.div_(total), cache)
+        slots = stack.slots
     auto.train()
     loss, _ = head_loss_and_grad(
         auto(x, NoiseSource(9, CPU)), target, weight, "softmax"
@@ -163,10 +166,11 @@ def test_eval_mode_is_deterministic_and_effective_affine(
     # statistics (the eval network must use those, not the batch's).
     noise = NoiseSource(2, CPU)
     net.train()
+    stack = NetworkStack.alone(net)
     with torch.no_grad():
         for _ in range(3):
             xb = 2.0 * torch.randn(32, N_INPUTS, generator=gen, dtype=torch.float64)
-            net.forward_train(xb + 0.5, noise)
+            stack.forward_train(xb + 0.5, [noise], [32])
     if batch_norm:
         assert not torch.allclose(
             net.norms[0].running_var, torch.ones_like(net.norms[0].running_var)

@@ -1,0 +1,293 @@
+"""What a trainer keeps (torch only): each network's counters and
+streams, the stacked parameters and the optimizer moments; and, for a
+network trained alone, what carries it between calls: its parameters as
+views of the flat tensor, copies, casts, the marks that undo an interrupted
+epoch, and its saved state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Self
+
+import torch
+from torch import Tensor
+
+from ._layers import NoiseSource
+from ._network import DropoutNetwork
+from ._optimizer import MLPConfig
+from ._spec import EpochsResult, MemberFit, MemberPlan, NetworkSpec
+from ._stack import NetworkStack
+
+# Learned dropout logits move this many times faster than the weights: with
+# the weights' step (Adam's 1e-3 per step) a rate needs thousands of steps
+# to leave its initial 0.1, more than most fits take.
+LOGIT_LR_FACTOR = 10.0
+# The counters a saved trainer keeps, by their name in its state.
+_SAVED = (
+    ("shuffle_seed", int),
+    ("epochs_run", int),
+    ("samples_seen", int),
+    ("best_loss", float),
+    ("best_validation_score", float),
+    ("no_improvement_count", int),
+    ("steps", int),
+    ("learning_rate", float),
+)
+
+
+@dataclass
+class NetworkState:
+    """The state of one network's training: its mask and shuffling streams,
+    optimizer counters, learning rate, stopping rule and best epoch."""
+
+    noise: NoiseSource
+    shuffle_seed: int
+    learning_rate: float
+    plan: MemberPlan | None = None
+    n_rows: int = 0  # training rows per epoch
+    penalty_rows: int = 1  # the N of Concrete dropout's regularizer
+    steps: int = 0
+    epochs_run: int = 0
+    samples_seen: int = 0
+    best_loss: float = math.inf
+    best_validation_score: float = -math.inf
+    no_improvement_count: int = 0
+    best_epoch: int = 0
+    best: tuple[Tensor, list[Tensor]] | None = None  # parameters, buffers
+    result: EpochsResult = field(default_factory=lambda: EpochsResult([]))
+    error: str | None = None
+
+
+class _OfTheNetwork:
+    """An attribute of a single network's trainer that is its member's."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, trainer: Any, owner: Any = None) -> Any:
+        return getattr(trainer.members[0], self.name)
+
+    def __set__(self, trainer: Any, value: Any) -> None:
+        setattr(trainer.members[0], self.name, value)
+
+
+class TrainerState:
+    """The state of a trainer (see the module doc); ``TrainerState(network,
+    ...)`` holds one network alone.
+
+    Parameters
+    ----------
+    network : DropoutNetwork
+        Already initialized and on ``device``.
+    head : {"softmax", "logistic", "identity", "gaussian"}
+    config : MLPConfig
+    noise_seed, shuffle_seed : int
+        Seeds of the private mask and shuffling streams.
+    device : torch.device
+    """
+
+    network: DropoutNetwork  # a network alone's
+    spec: NetworkSpec  # members'
+    stack: NetworkStack
+    noise = _OfTheNetwork("noise")
+    shuffle_seed = _OfTheNetwork("shuffle_seed")
+    epochs_run = _OfTheNetwork("epochs_run")
+    samples_seen = _OfTheNetwork("samples_seen")
+    best_loss = _OfTheNetwork("best_loss")
+    best_validation_score = _OfTheNetwork("best_validation_score")
+    no_improvement_count = _OfTheNetwork("no_improvement_count")
+    learning_rate = _OfTheNetwork("learning_rate")
+    _steps = _OfTheNetwork("steps")
+    _n_rows = _OfTheNetwork("penalty_rows")
+    _moment1: Tensor
+    _moment2: Tensor | None
+
+    def __init__(
+        self,
+        network: DropoutNetwork,
+        head: str,
+        config: MLPConfig,
+        *,
+        noise_seed: int,
+        shuffle_seed: int,
+        device: torch.device,
+    ) -> None:
+        noise = NoiseSource(noise_seed, device)
+        self._start(head, config, device, [NetworkState(noise, shuffle_seed, 0.0)])
+        self.network = network
+        self.reset_optimizer()
+
+    def _start(
+        self,
+        head: str,
+        config: MLPConfig,
+        device: torch.device,
+        members: list[NetworkState],
+    ) -> None:
+        """The state of the networks of ``members``."""
+        self.head, self.config, self.device = head, config, device
+        self.members = members
+        self.alive = list(range(len(members)))
+        self.finished: dict[int, MemberFit] = {}
+        self._lr_scale: Tensor | None = None
+
+    # ------------------------------------------------- a network alone
+    def _flatten(self) -> None:
+        """Make the network's parameters views of one flat tensor."""
+        self.stack = NetworkStack.alone(self.network)
+        # Learned dropout logits take larger steps than the weights (see
+        # LOGIT_LR_FACTOR); None when the network learns no rate.
+        self._lr_scale = None
+        if self.stack.learned and LOGIT_LR_FACTOR != 1.0:
+            self._lr_scale = torch.ones_like(self.stack.flat)
+            for logits in self.stack.logits_of(self._lr_scale):
+                logits.fill_(LOGIT_LR_FACTOR)
+
+    def _ensure_flat(self) -> None:
+        """Restore the flat layout after a copy, a cast or a user's edits."""
+        stack = getattr(self, "stack", None)
+        weight = self.network.linear_layers[0].weight
+        if stack is None or weight.data_ptr() != stack.flat.data_ptr():
+            self._flatten()
+
+    def flat_parameters(self) -> Tensor:
+        """Every parameter of the network in one vector, which the network's
+        parameters are views of: writing it sets them."""
+        self._ensure_flat()
+        return self.stack.flat
+
+    @property
+    def gradient(self) -> Tensor:
+        """The gradient of the last :meth:`loss_and_gradient`, laid out like
+        :meth:`flat_parameters`."""
+        return self.stack.grad
+
+    def set_dtype(self, dtype: torch.dtype) -> None:
+        """Cast the network (L-BFGS trains in float64, the others in float32)."""
+        if self.network.linear_layers[0].weight.dtype != dtype:
+            self.network.to(dtype)
+            self._flatten()
+            self.reset_optimizer()
+
+    def reset_optimizer(self) -> None:
+        """Fresh optimizer moments and learning rate (a new ``fit``)."""
+        self._flatten()
+        self._moment1 = torch.zeros_like(self.stack.flat)
+        self._moment2 = (
+            torch.zeros_like(self.stack.flat) if self.config.solver != "sgd" else None
+        )
+        self._steps = 0
+        self.learning_rate = self.config.learning_rate_init
+
+    def copy(self) -> Self:
+        """An independent trainer in the same state: training it leaves this
+        one (and its network) untouched."""
+        self._ensure_flat()
+        twin = copy.copy(self)
+        twin.network = copy.deepcopy(self.network)
+        twin.members = [replace(self.members[0], noise=self.noise.copy(), best=None)]
+        twin._flatten()
+        twin._moment1 = self._moment1.clone()
+        twin._moment2 = None if self._moment2 is None else self._moment2.clone()
+        return twin
+
+    # ------------------------------------------------------ interruption
+    def _buffers(self) -> list[Tensor]:
+        # Batch norm's running statistics (a network alone); faster than
+        # Module.buffers(), which walks the module tree.
+        return [
+            b
+            for norm in self.stack.norms
+            for b in (norm.running_mean, norm.running_var, norm.num_batches_tracked)
+            if b is not None
+        ]
+
+    def _restore(self, saved: tuple[Tensor, list[Tensor]]) -> None:
+        with torch.no_grad():
+            self.stack.flat.copy_(saved[0])
+            for mine, value in zip(self._buffers(), saved[1], strict=True):
+                mine.copy_(value)
+
+    def _mark(self) -> dict[str, Any]:
+        """Everything an epoch of a network alone changes, to :meth:`_rewind`
+        an interrupted one."""
+        moments = [m for m in (self._moment1, self._moment2) if m is not None]
+        member = self.members[0]
+        return {
+            # One copy of parameters and moments (a few microseconds).
+            "tensors": torch.cat([self.stack.flat, *moments]),
+            "buffers": [b.clone() for b in self._buffers()],
+            "noise": member.noise.mark(),
+            "member": copy.copy(member),
+        }
+
+    def _rewind(self, mark: dict[str, Any]) -> None:
+        moments = [m for m in (self._moment1, self._moment2) if m is not None]
+        with torch.no_grad():
+            saved = mark["tensors"].chunk(1 + len(moments))
+            for mine, value in zip([self.stack.flat, *moments], saved, strict=True):
+                mine.copy_(value)
+            for mine, value in zip(self._buffers(), mark["buffers"], strict=True):
+                mine.copy_(value)
+        self.members[0] = mark["member"]
+        self.noise.rewind(mark["noise"])
+        self.network.eval()
+
+    # ------------------------------------------------------------ saving
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, schedule, stopping counters and random streams of a
+        network alone as plain values (numpy arrays, numbers, dicts),
+        without the network.
+
+        With :meth:`from_state` this continues training exactly where it
+        stopped, on the same kind of device.
+        """
+        self._ensure_flat()
+        member, moment2 = self.members[0], self._moment2
+        return {
+            "head": self.head,
+            "config": asdict(self.config),
+            "noise": self.noise.state_dict(),
+            **{name: getattr(member, name) for name, _ in _SAVED},
+            "moment1": self._moment1.cpu().numpy(),
+            "moment2": None if moment2 is None else moment2.cpu().numpy(),
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        network: DropoutNetwork,
+        state: dict[str, Any],
+        *,
+        device: torch.device,
+        noise_seed: int,
+    ) -> Self:
+        """The trainer saved by :meth:`state_dict`, driving ``network``.
+
+        The random streams continue where they were when the device kind is
+        the same; after a move between the CPU and a GPU a new mask stream
+        starts from ``noise_seed`` (the optimizer state carries over).
+        """
+        known = set(MLPConfig.__dataclass_fields__)
+        config = MLPConfig(**{k: v for k, v in state["config"].items() if k in known})
+        trainer = cls(
+            network,
+            str(state["head"]),
+            config,
+            noise_seed=noise_seed,
+            shuffle_seed=int(state["shuffle_seed"]),
+            device=device,
+        )
+        noise = NoiseSource.from_state(state["noise"], device)
+        if noise is not None:
+            trainer.noise = noise
+        for name, kind in _SAVED:
+            setattr(trainer.members[0], name, kind(state[name]))
+        dtype = trainer.stack.flat.dtype
+        trainer._moment1 = torch.as_tensor(state["moment1"], dtype=dtype).to(device)
+        if state["moment2"] is not None:
+            trainer._moment2 = torch.as_tensor(state["moment2"], dtype=dtype).to(device)
+        return trainer
