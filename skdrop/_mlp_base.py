@@ -29,6 +29,7 @@ from ._engine import (
     train,
 )
 from ._mlp_params import (
+    FLOAT32_MAX,
     PARAMETER_CONSTRAINTS,
     PRIOR_LENGTH_SCALE,
     check_n_samples,
@@ -51,9 +52,6 @@ from ._validation import (
     seed_from_random_state,
 )
 from .exceptions import FitInterrupted
-
-# Largest magnitude the float32 network takes: X and y are cast to float32.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
@@ -491,10 +489,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         if early:
             # NaN only when every epoch's score is (R^2 of one row).
             scores = np.asarray(result.validation_scores, dtype=float)
-            finite = np.isfinite(scores).any()
-            self.best_validation_score_ = (
-                float(np.nanmax(scores)) if finite else math.nan
-            )
+            best = np.nanmax(scores) if np.isfinite(scores).any() else math.nan
+            self.best_validation_score_ = float(best)
         self.best_loss_ = None if early else min(result.losses, default=None)
         return self
 
@@ -622,6 +618,31 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         seed = seed_from_random_state(random_state)
         return _finite(mc_predict_raw(self.module_, X, int(n_samples), seed))
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Predictions under ``n_samples`` random dropout masks.
+
+        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
+        first axis approximates the predictive distribution and its spread
+        measures the model's uncertainty.  Batch normalization uses its
+        running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+            Number of stochastic forward passes.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the masks.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_samples, n_rows, n_classes) or \
+(n_samples, n_rows[, n_targets])
+            The classifier's class probabilities; the regressor's predictions
+            (their means, with ``loss="gaussian_nll"``).
+        """
+        return self._from_raw(self._mc_raw(X, n_samples, random_state))
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):

@@ -276,7 +276,7 @@ default="from_dtype"
         self._head_name = head
         return head
 
-    def _proba_from_raw(self, raw):
+    def _from_raw(self, raw):
         """Probabilities of network outputs (classes on the last axis)."""
         if self._head_name == "softmax":
             return softmax(raw, axis=-1)
@@ -318,7 +318,7 @@ default="from_dtype"
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._proba_from_raw(self._raw(X))
+        return self._from_raw(self._raw(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, as in scikit-learn.
@@ -334,28 +334,6 @@ default="from_dtype"
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
-
-    def mc_predict(self, X, n_samples=50, random_state=None):
-        """Class probabilities under ``n_samples`` random dropout masks.
-
-        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
-        first axis approximates the predictive distribution and its spread
-        measures the model's uncertainty.  Batch normalization uses its
-        running statistics.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features)
-        n_samples : int, default=50
-            Number of stochastic forward passes.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the masks.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_rows, n_classes)
-        """
-        return self._proba_from_raw(self._mc_raw(X, n_samples, random_state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

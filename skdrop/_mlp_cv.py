@@ -18,9 +18,8 @@ from ._mlp_grid import (
 )
 from ._mlp_noise import (
     RETURN_STD_SAMPLES,
-    check_coverage,
+    PredictiveIntervalMixin,
     fitted_noise,
-    gaussian_interval,
 )
 from ._mlp_params import PRIOR_LENGTH_SCALE, set_params_of_init
 from ._mlp_regressor import DropoutMLPRegressor
@@ -184,7 +183,7 @@ prior_length_scale, device
         return tags
 
 
-class DropoutMLPRegressorCV(RegressorMixin, _BaseDropoutMLPCV):
+class DropoutMLPRegressorCV(PredictiveIntervalMixin, RegressorMixin, _BaseDropoutMLPCV):
     """Dropout network regressor with its dropout rates chosen by
     cross-validation, every network of the grid trained side by side.
 
@@ -365,28 +364,6 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
             mean, variance = self._predictive_moments(X, include_noise, n_samples)
             return mean, np.sqrt(variance)
         return np.mean(self._each("predict", X), axis=0)
-
-    def predict_interval(
-        self, X, coverage=0.9, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
-    ):
-        """Central Gaussian prediction intervals, as
-        :meth:`DropoutMLPRegressor.predict_interval`, from the passes of
-        :meth:`mc_predict` and ``noise_variance_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        coverage : float, default=0.9
-        include_noise : bool, default=True
-        n_samples : int, default=50
-
-        Returns
-        -------
-        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
-        """
-        check_coverage(coverage)
-        mean, variance = self._predictive_moments(X, include_noise, n_samples)
-        return gaussian_interval(mean, variance, coverage)
 
     def _predictive_moments(self, X, include_noise, n_samples):
         check_is_fitted(self)

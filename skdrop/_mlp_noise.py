@@ -9,6 +9,7 @@ from numbers import Real
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
+from sklearn.utils.validation import check_is_fitted
 
 from ._engine import mc_predict_raw, predict_raw
 from ._mlp_base import _finite
@@ -21,6 +22,67 @@ NOISE_ROWS = 10_000
 NOISE_PASSES = 50
 # Floor of the estimated noise variance, of the standardized target.
 _NOISE_FLOOR = 1e-6
+
+
+class PredictiveIntervalMixin:
+    """``predict_interval`` of the regressors, from their
+    ``_predictive_moments(X, include_noise, n_samples)``."""
+
+    def predict_interval(
+        self, X, coverage=0.9, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
+    ):
+        """Central prediction intervals from the Gaussian predictive
+        distribution of Monte Carlo dropout.
+
+        The bounds are ``mean -/+ z * std`` with ``z`` the standard normal
+        quantile at ``(1 + coverage) / 2`` and ``mean, std`` those of
+        ``predict(X, return_std=True)``: for the CV estimators, from the
+        passes of ``mc_predict`` over their networks and ``noise_variance_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coverage : float, default=0.9
+            The probability, in (0, 1), that the interval holds the target
+            under the predictive distribution.
+        include_noise : bool, default=True
+            As in :meth:`predict`: False gives intervals of the model
+            (epistemic) uncertainty only, which need dropout to be nonzero
+            (or the networks of an ensemble).
+        n_samples : int, default=50
+            Monte Carlo passes.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
+            Lower and upper bounds on the last axis.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skdrop import DropoutMLPRegressor
+        >>> from skdrop.metrics import interval_coverage
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> reg = DropoutMLPRegressor(
+        ...     hidden_layer_sizes=(32,), hidden_dropout=0.1, early_stopping=True,
+        ...     learning_rate_init=0.01, random_state=0,
+        ... ).fit(X[:350], y[:350])
+        >>> intervals = reg.predict_interval(X[350:], coverage=0.9)
+        >>> intervals.shape
+        (92, 2)
+        >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
+        True
+        """
+        check_coverage(coverage)
+        check_is_fitted(self)
+        if not include_noise:
+            self._check_model_spread()
+        mean, variance = self._predictive_moments(X, include_noise, n_samples)
+        return gaussian_interval(mean, variance, coverage)
+
+    def _check_model_spread(self):
+        """Intervals of the model's spread only need passes that differ:
+        those of an ensemble's networks do."""
 
 
 def check_coverage(coverage):

@@ -19,6 +19,8 @@ LEARNED = "learned"
 # (1 - p) of the rate's regularizer (chosen on the development suite; see
 # the user guide's "Learned rates").
 PRIOR_LENGTH_SCALE = 1e-2
+# Largest magnitude the float32 network takes: X and y are cast to float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": [

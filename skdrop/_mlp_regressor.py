@@ -15,23 +15,27 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._engine import gaussian_variance
-from ._mlp_base import FLOAT32_MAX, _BaseDropoutMLP
+from ._mlp_base import _BaseDropoutMLP
 from ._mlp_noise import (
     NOISE_PASSES,
     NOISE_ROWS,
     RETURN_STD_SAMPLES,
-    check_coverage,
+    PredictiveIntervalMixin,
     estimate_noise,
     fitted_noise,
-    gaussian_interval,
     given_noise,
     is_auto,
 )
-from ._mlp_params import PRIOR_LENGTH_SCALE, set_params_of_init, stochastic_solver
+from ._mlp_params import (
+    FLOAT32_MAX,
+    PRIOR_LENGTH_SCALE,
+    set_params_of_init,
+    stochastic_solver,
+)
 from ._validation import atomic_fit, check_magnitude, numeric_target
 
 
-class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
+class DropoutMLPRegressor(PredictiveIntervalMixin, RegressorMixin, _BaseDropoutMLP):
     """Multilayer perceptron regressor trained with dropout.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
@@ -408,55 +412,16 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         if return_std:
             mean, variance = self._predictive_moments(X, include_noise, n_samples)
             return mean, np.sqrt(variance)
-        pred = self._in_target_units(self._raw(X))
-        return pred[:, 0] if self._single_output else pred
+        return self._from_raw(self._raw(X))
 
-    def predict_interval(
-        self, X, coverage=0.9, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
-    ):
-        """Central prediction intervals from the Gaussian predictive
-        distribution of Monte Carlo dropout.
+    def _from_raw(self, raw):
+        """Predictions of network outputs in the target's units, without
+        the target axis for a single target."""
+        pred = self._in_target_units(raw)
+        return pred[..., 0] if self._single_output else pred
 
-        The bounds are ``mean -/+ z * std`` with ``z`` the standard normal
-        quantile at ``(1 + coverage) / 2`` and ``mean, std`` those of
-        ``predict(X, return_std=True)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        coverage : float, default=0.9
-            The probability, in (0, 1), that the interval holds the target
-            under the predictive distribution.
-        include_noise : bool, default=True
-            As in :meth:`predict`: False gives intervals of the model
-            (epistemic) uncertainty only, which need dropout to be nonzero.
-        n_samples : int, default=50
-            Monte Carlo passes.
-
-        Returns
-        -------
-        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
-            Lower and upper bounds on the last axis.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_diabetes
-        >>> from skdrop import DropoutMLPRegressor
-        >>> from skdrop.metrics import interval_coverage
-        >>> X, y = load_diabetes(return_X_y=True)
-        >>> reg = DropoutMLPRegressor(
-        ...     hidden_layer_sizes=(32,), hidden_dropout=0.1, early_stopping=True,
-        ...     learning_rate_init=0.01, random_state=0,
-        ... ).fit(X[:350], y[:350])
-        >>> intervals = reg.predict_interval(X[350:], coverage=0.9)
-        >>> intervals.shape
-        (92, 2)
-        >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
-        True
-        """
-        check_coverage(coverage)
-        check_is_fitted(self)
-        if not include_noise and not self._has_dropout():
+    def _check_model_spread(self):
+        if not self._has_dropout():
             raise ValueError(
                 "predict_interval(include_noise=False) gives intervals of the "
                 "model's Monte Carlo dropout spread, but this model was fitted "
@@ -464,8 +429,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
                 "intervals would have width 0; fit with dropout or keep "
                 "include_noise=True"
             )
-        mean, variance = self._predictive_moments(X, include_noise, n_samples)
-        return gaussian_interval(mean, variance, coverage)
 
     def _predictive_moments(self, X, include_noise, n_samples):
         """Mean and variance of the Monte Carlo predictive distribution, in
@@ -486,25 +449,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         if self._single_output:
             return mean[:, 0], variance[:, 0]
         return mean, variance
-
-    def mc_predict(self, X, n_samples=50, random_state=None):
-        """Predictions under ``n_samples`` random dropout masks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features)
-        n_samples : int, default=50
-            Number of stochastic forward passes.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the masks.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
-            The passes' predictions (their means, with ``loss="gaussian_nll"``).
-        """
-        draws = self._in_target_units(self._mc_raw(X, n_samples, random_state))
-        return draws[:, :, 0] if self._single_output else draws
 
     def __setstate__(self, state):
         state = dict(state)
