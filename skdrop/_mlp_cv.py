@@ -17,8 +17,7 @@ from ._mlp_grid import (
     _BaseDropoutMLPCV,
 )
 from ._mlp_noise import (
-    RETURN_STD_SAMPLES,
-    PredictiveIntervalMixin,
+    PredictiveDistributionMixin,
     fitted_noise,
 )
 from ._mlp_params import PRIOR_LENGTH_SCALE, set_params_of_init
@@ -183,7 +182,9 @@ prior_length_scale, device
         return tags
 
 
-class DropoutMLPRegressorCV(PredictiveIntervalMixin, RegressorMixin, _BaseDropoutMLPCV):
+class DropoutMLPRegressorCV(
+    PredictiveDistributionMixin, RegressorMixin, _BaseDropoutMLPCV
+):
     """Dropout network regressor with its dropout rates chosen by
     cross-validation, every network of the grid trained side by side.
 
@@ -337,32 +338,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         # The refit saw every row: its in-sample estimate would be optimistic.
         estimator.noise_variance_ = self.noise_variance_.copy()
 
-    def predict(
-        self, X, return_std=False, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
-    ):
-        """Predict with the mean of ``estimators_`` or with
-        ``best_estimator_``; with ``return_std``, the mean and predictive
-        spread of ``n_samples`` Monte Carlo dropout passes (:meth:`mc_predict`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        return_std : bool, default=False
-        include_noise : bool, default=True
-            With ``return_std``: add ``noise_variance_`` to the variance of
-            the passes (the total predictive std); False gives the model
-            (dropout and, for the ensemble, between-network) part only.
-        n_samples : int, default=50
-
-        Returns
-        -------
-        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        y_std : ndarray of the same shape
-            Only with ``return_std=True``.
-        """
-        if return_std:
-            mean, variance = self._predictive_moments(X, include_noise, n_samples)
-            return mean, np.sqrt(variance)
+    def _mean_prediction(self, X):
         return np.mean(self._each("predict", X), axis=0)
 
     def _predictive_moments(self, X, include_noise, n_samples):

@@ -24,9 +24,50 @@ NOISE_PASSES = 50
 _NOISE_FLOOR = 1e-6
 
 
-class PredictiveIntervalMixin:
-    """``predict_interval`` of the regressors, from their
-    ``_predictive_moments(X, include_noise, n_samples)``."""
+class PredictiveDistributionMixin:
+    """``predict`` and ``predict_interval`` of the regressors, from their
+    ``_mean_prediction(X)`` and ``_predictive_moments(X, include_noise,
+    n_samples)``."""
+
+    def predict(
+        self, X, return_std=False, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
+    ):
+        """Predict with the evaluation-mode network, or with MC dropout.
+
+        The CV estimators predict with the mean of ``estimators_`` or with
+        ``best_estimator_``, and draw the passes of ``return_std`` with
+        their ``mc_predict``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the predictive standard deviation from
+            ``n_samples`` Monte Carlo dropout passes (Gal and Ghahramani
+            2016); the mean returned is then their average, which
+            approximates the predictive mean.  The masks are seeded from
+            ``random_state``, so repeated calls agree.
+        include_noise : bool, default=True
+            With ``return_std``: the total predictive standard deviation,
+            ``sqrt(Var_t f_t(x) + noise)``, where the noise is
+            ``noise_variance_`` (``loss="squared_error"``) or the mean over
+            the passes of the predicted variance (``loss="gaussian_nll"``).
+            False gives the model (epistemic) part ``sqrt(Var_t f_t(x))``
+            only: what ``return_std`` returned before the noise was added
+            (of dropout and, for an ensemble, of its networks).
+        n_samples : int, default=50
+            Monte Carlo passes behind ``return_std``.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``.
+        """
+        if return_std:
+            mean, variance = self._predictive_moments(X, include_noise, n_samples)
+            return mean, np.sqrt(variance)
+        return self._mean_prediction(X)
 
     def predict_interval(
         self, X, coverage=0.9, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
@@ -36,8 +77,7 @@ class PredictiveIntervalMixin:
 
         The bounds are ``mean -/+ z * std`` with ``z`` the standard normal
         quantile at ``(1 + coverage) / 2`` and ``mean, std`` those of
-        ``predict(X, return_std=True)``: for the CV estimators, from the
-        passes of ``mc_predict`` over their networks and ``noise_variance_``.
+        ``predict(X, return_std=True)``.
 
         Parameters
         ----------

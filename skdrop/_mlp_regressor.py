@@ -19,8 +19,7 @@ from ._mlp_base import _BaseDropoutMLP
 from ._mlp_noise import (
     NOISE_PASSES,
     NOISE_ROWS,
-    RETURN_STD_SAMPLES,
-    PredictiveIntervalMixin,
+    PredictiveDistributionMixin,
     estimate_noise,
     fitted_noise,
     given_noise,
@@ -35,7 +34,7 @@ from ._mlp_params import (
 from ._validation import atomic_fit, check_magnitude, numeric_target
 
 
-class DropoutMLPRegressor(PredictiveIntervalMixin, RegressorMixin, _BaseDropoutMLP):
+class DropoutMLPRegressor(PredictiveDistributionMixin, RegressorMixin, _BaseDropoutMLP):
     """Multilayer perceptron regressor trained with dropout.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
@@ -379,39 +378,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         self.n_outputs_ = k
         self.out_activation_ = "identity"
 
-    def predict(
-        self, X, return_std=False, *, include_noise=True, n_samples=RETURN_STD_SAMPLES
-    ):
-        """Predict with the evaluation-mode network, or with MC dropout.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        return_std : bool, default=False
-            Also return the predictive standard deviation from
-            ``n_samples`` Monte Carlo dropout passes (Gal and Ghahramani
-            2016); the mean returned is then their average, which
-            approximates the predictive mean.  The masks are seeded from
-            ``random_state``, so repeated calls agree.
-        include_noise : bool, default=True
-            With ``return_std``: the total predictive standard deviation,
-            ``sqrt(Var_t f_t(x) + noise)``, where the noise is
-            ``noise_variance_`` (``loss="squared_error"``) or the mean over
-            the passes of the predicted variance (``loss="gaussian_nll"``).
-            False gives the model (epistemic) part ``sqrt(Var_t f_t(x))``
-            only: what ``return_std`` returned before the noise was added.
-        n_samples : int, default=50
-            Monte Carlo passes behind ``return_std``.
-
-        Returns
-        -------
-        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        y_std : ndarray of the same shape
-            Only with ``return_std=True``.
-        """
-        if return_std:
-            mean, variance = self._predictive_moments(X, include_noise, n_samples)
-            return mean, np.sqrt(variance)
+    def _mean_prediction(self, X):
         return self._from_raw(self._raw(X))
 
     def _from_raw(self, raw):
