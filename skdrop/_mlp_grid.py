@@ -142,11 +142,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     def _template(self):
         """A plain estimator with the shared parameters: it validates and
         encodes the data, and its clones become the members."""
-        params = {
-            k: v
-            for k, v in self.get_params(deep=False).items()
-            if k in _plain_names(self)
-        }
+        names = inspect.signature(self._plain.__init__).parameters
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
         # Rates are set per setting; 0 until then.
         return self._plain(**params, input_dropout=0.0, hidden_dropout=0.0)
 
@@ -487,7 +484,3 @@ def _speaking_as(cv_estimator):
         except Exception:
             raise exc from None
         raise new from exc
-
-
-def _plain_names(cv_estimator):
-    return set(inspect.signature(cv_estimator._plain.__init__).parameters) - {"self"}

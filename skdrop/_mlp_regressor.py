@@ -318,7 +318,19 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         self._loss_fitted = self.loss
         if not is_auto(self.noise_variance):
             given_noise(self.noise_variance, Y.shape[1], "noise_variance")
-        return self._standardize(Y, sample_weight, first)
+        if first:
+            self.target_mean_, self.target_scale_ = _target_statistics(
+                Y, sample_weight, self.target_scaling
+            )
+            self._target_scaling_fitted = self.target_scaling
+        elif self.target_scaling != self._target_scaling_fitted:
+            raise ValueError(
+                f"target_scaling={self.target_scaling!r} differs from the fitted "
+                f"model's {self._target_scaling_fitted!r}; warm_start and "
+                "partial_fit continue the network trained on that target: set "
+                "warm_start=False to fit a new one"
+            )
+        return (Y - self.target_mean_) / self.target_scale_
 
     def _member_targets(self, problem, row_sets):
         """Each set's target standardized with its own rows' statistics, as
@@ -338,21 +350,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             }
             states.append(MappingProxyType(fitted))
         return np.stack(targets), states
-
-    def _standardize(self, Y, sample_weight, first):
-        if first:
-            self.target_mean_, self.target_scale_ = _target_statistics(
-                Y, sample_weight, self.target_scaling
-            )
-            self._target_scaling_fitted = self.target_scaling
-        elif self.target_scaling != self._target_scaling_fitted:
-            raise ValueError(
-                f"target_scaling={self.target_scaling!r} differs from the fitted "
-                f"model's {self._target_scaling_fitted!r}; warm_start and "
-                "partial_fit continue the network trained on that target: set "
-                "warm_start=False to fit a new one"
-            )
-        return (Y - self.target_mean_) / self.target_scale_
 
     def _in_target_units(self, raw):
         """The network's mean outputs (last axis) mapped back to the target's
