@@ -1,27 +1,22 @@
-"""What the dropout network classifier and regressor share: parameters, their
-validation, and the hand-off of validated arrays to the engine."""
+"""What the dropout network classifier and regressor share: their fit, the
+hand-off of validated arrays to the engine and the fitted attributes it
+returns."""
 
 from __future__ import annotations
 
 import inspect
 import math
 import warnings
-from numbers import Integral, Real
 from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._categorical import encoded_groups, validate_X, validate_X_y
 from ._engine import (
-    ACTIVATIONS,
-    DROPOUT_SCALINGS,
-    DROPOUT_TYPES,
-    SOLVERS,
     MLPConfig,
     NetworkSpec,
     build_trainer,
@@ -33,6 +28,14 @@ from ._engine import (
     save_state,
     train,
 )
+from ._mlp_params import (
+    FLOAT32_MAX,
+    PARAMETER_CONSTRAINTS,
+    PRIOR_LENGTH_SCALE,
+    check_n_samples,
+    check_params,
+    set_params_of_init,
+)
 from ._mlp_problem import (
     MemberRun,
     TrainingProblem,
@@ -42,22 +45,13 @@ from ._mlp_problem import (
 from ._persistence import VersionedStateMixin
 from ._progress import loss_progress
 from ._validation import (
+    atomic_fit,
     check_magnitude,
     group_labels,
     resolve_batch_size,
     seed_from_random_state,
 )
 from .exceptions import FitInterrupted
-
-# The value of input_dropout / hidden_dropout that learns the rates.
-LEARNED = "learned"
-# Concrete dropout's prior length-scale l: the weight term l^2 / N ||W||^2 /
-# (1 - p) of the rate's regularizer (chosen on the development suite; see
-# the user guide's "Learned rates").
-PRIOR_LENGTH_SCALE = 1e-2
-
-# Largest magnitude the float32 network takes: X and y are cast to float32.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
@@ -84,55 +78,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
     member equals a single fit on its rows.
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions(set(SOLVERS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({LEARNED})],
-        "hidden_dropout": [
-            Interval(Real, 0, 1, closed="left"),
-            StrOptions({LEARNED}),
-            "array-like",
-        ],
-        "prior_length_scale": [Interval(Real, 0, None, closed="neither")],
-        "dropout_type": [StrOptions(set(DROPOUT_TYPES))],
-        "dropout_scaling": [StrOptions(set(DROPOUT_SCALINGS))],
-        "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
-        "batch_norm": ["boolean"],
-        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "device": [str],
-    }
+    _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -172,83 +118,52 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.input_dropout = input_dropout
-        self.hidden_dropout = hidden_dropout
-        self.dropout_type = dropout_type
-        self.dropout_scaling = dropout_scaling
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.batch_norm = batch_norm
-        self.max_norm = max_norm
-        self.prior_length_scale = prior_length_scale
-        self.device = device
+        set_params_of_init(self, locals())
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float64, float32 or a DataFrame; trained in float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The classifier's class labels of any type, or a multilabel
+            indicator matrix; the regressor's targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        FitInterrupted
+            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
+            estimator is kept, fitted, at its last completed epoch.  See
+            :ref:`interrupted_fits`.
+        FloatingPointError
+            When the training diverges (a non-finite loss or prediction); the
+            estimator keeps its state from before this call.
+        MemoryError
+            When the device runs out of memory, with the ``batch_size`` to try.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
 
     # --------------------------------------------------------------- checks
     def _check_params(self):
-        """What ``_parameter_constraints`` cannot check: entries of the
-        array-valued parameters and combinations.  Returns the hidden layer
-        sizes and the rates (input first)."""
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
-        for k, size in enumerate(sizes):
-            if not isinstance(size, Integral | np.integer) or size < 1:
-                raise ValueError(
-                    f"hidden_layer_sizes[{k}] must be a positive int, got {size!r}"
-                )
-        rates = [_rate(self.input_dropout), *_hidden_rates(self.hidden_dropout, sizes)]
-        if any(math.isnan(r) for r in rates):
-            _check_learned(self)
-        if self.dropout_scaling == "test_time" and self.dropout_type in (
-            "gaussian",
-            "alpha",
-        ):
-            raise ValueError(
-                "dropout_scaling='test_time' applies to dropout_type 'bernoulli' or "
-                f"'dropconnect'; dropout_type={self.dropout_type!r} has mean-one "
-                "noise (gaussian) or its own affine correction (alpha) and needs "
-                "no scaling: use dropout_scaling='inverted'"
-            )
-        if self.solver == "lbfgs":
-            _check_lbfgs(self, rates)
-        if self.dropout_type == "alpha" and self.activation != "selu":
-            warnings.warn(
-                f"dropout_type='alpha' is designed for activation='selu' "
-                f"(Klambauer et al. 2017); with activation={self.activation!r} it "
-                "does not keep the activations' mean and variance.",
-                UserWarning,
-                stacklevel=6,
-            )
-        return tuple(int(s) for s in sizes), tuple(rates)
+        """The hidden layer sizes and the rates (input first), checked."""
+        return check_params(self)
 
     def _validate_X(self, X, reset):
         # float64 first: lists and ints convert to it, so that values beyond
         # float32's range are caught here rather than overflowing in a cast.
         X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
-        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
+        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
         # The engine casts each chunk to the network's float32 or float64.
         return X
 
@@ -301,10 +216,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         y = self._scale_target(problem.Y, sample_weight, first)
         y = y.astype(X.dtype, copy=False)
         trainer = self._trainer_for_fit(problem, first, incremental)
-        data = (X, y, sample_weight)
         validation = None
         if early:
-            X, X_val, y, y_val, sample_weight, w_val = self._split(*data)
+            X, X_val, y, y_val, sample_weight, w_val = self._split(X, y, sample_weight)
             validation = (X_val, y_val, w_val)
         epochs = 1 if incremental else self.max_iter
         result = self._train(trainer, X, y, sample_weight, epochs, validation)
@@ -380,14 +294,15 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             if not early:
                 splits.append((rows, None))
                 continue
-            fraction = self.validation_fraction
             labels = problem.labels[rows]
-            check_validation_sizes(fraction, len(rows), labels, problem.stratify)
+            check_validation_sizes(
+                self.validation_fraction, len(rows), labels, problem.stratify
+            )
             part, held = early_stopping_split(
                 rows,
                 problem.Y,
                 problem.sample_weight,
-                fraction=fraction,
+                fraction=self.validation_fraction,
                 seed=problem.seeds[3],
                 stratify=problem.stratify,
             )
@@ -459,7 +374,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             multi_output=True,
             y_numeric=not isinstance(self, ClassifierMixin),
         )
-        check_magnitude(X, "X", _FLOAT32_MAX, "the network computes in float32")
+        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
         # L-BFGS trains in float64, as scikit-learn's does; the others in float32.
         dtype = np.float64 if self.solver == "lbfgs" else np.float32
         X = np.asarray(X, dtype=dtype)
@@ -528,13 +443,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             return trainer
         device = resolve_device(self.device)
         trainer = build_trainer(spec, problem.head, config, self._seeds, device)
-        early = self.early_stopping and self.solver != "lbfgs"
-        self.loss_curve_ = []
-        self.input_dropout_history_ = self.hidden_dropout_history_ = None
-        self.n_iter_ = self.t_ = 0
-        self.validation_scores_ = [] if early else None
-        self.validation_loss_curve_ = [] if early else None
-        self.best_validation_score_ = -math.inf if early else None
+        self._reset_curves(self.early_stopping and self.solver != "lbfgs")
         return trainer
 
     def _start(self, X):
@@ -560,35 +469,55 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             group_index=group_index,
         )
 
+    def _reset_curves(self, early):
+        """The fitted curves before a new network's first epoch."""
+        self.loss_curve_ = []
+        self.input_dropout_history_ = self.hidden_dropout_history_ = None
+        self.n_iter_ = self.t_ = 0
+        self.validation_scores_ = [] if early else None
+        self.validation_loss_curve_ = [] if early else None
+        self.best_validation_score_ = -math.inf if early else None
+
     def _adopt(self, network, result, n_rows):
         """The fitted curves and parameters of a network trained elsewhere
         (see :meth:`_from_member`)."""
         self._trainer = None
-        self.module_ = network
         early = bool(result.validation_scores)
-        self.loss_curve_ = list(result.losses)
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
-        self.n_iter_ = len(result.losses)
-        self.t_ = n_rows * self.n_iter_
-        self.validation_scores_ = list(result.validation_scores) if early else None
-        self.validation_loss_curve_ = list(result.validation_losses) if early else None
-        scores = np.asarray(result.validation_scores, dtype=float)
+        self._reset_curves(early)
+        self._extend(network, result, n_rows)
         self.best_validation_score_ = None
         if early:
             # NaN only when every epoch's score is (R^2 of one row).
-            finite = np.isfinite(scores).any()
-            self.best_validation_score_ = (
-                float(np.nanmax(scores)) if finite else math.nan
-            )
+            scores = np.asarray(result.validation_scores, dtype=float)
+            best = np.nanmax(scores) if np.isfinite(scores).any() else math.nan
+            self.best_validation_score_ = float(best)
         self.best_loss_ = None if early else min(result.losses, default=None)
-        self._export_parameters()
-        self._export_rates(result, extend=False)
         return self
 
     def _record(self, trainer, result, n_rows, incremental):
         """Adopt the trained network and extend the fitted curves."""
         self._trainer = trainer
-        self.module_ = trainer.network
+        if result.validation_scores:
+            self.best_validation_score_ = trainer.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = trainer.best_loss
+        self._extend(trainer.network, result, n_rows)
+        if incremental or result.converged or result.interrupted:
+            return
+        how = (
+            f"lbfgs failed to converge after {len(result.losses)} iteration(s): "
+            f"{result.message}. Increase max_iter (or max_fun)."
+            if self.solver == "lbfgs"
+            else f"maximum iterations ({self.max_iter}) reached and the "
+            "optimization hasn't converged yet."
+        )
+        warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
+
+    def _extend(self, network, result, n_rows):
+        """Take the trained network and extend the fitted curves by the
+        epochs of ``result``."""
+        self.module_ = network
         self.loss_curve_ = [*self.loss_curve_, *result.losses]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.n_iter_ += len(result.losses)
@@ -602,22 +531,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 *(self.validation_loss_curve_ or []),
                 *result.validation_losses,
             ]
-            self.best_validation_score_ = trainer.best_validation_score
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = trainer.best_loss
         self._export_parameters()
-        self._export_rates(result, extend=True)
-        if incremental or result.converged or result.interrupted:
-            return
-        how = (
-            f"lbfgs failed to converge after {len(result.losses)} iteration(s): "
-            f"{result.message}. Increase max_iter (or max_fun)."
-            if self.solver == "lbfgs"
-            else f"maximum iterations ({self.max_iter}) reached and the "
-            "optimization hasn't converged yet."
-        )
-        warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
+        self._export_rates(result)
 
     def _stratified(self):
         """Whether early stopping's split is stratified by class."""
@@ -635,14 +550,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             stratify=self._stratified(),
         )
         w = sample_weight
-        return (
-            X[part],
-            X[held],
-            y[part],
-            y[held],
-            None if w is None else w[part],
-            None if w is None else w[held],
-        )
+        weights = (None, None) if w is None else (w[part], w[held])
+        return X[part], X[held], y[part], y[held], *weights
 
     def _export_parameters(self):
         """``coefs_`` and ``intercepts_`` of the evaluation-mode network."""
@@ -653,7 +562,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.n_outputs_ = coefs[-1].shape[1]
         self.out_activation_ = self._head_name
 
-    def _export_rates(self, result, extend):
+    def _export_rates(self, result):
         """``input_dropout_`` (per original feature), ``hidden_dropout_`` and,
         where rates are learned, their history over epochs."""
         rates = self.module_.dropout_rates()
@@ -671,7 +580,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         ]
         old = (
             (self.input_dropout_history_, self.hidden_dropout_history_)
-            if extend and getattr(self, "input_dropout_history_", None) is not None
+            if getattr(self, "input_dropout_history_", None) is not None
             else None
         )
         if old is not None:
@@ -704,16 +613,36 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         return _finite(predict_raw(self.module_, X))
 
     def _mc_raw(self, X, n_samples, random_state):
-        if (
-            not isinstance(n_samples, Integral | np.integer)
-            or isinstance(n_samples, bool | np.bool_)
-            or n_samples < 1
-        ):
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        check_n_samples(n_samples)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         seed = seed_from_random_state(random_state)
         return _finite(mc_predict_raw(self.module_, X, int(n_samples), seed))
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Predictions under ``n_samples`` random dropout masks.
+
+        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
+        first axis approximates the predictive distribution and its spread
+        measures the model's uncertainty.  Batch normalization uses its
+        running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+            Number of stochastic forward passes.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the masks.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_samples, n_rows, n_classes) or \
+(n_samples, n_rows[, n_targets])
+            The classifier's class probabilities; the regressor's predictions
+            (their means, with ``loss="gaussian_nll"``).
+        """
+        return self._from_raw(self._mc_raw(X, n_samples, random_state))
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
@@ -749,94 +678,6 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _stochastic_solver(estimator):
-    """``partial_fit`` exists for the stochastic solvers only, as in
-    scikit-learn."""
-    if estimator.solver == "lbfgs":
-        raise AttributeError(
-            f"partial_fit is only available for stochastic optimizers. "
-            f"{estimator.solver} is not stochastic."
-        )
-    return True
-
-
-def _hidden_rates(hidden_dropout, sizes):
-    """One rate per hidden layer, or a ``ValueError`` naming the bad one."""
-    single = isinstance(hidden_dropout, str) or np.ndim(hidden_dropout) == 0
-    entries = (
-        [hidden_dropout] * len(sizes)
-        if single
-        else list(np.asarray(hidden_dropout, dtype=object).ravel())
-    )
-    rates = []
-    for entry in entries:
-        if entry == LEARNED:
-            rates.append(math.nan)  # the engine's marker of a learned rate
-            continue
-        try:
-            if isinstance(entry, str | bool | np.bool_):
-                raise TypeError
-            rates.append(float(entry))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "hidden_dropout must be a float in [0, 1), 'learned', or a list of "
-                f"them, one per hidden layer, got {hidden_dropout!r}"
-            ) from exc
-    if len(rates) != len(sizes):
-        raise ValueError(
-            f"hidden_dropout has {len(rates)} rates but hidden_layer_sizes has "
-            f"{len(sizes)} layers; give one rate per hidden layer or a single float"
-        )
-    for k, (entry, rate) in enumerate(zip(entries, rates, strict=True)):
-        if entry != LEARNED and not 0.0 <= rate < 1.0:
-            raise ValueError(f"hidden_dropout[{k}] must be in [0, 1), got {rate!r}")
-    return rates
-
-
-def _rate(value):
-    """A fixed rate as a float, or NaN for "learned" (the engine's marker)."""
-    if isinstance(value, str):
-        if value != LEARNED:
-            raise ValueError(f"a dropout rate is a float or 'learned', got {value!r}")
-        return math.nan
-    rate = float(value)
-    if math.isnan(rate):
-        raise ValueError(f"a dropout rate is a float or 'learned', got {value!r}")
-    return rate
-
-
-def _check_learned(estimator):
-    """Learned rates relax Bernoulli masks with inverted scaling."""
-    if estimator.dropout_type != "bernoulli":
-        raise ValueError(
-            "learned dropout rates (Concrete dropout) relax Bernoulli masks: they "
-            f"need dropout_type='bernoulli', got {estimator.dropout_type!r}"
-        )
-    if estimator.dropout_scaling != "inverted":
-        raise ValueError(
-            "learned dropout rates scale the kept units by 1 / (1 - p) in "
-            "training: they need dropout_scaling='inverted', got "
-            f"{estimator.dropout_scaling!r}"
-        )
-
-
-def _check_lbfgs(estimator, rates):
-    """L-BFGS needs a deterministic objective and takes whole-batch steps."""
-    if any(r != 0 for r in rates):
-        raise ValueError(
-            "solver='lbfgs' needs a deterministic objective, so every dropout "
-            f"rate must be 0; got input_dropout={estimator.input_dropout!r} and "
-            f"hidden_dropout={estimator.hidden_dropout!r}. Use solver='adam' "
-            "(or 'sgd') to train with dropout."
-        )
-    for name in ("batch_norm", "max_norm"):
-        if getattr(estimator, name) not in (False, None):
-            raise ValueError(
-                f"solver='lbfgs' does not support {name}={getattr(estimator, name)!r}"
-                ": it applies to mini-batch steps; use solver='adam' or 'sgd'"
-            )
 
 
 def _finite(raw):

@@ -9,7 +9,8 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
-from ._mlp_base import _BaseDropoutMLP, _stochastic_solver
+from ._mlp_base import _BaseDropoutMLP
+from ._mlp_params import stochastic_solver
 from ._validation import atomic_fit
 
 
@@ -207,40 +208,7 @@ default="from_dtype"
     True
     """
 
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float64, float32 or a DataFrame; trained in float32).
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels of any type, or a multilabel indicator matrix.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows in the loss.
-
-        Returns
-        -------
-        self : DropoutMLPClassifier
-            The fitted estimator.
-
-        Raises
-        ------
-        FitInterrupted
-            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
-            estimator is kept, fitted, at its last completed epoch.  See
-            :ref:`interrupted_fits`.
-        FloatingPointError
-            When the training diverges (a non-finite loss or prediction); the
-            estimator keeps its state from before this call.
-        MemoryError
-            When the device runs out of memory, with the ``batch_size`` to try.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    @available_if(_stochastic_solver)
+    @available_if(stochastic_solver)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -308,9 +276,13 @@ default="from_dtype"
         self._head_name = head
         return head
 
-    def _proba_from_raw(self, raw):
+    def _from_raw(self, raw):
+        """Probabilities of network outputs (classes on the last axis)."""
         if self._head_name == "softmax":
-            return softmax(raw, axis=1)
+            return softmax(raw, axis=-1)
+        if not self._multilabel:
+            # expit(-raw), not 1 - expit(raw): no underflow to 0 in float64.
+            return np.concatenate([expit(-raw), expit(raw)], axis=-1)
         return expit(raw)
 
     def predict(self, X):
@@ -346,11 +318,7 @@ default="from_dtype"
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        raw = self._raw(X)
-        if self._head_name == "logistic" and not self._multilabel:
-            # expit(-raw), not 1 - expit(raw): no underflow to 0 in float64.
-            return np.hstack([expit(-raw), expit(raw)])
-        return self._proba_from_raw(raw)
+        return self._from_raw(self._raw(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, as in scikit-learn.
@@ -366,31 +334,6 @@ default="from_dtype"
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
-
-    def mc_predict(self, X, n_samples=50, random_state=None):
-        """Class probabilities under ``n_samples`` random dropout masks.
-
-        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
-        first axis approximates the predictive distribution and its spread
-        measures the model's uncertainty.  Batch normalization uses its
-        running statistics.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features)
-        n_samples : int, default=50
-            Number of stochastic forward passes.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the masks.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_rows, n_classes)
-        """
-        raw = self._mc_raw(X, n_samples, random_state)
-        if self._head_name == "logistic" and not self._multilabel:
-            return np.concatenate([expit(-raw), expit(raw)], axis=2)
-        return np.stack([self._proba_from_raw(r) for r in raw])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,35 +8,33 @@ from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.stats import norm
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._engine import gaussian_variance, mc_predict_raw, predict_raw
-from ._mlp_base import (
-    _FLOAT32_MAX,
+from ._engine import gaussian_variance
+from ._mlp_base import _BaseDropoutMLP
+from ._mlp_noise import (
+    NOISE_PASSES,
+    NOISE_ROWS,
+    PredictiveDistributionMixin,
+    estimate_noise,
+    fitted_noise,
+    given_noise,
+    is_auto,
+)
+from ._mlp_params import (
+    FLOAT32_MAX,
     PRIOR_LENGTH_SCALE,
-    _BaseDropoutMLP,
-    _finite,
-    _stochastic_solver,
+    set_params_of_init,
+    stochastic_solver,
 )
 from ._validation import atomic_fit, check_magnitude, numeric_target
 
-# Monte Carlo passes behind ``DropoutMLPRegressor.predict(X, return_std=True)``.
-_RETURN_STD_SAMPLES = 50
-# The noise variance is estimated from at most this many rows, with this many
-# Monte Carlo passes: a standard error of about 1.5% of the variance.
-_NOISE_ROWS = 10_000
-_NOISE_PASSES = 50
-# Floor of the estimated noise variance, of the standardized target.
-_NOISE_FLOOR = 1e-6
 
-
-class DropoutMLPRegressor(RegressorMixin, _BaseDropoutMLP):
+class DropoutMLPRegressor(PredictiveDistributionMixin, RegressorMixin, _BaseDropoutMLP):
     """Multilayer perceptron regressor trained with dropout.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
@@ -212,80 +210,9 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         prior_length_scale=PRIOR_LENGTH_SCALE,
         device="cpu",
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            input_dropout=input_dropout,
-            hidden_dropout=hidden_dropout,
-            dropout_type=dropout_type,
-            dropout_scaling=dropout_scaling,
-            feature_groups=feature_groups,
-            categorical_features=categorical_features,
-            max_categories=max_categories,
-            batch_norm=batch_norm,
-            max_norm=max_norm,
-            prior_length_scale=prior_length_scale,
-            device=device,
-        )
-        self.loss = loss
-        self.target_scaling = target_scaling
-        self.noise_variance = noise_variance
+        set_params_of_init(self, locals())
 
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float64, float32 or a DataFrame; trained in float32).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows in the loss.
-
-        Returns
-        -------
-        self : DropoutMLPRegressor
-            The fitted estimator.
-
-        Raises
-        ------
-        FitInterrupted
-            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
-            estimator is kept, fitted, at its last completed epoch.  See
-            :ref:`interrupted_fits`.
-        FloatingPointError
-            When the training diverges (a non-finite loss or prediction); the
-            estimator keeps its state from before this call.
-        MemoryError
-            When the device runs out of memory, with the ``batch_size`` to try.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    @available_if(_stochastic_solver)
+    @available_if(stochastic_solver)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -311,7 +238,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         y = numeric_target(
             y, type(self).__name__, "; for class labels use DropoutMLPClassifier"
         )
-        check_magnitude(y, "y", _FLOAT32_MAX, "the network computes in float32")
+        check_magnitude(y, "y", FLOAT32_MAX, "the network computes in float32")
         y = np.asarray(y, dtype=np.float64)
         if first:
             self._single_output = y.ndim == 1
@@ -323,7 +250,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
 
     def _check_params(self):
         result = super()._check_params()
-        if self.loss == "gaussian_nll" and not _is_auto(self.noise_variance):
+        if self.loss == "gaussian_nll" and not is_auto(self.noise_variance):
             raise ValueError(
                 "noise_variance applies to loss='squared_error': with "
                 "loss='gaussian_nll' the network predicts the noise variance of "
@@ -352,34 +279,25 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         if self._head_name == "gaussian":
             self.noise_variance_ = None
             return
-        if not _is_auto(self.noise_variance):
-            given = _noise_array(self.noise_variance, "noise_variance")
-            self.noise_variance_ = _per_output(given, n_outputs, "noise_variance")
+        if not is_auto(self.noise_variance):
+            self.noise_variance_ = given_noise(
+                self.noise_variance, n_outputs, "noise_variance"
+            )
             return
         if validation is not None:
             X, Y, sample_weight = validation
-        if sample_weight is not None:
-            # Rows of weight 0 tell nothing about the noise.
-            keep = np.asarray(sample_weight) > 0
-            X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
-        n_rows = X.shape[0]
-        if n_rows > _NOISE_ROWS:
-            rng = np.random.default_rng(self._seeds[3])
-            rows = np.sort(rng.choice(n_rows, _NOISE_ROWS, replace=False))
-            X, Y = X[rows], Y[rows]
-            sample_weight = None if sample_weight is None else sample_weight[rows]
         # A call of partial_fit is one epoch: 50 passes would cost several
         # epochs, so it uses the evaluation-mode residuals (m_i = 0).
-        passes = _NOISE_PASSES if self._has_dropout() and not incremental else 1
-        standardized = _noise_estimate(
-            self.module_, X, Y, sample_weight, passes, self._seeds[4]
+        passes = NOISE_PASSES if self._has_dropout() and not incremental else 1
+        standardized, n_rows = estimate_noise(
+            self.module_, X, Y, sample_weight, passes=passes, seeds=self._seeds[3:5]
         )
         estimate = standardized * self.target_scale_**2
         previous = getattr(self, "noise_variance_", None)
         if incremental and previous is not None and n_rows:
-            # A running mean over about the last _NOISE_ROWS rows: early
+            # A running mean over about the last NOISE_ROWS rows: early
             # batches met an earlier network.
-            share = min(1.0, n_rows / min(self.t_, _NOISE_ROWS))
+            share = min(1.0, n_rows / min(self.t_, NOISE_ROWS))
             estimate = (1 - share) * np.asarray(previous) + share * estimate
         self.noise_variance_ = estimate
 
@@ -398,10 +316,21 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
                 "new one"
             )
         self._loss_fitted = self.loss
-        if not _is_auto(self.noise_variance):
-            given = _noise_array(self.noise_variance, "noise_variance")
-            _per_output(given, Y.shape[1], "noise_variance")
-        return self._standardize(Y, sample_weight, first)
+        if not is_auto(self.noise_variance):
+            given_noise(self.noise_variance, Y.shape[1], "noise_variance")
+        if first:
+            self.target_mean_, self.target_scale_ = _target_statistics(
+                Y, sample_weight, self.target_scaling
+            )
+            self._target_scaling_fitted = self.target_scaling
+        elif self.target_scaling != self._target_scaling_fitted:
+            raise ValueError(
+                f"target_scaling={self.target_scaling!r} differs from the fitted "
+                f"model's {self._target_scaling_fitted!r}; warm_start and "
+                "partial_fit continue the network trained on that target: set "
+                "warm_start=False to fit a new one"
+            )
+        return (Y - self.target_mean_) / self.target_scale_
 
     def _member_targets(self, problem, row_sets):
         """Each set's target standardized with its own rows' statistics, as
@@ -421,21 +350,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
             }
             states.append(MappingProxyType(fitted))
         return np.stack(targets), states
-
-    def _standardize(self, Y, sample_weight, first):
-        if first:
-            self.target_mean_, self.target_scale_ = _target_statistics(
-                Y, sample_weight, self.target_scaling
-            )
-            self._target_scaling_fitted = self.target_scaling
-        elif self.target_scaling != self._target_scaling_fitted:
-            raise ValueError(
-                f"target_scaling={self.target_scaling!r} differs from the fitted "
-                f"model's {self._target_scaling_fitted!r}; warm_start and "
-                "partial_fit continue the network trained on that target: set "
-                "warm_start=False to fit a new one"
-            )
-        return (Y - self.target_mean_) / self.target_scale_
 
     def _in_target_units(self, raw):
         """The network's mean outputs (last axis) mapped back to the target's
@@ -461,88 +375,17 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         self.n_outputs_ = k
         self.out_activation_ = "identity"
 
-    def predict(
-        self, X, return_std=False, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
-    ):
-        """Predict with the evaluation-mode network, or with MC dropout.
+    def _mean_prediction(self, X):
+        return self._from_raw(self._raw(X))
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        return_std : bool, default=False
-            Also return the predictive standard deviation from
-            ``n_samples`` Monte Carlo dropout passes (Gal and Ghahramani
-            2016); the mean returned is then their average, which
-            approximates the predictive mean.  The masks are seeded from
-            ``random_state``, so repeated calls agree.
-        include_noise : bool, default=True
-            With ``return_std``: the total predictive standard deviation,
-            ``sqrt(Var_t f_t(x) + noise)``, where the noise is
-            ``noise_variance_`` (``loss="squared_error"``) or the mean over
-            the passes of the predicted variance (``loss="gaussian_nll"``).
-            False gives the model (epistemic) part ``sqrt(Var_t f_t(x))``
-            only: what ``return_std`` returned before the noise was added.
-        n_samples : int, default=50
-            Monte Carlo passes behind ``return_std``.
+    def _from_raw(self, raw):
+        """Predictions of network outputs in the target's units, without
+        the target axis for a single target."""
+        pred = self._in_target_units(raw)
+        return pred[..., 0] if self._single_output else pred
 
-        Returns
-        -------
-        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        y_std : ndarray of the same shape
-            Only with ``return_std=True``.
-        """
-        if return_std:
-            mean, variance = self._predictive_moments(X, include_noise, n_samples)
-            return mean, np.sqrt(variance)
-        pred = self._in_target_units(self._raw(X))
-        return pred[:, 0] if self._single_output else pred
-
-    def predict_interval(
-        self, X, coverage=0.9, *, include_noise=True, n_samples=_RETURN_STD_SAMPLES
-    ):
-        """Central prediction intervals from the Gaussian predictive
-        distribution of Monte Carlo dropout.
-
-        The bounds are ``mean -/+ z * std`` with ``z`` the standard normal
-        quantile at ``(1 + coverage) / 2`` and ``mean, std`` those of
-        ``predict(X, return_std=True)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        coverage : float, default=0.9
-            The probability, in (0, 1), that the interval holds the target
-            under the predictive distribution.
-        include_noise : bool, default=True
-            As in :meth:`predict`: False gives intervals of the model
-            (epistemic) uncertainty only, which need dropout to be nonzero.
-        n_samples : int, default=50
-            Monte Carlo passes.
-
-        Returns
-        -------
-        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_targets, 2)
-            Lower and upper bounds on the last axis.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_diabetes
-        >>> from skdrop import DropoutMLPRegressor
-        >>> from skdrop.metrics import interval_coverage
-        >>> X, y = load_diabetes(return_X_y=True)
-        >>> reg = DropoutMLPRegressor(
-        ...     hidden_layer_sizes=(32,), hidden_dropout=0.1, early_stopping=True,
-        ...     learning_rate_init=0.01, random_state=0,
-        ... ).fit(X[:350], y[:350])
-        >>> intervals = reg.predict_interval(X[350:], coverage=0.9)
-        >>> intervals.shape
-        (92, 2)
-        >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
-        True
-        """
-        _check_coverage(coverage)
-        check_is_fitted(self)
-        if not include_noise and not self._has_dropout():
+    def _check_model_spread(self):
+        if not self._has_dropout():
             raise ValueError(
                 "predict_interval(include_noise=False) gives intervals of the "
                 "model's Monte Carlo dropout spread, but this model was fitted "
@@ -550,8 +393,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
                 "intervals would have width 0; fit with dropout or keep "
                 "include_noise=True"
             )
-        mean, variance = self._predictive_moments(X, include_noise, n_samples)
-        return gaussian_interval(mean, variance, coverage)
 
     def _predictive_moments(self, X, include_noise, n_samples):
         """Mean and variance of the Monte Carlo predictive distribution, in
@@ -559,7 +400,7 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         check_is_fitted(self)
         noise = None
         if include_noise and self._head_name != "gaussian":
-            noise = self._fitted_noise()
+            noise = fitted_noise(self, self.target_scale_.shape[0])
         raw = self._mc_raw(X, n_samples, self._seeds[4])
         means = self._in_target_units(raw)
         mean, variance = means.mean(axis=0), means.var(axis=0)
@@ -572,30 +413,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         if self._single_output:
             return mean[:, 0], variance[:, 0]
         return mean, variance
-
-    def _fitted_noise(self):
-        """``noise_variance_`` checked (a user may have set it), one per
-        output."""
-        return fitted_noise(self, self.target_scale_.shape[0])
-
-    def mc_predict(self, X, n_samples=50, random_state=None):
-        """Predictions under ``n_samples`` random dropout masks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features)
-        n_samples : int, default=50
-            Number of stochastic forward passes.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the masks.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples, n_rows) or (n_samples, n_rows, n_targets)
-            The passes' predictions (their means, with ``loss="gaussian_nll"``).
-        """
-        draws = self._in_target_units(self._mc_raw(X, n_samples, random_state))
-        return draws[:, :, 0] if self._single_output else draws
 
     def __setstate__(self, state):
         state = dict(state)
@@ -614,143 +431,6 @@ input_dropout_, hidden_dropout_, input_dropout_history_, hidden_dropout_history_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def _check_coverage(coverage):
-    if (
-        not isinstance(coverage, Real)
-        or isinstance(coverage, bool)
-        or not 0 < coverage < 1
-    ):
-        raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}")
-
-
-def gaussian_interval(mean, variance, coverage):
-    """``[mean - z sd, mean + z sd]`` on a new last axis, ``z`` the normal
-    quantile at ``(1 + coverage) / 2`` (checked by the caller)."""
-    half = norm.ppf(0.5 + coverage / 2) * np.sqrt(variance)
-    return np.stack([mean - half, mean + half], axis=-1)
-
-
-def fitted_noise(estimator, n_outputs):
-    """The estimator's ``noise_variance_`` checked (a user may have set it),
-    one per output."""
-    if getattr(estimator, "noise_variance_", None) is None:
-        raise ValueError(
-            f"This {type(estimator).__name__} has no noise_variance_ (it was "
-            "saved by a skdrop version without noise estimates, or the attribute "
-            "was set to None), so it cannot give the total predictive "
-            "uncertainty; refit it, set noise_variance_ to a positive float, or pass "
-            "include_noise=False for the model uncertainty only"
-        )
-    values = _noise_array(estimator.noise_variance_, "noise_variance_")
-    return _per_output(values, n_outputs, "noise_variance_")
-
-
-def _noise_estimate(network, X, Y, sample_weight, passes, seed):
-    """Per output, the maximum-likelihood noise variance of the standardized
-    target ``Y`` around ``passes`` Monte Carlo passes of ``network`` (around
-    its evaluation-mode prediction for one pass)."""
-    if X.shape[0] == 0:
-        raise ValueError(
-            "The noise variance needs rows with a positive sample_weight; every "
-            "row it could use has weight 0. Give some rows a positive weight or "
-            "set noise_variance to a positive value."
-        )
-    if passes == 1:
-        # The evaluation-mode prediction (no masks).
-        raw = _finite(predict_raw(network, X))[None]
-    else:
-        raw = _finite(mc_predict_raw(network, X, passes, seed))
-    means = raw[:, :, : Y.shape[1]]
-    center, model_var = means.mean(axis=0), means.var(axis=0)
-    residual = np.asarray(Y, dtype=np.float64) - center
-    weights = None if sample_weight is None else np.asarray(sample_weight, float)
-    return np.array(
-        [
-            noise_variance_mle(residual[:, j], model_var[:, j], weights)
-            for j in range(Y.shape[1])
-        ]
-    )
-
-
-def _is_auto(value):
-    return isinstance(value, str) and value == "auto"
-
-
-def _noise_array(value, name):
-    """A given noise variance as a float64 array of positive finite values."""
-    try:
-        values = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be 'auto', a positive float or one per target, got {value!r}"
-        ) from exc
-    if values.ndim > 1 or values.size == 0:
-        raise ValueError(
-            f"{name} must be a positive float or a 1-d array of one per target, "
-            f"got shape {values.shape}"
-        )
-    if not (np.isfinite(values).all() and (values > 0).all()):
-        raise ValueError(f"{name} must be > 0 and finite, got {value!r}")
-    return values
-
-
-def _per_output(values, n_outputs, name):
-    if values.ndim == 0 or values.shape[0] == 1:
-        return np.full(n_outputs, float(values.reshape(-1)[0]))
-    if values.shape[0] != n_outputs:
-        raise ValueError(
-            f"{name} has {values.shape[0]} values but the target has "
-            f"{n_outputs} outputs; give one per output or a single float"
-        )
-    return values.copy()
-
-
-def noise_variance_mle(residual, model_variance, sample_weight=None):
-    """Maximum-likelihood noise variance ``s`` of the residuals ``r_i = y_i -
-    mean_i`` of a predictive distribution ``N(mean_i, m_i + s)``.
-
-    Minimizes ``sum_i w_i [log(m_i + s) + r_i^2 / (m_i + s)]`` over ``s >
-    0``, with ``m_i`` the model (Monte Carlo) variance of row ``i``; where
-    every ``m_i`` is 0 this is the weighted mean of ``r_i^2``.  The result
-    is at least ``_NOISE_FLOOR``.
-    """
-    r2 = np.square(np.asarray(residual, dtype=np.float64))
-    m = np.asarray(model_variance, dtype=np.float64)
-    w = np.ones_like(r2) if sample_weight is None else np.asarray(sample_weight)
-    if not w.sum() > 0:
-        raise ValueError(
-            "noise_variance_mle needs a positive total sample_weight, got "
-            f"{float(w.sum())!r}"
-        )
-    w = w / w.sum()
-    mean_r2 = float(w @ r2)
-    if not (m > 0).any():
-        return max(mean_r2, _NOISE_FLOOR)
-
-    def objective(log_s):
-        v = m + np.exp(log_s)
-        return float(w @ (np.log(v) + r2 / v))
-
-    # Past max r^2 every row's term grows with s: the minimizer is below it.
-    # A grid on log s finds the best basin (the sum need not be unimodal),
-    # then a bounded search refines it.
-    low = np.log(_NOISE_FLOOR)
-    high = np.log(max(float(r2.max()), _NOISE_FLOOR)) + 1e-9
-    if high <= low:
-        return _NOISE_FLOOR
-    grid = np.linspace(low, high, 65)
-    values = [objective(g) for g in grid]
-    k = int(np.argmin(values))
-    found = minimize_scalar(
-        objective,
-        bounds=(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]),
-        method="bounded",
-        options={"xatol": 1e-8},
-    )
-    best = found.x if found.fun <= values[k] else grid[k]
-    return float(np.exp(best))
 
 
 def _target_statistics(Y, sample_weight, scaling):

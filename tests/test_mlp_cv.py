@@ -553,18 +553,18 @@ def test_multi_output_regression(diabetes_scaled):
 
 
 def test_a_memory_budget_trains_in_passes(wine, monkeypatch):
-    import skdrop._mlp_cv as mlp_cv
+    import skdrop._mlp_grid as mlp_grid
 
     X, y = wine
     whole = DropoutMLPClassifierCV(**SMALL).fit(X, y)
     sizes = []
-    original = mlp_cv.train_members
+    original = mlp_grid.train_members
 
     def counting(spec, plans, *args, **kwargs):
         sizes.append(len(plans))
         return original(spec, plans, *args, **kwargs)
 
-    monkeypatch.setattr(mlp_cv, "train_members", counting)
+    monkeypatch.setattr(mlp_grid, "train_members", counting)
     # About 95 kB per member here (16 hidden units, 13 inputs, batch 88).
     parts = DropoutMLPClassifierCV(**dict(SMALL, max_members="0.2MB")).fit(X, y)
     assert sizes == [2, 2, 2, 2]

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor, DropoutMLPRegressorCV
-from skdrop._mlp_regressor import noise_variance_mle
+from skdrop._mlp_noise import noise_variance_mle
 from skdrop._objective import head_loss_and_grad
 from skdrop.metrics import interval_coverage
 
