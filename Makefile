@@ -42,9 +42,10 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check skdrop tests examples benchmarks docs/conf.py
 
 typecheck: $(VENV)/.dev
-	$(VENV)/bin/mypy skdrop/_closed_form.py skdrop/_logistic_objectives.py skdrop/_engine.py skdrop/_trainer.py skdrop/_lbfgs.py \
-		skdrop/_devices.py skdrop/_linear_sgd.py skdrop/_network.py skdrop/_layers.py skdrop/_spec.py skdrop/_stack.py skdrop/_objective.py skdrop/_optimizer.py \
-		skdrop/_persistence.py skdrop/exceptions.py skdrop/_optimize.py skdrop/_progress.py
+	$(VENV)/bin/mypy skdrop/_engine skdrop/exceptions.py \
+		skdrop/linear_model/_closed_form.py skdrop/linear_model/_logistic_objectives.py \
+		skdrop/neural_network/_problem.py skdrop/utils/_devices.py skdrop/utils/_optimize.py \
+		skdrop/utils/_persistence.py skdrop/utils/_progress.py skdrop/utils/_search.py
 
 pytest: $(VENV)/.dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skdrop import DropoutMLPClassifier
-from skdrop._categorical import CategoricalEncoder, resolve_categorical
+from skdrop.utils._categorical import CategoricalEncoder, resolve_categorical
 
 
 def penguins():

@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skdrop import DropoutMLPClassifier
-from skdrop._layers import NoiseSource
+from skdrop._engine._layers import NoiseSource
 
 # Full size by default; SKDROP_EXAMPLE_SIZE=docs (the documentation build)
 # or test (the test suite) runs the smaller settings below.

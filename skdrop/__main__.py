@@ -1,5 +1,5 @@
 """``python -m skdrop`` runs the command-line interface."""
 
-from ._cli import main
+from ._report import main
 
 raise SystemExit(main())

@@ -12,15 +12,15 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from skdrop import DropoutLogisticRegressionCV
-from skdrop._analyze import (
+from skdrop._report._analyze import (
     _baselines,
     _categorical_as_text,
     _interval_calibration,
     _Study,
     prepare,
 )
-from skdrop._analyze_baselines import _LOGISTIC_QUICK_RATES
-from skdrop._report import interval_section, interval_sentence
+from skdrop._report._baselines import _LOGISTIC_QUICK_RATES
+from skdrop._report._html import interval_section, interval_sentence
 from skdrop.metrics import interval_coverage, mean_interval_width
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

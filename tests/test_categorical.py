@@ -16,7 +16,7 @@ from skdrop import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
 )
-from skdrop._layers import NoiseSite
+from skdrop._engine._layers import NoiseSite
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -335,7 +335,7 @@ def wide_table(n_rows, n_levels, seed=0):
 def test_wide_encoding_is_float32_or_sparse_without_a_float64_copy():
     import tracemalloc
 
-    from skdrop._categorical import validate_X
+    from skdrop.utils._categorical import validate_X
 
     X = wide_table(4000, 1000)
     model = DropoutLinearRegression().fit(X, np.arange(4000.0))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skdrop._analyze_baselines import _LOGISTIC_QUICK_RATES
-from skdrop._cli import main
+from skdrop._report._baselines import _LOGISTIC_QUICK_RATES
+from skdrop._report._cli import main
 
 
 def test_ridge_demo_prints_comparison_table(capsys):
@@ -176,7 +176,7 @@ def test_analyze_leaves_the_matplotlib_backend_alone(svg_backend, monkeypatch):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from skdrop._analyze import analyze
+    from skdrop._report._analyze import analyze
 
     def no_switch(*args, **kwargs):
         raise AssertionError("analyze() switched the matplotlib backend")
@@ -263,7 +263,7 @@ def test_demo_without_matplotlib_exits_2_in_one_line(tmp_path):
     out = tmp_path / "demo"
     script = (
         "import sys; sys.modules['matplotlib'] = None; "
-        "from skdrop._cli import main; raise SystemExit(main(sys.argv[1:]))"
+        "from skdrop._report._cli import main; raise SystemExit(main(sys.argv[1:]))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, "demo", "--out", str(out), "--no-progress"],
@@ -318,7 +318,7 @@ def _rows(**distinguishable):
 def test_report_names_the_importances_indistinguishable_from_zero(flags, sentence):
     from types import SimpleNamespace
 
-    from skdrop._report import indistinguishable_sentence
+    from skdrop._report._html import indistinguishable_sentence
 
     analysis = SimpleNamespace(
         importances=_rows(**flags), importance_confidence_level=0.9

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.linalg import LinAlgWarning
 from sklearn.linear_model import Ridge
 
-from skdrop._closed_form import (
+from skdrop.linear_model._closed_form import (
     build_system,
     dropout_lambda,
     loo_residuals,

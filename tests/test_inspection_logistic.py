@@ -13,13 +13,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutLogisticRegression
-from skdrop._logistic_objectives import (
+from skdrop.datasets import load_penguins
+from skdrop.inspection import compare_with_logistic
+from skdrop.linear_model._logistic_objectives import (
     DropoutDesign,
     multinomial_quadratic_objective,
     quadratic_objective,
 )
-from skdrop.datasets import load_penguins
-from skdrop.inspection import compare_with_logistic
 
 RATES = [0.1, 0.4]
 CV = StratifiedKFold(3, shuffle=True, random_state=0)

@@ -1,4 +1,4 @@
-"""Mask sampling in skdrop._layers."""
+"""Mask sampling in skdrop._engine._layers."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from skdrop._devices import make_generator
-from skdrop._layers import (
+from skdrop._engine._layers import (
     ALPHA_PRIME,
     NoiseSite,
     NoiseSource,
     alpha_dropout_affine,
     quantized_keep,
 )
-from skdrop._network import DropoutNetwork
-from skdrop._stack import NetworkStack
+from skdrop._engine._network import DropoutNetwork
+from skdrop._engine._stack import NetworkStack
+from skdrop.utils._devices import make_generator
 
 # --- NoiseSource and NoiseSite: statistics of each noise type --------------
 

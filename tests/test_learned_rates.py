@@ -22,9 +22,9 @@ from skdrop import (
     DropoutMLPRegressor,
 )
 from skdrop._engine import NetworkSpec, initialized_network
-from skdrop._layers import CONCRETE_TEMPERATURE, NoiseSource
-from skdrop._objective import head_loss_and_grad
-from skdrop._stack import NetworkStack
+from skdrop._engine._layers import CONCRETE_TEMPERATURE, NoiseSource
+from skdrop._engine._objective import head_loss_and_grad
+from skdrop._engine._stack import NetworkStack
 from skdrop.datasets import load_penguins
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -414,7 +414,7 @@ def test_learned_rates_on_a_real_table_with_categories(penguins):
 def test_regularizer_terms_agree_in_numpy_and_torch():
     """The CPU computes the regularizer's scalar algebra in numpy, other
     devices in torch: the same function gives the same numbers."""
-    from skdrop._stack import _concrete_terms, _np_softplus
+    from skdrop._engine._stack import _concrete_terms, _np_softplus
 
     rng = np.random.default_rng(0)
     theta, square = rng.normal(size=7) * 3, rng.random(7) * 5

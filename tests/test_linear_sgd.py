@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from skdrop._closed_form import build_system, dropout_lambda, solve_system
-from skdrop._devices import float_dtype, resolve_device
-from skdrop._linear_sgd import _BlockAverage, fit_linear_sgd
+from skdrop._engine._linear_sgd import _BlockAverage, fit_linear_sgd
+from skdrop.linear_model._closed_form import build_system, dropout_lambda, solve_system
+from skdrop.utils._devices import float_dtype, resolve_device
 
 CPU = torch.device("cpu")
 

@@ -11,7 +11,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from skdrop._logistic_objectives import (
+from skdrop.linear_model._logistic_objectives import (
     OBJECTIVES,
     DropoutDesign,
     monte_carlo_objective,
@@ -228,7 +228,7 @@ def test_multinomial_objectives_ignore_a_shift_of_every_class(wine_at_fixed_w, n
 def test_blocks_of_rows_add_up_to_the_whole(monkeypatch, name, task):
     """Dense designs are evaluated in blocks of rows (256 here: three blocks
     of the 569 rows); a CSR design in one.  Same values and gradients."""
-    import skdrop._logistic_objectives as objectives
+    import skdrop.linear_model._logistic_objectives as objectives
 
     monkeypatch.setattr(objectives, "_BLOCK_BYTES", 1)
     X, y = load_breast_cancer(return_X_y=True)
@@ -255,7 +255,7 @@ def test_blocks_of_rows_add_up_to_the_whole(monkeypatch, name, task):
 def test_sparse_blocks_add_up_to_the_whole(monkeypatch, name):
     """A CSR design in blocks of 100 rows (six blocks of the 569) gives what
     one block gives."""
-    import skdrop._logistic_objectives as objectives
+    import skdrop.linear_model._logistic_objectives as objectives
 
     X, y = load_breast_cancer(return_X_y=True)
     X = sp.csr_matrix(np.where(np.abs(X) > np.median(X, axis=0), X, 0.0))

@@ -28,8 +28,8 @@ from skdrop import (
     DropoutMLPRegressorCV,
 )
 from skdrop._engine import MLPConfig, NetworkSpec, build_trainer, train
-from skdrop._spec import MemberPlan
-from skdrop._trainer import MLPTrainer
+from skdrop._engine._spec import MemberPlan
+from skdrop._engine._trainer import MLPTrainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -553,7 +553,7 @@ def test_multi_output_regression(diabetes_scaled):
 
 
 def test_a_memory_budget_trains_in_passes(wine, monkeypatch):
-    import skdrop._mlp_grid as mlp_grid
+    import skdrop.neural_network._grid as mlp_grid
 
     X, y = wine
     whole = DropoutMLPClassifierCV(**SMALL).fit(X, y)

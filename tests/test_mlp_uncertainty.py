@@ -16,9 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPClassifier, DropoutMLPRegressor, DropoutMLPRegressorCV
-from skdrop._mlp_noise import noise_variance_mle
-from skdrop._objective import head_loss_and_grad
+from skdrop._engine._objective import head_loss_and_grad
 from skdrop.metrics import interval_coverage
+from skdrop.neural_network._noise import noise_variance_mle
 
 FAST = dict(hidden_layer_sizes=(32,), learning_rate_init=0.01, random_state=0)
 NOISE_SD = 0.5

@@ -11,11 +11,11 @@ import pytest
 import torch
 from scipy.special import expit
 
-from skdrop._devices import make_generator
-from skdrop._layers import NoiseSite, NoiseSource
-from skdrop._network import ACTIVATIONS, DropoutNetwork
-from skdrop._objective import head_loss_and_grad
-from skdrop._stack import NetworkStack
+from skdrop._engine._layers import NoiseSite, NoiseSource
+from skdrop._engine._network import ACTIVATIONS, DropoutNetwork
+from skdrop._engine._objective import head_loss_and_grad
+from skdrop._engine._stack import NetworkStack
+from skdrop.utils._devices import make_generator
 
 CPU = torch.device("cpu")
 N_ROWS = 16

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skdrop._optimize import minimize_lbfgs
+from skdrop.utils._optimize import minimize_lbfgs
 
 # An ill-conditioned quadratic: L-BFGS needs several iterations.
 _SCALES = np.array([1.0, 10.0, 100.0, 1000.0])

@@ -15,16 +15,16 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skdrop._persistence
+import skdrop.utils._persistence
 from skdrop import (
     DropoutLinearRegression,
     DropoutLinearRegressionCV,
     DropoutMLPClassifier,
     DropoutMLPRegressor,
 )
-from skdrop._mlp_base import _BaseDropoutMLP
 from skdrop.datasets import load_penguins
 from skdrop.exceptions import InconsistentVersionWarning
+from skdrop.neural_network._base import _BaseDropoutMLP
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -32,11 +32,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 # by default (numpy arrays, containers, scikit-learn's own estimators); the
 # persistence page of the user guide lists the same names.
 TRUSTED = [
-    "skdrop._categorical.CategoricalEncoder",
-    "skdrop._linear.DropoutLinearRegression",
-    "skdrop._linear.DropoutLinearRegressionCV",
-    "skdrop._mlp_classifier.DropoutMLPClassifier",
-    "skdrop._mlp_regressor.DropoutMLPRegressor",
+    "skdrop.utils._categorical.CategoricalEncoder",
+    "skdrop.linear_model._linear.DropoutLinearRegression",
+    "skdrop.linear_model._linear.DropoutLinearRegressionCV",
+    "skdrop.neural_network._classifier.DropoutMLPClassifier",
+    "skdrop.neural_network._regressor.DropoutMLPRegressor",
 ]
 DOCS = Path(__file__).parent.parent / "docs" / "user_guide" / "persistence.rst"
 
@@ -234,9 +234,11 @@ def test_pipeline_needs_only_skdrop_types_trusted(penguins):
     pipe.fit(numeric, y)
     data = sio.dumps(pipe)
     assert sio.get_untrusted_types(data=data) == [
-        "skdrop._mlp_classifier.DropoutMLPClassifier"
+        "skdrop.neural_network._classifier.DropoutMLPClassifier"
     ]
-    restored = sio.loads(data, trusted=["skdrop._mlp_classifier.DropoutMLPClassifier"])
+    restored = sio.loads(
+        data, trusted=["skdrop.neural_network._classifier.DropoutMLPClassifier"]
+    )
     np.testing.assert_array_equal(
         restored.predict_proba(numeric), pipe.predict_proba(numeric)
     )
@@ -320,7 +322,7 @@ def test_cuda_model_loads_on_cpu_only_machine(fitted, case, how, monkeypatch):
 @pytest.mark.parametrize("how", ["pickle", "skops"])
 def test_other_minor_version_warns(fitted, case, how, monkeypatch):
     model, X, _ = fitted[case]
-    monkeypatch.setattr(skdrop._persistence, "__version__", "0.0.3")
+    monkeypatch.setattr(skdrop.utils._persistence, "__version__", "0.0.3")
     data = pickle.dumps(model) if how == "pickle" else sio.dumps(model)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning) as record:
@@ -339,7 +341,7 @@ def test_other_minor_version_warns(fitted, case, how, monkeypatch):
 def test_patch_release_does_not_warn(fitted, monkeypatch):
     model, _, _ = fitted["classifier"]
     major, minor, _ = skdrop.__version__.split(".")
-    monkeypatch.setattr(skdrop._persistence, "__version__", f"{major}.{minor}.99")
+    monkeypatch.setattr(skdrop.utils._persistence, "__version__", f"{major}.{minor}.99")
     data = pickle.dumps(model)
     monkeypatch.undo()
     with warnings.catch_warnings():

@@ -17,8 +17,8 @@ from skdrop import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
 )
-from skdrop._linear_sgd import _BlockAverage
-from skdrop._trainer import MLPTrainer
+from skdrop._engine._linear_sgd import _BlockAverage
+from skdrop._engine._trainer import MLPTrainer
 from skdrop.exceptions import FitInterrupted
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -185,7 +185,7 @@ def test_interrupted_sgd_linear_regression_keeps_completed_epochs(
 
 
 def test_closed_form_interrupt_leaves_previous_state(diabetes_scaled, monkeypatch):
-    import skdrop._linear
+    import skdrop.linear_model._linear
 
     X, y = diabetes_scaled
     model = DropoutLinearRegression(dropout=0.2).fit(X[:, :4], y)
@@ -193,7 +193,7 @@ def test_closed_form_interrupt_leaves_previous_state(diabetes_scaled, monkeypatc
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(skdrop._linear, "solve_system", interrupted)
+    monkeypatch.setattr(skdrop.linear_model._linear, "solve_system", interrupted)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y)
     assert model.n_features_in_ == 4 and model.coef_.shape == (4,)
@@ -289,7 +289,9 @@ def test_interrupt_in_the_progress_bar_keeps_the_completed_epoch(wine, monkeypat
 
         return original(*args, progress=interrupting, **kwargs)
 
-    monkeypatch.setattr("skdrop._mlp_base.train", train_with_interrupting_progress)
+    monkeypatch.setattr(
+        "skdrop.neural_network._base.train", train_with_interrupting_progress
+    )
     model = DropoutMLPClassifier(**params)
     with pytest.raises(FitInterrupted):
         model.fit(X, y)
@@ -305,7 +307,7 @@ def test_interrupted_lbfgs_logistic_regression_leaves_previous_state(
 ):
     """L-BFGS has no epochs to keep: a Ctrl-C during a deterministic
     objective is a plain KeyboardInterrupt and the estimator is unchanged."""
-    import skdrop._logistic_objectives as objectives
+    import skdrop.linear_model._logistic_objectives as objectives
 
     X, y = wine
     X = (X - X.mean(0)) / X.std(0)

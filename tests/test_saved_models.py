@@ -3,7 +3,7 @@
 The files under ``tests/data/saved_models`` were written by the code of
 commit e8dc0b2 (``make_saved_models.py`` there says how), before the engine
 and the package layout changed: their pickles and skops files name modules
-such as ``skdrop._mlp_classifier``, which must still resolve.
+such as ``skdrop.neural_network._classifier``, which must still resolve.
 """
 
 from __future__ import annotations

@@ -261,7 +261,7 @@ def test_round_trip_keeps_the_scaling(raw_diabetes, how):
     if how == "pickle":
         restored = pickle.loads(pickle.dumps(model))
     else:
-        name = "skdrop._mlp_regressor.DropoutMLPRegressor"
+        name = "skdrop.neural_network._regressor.DropoutMLPRegressor"
         restored = sio.loads(sio.dumps(model), trusted=[name])
     assert restored.target_scaling == "standard"
     np.testing.assert_array_equal(restored.target_mean_, model.target_mean_)

@@ -1,11 +1,11 @@
-"""Shared input checks in skdrop._validation."""
+"""Shared input checks in skdrop.utils._validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from skdrop._validation import (
+from skdrop.utils._validation import (
     atomic_fit,
     check_dropout_grid,
     group_labels,

@@ -22,10 +22,10 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .._categorical import is_categorical_dtype
-from .._progress import progress_bar
-from .._validation import (
+from ..utils import (
     column_position,
+    is_categorical_dtype,
+    progress_bar,
     resolve_feature_groups,
     scoring_name,
     seed_from_random_state,

@@ -6,10 +6,9 @@ from numbers import Integral
 
 import numpy as np
 
-from .._validation import seed_from_random_state
+from ..utils import axes_array, seed_from_random_state
 from ._ablation import ablation_importance
 from ._ablation_result import rank_correlation
-from ._plotting import axes_array
 
 _METHODS = ("refit", "mask", "permutation")
 _MUTED = "0.82"  # light grey: a bar whose interval covers 0

@@ -27,8 +27,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from .._logistic import DropoutLogisticRegression
-from .._validation import check_dropout_grid, scoring_name
+from ..linear_model import DropoutLogisticRegression
+from ..utils import check_dropout_grid, scoring_name
 from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 # Rate 0 is left out: without a penalty a separable table has no finite fit.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils import axes_array
 from ._loss_curves import loss_curves
-from ._plotting import axes_array
 
 
 class LossCurveDisplay:

@@ -7,9 +7,9 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
+from ..utils import pyplot
 from ._ablation import ablation_importance
 from ._ablation_result import rank_correlation
-from ._plotting import pyplot
 from ._relevance import dropout_relevance
 
 # Features whose percentile ranks under the two measures differ by more than

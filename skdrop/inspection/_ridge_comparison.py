@@ -22,8 +22,8 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .._linear import DropoutLinearRegression
-from .._validation import check_dropout_grid, scoring_name
+from ..linear_model import DropoutLinearRegression
+from ..utils import check_dropout_grid, scoring_name
 from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._linear import DropoutLinearRegression, DropoutLinearRegressionCV
-from .._logistic import DropoutLogisticRegression
-from .._logistic_cv import DropoutLogisticRegressionCV
+from ..linear_model import (
+    DropoutLinearRegression,
+    DropoutLinearRegressionCV,
+    DropoutLogisticRegression,
+    DropoutLogisticRegressionCV,
+)
+from ..utils import axes_array
 from ._logistic_comparison import compare_with_logistic
-from ._plotting import axes_array
 from ._ridge_comparison import compare_with_ridge
 
 

@@ -103,7 +103,7 @@ class IntervalCalibrationDisplay:
         -------
         display : IntervalCalibrationDisplay
         """
-        from ..inspection._plotting import axes_array
+        from ..utils import axes_array
 
         (ax,) = axes_array(ax, 1, figsize=(5.0, 5.0))
         name = self.estimator_name if name is None else name

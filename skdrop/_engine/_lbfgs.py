@@ -1,0 +1,69 @@
+"""Full-batch L-BFGS for a network without dropout, as scikit-learn's MLP does it.
+
+scipy's L-BFGS-B minimizes the penalized mean loss over all rows, with the
+gradient from the network's hand-written backward pass, in float64 where the
+device supports it.  The objective must be deterministic: the estimators only
+call this with every dropout rate at 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from ..utils import minimize_lbfgs
+from ._spec import EpochsResult
+from ._trainer import MLPTrainer, Progress
+
+
+def fit_lbfgs(
+    trainer: MLPTrainer,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    W: torch.Tensor | None,
+    max_iter: int,
+    *,
+    progress: Progress | None = None,
+) -> EpochsResult:
+    """Minimize the training loss from the trainer's current weights.
+
+    Stops as scipy does: after ``max_iter`` iterations, ``max_fun`` loss
+    evaluations, or when the projected gradient falls below ``tol``
+    (``gtol``), as in :class:`sklearn.neural_network.MLPClassifier`.  Each
+    iteration's loss is recorded in ``losses``.  A ``KeyboardInterrupt``
+    keeps the last accepted iterate.
+    """
+    trainer.set_dtype(X.dtype)
+    flat = trainer.flat_parameters()
+    trainer.network.train()  # batch statistics, if any (rates are 0)
+
+    def loss_grad(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        with torch.no_grad():
+            flat.copy_(torch.from_numpy(params))
+            loss = float(trainer.loss_and_gradient(X, Y, W, noise=False))
+        return loss, trainer.gradient.cpu().numpy().astype(np.float64)
+
+    cfg = trainer.config
+    opt = minimize_lbfgs(
+        loss_grad,
+        flat.cpu().numpy().astype(np.float64),
+        max_iter=max_iter,
+        max_fun=cfg.max_fun,
+        tol=cfg.tol,
+        progress=progress,
+    )
+    final = opt.x
+    result = EpochsResult(
+        opt.losses,
+        converged=opt.converged,
+        interrupted=opt.interrupted,
+        message=opt.message,
+    )
+    with torch.no_grad():
+        flat.copy_(torch.from_numpy(np.asarray(final, dtype=np.float64)))
+    trainer.network.eval()
+    trainer.epochs_run += len(result.losses)
+    trainer.samples_seen += X.shape[0] * len(result.losses)
+    trainer.best_loss = min([trainer.best_loss, *result.losses])
+    return result

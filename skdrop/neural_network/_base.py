@@ -1,0 +1,699 @@
+"""What the dropout network classifier and regressor share: their fit, the
+hand-off of validated arrays to the engine and the fitted attributes it
+returns."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from types import MappingProxyType
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from .._engine import (
+    MLPConfig,
+    NetworkSpec,
+    build_trainer,
+    load_state,
+    mc_predict_raw,
+    predict_raw,
+    resolve_device,
+    resume_trainer,
+    save_state,
+    train,
+)
+from ..exceptions import FitInterrupted
+from ..utils import (
+    VersionedStateMixin,
+    atomic_fit,
+    check_magnitude,
+    encoded_groups,
+    group_labels,
+    loss_progress,
+    resolve_batch_size,
+    seed_from_random_state,
+    validate_X,
+    validate_X_y,
+)
+from ._params import (
+    FLOAT32_MAX,
+    PARAMETER_CONSTRAINTS,
+    PRIOR_LENGTH_SCALE,
+    check_n_samples,
+    check_params,
+    set_params_of_init,
+)
+from ._problem import (
+    MemberRun,
+    TrainingProblem,
+    check_validation_sizes,
+    early_stopping_split,
+)
+
+
+class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
+    """Everything the classifier and the regressor share.
+
+    The cross-validated estimators (:mod:`skdrop.neural_network._cv`) train their grid
+    of networks from a template of this class, through three methods only
+    (and the public parameters):
+
+    ``_training_problem(X, y, sample_weight)``
+        Check the parameters, validate and encode the data, learn the
+        encoding and draw the seeds: a :class:`TrainingProblem`.
+    ``_training_members(problem, row_sets)``
+        How networks fitted on subsets of the problem's rows train side by
+        side: the engine's configuration, their targets and one
+        :class:`MemberRun` each (its early-stopping split included).
+    ``_from_member(problem, run, member_fit, held_out=None)``
+        Become the estimator fitted on a run, from the network the engine
+        trained for it.
+
+    The classifier adds ``_labels(proba)``, the labels of probabilities in
+    ``predict_proba``'s layout (an ensemble's mean).  The estimator's own
+    ``fit`` goes through the same problem and early-stopping split, so a
+    member equals a single fit on its rows.
+    """
+
+    _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_dropout=0.0,
+        hidden_dropout=0.5,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
+        device="cpu",
+    ):
+        set_params_of_init(self, locals())
+
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float64, float32 or a DataFrame; trained in float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The classifier's class labels of any type, or a multilabel
+            indicator matrix; the regressor's targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        FitInterrupted
+            On Ctrl-C (``KeyboardInterrupt``) after at least one epoch: the
+            estimator is kept, fitted, at its last completed epoch.  See
+            :ref:`interrupted_fits`.
+        FloatingPointError
+            When the training diverges (a non-finite loss or prediction); the
+            estimator keeps its state from before this call.
+        MemoryError
+            When the device runs out of memory, with the ``batch_size`` to try.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    # --------------------------------------------------------------- checks
+    def _check_params(self):
+        """The hidden layer sizes and the rates (input first), checked."""
+        return check_params(self)
+
+    def _validate_X(self, X, reset):
+        # float64 first: lists and ints convert to it, so that values beyond
+        # float32's range are caught here rather than overflowing in a cast.
+        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
+        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
+        # The engine casts each chunk to the network's float32 or float64.
+        return X
+
+    def _config(self, n_samples):
+        batch = resolve_batch_size(self.batch_size, n_samples)
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            if self.solver != "lbfgs":
+                warnings.warn(
+                    f"Got batch_size={self.batch_size} larger than the {n_samples} "
+                    "training samples; using the whole set in each step.",
+                    UserWarning,
+                    stacklevel=7,
+                )
+        return MLPConfig(
+            solver=self.solver,
+            learning_rate_init=float(self.learning_rate_init),
+            alpha=float(self.alpha),
+            batch_size=int(batch),
+            shuffle=bool(self.shuffle),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            momentum=float(self.momentum),
+            nesterovs_momentum=bool(self.nesterovs_momentum),
+            learning_rate=self.learning_rate,
+            power_t=float(self.power_t),
+            max_norm=None if self.max_norm is None else float(self.max_norm),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+            max_fun=int(self.max_fun),
+            prior_length_scale=float(self.prior_length_scale),
+        )
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        first = not hasattr(self, "module_") or (
+            not incremental and not self.warm_start
+        )
+        problem = self._training_problem(
+            X, y, sample_weight, first=first, classes=classes
+        )
+        X, sample_weight = problem.X, problem.sample_weight
+        early = self.early_stopping and not incremental and self.solver != "lbfgs"
+        if early:
+            check_validation_sizes(
+                self.validation_fraction, X.shape[0], problem.labels, problem.stratify
+            )
+        # Scaled in float64 before the cast, and before the early-stopping
+        # split: the statistics of all the rows given.
+        y = self._scale_target(problem.Y, sample_weight, first)
+        y = y.astype(X.dtype, copy=False)
+        trainer = self._trainer_for_fit(problem, first, incremental)
+        validation = None
+        if early:
+            X, X_val, y, y_val, sample_weight, w_val = self._split(X, y, sample_weight)
+            validation = (X_val, y_val, w_val)
+        epochs = 1 if incremental else self.max_iter
+        result = self._train(trainer, X, y, sample_weight, epochs, validation)
+        if result.interrupted and not result.losses:
+            # Nothing completed: atomic_fit restores the state before this call.
+            raise KeyboardInterrupt
+        self._record(trainer, result, X.shape[0], incremental)
+        self._after_fit(X, y, sample_weight, validation, incremental)
+        if result.interrupted:
+            raise FitInterrupted(
+                estimator_name=type(self).__name__, n_epochs=len(result.losses)
+            )
+        return self
+
+    # ------------------------------------- the interface of the CV estimators
+    def _training_problem(self, X, y, sample_weight, *, first=True, classes=None):
+        """The data validated and encoded for this estimator's networks.
+
+        On a first fit (``first=True``) this learns the input's encoding and
+        draws the fit's seeds, as ``fit`` does; later ``warm_start`` and
+        ``partial_fit`` calls keep the fitted ones.
+
+        Returns
+        -------
+        problem : TrainingProblem
+        """
+        before = dict(vars(self))
+        X, Y, labels, sample_weight, hidden, rates = self._prepare(
+            X, y, sample_weight, first=first, classes=classes
+        )
+        if first:
+            self._start(X)
+        head = self._head(Y) if first else self._head_name
+        learned = {
+            name: value
+            for name, value in vars(self).items()
+            if name not in before or before[name] is not value
+        }
+        return TrainingProblem(
+            X=X,
+            Y=Y,
+            labels=labels,
+            sample_weight=sample_weight,
+            spec=self._spec(X, Y, hidden, rates),
+            head=head,
+            seeds=tuple(self._seeds),
+            stratify=self._stratified(),
+            state=MappingProxyType(learned),
+        )
+
+    def _training_members(self, problem, row_sets):
+        """How networks fitted on each of ``row_sets`` (indices into
+        ``problem``) train side by side, each as this estimator would train
+        on those rows alone.
+
+        Returns
+        -------
+        config : MLPConfig
+            Shared by the networks.  It warns as a fit on the smallest set
+            would; ``batch_size="auto"`` is set for the largest, which the
+            engine takes as ``min(batch, rows)`` for each.
+        targets : ndarray of shape (n_samples, n_columns) or \
+(n_sets, n_samples, n_columns)
+            The targets, shared or one per set, in ``problem.X``'s dtype.
+        runs : list of MemberRun
+            One per set.
+        """
+        sizes = [len(rows) for rows in row_sets]
+        config = self._config(max(sizes) if self.batch_size == "auto" else min(sizes))
+        early = self.early_stopping and self.solver != "lbfgs"
+        splits = []
+        for rows in row_sets:
+            if not early:
+                splits.append((rows, None))
+                continue
+            labels = problem.labels[rows]
+            check_validation_sizes(
+                self.validation_fraction, len(rows), labels, problem.stratify
+            )
+            part, held = early_stopping_split(
+                rows,
+                problem.Y,
+                problem.sample_weight,
+                fraction=self.validation_fraction,
+                seed=problem.seeds[3],
+                stratify=problem.stratify,
+            )
+            splits.append((part, np.sort(held)))
+        targets, states = self._member_targets(problem, row_sets)
+        targets = targets.astype(problem.X.dtype, copy=False)
+        runs = [
+            MemberRun(part, held, targets if targets.ndim == 2 else targets[k], state)
+            for k, ((part, held), state) in enumerate(zip(splits, states, strict=True))
+        ]
+        return config, targets, runs
+
+    def _member_targets(self, problem, row_sets):
+        """The float64 targets of networks fitted on ``row_sets``, shared
+        (``[rows, columns]``) or one each (``[sets, rows, columns]``), and
+        the fitted attributes each defines: the encoded target, shared,
+        here."""
+        return problem.Y, [MappingProxyType({}) for _ in row_sets]
+
+    def _from_member(self, problem, run, member_fit, held_out=None):
+        """Become the estimator fitted on ``run`` of ``problem`` by the
+        engine's ``member_fit``: this estimator's parameters (its rates
+        included) must be those the member trained with.
+
+        Parameters
+        ----------
+        problem : TrainingProblem
+        run : MemberRun
+        member_fit : MemberFit
+        held_out : ndarray of int, default=None
+            Rows the network never saw, on which the attributes that need
+            data (the regressor's noise variance) are estimated; None leaves
+            them unset.
+
+        Returns
+        -------
+        self : object
+        """
+        vars(self).update(problem.state)
+        vars(self).update(run.state)
+        self._adopt(member_fit.network, member_fit.result, len(run.train_rows))
+        if held_out is not None:
+            weights = problem.sample_weight
+            self._after_fit(
+                problem.X[held_out],
+                run.target[held_out],
+                None if weights is None else weights[held_out],
+                None,
+            )
+        return self
+
+    def _prepare(self, X, y, sample_weight, *, first, classes=None):
+        """Validated training data: ``(X, Y, labels, sample_weight, hidden
+        layer sizes, rates)`` with ``Y`` the encoded target (one column per
+        output) and ``labels`` the target as given (1-d where it has one
+        column).  On a first fit this learns the input's encoding."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None"
+            )
+        hidden, rates = self._check_params()
+        X, y = validate_X_y(
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=not isinstance(self, ClassifierMixin),
+        )
+        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
+        # L-BFGS trains in float64, as scikit-learn's does; the others in float32.
+        dtype = np.float64 if self.solver == "lbfgs" else np.float32
+        X = np.asarray(X, dtype=dtype)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        labels = y
+        # Encoded in float64: the regressor standardizes it before the cast.
+        y = self._encode_y(y, first=first, classes=classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            )
+        return X, y, labels, sample_weight, hidden, rates
+
+    def _scale_target(self, Y, sample_weight, first):
+        """The encoded target the network trains on (the regressor
+        standardizes it)."""
+        del sample_weight, first
+        return Y
+
+    def _after_fit(self, X, Y, sample_weight, validation, incremental):
+        """Fitted attributes that need the trained network and the data it
+        saw (the regressor's noise variance); nothing here."""
+        del X, Y, sample_weight, validation, incremental
+
+    def _train(self, trainer, X, y, sample_weight, epochs, validation):
+        """The engine's training, behind a progress bar when ``verbose``."""
+        with loss_progress(
+            epochs, verbose=self.verbose, desc=type(self).__name__, unit="epoch"
+        ) as progress:
+            return train(
+                trainer,
+                X,
+                y,
+                sample_weight,
+                epochs,
+                validation=validation,
+                progress=progress,
+            )
+
+    def _trainer_for_fit(self, problem, first, incremental):
+        """A new trainer, or a copy of the fitted one to continue from."""
+        n_rows = problem.X.shape[0]
+        config = self._config(n_rows)
+        if incremental:
+            # Learned rates' regularizer scales with the data set's size,
+            # which a stream does not know: the rows seen so far.
+            config.concrete_rows = (0 if first else self.t_) + n_rows
+        spec = problem.spec
+        if not first:
+            seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
+            trainer = resume_trainer(
+                getattr(self, "_trainer", None),
+                self.module_,
+                spec,
+                self._head_name,
+                config,
+                seeds,
+            )
+            if not incremental:
+                trainer.reset_optimizer()
+                # Early stopping judges this fit's epochs only: a best score
+                # left from an earlier fit would keep its weights unrestored.
+                trainer.best_validation_score = -math.inf
+                trainer.no_improvement_count = 0
+            return trainer
+        device = resolve_device(self.device)
+        trainer = build_trainer(spec, problem.head, config, self._seeds, device)
+        self._reset_curves(self.early_stopping and self.solver != "lbfgs")
+        return trainer
+
+    def _start(self, X):
+        """The seeds and dropout groups of a new fit."""
+        seed = seed_from_random_state(self.random_state)
+        seeds = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint64)
+        self._seeds = [int(s) & (2**62 - 1) for s in seeds]
+        self.feature_groups_ = encoded_groups(self, self.feature_groups, X)
+
+    def _spec(self, X, Y, hidden, rates):
+        group_index = None
+        if any(len(g) > 1 for g in self.feature_groups_):
+            group_index = group_labels(self.feature_groups_, X.shape[1])
+        return NetworkSpec(
+            n_inputs=X.shape[1],
+            hidden_layer_sizes=hidden,
+            n_outputs=Y.shape[1],
+            activation=self.activation,
+            rates=rates,
+            dropout_type=self.dropout_type,
+            dropout_scaling=self.dropout_scaling,
+            batch_norm=bool(self.batch_norm),
+            group_index=group_index,
+        )
+
+    def _reset_curves(self, early):
+        """The fitted curves before a new network's first epoch."""
+        self.loss_curve_ = []
+        self.input_dropout_history_ = self.hidden_dropout_history_ = None
+        self.n_iter_ = self.t_ = 0
+        self.validation_scores_ = [] if early else None
+        self.validation_loss_curve_ = [] if early else None
+        self.best_validation_score_ = -math.inf if early else None
+
+    def _adopt(self, network, result, n_rows):
+        """The fitted curves and parameters of a network trained elsewhere
+        (see :meth:`_from_member`)."""
+        self._trainer = None
+        early = bool(result.validation_scores)
+        self._reset_curves(early)
+        self._extend(network, result, n_rows)
+        self.best_validation_score_ = None
+        if early:
+            # NaN only when every epoch's score is (R^2 of one row).
+            scores = np.asarray(result.validation_scores, dtype=float)
+            best = np.nanmax(scores) if np.isfinite(scores).any() else math.nan
+            self.best_validation_score_ = float(best)
+        self.best_loss_ = None if early else min(result.losses, default=None)
+        return self
+
+    def _record(self, trainer, result, n_rows, incremental):
+        """Adopt the trained network and extend the fitted curves."""
+        self._trainer = trainer
+        if result.validation_scores:
+            self.best_validation_score_ = trainer.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = trainer.best_loss
+        self._extend(trainer.network, result, n_rows)
+        if incremental or result.converged or result.interrupted:
+            return
+        how = (
+            f"lbfgs failed to converge after {len(result.losses)} iteration(s): "
+            f"{result.message}. Increase max_iter (or max_fun)."
+            if self.solver == "lbfgs"
+            else f"maximum iterations ({self.max_iter}) reached and the "
+            "optimization hasn't converged yet."
+        )
+        warnings.warn(f"{type(self).__name__}: {how}", ConvergenceWarning, stacklevel=6)
+
+    def _extend(self, network, result, n_rows):
+        """Take the trained network and extend the fitted curves by the
+        epochs of ``result``."""
+        self.module_ = network
+        self.loss_curve_ = [*self.loss_curve_, *result.losses]
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.n_iter_ += len(result.losses)
+        self.t_ += n_rows * len(result.losses)
+        if result.validation_scores:
+            self.validation_scores_ = [
+                *(self.validation_scores_ or []),
+                *result.validation_scores,
+            ]
+            self.validation_loss_curve_ = [
+                *(self.validation_loss_curve_ or []),
+                *result.validation_losses,
+            ]
+        self._export_parameters()
+        self._export_rates(result)
+
+    def _stratified(self):
+        """Whether early stopping's split is stratified by class."""
+        return isinstance(self, ClassifierMixin) and not self._multilabel
+
+    def _split(self, X, y, sample_weight):
+        """Early stopping's split of a fit's arrays: ``(X, X_val, y, y_val,
+        sample_weight, w_val)``."""
+        part, held = early_stopping_split(
+            np.arange(X.shape[0]),
+            y,
+            sample_weight,
+            fraction=self.validation_fraction,
+            seed=self._seeds[3],
+            stratify=self._stratified(),
+        )
+        w = sample_weight
+        weights = (None, None) if w is None else (w[part], w[held])
+        return X[part], X[held], y[part], y[held], *weights
+
+    def _export_parameters(self):
+        """``coefs_`` and ``intercepts_`` of the evaluation-mode network."""
+        coefs, intercepts = self.module_.effective_affine()
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_layers_ = len(coefs) + 1
+        self.n_outputs_ = coefs[-1].shape[1]
+        self.out_activation_ = self._head_name
+
+    def _export_rates(self, result):
+        """``input_dropout_`` (per original feature), ``hidden_dropout_`` and,
+        where rates are learned, their history over epochs."""
+        rates = self.module_.dropout_rates()
+        self.input_dropout_ = self._per_feature(rates[0])
+        self.hidden_dropout_ = [float(r[0]) for r in rates[1:]]
+        if not self.module_.learned_logits:
+            self.input_dropout_history_ = self.hidden_dropout_history_ = None
+            return
+        inputs = [self._per_feature(epoch[0]) for epoch in result.rates]
+        hidden = [[float(r[0]) for r in epoch[1:]] for epoch in result.rates]
+        width = (self.n_features_in_,), (len(self.hidden_dropout_),)
+        new = [
+            np.asarray(rows, dtype=float).reshape(-1, *shape)
+            for rows, shape in zip((inputs, hidden), width, strict=True)
+        ]
+        old = (
+            (self.input_dropout_history_, self.hidden_dropout_history_)
+            if getattr(self, "input_dropout_history_", None) is not None
+            else None
+        )
+        if old is not None:
+            new = [np.concatenate(pair) for pair in zip(old, new, strict=True)]
+        self.input_dropout_history_, self.hidden_dropout_history_ = new
+
+    def _per_feature(self, rates):
+        """The input site's rates (one, or one per encoded column or group)
+        as one rate per original feature (NaN for a column that encodes to
+        nothing)."""
+        site = self.module_.sites[0]
+        n_inputs = self.module_.linear_layers[0].in_features
+        if len(rates) == 1:
+            columns = np.full(n_inputs, rates[0])
+        elif site.group_index is not None:
+            columns = rates[site.group_index.cpu().numpy()]
+        else:
+            columns = rates
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            return np.asarray(columns, dtype=float)
+        return np.asarray(
+            [columns[g[0]] if len(g) else np.nan for g in encoder.groups], dtype=float
+        )
+
+    # -------------------------------------------------------------- predict
+    def _raw(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return _finite(predict_raw(self.module_, X))
+
+    def _mc_raw(self, X, n_samples, random_state):
+        check_n_samples(n_samples)
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        seed = seed_from_random_state(random_state)
+        return _finite(mc_predict_raw(self.module_, X, int(n_samples), seed))
+
+    def mc_predict(self, X, n_samples=50, random_state=None):
+        """Predictions under ``n_samples`` random dropout masks.
+
+        Monte Carlo dropout (Gal and Ghahramani 2016): the average over the
+        first axis approximates the predictive distribution and its spread
+        measures the model's uncertainty.  Batch normalization uses its
+        running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=50
+            Number of stochastic forward passes.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the masks.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_samples, n_rows, n_classes) or \
+(n_samples, n_rows[, n_targets])
+            The classifier's class probabilities; the regressor's predictions
+            (their means, with ``loss="gaussian_nll"``).
+        """
+        return self._from_raw(self._mc_raw(X, n_samples, random_state))
+
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.pop("module_", None)
+        trainer = state.pop("_trainer", None)
+        if module is not None:
+            state["_torch_state"] = save_state(trainer, module)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "_torch_bytes" in state:
+            # Development builds before the plain-values format: loading
+            # would give an estimator that looks fitted but has no network.
+            raise ValueError(
+                f"This {type(self).__name__} was saved by a development build "
+                "of skdrop whose file format (torch bytes) is no longer read; "
+                "refit it and save it again."
+            )
+        saved = state.pop("_torch_state", None)
+        # Parameters added since the file was written take their defaults.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                state.setdefault(name, param.default)
+        super().__setstate__(state)
+        if saved is not None:
+            self.module_, self._trainer = load_state(
+                saved, type(self).__name__, self._seeds[1] + self.n_iter_
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _finite(raw):
+    """``raw`` when every network output is finite, else a clear error."""
+    bad = ~np.isfinite(raw).all(axis=-1)
+    if bad.any():
+        # Monte Carlo draws stack on a leading axis: count input rows.
+        n_bad = int(bad.reshape(-1, raw.shape[-2]).any(axis=0).sum())
+        raise FloatingPointError(
+            f"The network's output is not finite (inf or NaN) for {n_bad} "
+            "input row(s): the computation overflowed. Either the "
+            "inputs are far outside the range of the training data (scale the "
+            "features, for example with StandardScaler, and keep new data on "
+            "the training scale) or the training diverged (try a smaller "
+            "learning_rate_init and, for regression, scale the target)."
+        )
+    return raw

@@ -1,0 +1,84 @@
+"""Utilities every layer of skdrop may import.
+
+Input checks, categorical encoding, devices and random generators, version
+stamps of saved estimators, progress bars, the L-BFGS driver, the search
+results builder and plotting helpers.  Nothing here imports another skdrop
+package except :mod:`skdrop.exceptions`; the names below are the declared
+API that the engine, the estimators, inspection, metrics and the report use.
+"""
+
+from ._categorical import (
+    CategoricalEncoder,
+    encoded_groups,
+    is_categorical_dtype,
+    one_hot_groups,
+    validate_X,
+    validate_X_y,
+)
+from ._devices import (
+    check_device_name,
+    float_dtype,
+    is_out_of_memory,
+    loading_device,
+    make_generator,
+    out_of_memory_error,
+    resolve_device,
+)
+from ._optimize import minimize_lbfgs
+from ._persistence import VersionedStateMixin
+from ._plotting import (
+    axes_array,
+    pyplot,
+)
+from ._progress import (
+    loss_progress,
+    progress_bar,
+)
+from ._search import cv_results
+from ._validation import (
+    atomic_fit,
+    check_dropout_grid,
+    check_magnitude,
+    column_position,
+    group_labels,
+    numeric_target,
+    parse_memory_size,
+    resolve_batch_size,
+    resolve_feature_groups,
+    scoring_name,
+    seed_from_random_state,
+)
+
+__all__ = [
+    "CategoricalEncoder",
+    "VersionedStateMixin",
+    "atomic_fit",
+    "axes_array",
+    "check_device_name",
+    "check_dropout_grid",
+    "check_magnitude",
+    "column_position",
+    "cv_results",
+    "encoded_groups",
+    "float_dtype",
+    "group_labels",
+    "is_categorical_dtype",
+    "is_out_of_memory",
+    "loading_device",
+    "loss_progress",
+    "make_generator",
+    "minimize_lbfgs",
+    "numeric_target",
+    "one_hot_groups",
+    "out_of_memory_error",
+    "parse_memory_size",
+    "progress_bar",
+    "pyplot",
+    "resolve_batch_size",
+    "resolve_device",
+    "resolve_feature_groups",
+    "scoring_name",
+    "seed_from_random_state",
+    "validate_X",
+    "validate_X_y",
+]

@@ -1,0 +1,87 @@
+"""What the cross-validated estimators share with
+:class:`~sklearn.model_selection.GridSearchCV`: the ``cv_results_`` table and
+its ranking of the candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def cv_results(
+    params: Sequence[Mapping[str, Any]],
+    test_scores: np.ndarray,
+    fit_times: np.ndarray,
+    score_times: np.ndarray,
+) -> dict[str, Any]:
+    """``cv_results_`` in :class:`~sklearn.model_selection.GridSearchCV`'s
+    layout.
+
+    Parameters
+    ----------
+    params : sequence of dict
+        The candidates' parameters, one dict per candidate, each with the
+        same names; each name gets a ``param_<name>`` column.
+    test_scores, fit_times, score_times : ndarray of shape \
+(n_candidates, n_splits)
+        Each candidate's test score (NaN for a failed fit), fit time and
+        score time on each split.
+
+    Returns
+    -------
+    results : dict
+        ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+        ``std_score_time``, ``param_<name>``, ``params``,
+        ``split<k>_test_score``, ``mean_test_score``, ``std_test_score`` and
+        ``rank_test_score``, in this order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdrop.utils._search import cv_results
+    >>> scores = np.array([[0.8, 0.9], [0.9, 0.8], [np.nan, 0.7]])
+    >>> times = np.ones_like(scores)
+    >>> results = cv_results([{"a": 1}, {"a": 2}, {"a": 3}], scores, times, times)
+    >>> results["rank_test_score"].tolist()
+    [1, 1, 3]
+    """
+    results: dict[str, Any] = {
+        "mean_fit_time": fit_times.mean(axis=1),
+        "std_fit_time": fit_times.std(axis=1),
+        "mean_score_time": score_times.mean(axis=1),
+        "std_score_time": score_times.std(axis=1),
+    }
+    for name in params[0] if len(params) else ():
+        results[f"param_{name}"] = _param_column([p[name] for p in params])
+    results["params"] = list(params)
+    for k in range(test_scores.shape[1]):
+        results[f"split{k}_test_score"] = test_scores[:, k]
+    mean = test_scores.mean(axis=1)
+    results["mean_test_score"] = mean
+    results["std_test_score"] = test_scores.std(axis=1)
+    results["rank_test_score"] = rank_scores(mean)
+    return results
+
+
+def rank_scores(mean: np.ndarray) -> np.ndarray:
+    """GridSearchCV's ``rank_test_score``: 1 for the best mean score, ties
+    sharing the smallest rank, NaN scores last (all 1 when every score is
+    NaN)."""
+    if np.isnan(mean).all():
+        return np.ones_like(mean, dtype=np.int32)
+    # Below every score (infinite ones kept as they are).
+    filled = np.where(np.isnan(mean), np.nanmin(mean) - 1, mean)
+    ranks: np.ndarray = rankdata(-filled, method="min")
+    return ranks.astype(np.int32, copy=False)
+
+
+def _param_column(values: list[Any]) -> np.ma.MaskedArray:
+    """One ``param_<name>`` column: an object array (a tuple stays one
+    entry), nothing masked."""
+    column = np.ma.MaskedArray(np.empty(len(values), dtype=object), mask=False)
+    for k, value in enumerate(values):
+        column[k] = value
+    return column
