@@ -124,6 +124,30 @@ def test_member_equals_single_fit(wine, dropout_type, early_stopping):
     _assert_same_network(member, single)
 
 
+@pytest.mark.parametrize("dropout_type", ["bernoulli", "gaussian"])
+def test_member_equals_single_fit_with_feature_groups(wine, dropout_type):
+    """Group input dropout (one mask per row and group) trains the same
+    network as a member of the grid as alone on the member's fold."""
+    X, y = wine
+    groups = [[0, 1, 2], [3, 4], [5, 6, 7, 8]]
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
+    params = dict(
+        SMALL,
+        dropout_type=dropout_type,
+        feature_groups=groups,
+        input_dropouts=[0.3],
+        hidden_dropouts=[0.2],
+        cv=folds,
+    )
+    search = DropoutMLPClassifierCV(**params).fit(X, y)
+    for (rows, _), member in zip(folds, search.estimators_, strict=True):
+        single = DropoutMLPClassifier(
+            **_plain_kwargs(search, input_dropout=0.3, hidden_dropout=0.2)
+        ).fit(X[rows], y[rows])
+        assert [list(g) for g in member.feature_groups_][:3] == groups
+        _assert_same_network(member, single)
+
+
 def test_member_equals_single_fit_regression_weighted(diabetes_scaled):
     X, y = diabetes_scaled
     rng = np.random.default_rng(0)
