@@ -35,14 +35,14 @@ def fit_lbfgs(
     keeps the last accepted iterate.
     """
     trainer.set_dtype(X.dtype)
-    flat = trainer.flat_parameters()
+    flat = trainer.stack.flat
     trainer.network.train()  # batch statistics, if any (rates are 0)
 
     def loss_grad(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         with torch.no_grad():
             flat.copy_(torch.from_numpy(params))
             loss = float(trainer.loss_and_gradient(X, Y, W, noise=False))
-        return loss, trainer.gradient.cpu().numpy().astype(np.float64)
+        return loss, trainer.stack.grad.cpu().numpy().astype(np.float64)
 
     cfg = trainer.config
     opt = minimize_lbfgs(

@@ -15,7 +15,7 @@ Scratch = Callable[[str, tuple[int, ...], torch.dtype], torch.Tensor]
 
 def optimizer_step(
     config: MLPConfig,
-    tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None],
+    tensors: tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]],
     rates: tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor],
     n_weights: int,
     lr_scale: torch.Tensor | None = None,
@@ -23,8 +23,8 @@ def optimizer_step(
 ) -> None:
     """One optimizer update of flat parameters, in place.
 
-    ``tensors`` are the parameters, their gradient and the two moments
-    (the second is None for "sgd"), the weights first (``n_weights``
+    ``tensors`` are the parameters, their gradient and the moments (one
+    for "sgd", two for Adam), the weights first (``n_weights``
     entries).  ``rates`` are the learning rate, Adam's bias-corrected step
     and "adamw"'s weight decay factor ``1 - lr * alpha``, each a number or,
     for members with their own rates, a tensor laid out like the
@@ -34,7 +34,8 @@ def optimizer_step(
     buffers.
     """
     cfg = config
-    p, g, m1, m2 = tensors
+    p, g, moments = tensors
+    m1 = moments[0]
     lr, step, decay = rates
 
     if lr_scale is not None and cfg.solver == "sgd":
@@ -52,7 +53,7 @@ def optimizer_step(
         else:
             p.add_(m1, alpha=cfg.momentum).sub_(_times(g, lr, scratch))
         return
-    assert m2 is not None
+    m2 = moments[1]
     m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
     m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
     if cfg.solver == "adamw" and cfg.alpha > 0:

@@ -193,6 +193,8 @@ class NetworkStack:
         self.shapes = [tuple(p.shape) for p in params]
         self.flat = flat
         self.grad = torch.zeros_like(flat)
+        # The optimizer's moments, laid out like ``flat`` (set by the trainer).
+        self.moments: list[Tensor] = []
         self.n_layers = len(template.linear_layers)
         self.n_weights = self.n_members * sum(
             lin.weight.numel() for lin in template.linear_layers
@@ -301,10 +303,12 @@ class NetworkStack:
         return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
 
     def kept(self, keep: list[int]) -> NetworkStack:
-        """The stack of the members at positions ``keep``."""
+        """The stack of the members at positions ``keep``, with their moments."""
         index = torch.tensor(keep, device=self.flat.device)
         sites = [self._sites[k] for k in keep]
-        return NetworkStack(self.template, sites, self.select(self.flat, index))
+        stack = NetworkStack(self.template, sites, self.select(self.flat, index))
+        stack.moments = [self.select(m, index) for m in self.moments]
+        return stack
 
     def unstacked(self, params: Tensor, network: DropoutNetwork) -> DropoutNetwork:
         """``network`` (of this architecture) with a member's ``params``, on

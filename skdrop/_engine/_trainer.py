@@ -121,10 +121,7 @@ class MLPTrainer(TrainerState):
         trainer._start(head, config, device, members)
         trainer.spec = spec
         trainer.stack = NetworkStack.members(networks, device)
-        trainer._moment1 = torch.zeros_like(trainer.stack.flat)
-        trainer._moment2 = None
-        if config.solver != "sgd":
-            trainer._moment2 = torch.zeros_like(trainer.stack.flat)
+        trainer.stack.moments = trainer._fresh_moments(trainer.stack.flat)
         return trainer
 
     def fit(
@@ -355,8 +352,7 @@ class MLPTrainer(TrainerState):
         stack, cfg = self.stack, self.config
         saved = [
             (t, k, stack.member(t, k))
-            for t in (stack.flat, self._moment1, self._moment2)
-            if t is not None
+            for t in (stack.flat, *stack.moments)
             for k in idle
         ]
         members = [self.members[m] for m in self.alive]
@@ -364,7 +360,7 @@ class MLPTrainer(TrainerState):
             member.steps += k not in idle
         optimizer_step(
             cfg,
-            (stack.flat, stack.grad, self._moment1, self._moment2),
+            (stack.flat, stack.grad, stack.moments),
             step_rates(cfg, members, self._per_member),
             stack.n_weights,
             self._lr_scale,
@@ -494,7 +490,7 @@ class MLPTrainer(TrainerState):
             member.best = None
             if self.stack.lone:
                 if best is not None:
-                    self._restore(best)
+                    self._restore(*best)
                 continue
             params, epoch = self.stack.member(self.stack.flat, k), member.epochs_run
             if best is not None:
@@ -513,9 +509,4 @@ class MLPTrainer(TrainerState):
         self.alive = [self.alive[k] for k in keep]
         if not self.alive or self.stack.lone or not gone:
             return
-        index = torch.tensor(keep, device=self.device)
-        stack = self.stack
-        moment1 = stack.select(self._moment1, index)
-        moment2 = None if self._moment2 is None else stack.select(self._moment2, index)
-        self.stack = stack.kept(keep)
-        self._moment1, self._moment2 = moment1, moment2
+        self.stack = self.stack.kept(keep)
