@@ -397,49 +397,19 @@ class NoiseSite:
         return self.kind == "dropconnect"
 
     def eval_scale(self) -> float:
-        if self.learned:
-            return 1.0
-        if (
-            self.active
-            and self.scaling == "test_time"
-            and self.kind
-            in (
-                "bernoulli",
-                "dropconnect",
-            )
-        ):
-            return self.keep
-        return 1.0
+        masks = self.kind in ("bernoulli", "dropconnect") and not self.learned
+        return self.keep if masks and self.scaling == "test_time" else 1.0
 
     def train_scale(self) -> float:
         """The factor on the matrix product in training: ``1 / keep`` for
         inverted Bernoulli and DropConnect masks (kept 0/1 so that the
-        product applies it for free), 1 for the other noises."""
-        if self.learned:
-            return 1.0  # in the Concrete multiplier
-        if not self.active:
-            return self.eval_scale()
-        if self.kind in ("bernoulli", "dropconnect") and self.scaling == "inverted":
-            return 1.0 / self.keep
-        return 1.0
+        product applies it for free), 1 for the other noises (a learned
+        rate's is in its Concrete multiplier)."""
+        masks = self.kind in ("bernoulli", "dropconnect") and not self.learned
+        return 1.0 / self.keep if masks and self.scaling == "inverted" else 1.0
 
     def _bits(self, rows: int, cols: int, noise: NoiseSource) -> Tensor:
-        if self.group_index is None:
-            return noise.keep_bits(rows, cols, self.keep)
-        assert self.n_groups is not None
-        mask = noise.keep_bits(rows, self.n_groups, self.keep)
-        return mask.index_select(1, self.group_index.to(mask.device))
-
-    def _gaussian(
-        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
-    ) -> Tensor:
-        sigma = (self.rate / (1.0 - self.rate)) ** 0.5
-        n = cols if self.group_index is None else self.n_groups
-        assert n is not None
-        draws = noise.normal(rows, n, dtype).mul_(sigma).add_(1.0)
-        if self.group_index is not None:
-            draws = draws.index_select(1, self.group_index.to(draws.device))
-        return draws
+        return self._to_columns(noise.keep_bits(rows, self._draws(cols), self.keep))
 
     def sample_scaled(
         self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
@@ -463,7 +433,9 @@ class NoiseSite:
             bits = self._bits(rows, cols, noise).to(noise.device)
             return bits, None, self.train_scale()
         if self.kind == "gaussian":
-            return self._gaussian(rows, cols, noise, dtype).to(noise.device), None, 1.0
+            sigma = (self.rate / (1.0 - self.rate)) ** 0.5
+            draws = noise.normal(rows, self._draws(cols), dtype).mul_(sigma).add_(1.0)
+            return self._to_columns(draws).to(noise.device), None, 1.0
         a, b = alpha_dropout_affine(self.keep)
         kept = self._bits(rows, cols, noise).to(device=noise.device, dtype=dtype)
         offset = (1.0 - kept).mul_(a * ALPHA_PRIME).add_(b)

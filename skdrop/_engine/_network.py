@@ -28,6 +28,8 @@ _PREDICT_ELEMENTS = 1 << 20
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "selu")
 _BN_EPS = 1e-5
+# What a saved network keeps of each of its sites.
+_SITE_FIELDS = "rate kind scaling group_index n_groups learned per_column".split()
 _BN_MOMENTUM = 0.1
 
 
@@ -156,20 +158,12 @@ class DropoutNetwork(nn.Module):
         What the estimators save instead of pickling the module, so that a
         skops file holds no code to trust; :meth:`from_plain` rebuilds it.
         """
-        sites = [
-            {
-                "rate": site.rate,
-                "kind": site.kind,
-                "scaling": site.scaling,
-                "group_index": None
-                if site.group_index is None
-                else site.group_index.cpu().numpy(),
-                "n_groups": site.n_groups,
-                "learned": site.learned,
-                "per_column": site.per_column,
-            }
-            for site in self.sites
-        ]
+        sites = []
+        for site in self.sites:
+            plain = {name: getattr(site, name) for name in _SITE_FIELDS}
+            if site.group_index is not None:
+                plain["group_index"] = site.group_index.cpu().numpy()
+            sites.append(plain)
         return {
             "n_inputs": self.linear_layers[0].in_features,
             "hidden_layer_sizes": [lin.out_features for lin in self.linear_layers[:-1]],
@@ -256,13 +250,8 @@ class DropoutNetwork(nn.Module):
         with torch.no_grad():
             for i, linear in enumerate(self.linear_layers):
                 weight = linear.weight.double() * self.sites[i].eval_scale()
-                bias = (
-                    linear.bias.double()
-                    if linear.bias is not None
-                    else torch.zeros(
-                        weight.shape[0], dtype=torch.float64, device=weight.device
-                    )
-                )
+                b = linear.bias
+                bias = weight.new_zeros(len(weight)) if b is None else b.double()
                 if i < len(self.norm_layers):
                     norm = self.norm_layers[i]
                     assert norm.running_mean is not None
@@ -349,16 +338,3 @@ def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
     activations in the widest layer."""
     widths = [lin.weight.shape[0] for lin in network.linear_layers]
     return max(1, _PREDICT_ELEMENTS // max([*widths, n_cols]))
-
-
-def predict_tensor(network: DropoutNetwork, X: Tensor) -> Tensor:
-    """Evaluation-mode outputs for rows already on the network's device."""
-    rows = chunk_rows(network, X.shape[1])
-    network.eval()
-    dtype = network.linear_layers[0].weight.dtype
-    with torch.no_grad():
-        parts = [
-            network(X[start : start + rows].to(dtype))
-            for start in range(0, X.shape[0], rows)
-        ]
-    return torch.cat(parts)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from ._state import NetworkState
 
 Scratch = Callable[[str, tuple[int, ...], torch.dtype], torch.Tensor]
 
@@ -85,19 +88,14 @@ def max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
         weight.view(-1, weight.shape[-1]).renorm_(2, 0, max_norm)
 
 
-class _Stepping(Protocol):
-    learning_rate: float
-    steps: int
-
-
 def step_rates(
     config: MLPConfig,
-    states: Sequence[_Stepping],
+    states: Sequence[NetworkState],
     expand: Callable[[list[float]], float | torch.Tensor],
 ) -> tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor]:
-    """The ``rates`` of :func:`optimizer_step` for networks trained side by
-    side, each at its own learning rate and step count; ``expand`` turns
-    per-network values into a number (all equal) or a tensor."""
+    """The ``rates`` of :func:`optimizer_step` of networks each at its own
+    learning rate and step count; ``expand`` turns per-network values into
+    a number (all equal) or a tensor."""
     # Only the rates the solver uses: each tensor costs a copy per step.
     lr: float | torch.Tensor = 1.0
     step: float | torch.Tensor = 1.0
@@ -120,18 +118,7 @@ def step_rates(
     return lr, step, decay
 
 
-class StoppingState(Protocol):
-    """The counters scikit-learn's schedule and stopping rule keep (a
-    trainer's or a member's)."""
-
-    best_loss: float
-    best_validation_score: float
-    no_improvement_count: int
-    learning_rate: float
-    samples_seen: int
-
-
-def schedule(state: StoppingState, config: MLPConfig) -> None:
+def schedule(state: NetworkState, config: MLPConfig) -> None:
     """scikit-learn's learning rate after an epoch: ``learning_rate="invscaling"``
     divides the SGD learning rate by ``(samples seen + 1) ** power_t``."""
     if config.solver == "sgd" and config.learning_rate == "invscaling":
@@ -141,15 +128,14 @@ def schedule(state: StoppingState, config: MLPConfig) -> None:
 
 
 def stopping_rule(
-    state: StoppingState, config: MLPConfig, loss: float, score: float | None
+    state: NetworkState, config: MLPConfig, loss: float, score: float | None
 ) -> tuple[bool, bool]:
     """scikit-learn's MLP stopping rule after an epoch: ``(stop, improved)``.
 
-    Without ``score`` training stops when the training loss has not improved
-    by ``tol`` for more than ``n_iter_no_change`` epochs; with it (early
-    stopping) the same rule applies to the validation score, and
-    ``improved`` says that this epoch's score is the best so far (its weights
-    are the ones to keep).  ``learning_rate="adaptive"`` divides the SGD
+    Training stops when the training loss (or, with ``score``, the
+    validation score) has not improved by ``tol`` for more than
+    ``n_iter_no_change`` epochs; ``improved`` says that this epoch's score
+    is the best so far.  ``learning_rate="adaptive"`` divides the SGD
     learning rate by 5 instead of stopping, down to 1e-6.
     """
     tol = config.tol

@@ -2,32 +2,24 @@
 their training pass: forward with noise, hand-written backward, penalties
 (torch only).
 
-For the small layers of tabular models autograd's bookkeeping costs more
-than the arithmetic, so the training forward pass keeps what the gradient
-needs and :meth:`NetworkStack.backward` computes it directly; the test suite
-checks it against autograd through :class:`~skdrop._engine._network.DropoutNetwork`
-for every layer option.
+Autograd's bookkeeping costs more than the arithmetic of small tabular
+layers, so the training forward pass keeps what the gradient needs and
+:meth:`NetworkStack.backward` computes it directly (the tests check it
+against autograd for every layer option).
 
-All parameters live in one flat tensor, laid out by parameter with a member
-axis: block ``j`` holds parameter ``j`` of every member, ``[M, *shape]``, the
-weights of the linear layers first (the L2 penalty's), then the rate logits,
-the biases and the batch-norm scales and shifts, in the module's order.  The
-gradients share the layout, so the optimizer updates every member with a
-handful of elementwise operations whatever the depth.
+The flat tensor is laid out by parameter with a member axis: block ``j``
+holds parameter ``j`` of every member, ``[M, *shape]``, the linear layers'
+weights first (the L2 penalty's), then the others in the module's order.
+Gradients and optimizer moments share the layout, so a handful of
+elementwise operations update every member whatever the depth.
 
-A cross-validated grid of dropout rates is M networks that differ only in
-their rates, their seeds and their training rows.  Side by side (activations
-``[M, rows, cols]``) M small matrix products per layer become one batched
-product (``torch.baddbmm``), and M optimizer updates one: on tabular sizes a
-training step is mostly overhead, so M members cost far less than M fits
-(TabM, Gorishniy et al. 2025, trains its ensembles the same way).  A network
-trained alone (:meth:`NetworkStack.lone`) has no member axis: its activations
-are ``[rows, cols]``, its module's parameters are views of the flat tensor,
-and it runs the plain products (``addmm`` with the dropout scale as ``alpha``),
-so a single fit computes exactly what it always has.  Only the few operations
-that multiply choose between the two; batch normalization and learned
-(Concrete) rates need a network alone (padding rows would mix into batch
-statistics).
+Side by side (activations ``[M, rows, cols]``) the M members of a
+cross-validated grid multiply in one batched product per layer
+(``torch.baddbmm``): on tabular sizes a step is mostly overhead, so M
+members cost far less than M fits (TabM, Gorishniy et al. 2025, trains its
+ensembles the same way).  A network alone has no member axis and runs the
+plain products (``addmm``, the dropout scale as ``alpha``), so a single fit
+computes exactly what it always has.
 """
 
 from __future__ import annotations
@@ -158,10 +150,8 @@ class _LayerCache:
 
 class NetworkStack:
     """The parameters of M networks of ``template``'s architecture in one
-    flat tensor (see the module doc), and their training pass.
-
-    Build it with :meth:`alone` (one network trained alone, whose parameters
-    become views of the flat tensor) or :meth:`members`.
+    flat tensor (see the module doc), and their training pass; built by
+    :meth:`alone` or :meth:`members`.
 
     Parameters
     ----------
@@ -298,16 +288,16 @@ class NetworkStack:
             b[m].copy_(values[start : start + size])
             start += size
 
-    def select(self, t: Tensor, keep: Tensor) -> Tensor:
-        """The entries of ``t`` of the members ``keep``, in the same layout."""
-        return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
-
     def kept(self, keep: list[int]) -> NetworkStack:
         """The stack of the members at positions ``keep``, with their moments."""
         index = torch.tensor(keep, device=self.flat.device)
+
+        def select(t: Tensor) -> Tensor:
+            return torch.cat([b.index_select(0, index).ravel() for b in self.blocks(t)])
+
         sites = [self._sites[k] for k in keep]
-        stack = NetworkStack(self.template, sites, self.select(self.flat, index))
-        stack.moments = [self.select(m, index) for m in self.moments]
+        stack = NetworkStack(self.template, sites, select(self.flat))
+        stack.moments = [select(m) for m in self.moments]
         return stack
 
     def unstacked(self, params: Tensor, network: DropoutNetwork) -> DropoutNetwork:
