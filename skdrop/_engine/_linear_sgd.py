@@ -1,11 +1,7 @@
-"""Linear models with real dropout masks, by averaged SGD (torch only).
-
-Linear regression (squared loss) and logistic regression (binary: sigmoid,
-multinomial: softmax).  The reference for the deterministic solvers: for the
-squared loss, the expected loss minimized here is the one
-:mod:`skdrop.linear_model._closed_form` minimizes in closed form; for the
-logistic losses, it is the dropout objective that
-:mod:`skdrop.linear_model._logistic_objectives` approximates.
+"""Linear and logistic regression with real dropout masks, by averaged SGD
+(torch only): the reference for the deterministic solvers of
+:mod:`skdrop.linear_model`, whose objectives are this one's expectation
+(exactly for the squared loss, approximately for the logistic losses).
 """
 
 from __future__ import annotations
@@ -171,14 +167,8 @@ def fit_linear_sgd(
         sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
     coef, intercept = problem.unscale(sgd.average.tail_mean())
-    return LinearSGDResult(
-        coef=coef,
-        intercept=intercept,
-        n_iter=len(loss_curve),
-        converged=converged,
-        loss_curve=loss_curve,
-        interrupted=interrupted,
-    )
+    n_iter = len(loss_curve)
+    return LinearSGDResult(coef, intercept, n_iter, converged, loss_curve, interrupted)
 
 
 @dataclass
@@ -360,8 +350,7 @@ class _BlockAverage:
         return (self._sums[b] - self._sums[a]) / steps
 
     def tail_mean(self) -> Array:
-        n_blocks = len(self._counts) - 1
-        return self._mean(n_blocks // 2, n_blocks)
+        return self._mean(self.n_blocks // 2, self.n_blocks)
 
     def relative_standard_error(self) -> float:
         """``||SE|| / ||mean||`` from ``_N_BATCHES`` batch means of the tail.
@@ -370,7 +359,7 @@ class _BlockAverage:
         steps for the batch means to be nearly independent: the estimate is
         only made once every batch holds ``_MIN_BATCH_STEPS`` steps.
         """
-        n_blocks = len(self._counts) - 1
+        n_blocks = self.n_blocks
         first = n_blocks // 2
         counts = np.asarray(self._counts)
         tail_steps = counts[n_blocks] - counts[first]

@@ -1,12 +1,10 @@
 """The multilayer perceptron with dropout.
 
 :class:`DropoutNetwork` is an ordinary :class:`torch.nn.Module`: its forward
-pass is differentiable, so a user can train or inspect ``module_`` with
-autograd, and it is what prediction and Monte Carlo dropout run.  The
-training engine does not use autograd: :mod:`skdrop._engine._stack` holds the
-parameters of one or many networks in one flat tensor and has the training
-forward pass and its hand-written backward pass.  The test suite checks the
-two against each other for every layer option.
+pass is differentiable (a user can train or inspect ``module_`` with
+autograd), and it is what prediction and Monte Carlo dropout run.  Training
+runs the hand-written passes of :mod:`skdrop._engine._stack`; the tests check
+the two against each other for every layer option.
 """
 
 from __future__ import annotations
@@ -151,7 +149,6 @@ class DropoutNetwork(nn.Module):
             for site in self.sites
         ]
 
-    # ------------------------------------------------------------ saving
     def to_plain(self) -> dict[str, Any]:
         """Architecture and weights as plain values (lists, numpy arrays).
 
@@ -266,7 +263,6 @@ class DropoutNetwork(nn.Module):
                 intercepts.append(bias.cpu().numpy())
         return coefs, intercepts
 
-    # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor, noise: NoiseSource | None = None) -> Tensor:
         """Raw outputs (logits or values) for a batch ``x``."""
         if noise is None and self.training and any(s.active for s in self.sites):

@@ -149,20 +149,11 @@ class _LayerCache:
 
 
 class NetworkStack:
-    """The parameters of M networks of ``template``'s architecture in one
-    flat tensor (see the module doc), and their training pass; built by
-    :meth:`alone` or :meth:`members`.
-
-    Parameters
-    ----------
-    template : DropoutNetwork
-        The architecture; for a network alone, the network itself.
-    sites : list of list of NoiseSite
-        Each member's dropout (a network alone reads its module's).
-    flat : Tensor
-        The parameters in the layout of the module doc.
-    lone : bool
-        A network alone: no member axis.
+    """The parameters of M networks of ``template``'s architecture in ``flat``
+    (laid out as the module doc says), and their training pass; built by
+    :meth:`alone` (``lone``: the network itself, no member axis) or
+    :meth:`members`.  ``sites`` are each member's dropout (a network alone
+    reads its module's).
     """
 
     def __init__(
@@ -254,7 +245,6 @@ class NetworkStack:
         # A network alone may change its dropout between fits (warm start).
         return [self.template.sites] if self.lone else self._sites
 
-    # ------------------------------------------------------------ layout
     def blocks(self, t: Tensor) -> list[Tensor]:
         """``t`` (laid out like the flat parameters) as ``[M, size]`` blocks."""
         out, start = [], 0
@@ -335,7 +325,6 @@ class NetworkStack:
         dtype, device = self.flat.dtype, self.flat.device
         return torch.tensor(scales, dtype=dtype, device=device).view(-1, 1, 1)
 
-    # ----------------------------------------------------------- forward
     def forward_train(
         self, x: Tensor, noises: list[NoiseSource] | None, lengths: list[int]
     ) -> tuple[Tensor, list[_LayerCache]]:
@@ -510,7 +499,6 @@ class NetworkStack:
             self._buffers[f"ones{i}"] = ones
         return torch.stack([ones if m is None else m for m in masks], out=out)
 
-    # ---------------------------------------------------------- backward
     def backward(self, g: Tensor, cache: list[_LayerCache]) -> None:
         """Write the parameter gradients of a training step into
         :attr:`grad`, from ``g``, the gradient of the loss with respect to
@@ -577,7 +565,6 @@ class NetworkStack:
         n = g.shape[0]
         return (gx * n - gx.sum(0) - xhat * (gx * xhat).sum(0)) * (inv_std / n)
 
-    # --------------------------------------------------------- penalties
     def l2_penalty_(self, l2: float, scale: float | Tensor) -> Tensor:
         """scikit-learn's ``l2 / (2 n) ||W||^2`` of each member (``n`` its
         batch weight ``scale``), its gradient added to :attr:`grad`."""
@@ -631,29 +618,19 @@ class NetworkStack:
             units += [width] * logits.numel()
         thetas = [self.logit[i] for i in learned]
         dtype, device = self.flat.dtype, self.flat.device
+        theta, square = torch.cat(thetas), torch.cat(squares)
         if device.type == "cpu":
-            total, grad, inv_keep = _concrete_terms(
-                torch.cat(thetas).numpy().astype(np.float64),
-                torch.cat(squares).numpy().astype(np.float64),
-                np.asarray(units),
-                wr,
-                dr,
-                np.exp,
-                _np_softplus,
+            theta_, square_ = (t.numpy().astype(np.float64) for t in (theta, square))
+            terms = _concrete_terms(
+                theta_, square_, np.asarray(units), wr, dr, np.exp, _np_softplus
             )
-            total = torch.tensor(total, dtype=dtype)
-            grad = torch.from_numpy(grad).to(dtype)
-            inv_keep = torch.from_numpy(inv_keep).to(dtype)
+            total, grad, inv_keep = (torch.as_tensor(t).to(dtype) for t in terms)
         else:
-            total, grad, inv_keep = _concrete_terms(
-                torch.cat(thetas),
-                torch.cat(squares),
-                torch.tensor(units, dtype=dtype, device=device),
-                wr,
-                dr,
-                torch.exp,
-                F.softplus,
+            units_ = torch.tensor(units, dtype=dtype, device=device)
+            terms = _concrete_terms(
+                theta, square, units_, wr, dr, torch.exp, F.softplus
             )
+            total, grad, inv_keep = terms
         start = 0
         for i in learned:
             site, n = sites[i], self.logit[i].numel()

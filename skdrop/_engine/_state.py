@@ -69,17 +69,10 @@ _OF_THE_NETWORK = {f.name for f in fields(NetworkState)} | set(_ALIASES)
 
 class TrainerState:
     """The state of a trainer (see the module doc); ``TrainerState(network,
-    ...)`` holds one network alone.
-
-    Parameters
-    ----------
-    network : DropoutNetwork
-        Already initialized and on ``device``.
-    head : {"softmax", "logistic", "identity", "gaussian"}
-    config : MLPConfig
-    noise_seed, shuffle_seed : int
-        Seeds of the private mask and shuffling streams.
-    device : torch.device
+    ...)`` holds one ``network`` alone, initialized and on ``device``, trained
+    for ``head`` ({"softmax", "logistic", "identity", "gaussian"}) with
+    ``config``, its mask and shuffling streams seeded ``noise_seed`` and
+    ``shuffle_seed``.
     """
 
     network: DropoutNetwork  # a network alone's
@@ -131,7 +124,6 @@ class TrainerState:
             torch.zeros_like(flat) for _ in range(1 + (self.config.solver != "sgd"))
         ]
 
-    # ------------------------------------------------- a network alone
     def _flatten(self, moments: list[Tensor] | None = None) -> None:
         """Make the network's parameters views of one flat tensor, with the
         optimizer ``moments`` (None: fresh ones)."""
@@ -176,7 +168,6 @@ class TrainerState:
         twin._flatten([m.clone() for m in self.stack.moments])
         return twin
 
-    # ------------------------------------------------------ interruption
     def _buffers(self) -> list[Tensor]:
         # Batch norm's running statistics (a network alone); faster than
         # Module.buffers(), which walks the module tree.
@@ -217,14 +208,11 @@ class TrainerState:
         self.noise.rewind(mark["noise"])
         self.network.eval()
 
-    # ------------------------------------------------------------ saving
     def state_dict(self) -> dict[str, Any]:
-        """Optimizer, schedule, stopping counters and random streams of a
-        network alone as plain values (numpy arrays, numbers, dicts),
-        without the network.
-
-        With :meth:`from_state` this continues training exactly where it
-        stopped, on the same kind of device.
+        """Optimizer, schedule, stopping counters and random streams of a network
+        alone as plain values (numpy arrays, numbers, dicts), without the network:
+        with :meth:`from_state` training continues exactly where it stopped, on
+        the same kind of device.
         """
         self._ensure_flat()
         moments = [m.cpu().numpy() for m in self.stack.moments] + [None]
@@ -246,11 +234,9 @@ class TrainerState:
         device: torch.device,
         noise_seed: int,
     ) -> Self:
-        """The trainer saved by :meth:`state_dict`, driving ``network``.
-
-        The random streams continue where they were when the device kind is
-        the same; after a move between the CPU and a GPU a new mask stream
-        starts from ``noise_seed`` (the optimizer state carries over).
+        """The trainer saved by :meth:`state_dict`, driving ``network``; after a
+        move between the CPU and a GPU a new mask stream starts from
+        ``noise_seed`` (the optimizer state carries over).
         """
         known = set(MLPConfig.__dataclass_fields__)
         config = MLPConfig(**{k: v for k, v in state["config"].items() if k in known})

@@ -149,7 +149,6 @@ class MLPTrainer(TrainerState):
         self._finish(list(range(len(self.alive))), by_rule=False)
         return [self.finished[m] for m in range(len(self.members))]
 
-    # ------------------------------------------------------------- epochs
     def _run(
         self,
         X: Tensor,
@@ -241,7 +240,6 @@ class MLPTrainer(TrainerState):
         assert plan is not None
         return plan
 
-    # ----------------------------------------------------------- one step
     def _step(
         self, xb: Tensor, yb: Tensor, wb: Tensor | None, lengths: list[int]
     ) -> Tensor:
@@ -350,7 +348,6 @@ class MLPTrainer(TrainerState):
             [column[:, None].expand(-1, b.shape[1]).ravel() for b in blocks]
         )
 
-    # --------------------------------------------------------- validation
     def _member_validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Validation:
         plans = [self._plan(m) for m in self.alive]
         rows = [p.validation_rows for p in plans if p.validation_rows is not None]
@@ -385,7 +382,6 @@ class MLPTrainer(TrainerState):
         loss, score = validation_metrics(raw, target, weights, self.head, n_rows)
         return loss.tolist(), score.tolist()
 
-    # ------------------------------------------------------------ stopping
     def _judge(
         self, losses: list[float], scores: tuple[list[float], list[float]] | None
     ) -> list[int]:
