@@ -72,16 +72,14 @@ def fit_linear_sgd(
     loss: str = "squared",
 ) -> LinearSGDResult:
     """Minimize the inverted-dropout loss of a linear model by SGD with real
-    masks.
-
-    ``loss`` is ``"squared"`` (``y`` of shape (n, n_targets)), ``"binary"``
-    (the logistic loss of ``y`` in {0, 1}, shape (n, 1)) or ``"multinomial"``
-    (the softmax loss, ``y`` one-hot of shape (n, K)).
+    masks: ``loss`` "squared" (``y`` (n, n_targets), standardized here),
+    "binary" (logistic, ``y`` in {0, 1}, (n, 1)) or "multinomial" (softmax,
+    ``y`` one-hot (n, K)).
 
     Each step draws a fresh mask for every row of the mini-batch (one per row
-    and group), so the expected loss is the marginalized objective solved
-    exactly by :mod:`skdrop.linear_model._closed_form`.  Three choices make the estimate
-    converge to that solution rather than hover around it:
+    and group), so the expected loss is the marginalized objective.  Three
+    choices make the estimate converge to its minimizer rather than hover
+    around it:
 
     * columns are rescaled to unit uncentered second moment (masks commute
       with column scaling, so the objective is unchanged) and the intercept
@@ -91,17 +89,12 @@ def fit_linear_sgd(
       of the expected loss (a power iteration), decaying slowly as
       ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
     * the returned weights are the average of the iterates over the second
-      half of all steps (Polyak-Ruppert averaging).  For the logistic losses
-      the gradient is not affine in the weights: the decaying step is what
-      makes the average converge to the minimizer rather than near it.
+      half of all steps (Polyak-Ruppert averaging).
 
-    The logistic losses leave the target as it is; the squared loss
-    standardizes it.
-
-    The mask noise limits the precision to about ``1 / sqrt(rows seen)``.
-    Training stops once the relative standard error of the averaged weights,
-    estimated by batch means over the averaged steps, is below ``tol``, or
-    after ``max_iter`` epochs.
+    The mask noise limits the precision to about ``1 / sqrt(rows seen)``:
+    training stops once the relative standard error of the averaged weights
+    (batch means over the averaged steps) is below ``tol``, or after
+    ``max_iter`` epochs.
     """
     if loss not in _CURVATURE:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")

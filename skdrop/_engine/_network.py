@@ -57,23 +57,11 @@ def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Ten
 class DropoutNetwork(nn.Module):
     """Linear -> [BatchNorm] -> activation -> dropout, repeated, then Linear.
 
-    Parameters
-    ----------
-    n_inputs, n_outputs : int
-        Widths of the input and of the output layer.
-    hidden_layer_sizes : sequence of int
-        Widths of the hidden layers.
-    activation : {"identity", "logistic", "tanh", "relu", "selu"}
-    sites : list of NoiseSite
-        One per linear layer: the dropout applied to that layer's input
-        (site 0 is input dropout).  The output layer's own output is never
-        dropped.
-    batch_norm : bool
-        Batch normalization between each hidden linear layer and its
-        activation; those linear layers then have no bias.
+    ``sites`` holds one :class:`NoiseSite` per linear layer, the dropout of
+    that layer's input (site 0: input dropout); the output is never dropped.
+    With ``batch_norm`` the hidden linear layers have no bias and a batch
+    normalization before their activation.
 
-    Notes
-    -----
     Dropout is active when a :class:`NoiseSource` is passed to
     :meth:`forward`, or in training mode (drawing a seed from torch's global
     generator, like :class:`torch.nn.Dropout`).  Batch normalization uses the

@@ -26,15 +26,14 @@ def optimizer_step(
 ) -> None:
     """One optimizer update of flat parameters, in place.
 
-    ``tensors`` are the parameters, their gradient and the moments (one
-    for "sgd", two for Adam), the weights first (``n_weights``
-    entries).  ``rates`` are the learning rate, Adam's bias-corrected step
-    and "adamw"'s weight decay factor ``1 - lr * alpha``, each a number or,
-    for members with their own rates, a tensor laid out like the
-    parameters.  ``lr_scale`` multiplies the learning rate per entry (on
-    the gradient for SGD, on the step for Adam, which is invariant to the
-    gradient's scale); ``scratch(name, shape, dtype)`` lends reusable
-    buffers.
+    ``tensors`` are the parameters (the ``n_weights`` weights first), their
+    gradient and the moments (one for "sgd", two for Adam).  ``rates`` are
+    the learning rate, Adam's bias-corrected step and "adamw"'s weight decay
+    factor ``1 - lr * alpha``, each a number or a tensor laid out like the
+    parameters (members with their own rates).  ``lr_scale`` multiplies the
+    learning rate per entry (on the gradient for SGD, on the step for Adam,
+    which is invariant to the gradient's scale); ``scratch(name, shape,
+    dtype)`` lends reusable buffers.
     """
     cfg = config
     p, g, moments = tensors

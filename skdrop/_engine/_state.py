@@ -25,17 +25,10 @@ from ._stack import NetworkStack
 # the weights' step (Adam's 1e-3 per step) a rate needs thousands of steps
 # to leave its initial 0.1, more than most fits take.
 LOGIT_LR_FACTOR = 10.0
-# The counters a saved trainer keeps, by their name in its state.
-_SAVED = (
-    ("shuffle_seed", int),
-    ("epochs_run", int),
-    ("samples_seen", int),
-    ("best_loss", float),
-    ("best_validation_score", float),
-    ("no_improvement_count", int),
-    ("steps", int),
-    ("learning_rate", float),
-)
+# The counters a saved trainer keeps, by their name in its state, and their type.
+_SAVED: dict[str, type] = dict.fromkeys(("shuffle_seed", "epochs_run"), int)
+_SAVED |= {"samples_seen": int, "best_loss": float, "best_validation_score": float}
+_SAVED |= {"no_improvement_count": int, "steps": int, "learning_rate": float}
 
 
 @dataclass
@@ -220,7 +213,7 @@ class TrainerState:
             "head": self.head,
             "config": asdict(self.config),
             "noise": self.noise.state_dict(),
-            **{name: getattr(self.members[0], name) for name, _ in _SAVED},
+            **{name: getattr(self.members[0], name) for name in _SAVED},
             "moment1": moments[0],
             "moment2": moments[1],
         }
@@ -251,7 +244,7 @@ class TrainerState:
         noise = NoiseSource.from_state(state["noise"], device)
         if noise is not None:
             trainer.noise = noise
-        for name, kind in _SAVED:
+        for name, kind in _SAVED.items():
             setattr(trainer.members[0], name, kind(state[name]))
         moments, dtype = trainer.stack.moments, trainer.stack.flat.dtype
         for k, saved in enumerate((state["moment1"], state["moment2"])):
