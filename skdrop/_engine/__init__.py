@@ -32,7 +32,7 @@ from ..utils import (
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSource
 from ._lbfgs import fit_lbfgs
 from ._linear_sgd import fit_linear_sgd
-from ._network import ACTIVATIONS, DropoutNetwork, chunk_rows, predict_tensor
+from ._network import ACTIVATIONS, DropoutNetwork, chunk_rows
 from ._objective import DIVERGENCE_ADVICE, GAUSSIAN_MIN_VARIANCE
 from ._optimizer import MLPConfig
 from ._spec import (
@@ -81,10 +81,8 @@ def build_trainer(
     seeds: list[int],
     device: torch.device,
 ) -> MLPTrainer:
-    """A freshly initialized network on ``device`` and its trainer.
-
-    ``seeds`` are the initialization, mask and shuffling seeds.
-    """
+    """A freshly initialized network on ``device`` and its trainer;
+    ``seeds`` are the initialization, mask and shuffling seeds."""
     network = initialized_network(spec, seeds[0]).to(device)
     return MLPTrainer(
         network, head, config, noise_seed=seeds[1], shuffle_seed=seeds[2], device=device
@@ -99,18 +97,13 @@ def resume_trainer(
     config: MLPConfig,
     seeds: tuple[int, int],
 ) -> MLPTrainer:
-    """A copy of ``trainer`` to continue training, with the dropout of
-    ``spec``; for a network loaded without its trainer (moved between
-    devices), a new trainer around a copy of it.
-
-    Training the result leaves ``trainer`` and ``network`` untouched, so an
-    estimator whose fit fails keeps its previous state.  ``ValueError`` when
-    ``spec`` asks for another architecture than the network's.
-    """
+    """A copy of ``trainer`` (for a network loaded without it, a new trainer
+    around a copy of ``network``) to continue training with the dropout of
+    ``spec``: an estimator whose fit fails keeps its previous state.
+    ``ValueError`` when ``spec`` asks for another architecture."""
     spec.check_architecture(network)
     if trainer is not None:
-        twin = trainer.copy()
-        solver = twin.config.solver
+        twin, solver = trainer.copy(), trainer.config.solver
         twin.config = config
         if config.solver != solver:
             # The moments of one solver mean nothing to another.
@@ -143,9 +136,11 @@ def _device_errors(
         raise out_of_memory_error(device, X.shape[0], X.shape[1], batch) from exc
 
 
-def _to_device(a: NDArray[Any] | None, device: torch.device, dtype: torch.dtype) -> Any:
-    if a is None:
-        return None
+def _to_device(
+    a: NDArray[Any] | torch.Tensor | None, device: torch.device, dtype: torch.dtype
+) -> Any:
+    if a is None or isinstance(a, torch.Tensor):
+        return None if a is None else a.to(device=device, dtype=dtype)
     # torch warns about read-only arrays (joblib memmaps, for one) even
     # though training only reads them.
     a = np.ascontiguousarray(a)
@@ -163,13 +158,12 @@ def train(
     validation: tuple[FloatArray, FloatArray, FloatArray | None] | None = None,
     progress: Progress | None = None,
 ) -> EpochsResult:
-    """Train ``trainer`` on numpy rows, moved to its device once.
+    """Train ``trainer`` on numpy rows, moved to its device once: L-BFGS
+    (float64 where the device has it) or mini-batch epochs, with early
+    stopping on ``validation`` when given.
 
-    ``solver="lbfgs"`` runs full-batch L-BFGS (``max_epochs`` iterations,
-    float64 where the device has it); the other solvers run mini-batch
-    epochs, with early stopping on ``validation`` when given.  Raises
     ``FloatingPointError`` when the trained network predicts non-finite
-    values on its training rows, and ``MemoryError`` with advice when the
+    values on its training rows, ``MemoryError`` with advice when the
     device runs out of memory.
     """
     lbfgs = trainer.config.solver == "lbfgs"
@@ -188,10 +182,7 @@ def train(
             )
         # The loss is measured before each step: the last steps can still
         # blow the weights up so far that the model predicts inf or NaN.
-        if (
-            result.losses
-            and not torch.isfinite(predict_tensor(trainer.network, Xt)).all()
-        ):
+        if result.losses and not np.isfinite(predict_raw(trainer.network, Xt)).all():
             raise FloatingPointError(
                 "The trained network predicts non-finite values on its training "
                 f"data; the optimization diverged. {DIVERGENCE_ADVICE}"
@@ -200,9 +191,13 @@ def train(
 
 
 def predict_raw(
-    network: DropoutNetwork, X: FloatArray, *, noise: NoiseSource | None = None
+    network: DropoutNetwork,
+    X: FloatArray | torch.Tensor,
+    *,
+    noise: NoiseSource | None = None,
 ) -> NDArray[np.float64]:
-    """Raw outputs (logits or values) for numpy rows, in bounded-memory chunks.
+    """Raw outputs (logits or values) for rows (numpy, or a tensor), in
+    bounded-memory chunks.
 
     With ``noise`` the dropout masks are drawn (Monte Carlo dropout) while
     batch normalization keeps its running statistics.
@@ -261,10 +256,9 @@ def load_state(
 
 
 def member_bytes(spec: NetworkSpec, batch_size: int, n_validation: int) -> int:
-    """Memory one member of :func:`train_members` takes, in bytes (float32):
-    its parameters with gradient and two optimizer moments, and about eight
-    stacked buffers of its mini-batch (or validation) activations, masks
-    included."""
+    """Bytes one member of :func:`train_members` takes (float32): its
+    parameters with gradient and two optimizer moments, and about eight
+    stacked buffers of its batch's activations, masks included."""
     widths = [spec.n_inputs, *spec.hidden_layer_sizes, spec.n_outputs]
     params = sum(a * b + b for a, b in itertools.pairwise(widths))
     rows = max(batch_size, min(n_validation, 1 << 12))
@@ -285,15 +279,11 @@ def train_members(
     progress: MembersProgress | None = None,
 ) -> list[MemberFit]:
     """Train the networks of ``plans`` (one architecture, each member with its
-    own rates, seeds and rows), one :class:`MemberFit` per plan.
+    own rates, seeds, rows and target of ``Y``), one :class:`MemberFit` per
+    plan; a member that diverges comes back with its error.
 
-    Stochastic solvers without batch normalization train side by side
-    (:meth:`MLPTrainer.for_members`); L-BFGS, batch norm and learned rates
-    train one member after the other, each alone, with the same results a
-    member would have.  ``Y`` is ``[n,
-    out]``, or ``[targets, n, out]`` with each plan naming its target.  A
-    member that diverges is returned with its error; it never stops the
-    others.
+    Members train side by side (:meth:`MLPTrainer.for_members`), those of
+    L-BFGS, batch norm or learned rates one after the other.
     """
     one_by_one = config.solver == "lbfgs" or spec.batch_norm
     alone = [one_by_one or any(math.isnan(r) for r in p.rates) for p in plans]
@@ -356,9 +346,8 @@ def _train_one(
 def members_in_budget(
     spec: NetworkSpec, batch_size: int, n_validation: int, budget: int
 ) -> int:
-    """How many members of :func:`train_members` fit in ``budget`` bytes at
-    once (see :func:`member_bytes`), or a ``ValueError`` saying what one
-    needs when not even one does."""
+    """How many members of :func:`train_members` fit in ``budget`` bytes
+    (``ValueError`` with what one needs when none does)."""
     need = member_bytes(spec, batch_size, n_validation)
     if budget < need:
         raise ValueError(

@@ -6,7 +6,8 @@ estimators never touch the global random state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ _LOGISTIC = -1
 DROPOUT_SCALINGS = ("inverted", "test_time")
 
 
+@functools.cache
 def _logistic_table() -> np.ndarray:
     """The standard logistic quantiles at ``(k + 1/2) / 2**16``, float32.
 
@@ -48,14 +50,8 @@ def _logistic_table() -> np.ndarray:
     where at temperature 0.1 a mask is within 1e-40 of 0 or 1 whatever the
     rate, and neighbouring quantiles differ by at most 6e-5 near the middle.
     """
-    global _LOGISTIC_TABLE
-    if _LOGISTIC_TABLE is None:
-        u = (np.arange(1 << 16, dtype=np.float64) + 0.5) / (1 << 16)
-        _LOGISTIC_TABLE = np.log(u / (1.0 - u)).astype(np.float32)
-    return _LOGISTIC_TABLE
-
-
-_LOGISTIC_TABLE: np.ndarray | None = None
+    u = (np.arange(1 << 16, dtype=np.float64) + 0.5) / (1 << 16)
+    return np.log(u / (1.0 - u)).astype(np.float32)
 
 
 def quantized_keep(keep: float) -> float:
@@ -71,20 +67,14 @@ def quantized_keep(keep: float) -> float:
 
 
 class NoiseSource:
-    """Dropout masks and Gaussian noise from a private random stream.
+    """Dropout masks and Gaussian noise from a private random stream seeded
+    ``seed``, drawn on ``device``.
 
     On the CPU, masks come from numpy's SFC64 bit generator, 16 random bits
     per entry compared with the keep threshold: several times cheaper than
     ``torch.rand`` or ``torch.bernoulli``, which cost more than the matmul of
-    a hidden layer.  On other devices ``torch.rand`` with a device generator
-    is used (the random numbers never leave the device).
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the stream.
-    device : torch.device
-        Where the masks are created.
+    a hidden layer.  Elsewhere ``torch.rand`` with a device generator draws
+    them (the random numbers never leave the device).
     """
 
     def __init__(self, seed: int, device: torch.device) -> None:
@@ -169,23 +159,26 @@ class NoiseSource:
 
     def uniform(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Uniform noise on (0, 1) of shape ``(rows, cols)``."""
-        if self._torch is None:
-            draws = self._numpy.random((rows, cols), dtype=np.float32)
-            out = torch.from_numpy(draws)
-            return out if dtype == torch.float32 else out.to(dtype)
-        return torch.rand(
-            (rows, cols), generator=self._torch, device=self.device, dtype=dtype
-        )
+        return self._floats("random", torch.rand, rows, cols, dtype)
 
     def normal(self, rows: int, cols: int, dtype: torch.dtype) -> Tensor:
         """Standard normal noise of shape ``(rows, cols)``."""
-        if self._torch is None:
-            noise = self._numpy.standard_normal((rows, cols), dtype=np.float32)
-            out = torch.from_numpy(noise)
-            return out if dtype == torch.float32 else out.to(dtype)
-        return torch.randn(
-            (rows, cols), generator=self._torch, device=self.device, dtype=dtype
-        )
+        return self._floats("standard_normal", torch.randn, rows, cols, dtype)
+
+    def _floats(
+        self,
+        method: str,
+        draw: Callable[..., Tensor],
+        rows: int,
+        cols: int,
+        dtype: torch.dtype,
+    ) -> Tensor:
+        """Numpy's ``method`` (float32) on the CPU, torch's ``draw`` elsewhere."""
+        if self._torch is not None:
+            shape = (rows, cols)
+            return draw(shape, generator=self._torch, device=self.device, dtype=dtype)
+        out = torch.from_numpy(getattr(self._numpy, method)((rows, cols), np.float32))
+        return out if dtype == torch.float32 else out.to(dtype)
 
     def mark(self) -> tuple[Any, ...]:
         """The stream's position, to :meth:`rewind` to later (in memory).
@@ -221,10 +214,9 @@ class NoiseSource:
         return twin
 
     def state_dict(self) -> dict[str, Any]:
-        """The stream's position as plain values (numpy arrays, ints, dicts).
-
-        Pools are saved as the generator state they were drawn from, not as
-        their megabyte of bits; :meth:`from_state` redraws them.
+        """The stream's position as plain values (numpy arrays, ints, dicts):
+        pools as the generator state they were drawn from, not as their
+        megabyte of bits.
         """
         if self._torch is not None:
             return {
@@ -246,11 +238,8 @@ class NoiseSource:
     def from_state(
         cls, state: dict[str, Any], device: torch.device
     ) -> NoiseSource | None:
-        """The stream saved by :meth:`state_dict`, continued on ``device``.
-
-        ``None`` when the stream cannot continue there: CPU streams are
-        numpy generators and device streams torch generators, so a model
-        moved between the two needs a new stream.
+        """The stream saved by :meth:`state_dict`, continued on ``device``; None
+        when CPU (numpy) and device (torch) generators would have to meet.
         """
         if (state["device"] == "cpu") != (device.type == "cpu"):
             return None
@@ -281,26 +270,21 @@ def alpha_dropout_affine(keep: float) -> tuple[float, float]:
 
 
 class NoiseSite:
-    """Dropout applied to the input of one linear layer.
+    """Dropout (``kind``, one of :data:`DROPOUT_TYPES`) on the input of one
+    linear layer: ``x -> x * mult + offset`` for the activation noises, a
+    mask of the weight matrix for DropConnect.  ``group_index`` (input layer
+    only) makes all columns of a group share one draw per row.
 
-    ``kind`` is one of :data:`DROPOUT_TYPES`.  For the activation noises
-    (bernoulli, gaussian, alpha) :meth:`sample` returns a multiplier and an
-    offset, ``x -> x * mult + offset``; for DropConnect it returns the mask of
-    the layer's weight matrix.  ``group_index`` (input layer only) makes all
-    columns of a group share one draw per row.
-
-    In evaluation mode the noise is replaced by its expectation:
-    :meth:`eval_scale` is the factor on the activations (or on the weights,
-    for DropConnect), 1 everywhere except for ``scaling="test_time"``, where
-    training uses unscaled masks and evaluation multiplies by the keep
-    probability.
+    In evaluation the noise is replaced by its expectation, the factor
+    :meth:`eval_scale`: 1 except for ``scaling="test_time"``, where training
+    uses unscaled masks and evaluation multiplies by the keep probability.
 
     A ``learned`` site (Bernoulli, inverted scaling) has its drop rates in
     ``logits`` (``p = sigmoid(logits)``), a parameter its network owns and
-    trains: one rate per column or group (the input site, ``per_column``)
-    or one for the layer.  In training it applies Concrete masks
-    (:meth:`concrete`); with a noise source outside training, Bernoulli
-    masks at the learned rates (Monte Carlo dropout).
+    trains: one rate per column or group (``per_column``, the input site) or
+    one for the layer.  It applies Concrete masks in training
+    (:meth:`concrete`) and Bernoulli masks at the learned rates with a noise
+    source outside training (Monte Carlo dropout).
     """
 
     def __init__(
@@ -397,49 +381,19 @@ class NoiseSite:
         return self.kind == "dropconnect"
 
     def eval_scale(self) -> float:
-        if self.learned:
-            return 1.0
-        if (
-            self.active
-            and self.scaling == "test_time"
-            and self.kind
-            in (
-                "bernoulli",
-                "dropconnect",
-            )
-        ):
-            return self.keep
-        return 1.0
+        masks = self.kind in ("bernoulli", "dropconnect") and not self.learned
+        return self.keep if masks and self.scaling == "test_time" else 1.0
 
     def train_scale(self) -> float:
         """The factor on the matrix product in training: ``1 / keep`` for
         inverted Bernoulli and DropConnect masks (kept 0/1 so that the
-        product applies it for free), 1 for the other noises."""
-        if self.learned:
-            return 1.0  # in the Concrete multiplier
-        if not self.active:
-            return self.eval_scale()
-        if self.kind in ("bernoulli", "dropconnect") and self.scaling == "inverted":
-            return 1.0 / self.keep
-        return 1.0
+        product applies it for free), 1 for the other noises (a learned
+        rate's is in its Concrete multiplier)."""
+        masks = self.kind in ("bernoulli", "dropconnect") and not self.learned
+        return 1.0 / self.keep if masks and self.scaling == "inverted" else 1.0
 
     def _bits(self, rows: int, cols: int, noise: NoiseSource) -> Tensor:
-        if self.group_index is None:
-            return noise.keep_bits(rows, cols, self.keep)
-        assert self.n_groups is not None
-        mask = noise.keep_bits(rows, self.n_groups, self.keep)
-        return mask.index_select(1, self.group_index.to(mask.device))
-
-    def _gaussian(
-        self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
-    ) -> Tensor:
-        sigma = (self.rate / (1.0 - self.rate)) ** 0.5
-        n = cols if self.group_index is None else self.n_groups
-        assert n is not None
-        draws = noise.normal(rows, n, dtype).mul_(sigma).add_(1.0)
-        if self.group_index is not None:
-            draws = draws.index_select(1, self.group_index.to(draws.device))
-        return draws
+        return self._to_columns(noise.keep_bits(rows, self._draws(cols), self.keep))
 
     def sample_scaled(
         self, rows: int, cols: int, noise: NoiseSource, dtype: torch.dtype
@@ -463,7 +417,9 @@ class NoiseSite:
             bits = self._bits(rows, cols, noise).to(noise.device)
             return bits, None, self.train_scale()
         if self.kind == "gaussian":
-            return self._gaussian(rows, cols, noise, dtype).to(noise.device), None, 1.0
+            sigma = (self.rate / (1.0 - self.rate)) ** 0.5
+            draws = noise.normal(rows, self._draws(cols), dtype).mul_(sigma).add_(1.0)
+            return self._to_columns(draws).to(noise.device), None, 1.0
         a, b = alpha_dropout_affine(self.keep)
         kept = self._bits(rows, cols, noise).to(device=noise.device, dtype=dtype)
         offset = (1.0 - kept).mul_(a * ALPHA_PRIME).add_(b)

@@ -1,9 +1,7 @@
-"""Full-batch L-BFGS for a network without dropout, as scikit-learn's MLP does it.
-
-scipy's L-BFGS-B minimizes the penalized mean loss over all rows, with the
-gradient from the network's hand-written backward pass, in float64 where the
-device supports it.  The objective must be deterministic: the estimators only
-call this with every dropout rate at 0.
+"""Full-batch L-BFGS for a network without dropout, as scikit-learn's MLP
+does it: scipy's L-BFGS-B on the penalized mean loss over all rows, the
+gradient from the hand-written backward pass, in float64 where the device
+has it.  The objective must be deterministic: every rate is 0.
 """
 
 from __future__ import annotations
@@ -26,23 +24,20 @@ def fit_lbfgs(
     *,
     progress: Progress | None = None,
 ) -> EpochsResult:
-    """Minimize the training loss from the trainer's current weights.
-
-    Stops as scipy does: after ``max_iter`` iterations, ``max_fun`` loss
-    evaluations, or when the projected gradient falls below ``tol``
-    (``gtol``), as in :class:`sklearn.neural_network.MLPClassifier`.  Each
-    iteration's loss is recorded in ``losses``.  A ``KeyboardInterrupt``
-    keeps the last accepted iterate.
+    """Minimize the training loss from the trainer's current weights, and stop
+    as scipy does (``max_iter`` iterations, ``max_fun`` evaluations or a
+    projected gradient below ``tol``).  A ``KeyboardInterrupt`` keeps the
+    last accepted iterate.
     """
     trainer.set_dtype(X.dtype)
-    flat = trainer.flat_parameters()
+    flat = trainer.stack.flat
     trainer.network.train()  # batch statistics, if any (rates are 0)
 
     def loss_grad(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         with torch.no_grad():
             flat.copy_(torch.from_numpy(params))
             loss = float(trainer.loss_and_gradient(X, Y, W, noise=False))
-        return loss, trainer.gradient.cpu().numpy().astype(np.float64)
+        return loss, trainer.stack.grad.cpu().numpy().astype(np.float64)
 
     cfg = trainer.config
     opt = minimize_lbfgs(

@@ -1,11 +1,7 @@
-"""Linear models with real dropout masks, by averaged SGD (torch only).
-
-Linear regression (squared loss) and logistic regression (binary: sigmoid,
-multinomial: softmax).  The reference for the deterministic solvers: for the
-squared loss, the expected loss minimized here is the one
-:mod:`skdrop.linear_model._closed_form` minimizes in closed form; for the
-logistic losses, it is the dropout objective that
-:mod:`skdrop.linear_model._logistic_objectives` approximates.
+"""Linear and logistic regression with real dropout masks, by averaged SGD
+(torch only): the reference for the deterministic solvers of
+:mod:`skdrop.linear_model`, whose objectives are this one's expectation
+(exactly for the squared loss, approximately for the logistic losses).
 """
 
 from __future__ import annotations
@@ -76,16 +72,14 @@ def fit_linear_sgd(
     loss: str = "squared",
 ) -> LinearSGDResult:
     """Minimize the inverted-dropout loss of a linear model by SGD with real
-    masks.
-
-    ``loss`` is ``"squared"`` (``y`` of shape (n, n_targets)), ``"binary"``
-    (the logistic loss of ``y`` in {0, 1}, shape (n, 1)) or ``"multinomial"``
-    (the softmax loss, ``y`` one-hot of shape (n, K)).
+    masks: ``loss`` "squared" (``y`` (n, n_targets), standardized here),
+    "binary" (logistic, ``y`` in {0, 1}, (n, 1)) or "multinomial" (softmax,
+    ``y`` one-hot (n, K)).
 
     Each step draws a fresh mask for every row of the mini-batch (one per row
-    and group), so the expected loss is the marginalized objective solved
-    exactly by :mod:`skdrop.linear_model._closed_form`.  Three choices make the estimate
-    converge to that solution rather than hover around it:
+    and group), so the expected loss is the marginalized objective.  Three
+    choices make the estimate converge to its minimizer rather than hover
+    around it:
 
     * columns are rescaled to unit uncentered second moment (masks commute
       with column scaling, so the objective is unchanged) and the intercept
@@ -95,17 +89,12 @@ def fit_linear_sgd(
       of the expected loss (a power iteration), decaying slowly as
       ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
     * the returned weights are the average of the iterates over the second
-      half of all steps (Polyak-Ruppert averaging).  For the logistic losses
-      the gradient is not affine in the weights: the decaying step is what
-      makes the average converge to the minimizer rather than near it.
+      half of all steps (Polyak-Ruppert averaging).
 
-    The logistic losses leave the target as it is; the squared loss
-    standardizes it.
-
-    The mask noise limits the precision to about ``1 / sqrt(rows seen)``.
-    Training stops once the relative standard error of the averaged weights,
-    estimated by batch means over the averaged steps, is below ``tol``, or
-    after ``max_iter`` epochs.
+    The mask noise limits the precision to about ``1 / sqrt(rows seen)``:
+    training stops once the relative standard error of the averaged weights
+    (batch means over the averaged steps) is below ``tol``, or after
+    ``max_iter`` epochs.
     """
     if loss not in _CURVATURE:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -171,14 +160,8 @@ def fit_linear_sgd(
         sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
     coef, intercept = problem.unscale(sgd.average.tail_mean())
-    return LinearSGDResult(
-        coef=coef,
-        intercept=intercept,
-        n_iter=len(loss_curve),
-        converged=converged,
-        loss_curve=loss_curve,
-        interrupted=interrupted,
-    )
+    n_iter = len(loss_curve)
+    return LinearSGDResult(coef, intercept, n_iter, converged, loss_curve, interrupted)
 
 
 @dataclass
@@ -360,8 +343,7 @@ class _BlockAverage:
         return (self._sums[b] - self._sums[a]) / steps
 
     def tail_mean(self) -> Array:
-        n_blocks = len(self._counts) - 1
-        return self._mean(n_blocks // 2, n_blocks)
+        return self._mean(self.n_blocks // 2, self.n_blocks)
 
     def relative_standard_error(self) -> float:
         """``||SE|| / ||mean||`` from ``_N_BATCHES`` batch means of the tail.
@@ -370,7 +352,7 @@ class _BlockAverage:
         steps for the batch means to be nearly independent: the estimate is
         only made once every batch holds ``_MIN_BATCH_STEPS`` steps.
         """
-        n_blocks = len(self._counts) - 1
+        n_blocks = self.n_blocks
         first = n_blocks // 2
         counts = np.asarray(self._counts)
         tail_steps = counts[n_blocks] - counts[first]

@@ -1,12 +1,10 @@
 """The multilayer perceptron with dropout.
 
 :class:`DropoutNetwork` is an ordinary :class:`torch.nn.Module`: its forward
-pass is differentiable, so a user can train or inspect ``module_`` with
-autograd, and it is what prediction and Monte Carlo dropout run.  The
-training engine does not use autograd: :mod:`skdrop._engine._stack` holds the
-parameters of one or many networks in one flat tensor and has the training
-forward pass and its hand-written backward pass.  The test suite checks the
-two against each other for every layer option.
+pass is differentiable (a user can train or inspect ``module_`` with
+autograd), and it is what prediction and Monte Carlo dropout run.  Training
+runs the hand-written passes of :mod:`skdrop._engine._stack`; the tests check
+the two against each other for every layer option.
 """
 
 from __future__ import annotations
@@ -28,6 +26,8 @@ _PREDICT_ELEMENTS = 1 << 20
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "selu")
 _BN_EPS = 1e-5
+# What a saved network keeps of each of its sites.
+_SITE_FIELDS = "rate kind scaling group_index n_groups learned per_column".split()
 _BN_MOMENTUM = 0.1
 
 
@@ -57,23 +57,11 @@ def _linear(h: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Ten
 class DropoutNetwork(nn.Module):
     """Linear -> [BatchNorm] -> activation -> dropout, repeated, then Linear.
 
-    Parameters
-    ----------
-    n_inputs, n_outputs : int
-        Widths of the input and of the output layer.
-    hidden_layer_sizes : sequence of int
-        Widths of the hidden layers.
-    activation : {"identity", "logistic", "tanh", "relu", "selu"}
-    sites : list of NoiseSite
-        One per linear layer: the dropout applied to that layer's input
-        (site 0 is input dropout).  The output layer's own output is never
-        dropped.
-    batch_norm : bool
-        Batch normalization between each hidden linear layer and its
-        activation; those linear layers then have no bias.
+    ``sites`` holds one :class:`NoiseSite` per linear layer, the dropout of
+    that layer's input (site 0: input dropout); the output is never dropped.
+    With ``batch_norm`` the hidden linear layers have no bias and a batch
+    normalization before their activation.
 
-    Notes
-    -----
     Dropout is active when a :class:`NoiseSource` is passed to
     :meth:`forward`, or in training mode (drawing a seed from torch's global
     generator, like :class:`torch.nn.Dropout`).  Batch normalization uses the
@@ -149,27 +137,18 @@ class DropoutNetwork(nn.Module):
             for site in self.sites
         ]
 
-    # ------------------------------------------------------------ saving
     def to_plain(self) -> dict[str, Any]:
         """Architecture and weights as plain values (lists, numpy arrays).
 
         What the estimators save instead of pickling the module, so that a
         skops file holds no code to trust; :meth:`from_plain` rebuilds it.
         """
-        sites = [
-            {
-                "rate": site.rate,
-                "kind": site.kind,
-                "scaling": site.scaling,
-                "group_index": None
-                if site.group_index is None
-                else site.group_index.cpu().numpy(),
-                "n_groups": site.n_groups,
-                "learned": site.learned,
-                "per_column": site.per_column,
-            }
-            for site in self.sites
-        ]
+        sites = []
+        for site in self.sites:
+            plain = {name: getattr(site, name) for name in _SITE_FIELDS}
+            if site.group_index is not None:
+                plain["group_index"] = site.group_index.cpu().numpy()
+            sites.append(plain)
         return {
             "n_inputs": self.linear_layers[0].in_features,
             "hidden_layer_sizes": [lin.out_features for lin in self.linear_layers[:-1]],
@@ -256,13 +235,8 @@ class DropoutNetwork(nn.Module):
         with torch.no_grad():
             for i, linear in enumerate(self.linear_layers):
                 weight = linear.weight.double() * self.sites[i].eval_scale()
-                bias = (
-                    linear.bias.double()
-                    if linear.bias is not None
-                    else torch.zeros(
-                        weight.shape[0], dtype=torch.float64, device=weight.device
-                    )
-                )
+                b = linear.bias
+                bias = weight.new_zeros(len(weight)) if b is None else b.double()
                 if i < len(self.norm_layers):
                     norm = self.norm_layers[i]
                     assert norm.running_mean is not None
@@ -277,7 +251,6 @@ class DropoutNetwork(nn.Module):
                 intercepts.append(bias.cpu().numpy())
         return coefs, intercepts
 
-    # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor, noise: NoiseSource | None = None) -> Tensor:
         """Raw outputs (logits or values) for a batch ``x``."""
         if noise is None and self.training and any(s.active for s in self.sites):
@@ -349,16 +322,3 @@ def chunk_rows(network: DropoutNetwork, n_cols: int) -> int:
     activations in the widest layer."""
     widths = [lin.weight.shape[0] for lin in network.linear_layers]
     return max(1, _PREDICT_ELEMENTS // max([*widths, n_cols]))
-
-
-def predict_tensor(network: DropoutNetwork, X: Tensor) -> Tensor:
-    """Evaluation-mode outputs for rows already on the network's device."""
-    rows = chunk_rows(network, X.shape[1])
-    network.eval()
-    dtype = network.linear_layers[0].weight.dtype
-    with torch.no_grad():
-        parts = [
-            network(X[start : start + rows].to(dtype))
-            for start in range(0, X.shape[0], rows)
-        ]
-    return torch.cat(parts)

@@ -6,16 +6,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from ._state import NetworkState
 
 Scratch = Callable[[str, tuple[int, ...], torch.dtype], torch.Tensor]
 
 
 def optimizer_step(
     config: MLPConfig,
-    tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None],
+    tensors: tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]],
     rates: tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor],
     n_weights: int,
     lr_scale: torch.Tensor | None = None,
@@ -23,18 +26,18 @@ def optimizer_step(
 ) -> None:
     """One optimizer update of flat parameters, in place.
 
-    ``tensors`` are the parameters, their gradient and the two moments
-    (the second is None for "sgd"), the weights first (``n_weights``
-    entries).  ``rates`` are the learning rate, Adam's bias-corrected step
-    and "adamw"'s weight decay factor ``1 - lr * alpha``, each a number or,
-    for members with their own rates, a tensor laid out like the
-    parameters.  ``lr_scale`` multiplies the learning rate per entry (on
-    the gradient for SGD, on the step for Adam, which is invariant to the
-    gradient's scale); ``scratch(name, shape, dtype)`` lends reusable
-    buffers.
+    ``tensors`` are the parameters (the ``n_weights`` weights first), their
+    gradient and the moments (one for "sgd", two for Adam).  ``rates`` are
+    the learning rate, Adam's bias-corrected step and "adamw"'s weight decay
+    factor ``1 - lr * alpha``, each a number or a tensor laid out like the
+    parameters (members with their own rates).  ``lr_scale`` multiplies the
+    learning rate per entry (on the gradient for SGD, on the step for Adam,
+    which is invariant to the gradient's scale); ``scratch(name, shape,
+    dtype)`` lends reusable buffers.
     """
     cfg = config
-    p, g, m1, m2 = tensors
+    p, g, moments = tensors
+    m1 = moments[0]
     lr, step, decay = rates
 
     if lr_scale is not None and cfg.solver == "sgd":
@@ -52,7 +55,7 @@ def optimizer_step(
         else:
             p.add_(m1, alpha=cfg.momentum).sub_(_times(g, lr, scratch))
         return
-    assert m2 is not None
+    m2 = moments[1]
     m1.mul_(cfg.beta_1).add_(g, alpha=1 - cfg.beta_1)
     m2.mul_(cfg.beta_2).addcmul_(g, g, value=1 - cfg.beta_2)
     if cfg.solver == "adamw" and cfg.alpha > 0:
@@ -84,19 +87,14 @@ def max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
         weight.view(-1, weight.shape[-1]).renorm_(2, 0, max_norm)
 
 
-class _Stepping(Protocol):
-    learning_rate: float
-    steps: int
-
-
 def step_rates(
     config: MLPConfig,
-    states: Sequence[_Stepping],
+    states: Sequence[NetworkState],
     expand: Callable[[list[float]], float | torch.Tensor],
 ) -> tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor]:
-    """The ``rates`` of :func:`optimizer_step` for networks trained side by
-    side, each at its own learning rate and step count; ``expand`` turns
-    per-network values into a number (all equal) or a tensor."""
+    """The ``rates`` of :func:`optimizer_step` of networks each at its own
+    learning rate and step count; ``expand`` turns per-network values into
+    a number (all equal) or a tensor."""
     # Only the rates the solver uses: each tensor costs a copy per step.
     lr: float | torch.Tensor = 1.0
     step: float | torch.Tensor = 1.0
@@ -119,18 +117,7 @@ def step_rates(
     return lr, step, decay
 
 
-class StoppingState(Protocol):
-    """The counters scikit-learn's schedule and stopping rule keep (a
-    trainer's or a member's)."""
-
-    best_loss: float
-    best_validation_score: float
-    no_improvement_count: int
-    learning_rate: float
-    samples_seen: int
-
-
-def schedule(state: StoppingState, config: MLPConfig) -> None:
+def schedule(state: NetworkState, config: MLPConfig) -> None:
     """scikit-learn's learning rate after an epoch: ``learning_rate="invscaling"``
     divides the SGD learning rate by ``(samples seen + 1) ** power_t``."""
     if config.solver == "sgd" and config.learning_rate == "invscaling":
@@ -140,15 +127,14 @@ def schedule(state: StoppingState, config: MLPConfig) -> None:
 
 
 def stopping_rule(
-    state: StoppingState, config: MLPConfig, loss: float, score: float | None
+    state: NetworkState, config: MLPConfig, loss: float, score: float | None
 ) -> tuple[bool, bool]:
     """scikit-learn's MLP stopping rule after an epoch: ``(stop, improved)``.
 
-    Without ``score`` training stops when the training loss has not improved
-    by ``tol`` for more than ``n_iter_no_change`` epochs; with it (early
-    stopping) the same rule applies to the validation score, and
-    ``improved`` says that this epoch's score is the best so far (its weights
-    are the ones to keep).  ``learning_rate="adaptive"`` divides the SGD
+    Training stops when the training loss (or, with ``score``, the
+    validation score) has not improved by ``tol`` for more than
+    ``n_iter_no_change`` epochs; ``improved`` says that this epoch's score
+    is the best so far.  ``learning_rate="adaptive"`` divides the SGD
     learning rate by 5 instead of stopping, down to 1e-6.
     """
     tol = config.tol

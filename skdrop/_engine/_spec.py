@@ -2,8 +2,6 @@
 dropout (:class:`NetworkSpec`), the network built from it, the plan of a
 cross-validation member (:class:`MemberPlan`), and what training made of it
 (:class:`EpochsResult`, :class:`MemberFit`) (torch only).
-
-Below the trainer: it, the engine and the estimators build networks here.
 """
 
 from __future__ import annotations
@@ -50,24 +48,15 @@ class NetworkSpec:
             "activation": network.activation,
             "batch_norm": bool(network.norm_layers),
         }
-        wants = {
-            "hidden_layer_sizes": self.hidden_layer_sizes,
-            "activation": self.activation,
-            "batch_norm": self.batch_norm,
-        }
-        for name, value in wants.items():
-            if has[name] != value:
+        for name, fitted in has.items():
+            value = getattr(self, name)
+            if fitted != value:
                 raise ValueError(
                     f"{name}={value!r} differs from the fitted network's "
-                    f"{has[name]!r}; warm_start and partial_fit continue that "
+                    f"{fitted!r}; warm_start and partial_fit continue that "
                     "network (only its dropout can change): set "
                     "warm_start=False to fit a new one"
                 )
-
-    @property
-    def learned(self) -> bool:
-        """Whether any rate is learned (a NaN rate)."""
-        return any(math.isnan(r) for r in self.rates)
 
     def sites(self) -> list[NoiseSite]:
         index = n_groups = None
@@ -133,14 +122,9 @@ class EpochsResult:
 
 @dataclass(frozen=True)
 class MemberPlan:
-    """One member: its rates (input first), seeds and rows.
-
-    ``seeds`` are the initialization, mask and shuffling seeds, as for a
-    single fit.  ``rows`` index the training rows of ``X``;
-    ``validation_rows`` (early stopping) the rows whose score decides when
-    to stop and which epoch's weights to keep.  ``target`` picks the
-    member's target when there are several (``Y [targets, n, out]``, e.g.
-    standardized with each fold's statistics).
+    """One member: its rates (input first), initialization, mask and shuffling
+    ``seeds``, training ``rows`` of ``X``, the ``validation_rows`` of early
+    stopping, and which ``target`` of ``Y [targets, n, out]`` it trains on.
     """
 
     rates: tuple[float, ...]

@@ -2,32 +2,24 @@
 their training pass: forward with noise, hand-written backward, penalties
 (torch only).
 
-For the small layers of tabular models autograd's bookkeeping costs more
-than the arithmetic, so the training forward pass keeps what the gradient
-needs and :meth:`NetworkStack.backward` computes it directly; the test suite
-checks it against autograd through :class:`~skdrop._engine._network.DropoutNetwork`
-for every layer option.
+Autograd's bookkeeping costs more than the arithmetic of small tabular
+layers, so the training forward pass keeps what the gradient needs and
+:meth:`NetworkStack.backward` computes it directly (the tests check it
+against autograd for every layer option).
 
-All parameters live in one flat tensor, laid out by parameter with a member
-axis: block ``j`` holds parameter ``j`` of every member, ``[M, *shape]``, the
-weights of the linear layers first (the L2 penalty's), then the rate logits,
-the biases and the batch-norm scales and shifts, in the module's order.  The
-gradients share the layout, so the optimizer updates every member with a
-handful of elementwise operations whatever the depth.
+The flat tensor is laid out by parameter with a member axis: block ``j``
+holds parameter ``j`` of every member, ``[M, *shape]``, the linear layers'
+weights first (the L2 penalty's), then the others in the module's order.
+Gradients and optimizer moments share the layout, so a handful of
+elementwise operations update every member whatever the depth.
 
-A cross-validated grid of dropout rates is M networks that differ only in
-their rates, their seeds and their training rows.  Side by side (activations
-``[M, rows, cols]``) M small matrix products per layer become one batched
-product (``torch.baddbmm``), and M optimizer updates one: on tabular sizes a
-training step is mostly overhead, so M members cost far less than M fits
-(TabM, Gorishniy et al. 2025, trains its ensembles the same way).  A network
-trained alone (:meth:`NetworkStack.lone`) has no member axis: its activations
-are ``[rows, cols]``, its module's parameters are views of the flat tensor,
-and it runs the plain products (``addmm`` with the dropout scale as ``alpha``),
-so a single fit computes exactly what it always has.  Only the few operations
-that multiply choose between the two; batch normalization and learned
-(Concrete) rates need a network alone (padding rows would mix into batch
-statistics).
+Side by side (activations ``[M, rows, cols]``) the M members of a
+cross-validated grid multiply in one batched product per layer
+(``torch.baddbmm``): on tabular sizes a step is mostly overhead, so M
+members cost far less than M fits (TabM, Gorishniy et al. 2025, trains its
+ensembles the same way).  A network alone has no member axis and runs the
+plain products (``addmm``, the dropout scale as ``alpha``), so a single fit
+computes exactly what it always has.
 """
 
 from __future__ import annotations
@@ -157,22 +149,11 @@ class _LayerCache:
 
 
 class NetworkStack:
-    """The parameters of M networks of ``template``'s architecture in one
-    flat tensor (see the module doc), and their training pass.
-
-    Build it with :meth:`alone` (one network trained alone, whose parameters
-    become views of the flat tensor) or :meth:`members`.
-
-    Parameters
-    ----------
-    template : DropoutNetwork
-        The architecture; for a network alone, the network itself.
-    sites : list of list of NoiseSite
-        Each member's dropout (a network alone reads its module's).
-    flat : Tensor
-        The parameters in the layout of the module doc.
-    lone : bool
-        A network alone: no member axis.
+    """The parameters of M networks of ``template``'s architecture in ``flat``
+    (laid out as the module doc says), and their training pass; built by
+    :meth:`alone` (``lone``: the network itself, no member axis) or
+    :meth:`members`.  ``sites`` are each member's dropout (a network alone
+    reads its module's).
     """
 
     def __init__(
@@ -193,6 +174,8 @@ class NetworkStack:
         self.shapes = [tuple(p.shape) for p in params]
         self.flat = flat
         self.grad = torch.zeros_like(flat)
+        # The optimizer's moments, laid out like ``flat`` (set by the trainer).
+        self.moments: list[Tensor] = []
         self.n_layers = len(template.linear_layers)
         self.n_weights = self.n_members * sum(
             lin.weight.numel() for lin in template.linear_layers
@@ -262,7 +245,6 @@ class NetworkStack:
         # A network alone may change its dropout between fits (warm start).
         return [self.template.sites] if self.lone else self._sites
 
-    # ------------------------------------------------------------ layout
     def blocks(self, t: Tensor) -> list[Tensor]:
         """``t`` (laid out like the flat parameters) as ``[M, size]`` blocks."""
         out, start = [], 0
@@ -296,15 +278,17 @@ class NetworkStack:
             b[m].copy_(values[start : start + size])
             start += size
 
-    def select(self, t: Tensor, keep: Tensor) -> Tensor:
-        """The entries of ``t`` of the members ``keep``, in the same layout."""
-        return torch.cat([b.index_select(0, keep).reshape(-1) for b in self.blocks(t)])
-
     def kept(self, keep: list[int]) -> NetworkStack:
-        """The stack of the members at positions ``keep``."""
+        """The stack of the members at positions ``keep``, with their moments."""
         index = torch.tensor(keep, device=self.flat.device)
+
+        def select(t: Tensor) -> Tensor:
+            return torch.cat([b.index_select(0, index).ravel() for b in self.blocks(t)])
+
         sites = [self._sites[k] for k in keep]
-        return NetworkStack(self.template, sites, self.select(self.flat, index))
+        stack = NetworkStack(self.template, sites, select(self.flat))
+        stack.moments = [select(m) for m in self.moments]
+        return stack
 
     def unstacked(self, params: Tensor, network: DropoutNetwork) -> DropoutNetwork:
         """``network`` (of this architecture) with a member's ``params``, on
@@ -341,7 +325,6 @@ class NetworkStack:
         dtype, device = self.flat.dtype, self.flat.device
         return torch.tensor(scales, dtype=dtype, device=device).view(-1, 1, 1)
 
-    # ----------------------------------------------------------- forward
     def forward_train(
         self, x: Tensor, noises: list[NoiseSource] | None, lengths: list[int]
     ) -> tuple[Tensor, list[_LayerCache]]:
@@ -516,7 +499,6 @@ class NetworkStack:
             self._buffers[f"ones{i}"] = ones
         return torch.stack([ones if m is None else m for m in masks], out=out)
 
-    # ---------------------------------------------------------- backward
     def backward(self, g: Tensor, cache: list[_LayerCache]) -> None:
         """Write the parameter gradients of a training step into
         :attr:`grad`, from ``g``, the gradient of the loss with respect to
@@ -583,7 +565,6 @@ class NetworkStack:
         n = g.shape[0]
         return (gx * n - gx.sum(0) - xhat * (gx * xhat).sum(0)) * (inv_std / n)
 
-    # --------------------------------------------------------- penalties
     def l2_penalty_(self, l2: float, scale: float | Tensor) -> Tensor:
         """scikit-learn's ``l2 / (2 n) ||W||^2`` of each member (``n`` its
         batch weight ``scale``), its gradient added to :attr:`grad`."""
@@ -637,29 +618,19 @@ class NetworkStack:
             units += [width] * logits.numel()
         thetas = [self.logit[i] for i in learned]
         dtype, device = self.flat.dtype, self.flat.device
+        theta, square = torch.cat(thetas), torch.cat(squares)
         if device.type == "cpu":
-            total, grad, inv_keep = _concrete_terms(
-                torch.cat(thetas).numpy().astype(np.float64),
-                torch.cat(squares).numpy().astype(np.float64),
-                np.asarray(units),
-                wr,
-                dr,
-                np.exp,
-                _np_softplus,
+            theta_, square_ = (t.numpy().astype(np.float64) for t in (theta, square))
+            terms = _concrete_terms(
+                theta_, square_, np.asarray(units), wr, dr, np.exp, _np_softplus
             )
-            total = torch.tensor(total, dtype=dtype)
-            grad = torch.from_numpy(grad).to(dtype)
-            inv_keep = torch.from_numpy(inv_keep).to(dtype)
+            total, grad, inv_keep = (torch.as_tensor(t).to(dtype) for t in terms)
         else:
-            total, grad, inv_keep = _concrete_terms(
-                torch.cat(thetas),
-                torch.cat(squares),
-                torch.tensor(units, dtype=dtype, device=device),
-                wr,
-                dr,
-                torch.exp,
-                F.softplus,
+            units_ = torch.tensor(units, dtype=dtype, device=device)
+            terms = _concrete_terms(
+                theta, square, units_, wr, dr, torch.exp, F.softplus
             )
+            total, grad, inv_keep = terms
         start = 0
         for i in learned:
             site, n = sites[i], self.logit[i].numel()

@@ -1,15 +1,15 @@
-"""What a trainer keeps (torch only): each network's counters and
-streams, the stacked parameters and the optimizer moments; and, for a
-network trained alone, what carries it between calls: its parameters as
-views of the flat tensor, copies, casts, the marks that undo an interrupted
-epoch, and its saved state.
+"""What a trainer keeps (torch only): each network's counters and streams
+and the stack of their parameters and optimizer moments; and, for a network
+trained alone, what carries it between calls: its parameters as views of
+the flat tensor, copies, casts, the marks that undo an interrupted epoch,
+and its saved state.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Self
 
 import torch
@@ -25,17 +25,10 @@ from ._stack import NetworkStack
 # the weights' step (Adam's 1e-3 per step) a rate needs thousands of steps
 # to leave its initial 0.1, more than most fits take.
 LOGIT_LR_FACTOR = 10.0
-# The counters a saved trainer keeps, by their name in its state.
-_SAVED = (
-    ("shuffle_seed", int),
-    ("epochs_run", int),
-    ("samples_seen", int),
-    ("best_loss", float),
-    ("best_validation_score", float),
-    ("no_improvement_count", int),
-    ("steps", int),
-    ("learning_rate", float),
-)
+# The counters a saved trainer keeps, by their name in its state, and their type.
+_SAVED: dict[str, type] = dict.fromkeys(("shuffle_seed", "epochs_run"), int)
+_SAVED |= {"samples_seen": int, "best_loss": float, "best_validation_score": float}
+_SAVED |= {"no_improvement_count": int, "steps": int, "learning_rate": float}
 
 
 @dataclass
@@ -61,49 +54,23 @@ class NetworkState:
     error: str | None = None
 
 
-class _OfTheNetwork:
-    """An attribute of a single network's trainer that is its member's."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, trainer: Any, owner: Any = None) -> Any:
-        return getattr(trainer.members[0], self.name)
-
-    def __set__(self, trainer: Any, value: Any) -> None:
-        setattr(trainer.members[0], self.name, value)
+# A network alone's state reads as its trainer's (``trainer.best_loss``);
+# ``_steps`` and ``_n_rows`` are older names of two fields.
+_ALIASES = {"_steps": "steps", "_n_rows": "penalty_rows"}
+_OF_THE_NETWORK = {f.name for f in fields(NetworkState)} | set(_ALIASES)
 
 
 class TrainerState:
     """The state of a trainer (see the module doc); ``TrainerState(network,
-    ...)`` holds one network alone.
-
-    Parameters
-    ----------
-    network : DropoutNetwork
-        Already initialized and on ``device``.
-    head : {"softmax", "logistic", "identity", "gaussian"}
-    config : MLPConfig
-    noise_seed, shuffle_seed : int
-        Seeds of the private mask and shuffling streams.
-    device : torch.device
+    ...)`` holds one ``network`` alone, initialized and on ``device``, trained
+    for ``head`` ({"softmax", "logistic", "identity", "gaussian"}) with
+    ``config``, its mask and shuffling streams seeded ``noise_seed`` and
+    ``shuffle_seed``.
     """
 
     network: DropoutNetwork  # a network alone's
     spec: NetworkSpec  # members'
     stack: NetworkStack
-    noise = _OfTheNetwork("noise")
-    shuffle_seed = _OfTheNetwork("shuffle_seed")
-    epochs_run = _OfTheNetwork("epochs_run")
-    samples_seen = _OfTheNetwork("samples_seen")
-    best_loss = _OfTheNetwork("best_loss")
-    best_validation_score = _OfTheNetwork("best_validation_score")
-    no_improvement_count = _OfTheNetwork("no_improvement_count")
-    learning_rate = _OfTheNetwork("learning_rate")
-    _steps = _OfTheNetwork("steps")
-    _n_rows = _OfTheNetwork("penalty_rows")
-    _moment1: Tensor
-    _moment2: Tensor | None
 
     def __init__(
         self,
@@ -127,59 +94,61 @@ class TrainerState:
         device: torch.device,
         members: list[NetworkState],
     ) -> None:
-        """The state of the networks of ``members``."""
         self.head, self.config, self.device = head, config, device
         self.members = members
         self.alive = list(range(len(members)))
         self.finished: dict[int, MemberFit] = {}
         self._lr_scale: Tensor | None = None
 
-    # ------------------------------------------------- a network alone
-    def _flatten(self) -> None:
-        """Make the network's parameters views of one flat tensor."""
+    def __getattr__(self, name: str) -> Any:
+        if name not in _OF_THE_NETWORK:
+            raise AttributeError(name)
+        return getattr(self.members[0], _ALIASES.get(name, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _OF_THE_NETWORK:
+            setattr(self.members[0], _ALIASES.get(name, name), value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _fresh_moments(self, flat: Tensor) -> list[Tensor]:
+        """Zero optimizer moments: a velocity for "sgd", two for Adam."""
+        return [
+            torch.zeros_like(flat) for _ in range(1 + (self.config.solver != "sgd"))
+        ]
+
+    def _flatten(self, moments: list[Tensor] | None = None) -> None:
+        """Make the network's parameters views of one flat tensor, with the
+        optimizer ``moments`` (None: fresh ones)."""
         self.stack = NetworkStack.alone(self.network)
+        flat = self.stack.flat
+        self.stack.moments = self._fresh_moments(flat) if moments is None else moments
         # Learned dropout logits take larger steps than the weights (see
         # LOGIT_LR_FACTOR); None when the network learns no rate.
         self._lr_scale = None
         if self.stack.learned and LOGIT_LR_FACTOR != 1.0:
-            self._lr_scale = torch.ones_like(self.stack.flat)
+            self._lr_scale = torch.ones_like(flat)
             for logits in self.stack.logits_of(self._lr_scale):
                 logits.fill_(LOGIT_LR_FACTOR)
 
     def _ensure_flat(self) -> None:
-        """Restore the flat layout after a copy, a cast or a user's edits."""
-        stack = getattr(self, "stack", None)
+        """Restore the flat layout after a copy or a user's edits."""
         weight = self.network.linear_layers[0].weight
-        if stack is None or weight.data_ptr() != stack.flat.data_ptr():
-            self._flatten()
-
-    def flat_parameters(self) -> Tensor:
-        """Every parameter of the network in one vector, which the network's
-        parameters are views of: writing it sets them."""
-        self._ensure_flat()
-        return self.stack.flat
-
-    @property
-    def gradient(self) -> Tensor:
-        """The gradient of the last :meth:`loss_and_gradient`, laid out like
-        :meth:`flat_parameters`."""
-        return self.stack.grad
+        if weight.data_ptr() != self.stack.flat.data_ptr():
+            self._flatten(self.stack.moments)
 
     def set_dtype(self, dtype: torch.dtype) -> None:
-        """Cast the network (L-BFGS trains in float64, the others in float32)."""
+        """Cast the network (L-BFGS trains in float64, the others in float32)
+        and make its parameters views of :attr:`stack`'s flat tensor."""
         if self.network.linear_layers[0].weight.dtype != dtype:
             self.network.to(dtype)
-            self._flatten()
             self.reset_optimizer()
+        self._ensure_flat()
 
     def reset_optimizer(self) -> None:
         """Fresh optimizer moments and learning rate (a new ``fit``)."""
         self._flatten()
-        self._moment1 = torch.zeros_like(self.stack.flat)
-        self._moment2 = (
-            torch.zeros_like(self.stack.flat) if self.config.solver != "sgd" else None
-        )
-        self._steps = 0
+        self.steps = 0
         self.learning_rate = self.config.learning_rate_init
 
     def copy(self) -> Self:
@@ -189,12 +158,9 @@ class TrainerState:
         twin = copy.copy(self)
         twin.network = copy.deepcopy(self.network)
         twin.members = [replace(self.members[0], noise=self.noise.copy(), best=None)]
-        twin._flatten()
-        twin._moment1 = self._moment1.clone()
-        twin._moment2 = None if self._moment2 is None else self._moment2.clone()
+        twin._flatten([m.clone() for m in self.stack.moments])
         return twin
 
-    # ------------------------------------------------------ interruption
     def _buffers(self) -> list[Tensor]:
         # Batch norm's running statistics (a network alone); faster than
         # Module.buffers(), which walks the module tree.
@@ -205,55 +171,51 @@ class TrainerState:
             if b is not None
         ]
 
-    def _restore(self, saved: tuple[Tensor, list[Tensor]]) -> None:
+    def _restore(self, tensors: Tensor, buffers: list[Tensor]) -> None:
+        """Copy back the flat parameters (then, when ``tensors`` holds them,
+        the moments) and the batch-norm ``buffers``."""
+        values = torch.split(tensors, self.stack.flat.numel())
         with torch.no_grad():
-            self.stack.flat.copy_(saved[0])
-            for mine, value in zip(self._buffers(), saved[1], strict=True):
+            for mine, value in zip(
+                [self.stack.flat, *self.stack.moments], values, strict=False
+            ):
+                mine.copy_(value)
+            for mine, value in zip(self._buffers(), buffers, strict=True):
                 mine.copy_(value)
 
     def _mark(self) -> dict[str, Any]:
         """Everything an epoch of a network alone changes, to :meth:`_rewind`
         an interrupted one."""
-        moments = [m for m in (self._moment1, self._moment2) if m is not None]
         member = self.members[0]
         return {
             # One copy of parameters and moments (a few microseconds).
-            "tensors": torch.cat([self.stack.flat, *moments]),
+            "tensors": torch.cat([self.stack.flat, *self.stack.moments]),
             "buffers": [b.clone() for b in self._buffers()],
             "noise": member.noise.mark(),
             "member": copy.copy(member),
         }
 
     def _rewind(self, mark: dict[str, Any]) -> None:
-        moments = [m for m in (self._moment1, self._moment2) if m is not None]
-        with torch.no_grad():
-            saved = mark["tensors"].chunk(1 + len(moments))
-            for mine, value in zip([self.stack.flat, *moments], saved, strict=True):
-                mine.copy_(value)
-            for mine, value in zip(self._buffers(), mark["buffers"], strict=True):
-                mine.copy_(value)
+        self._restore(mark["tensors"], mark["buffers"])
         self.members[0] = mark["member"]
         self.noise.rewind(mark["noise"])
         self.network.eval()
 
-    # ------------------------------------------------------------ saving
     def state_dict(self) -> dict[str, Any]:
-        """Optimizer, schedule, stopping counters and random streams of a
-        network alone as plain values (numpy arrays, numbers, dicts),
-        without the network.
-
-        With :meth:`from_state` this continues training exactly where it
-        stopped, on the same kind of device.
+        """Optimizer, schedule, stopping counters and random streams of a network
+        alone as plain values (numpy arrays, numbers, dicts), without the network:
+        with :meth:`from_state` training continues exactly where it stopped, on
+        the same kind of device.
         """
         self._ensure_flat()
-        member, moment2 = self.members[0], self._moment2
+        moments = [m.cpu().numpy() for m in self.stack.moments] + [None]
         return {
             "head": self.head,
             "config": asdict(self.config),
             "noise": self.noise.state_dict(),
-            **{name: getattr(member, name) for name, _ in _SAVED},
-            "moment1": self._moment1.cpu().numpy(),
-            "moment2": None if moment2 is None else moment2.cpu().numpy(),
+            **{name: getattr(self.members[0], name) for name in _SAVED},
+            "moment1": moments[0],
+            "moment2": moments[1],
         }
 
     @classmethod
@@ -265,11 +227,9 @@ class TrainerState:
         device: torch.device,
         noise_seed: int,
     ) -> Self:
-        """The trainer saved by :meth:`state_dict`, driving ``network``.
-
-        The random streams continue where they were when the device kind is
-        the same; after a move between the CPU and a GPU a new mask stream
-        starts from ``noise_seed`` (the optimizer state carries over).
+        """The trainer saved by :meth:`state_dict`, driving ``network``; after a
+        move between the CPU and a GPU a new mask stream starts from
+        ``noise_seed`` (the optimizer state carries over).
         """
         known = set(MLPConfig.__dataclass_fields__)
         config = MLPConfig(**{k: v for k, v in state["config"].items() if k in known})
@@ -284,10 +244,11 @@ class TrainerState:
         noise = NoiseSource.from_state(state["noise"], device)
         if noise is not None:
             trainer.noise = noise
-        for name, kind in _SAVED:
+        for name, kind in _SAVED.items():
             setattr(trainer.members[0], name, kind(state[name]))
-        dtype = trainer.stack.flat.dtype
-        trainer._moment1 = torch.as_tensor(state["moment1"], dtype=dtype).to(device)
-        if state["moment2"] is not None:
-            trainer._moment2 = torch.as_tensor(state["moment2"], dtype=dtype).to(device)
+        moments, dtype = trainer.stack.moments, trainer.stack.flat.dtype
+        for k, saved in enumerate((state["moment1"], state["moment2"])):
+            if saved is not None:
+                moment = torch.as_tensor(saved, dtype=dtype).to(device)
+                moments[k : k + 1] = [moment]
         return trainer

@@ -1,20 +1,12 @@
 """Mini-batch training of dropout networks, one alone or many side by side
-(torch only, no scikit-learn).
+(torch only; the estimators validated the configuration).
 
-The estimators validate their parameters; everything here trusts its
-configuration.
-
-:class:`MLPTrainer` trains the networks of a
-:class:`~skdrop._engine._stack.NetworkStack` epoch by epoch, each with its own
-state: mask and shuffling streams, optimizer counters, learning rate,
-stopping rule and best epoch.  A single fit is one network alone; a
-cross-validated grid trains its members side by side
-(:meth:`MLPTrainer.for_members`), each replaying what a single fit does on
-its own rows (the same initialization, shuffling and mask streams, the same
-loss, optimizer, schedule and stopping rule), so member ``m`` equals a
-single fit on ``X[rows_m]`` up to float32 rounding (the batched products sum
-in another order).  A member that stops (by the stopping rule, or by
-diverging) leaves the stack: from then on it costs nothing.
+A cross-validated grid trains its members side by side, each replaying what
+a single fit does on its own rows (the same initialization, shuffling and
+mask streams, loss, optimizer, schedule and stopping rule), so member ``m``
+equals a single fit on ``X[rows_m]`` up to float32 rounding (the batched
+products sum in another order).  A member that stops (by the stopping rule,
+or by diverging) leaves the stack: from then on it costs nothing.
 """
 
 from __future__ import annotations
@@ -64,23 +56,10 @@ MembersProgress = Callable[[int, int], None]
 class MLPTrainer(TrainerState):
     """Trains dropout networks with a hand-written backward pass.
 
-    ``MLPTrainer(network, ...)`` trains one network alone (a single fit):
-    its parameters are views of the stack's flat tensor, and the trainer
-    keeps the optimizer moments, the random streams and the stopping
-    counters between calls, which is what ``warm_start`` and
-    ``partial_fit`` need; :meth:`copy` gives an independent twin to train
-    without touching this one.  :meth:`for_members` trains many side by
-    side (:meth:`fit_members`).
-
-    Parameters
-    ----------
-    network : DropoutNetwork
-        Already initialized and on ``device``.
-    head : {"softmax", "logistic", "identity", "gaussian"}
-    config : MLPConfig
-    noise_seed, shuffle_seed : int
-        Seeds of the private mask and shuffling streams.
-    device : torch.device
+    ``MLPTrainer(network, ...)`` (parameters as :class:`TrainerState`)
+    trains one network alone and keeps its state between calls, which is
+    what ``warm_start`` and ``partial_fit`` need; :meth:`for_members` trains
+    many side by side.
     """
 
     @classmethod
@@ -92,13 +71,10 @@ class MLPTrainer(TrainerState):
         config: MLPConfig,
         device: torch.device,
     ) -> MLPTrainer:
-        """A trainer of the members of ``plans`` side by side.
-
-        ``spec`` is the shared architecture; its ``rates`` are replaced by
-        each plan's.  Batch normalization (its statistics would mix members'
-        padding rows), learned rates and L-BFGS are not supported: such
-        members train alone.  ``config`` is a stochastic solver.
-        """
+        """A trainer of the members of ``plans`` side by side, of ``spec``'s
+        architecture with each plan's rates.  Batch normalization (its
+        statistics would mix members' padding rows), learned rates and
+        L-BFGS need a network alone."""
         if spec.batch_norm or config.solver == "lbfgs":
             raise ValueError("members train with a stochastic solver, no batch norm")
         if any(math.isnan(r) for plan in plans for r in plan.rates):
@@ -121,10 +97,7 @@ class MLPTrainer(TrainerState):
         trainer._start(head, config, device, members)
         trainer.spec = spec
         trainer.stack = NetworkStack.members(networks, device)
-        trainer._moment1 = torch.zeros_like(trainer.stack.flat)
-        trainer._moment2 = None
-        if config.solver != "sgd":
-            trainer._moment2 = torch.zeros_like(trainer.stack.flat)
+        trainer.stack.moments = trainer._fresh_moments(trainer.stack.flat)
         return trainer
 
     def fit(
@@ -137,18 +110,14 @@ class MLPTrainer(TrainerState):
         validation: tuple[Tensor, Tensor, Tensor | None] | None = None,
         progress: Progress | None = None,
     ) -> EpochsResult:
-        """Train the network alone until scikit-learn's stopping rule fires
-        or ``max_epochs``.
-
-        Without ``validation`` training stops when the training loss has not
-        improved by ``tol`` for more than ``n_iter_no_change`` epochs; with
-        it (early stopping) the same rule applies to the validation score,
-        and the parameters of the best epoch are restored at the end.
+        """Train the network alone until the stopping rule fires (on the
+        ``validation`` score when given, restoring the best epoch) or
+        ``max_epochs``.
 
         A ``KeyboardInterrupt`` stops training at the last completed epoch
         (the interrupted one is undone) and returns with ``interrupted``
-        set.  Any other exception propagates and leaves this trainer
-        half-trained: train a :meth:`copy` to keep the original.
+        set.  Any other exception leaves this trainer half-trained: train a
+        :meth:`copy` to keep the original.
         """
         self._ensure_flat()
         member = self.members[0]
@@ -170,12 +139,9 @@ class MLPTrainer(TrainerState):
         *,
         progress: MembersProgress | None = None,
     ) -> list[MemberFit]:
-        """Train every member until its stopping rule fires or ``max_epochs``.
-
-        ``Y`` is ``[n, out]`` (shared) or ``[targets, n, out]``, of which
-        each member trains on the one its plan names.  Returns one
-        :class:`MemberFit` per plan, in order.
-        """
+        """Train every member until its stopping rule fires or ``max_epochs``:
+        one :class:`MemberFit` per plan.  ``Y`` is ``[n, out]`` (shared) or
+        ``[targets, n, out]`` (each member's plan names its target)."""
         plan = self.members[0].plan
         early = plan is not None and plan.validation_rows is not None
         validation = self._member_validation(X, Y, W) if early else None
@@ -183,7 +149,6 @@ class MLPTrainer(TrainerState):
         self._finish(list(range(len(self.alive))), by_rule=False)
         return [self.finished[m] for m in range(len(self.members))]
 
-    # ------------------------------------------------------------- epochs
     def _run(
         self,
         X: Tensor,
@@ -193,8 +158,7 @@ class MLPTrainer(TrainerState):
         validation: Validation | None,
         progress: Callable[[int, Any], None] | None,
     ) -> None:
-        """Epochs until every network stopped or ``max_epochs``.  A network
-        alone undoes an epoch that a ``KeyboardInterrupt`` cuts short."""
+        """Epochs until every network stopped or ``max_epochs``."""
         for epoch in range(max_epochs):
             if not self.alive:
                 return
@@ -218,7 +182,6 @@ class MLPTrainer(TrainerState):
                     validation = self._member_validation(X, Y, W)
 
     def _epoch(self, X: Tensor, Y: Tensor, W: Tensor | None) -> list[float]:
-        """One epoch of every alive network: their mean training losses."""
         lone = self.stack.lone
         batches = self._batches(X, Y, W)
         if lone:
@@ -244,7 +207,6 @@ class MLPTrainer(TrainerState):
         return losses
 
     def _diverged(self, member: NetworkState, error: str) -> None:
-        """A network alone raises; a member stops with its error."""
         if self.stack.lone:
             raise FloatingPointError(error)
         member.error = error
@@ -255,7 +217,6 @@ class MLPTrainer(TrainerState):
         return shuffled(member.shuffle_seed + member.epochs_run, n, self.device)
 
     def _batches(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Iterator[Batch]:
-        """This epoch's mini-batches of the alive networks."""
         cfg = self.config
         if self.stack.lone:
             member, n = self.members[0], X.shape[0]
@@ -279,12 +240,11 @@ class MLPTrainer(TrainerState):
         assert plan is not None
         return plan
 
-    # ----------------------------------------------------------- one step
     def _step(
         self, xb: Tensor, yb: Tensor, wb: Tensor | None, lengths: list[int]
     ) -> Tensor:
-        """One mini-batch step of every alive network; their penalized batch
-        losses.  Members with no rows in this step take none."""
+        """One mini-batch step of every alive network (members with no rows
+        in it idle); their penalized batch losses."""
         batch_loss = self.loss_and_gradient(xb, yb, wb, lengths)
         self._update([k for k, n in enumerate(lengths) if n == 0])
         return batch_loss
@@ -298,14 +258,14 @@ class MLPTrainer(TrainerState):
         *,
         noise: bool = True,
     ) -> Tensor:
-        """The penalized mean loss of a batch (of each member); its gradient
-        goes to :attr:`gradient`.
+        """The penalized mean loss of a batch (of each member), its gradient
+        in ``stack.grad``; without ``noise`` no dropout (L-BFGS).
 
         Like scikit-learn: the batch mean loss plus ``alpha / (2 n) ||W||^2``
         with ``n`` the summed sample weight of the batch (decoupled for
         "adamw").  A batch whose weights are all zero holds no data: an
         infinite scale makes its gradient and loss zero instead of dividing
-        ``alpha`` by 0.  Without ``noise`` no dropout is applied (L-BFGS).
+        ``alpha`` by 0.
         """
         stack, cfg = self.stack, self.config
         lengths = [xb.shape[-2]] if lengths is None else lengths
@@ -350,13 +310,12 @@ class MLPTrainer(TrainerState):
                     member.noise = twin
 
     def _update(self, idle: list[int]) -> None:
-        """The optimizer step of every alive network; the members ``idle``
-        (positions in ``alive``) keep their state."""
+        """The optimizer step of every alive network but those at positions
+        ``idle`` of ``alive``."""
         stack, cfg = self.stack, self.config
         saved = [
             (t, k, stack.member(t, k))
-            for t in (stack.flat, self._moment1, self._moment2)
-            if t is not None
+            for t in (stack.flat, *stack.moments)
             for k in idle
         ]
         members = [self.members[m] for m in self.alive]
@@ -364,7 +323,7 @@ class MLPTrainer(TrainerState):
             member.steps += k not in idle
         optimizer_step(
             cfg,
-            (stack.flat, stack.grad, self._moment1, self._moment2),
+            (stack.flat, stack.grad, stack.moments),
             step_rates(cfg, members, self._per_member),
             stack.n_weights,
             self._lr_scale,
@@ -389,15 +348,13 @@ class MLPTrainer(TrainerState):
             [column[:, None].expand(-1, b.shape[1]).ravel() for b in blocks]
         )
 
-    # --------------------------------------------------------- validation
     def _member_validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Validation:
         plans = [self._plan(m) for m in self.alive]
         rows = [p.validation_rows for p in plans if p.validation_rows is not None]
         return member_validation(X, Y, W, rows, [p.target for p in plans])
 
     def _validate(self, validation: Validation) -> tuple[list[float], list[float]]:
-        """The alive networks' validation losses and scores; a network that
-        predicts non-finite values there diverged."""
+        """The alive networks' validation losses and scores."""
         X, rows, target, weights, n_rows = validation
         stack = self.stack
         width = X.shape[0] if rows is None else rows.shape[1]
@@ -425,13 +382,11 @@ class MLPTrainer(TrainerState):
         loss, score = validation_metrics(raw, target, weights, self.head, n_rows)
         return loss.tolist(), score.tolist()
 
-    # ------------------------------------------------------------ stopping
     def _judge(
         self, losses: list[float], scores: tuple[list[float], list[float]] | None
     ) -> list[int]:
-        """The stopping rule of every alive network (positions in ``alive``
-        of those that stop, diverged ones included), keeping each one's
-        best epoch under early stopping."""
+        """Positions in ``alive`` of the networks that stop (diverged ones
+        included), keeping each one's best epoch under early stopping."""
         stopped = []
         for k, m in enumerate(self.alive):
             member = self.members[m]
@@ -466,7 +421,7 @@ class MLPTrainer(TrainerState):
     def _report(
         self, progress: Callable[[int, Any], None] | None, epoch: int, n_alive: int
     ) -> bool:
-        """Tell ``progress``: a single fit's epoch and loss, members' epoch
+        """Tell ``progress`` a single fit's epoch and loss, or members' epoch
         and the number still training.  False when a ``KeyboardInterrupt``
         stopped a single fit there (its epoch completed: it is kept)."""
         if progress is None:
@@ -483,10 +438,9 @@ class MLPTrainer(TrainerState):
         return True
 
     def _finish(self, positions: list[int], *, by_rule: bool) -> None:
-        """The networks at ``positions`` stop: their best epoch's parameters
-        (early stopping) are restored, a network alone's in place, members'
-        into new networks; ``by_rule`` when the stopping rule (or a
-        divergence) stopped them."""
+        """The networks at ``positions`` stop (``by_rule``: by the stopping
+        rule or a divergence), with their best epoch's parameters: a network
+        alone's in place, members' in new networks."""
         for k in positions:
             member = self.members[self.alive[k]]
             member.result.converged = by_rule and member.error is None
@@ -494,7 +448,7 @@ class MLPTrainer(TrainerState):
             member.best = None
             if self.stack.lone:
                 if best is not None:
-                    self._restore(best)
+                    self._restore(*best)
                 continue
             params, epoch = self.stack.member(self.stack.flat, k), member.epochs_run
             if best is not None:
@@ -507,15 +461,9 @@ class MLPTrainer(TrainerState):
         self._drop(positions)
 
     def _drop(self, positions: list[int]) -> None:
-        """Take the networks at ``positions`` out of the stack."""
         gone = set(positions)
         keep = [k for k in range(len(self.alive)) if k not in gone]
         self.alive = [self.alive[k] for k in keep]
         if not self.alive or self.stack.lone or not gone:
             return
-        index = torch.tensor(keep, device=self.device)
-        stack = self.stack
-        moment1 = stack.select(self._moment1, index)
-        moment2 = None if self._moment2 is None else stack.select(self._moment2, index)
-        self.stack = stack.kept(keep)
-        self._moment1, self._moment2 = moment1, moment2
+        self.stack = self.stack.kept(keep)
