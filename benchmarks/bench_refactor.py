@@ -8,7 +8,7 @@ ratio compares timings of the same run.
 
 * **fit / predict**: ``bench_mlp.py``'s setting, ``make_classification(20000,
   50)`` as float32, layers (256, 128), 20 epochs, batch 128, hidden dropout
-  0.5; ``predict_proba`` on the 20,000 rows.
+  0.5; ``predict_proba`` on the 20,000 rows (best of 30 calls).
 * **CV A**: ``bench_mlp_cv.py``'s setting A, ``DropoutMLPClassifierCV`` on
   ``make_classification(5000, 20)``, (100,), 3 x 4 rates x 5 folds (60
   members), 50 epochs.
@@ -54,7 +54,7 @@ DropoutMLPClassifier(hidden_layer_sizes=(256, 128), max_iter=1,
 model = DropoutMLPClassifier(hidden_layer_sizes=(256, 128), hidden_dropout=0.5,
                              max_iter=2 if quick else 20, **common)
 out["fit"] = timed(lambda: model.fit(X, y))
-out["predict_proba"] = min(timed(lambda: model.predict_proba(X)) for _ in range(5))
+out["predict_proba"] = min(timed(lambda: model.predict_proba(X)) for _ in range(30))
 X, y = make_classification(5000, 20, n_informative=10, random_state=0)
 X = X.astype(np.float32)
 folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
