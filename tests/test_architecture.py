@@ -107,3 +107,44 @@ def test_every_module_belongs_to_a_package():
     # No flat private modules beside the packages, apart from these.
     flat = {p.name for p in ROOT.glob("*.py")}
     assert flat <= {"__init__.py", "__main__.py", "_version.py", "exceptions.py"}
+
+
+def test_subpackages_export_what_the_root_exports():
+    """``from skdrop import X`` and ``from skdrop.<subpackage> import X`` are
+    the same class; every public estimator has one subpackage."""
+    import skdrop
+    from skdrop import linear_model, neural_network
+
+    homes = {name: linear_model for name in linear_model.__all__}
+    homes.update({name: neural_network for name in neural_network.__all__})
+    estimators = [n for n in skdrop.__all__ if n.startswith("Dropout")]
+    assert sorted(homes) == sorted(estimators)
+    for name, package in homes.items():
+        assert getattr(package, name) is getattr(skdrop, name)
+        assert getattr(skdrop, name).__module__.startswith(package.__name__)
+
+
+def test_old_module_names_resolve_to_the_same_classes():
+    """What pickles of the flat layout name (tests/test_saved_models.py
+    loads such files)."""
+    import importlib
+
+    import skdrop
+
+    old = {
+        "skdrop._mlp_classifier": ["DropoutMLPClassifier"],
+        "skdrop._mlp_regressor": ["DropoutMLPRegressor"],
+        "skdrop._mlp_cv": ["DropoutMLPClassifierCV", "DropoutMLPRegressorCV"],
+        "skdrop._linear": ["DropoutLinearRegression", "DropoutLinearRegressionCV"],
+        "skdrop._logistic": [
+            "DropoutLogisticRegression",
+            "DropoutLogisticRegressionCV",
+        ],
+    }
+    for module, names in old.items():
+        for name in names:
+            assert getattr(importlib.import_module(module), name) is getattr(
+                skdrop, name
+            )
+    encoder = importlib.import_module("skdrop._categorical").CategoricalEncoder
+    assert encoder.__module__ == "skdrop.utils._categorical"

@@ -1,11 +1,13 @@
 """The networks' training engine: torch (and scipy's L-BFGS), no scikit-learn.
 
-The estimators in :mod:`skdrop` validate their parameters and input and hand
-numpy arrays and a :class:`NetworkSpec` to the functions here, which build
-the network and its noise, move the data to the device once, train (with the
-validation losses of early stopping), predict, draw Monte Carlo passes and
-turn device errors into clear ones.  Every random number comes from a private
-generator.
+This module is the engine's declared API: the estimators of
+:mod:`skdrop.neural_network` and :mod:`skdrop.linear_model` import only the
+names of ``__all__``, never the modules below it.  They validate their
+parameters and input and hand numpy arrays and a :class:`NetworkSpec` to
+the functions here, which build the network and its noise, move the data to
+the device once, train (with the validation losses of early stopping),
+predict, draw Monte Carlo passes and turn device errors into clear ones.
+Every random number comes from a private generator.
 """
 
 from __future__ import annotations
