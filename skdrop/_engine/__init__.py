@@ -25,6 +25,7 @@ import torch
 from numpy.typing import NDArray
 
 from ..utils import (
+    Progress,
     float_dtype,
     is_out_of_memory,
     loading_device,
@@ -44,7 +45,7 @@ from ._spec import (
     NetworkSpec,
     initialized_network,
 )
-from ._trainer import MembersProgress, MLPTrainer, Progress
+from ._trainer import MembersProgress, MLPTrainer
 
 # What the estimators use: they import nothing else of the engine's modules.
 __all__ = [

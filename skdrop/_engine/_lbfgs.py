@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from ..utils import minimize_lbfgs
+from ..utils import Progress, minimize_lbfgs
 from ._spec import EpochsResult
-from ._trainer import MLPTrainer, Progress
+from ._trainer import MLPTrainer
 
 
 def fit_lbfgs(

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..utils import Progress
 from ._batches import (
     Batch,
     Validation,
@@ -49,7 +50,6 @@ from ._spec import (
 from ._stack import NetworkStack
 from ._state import NetworkState, TrainerState
 
-Progress = Callable[[int, float], None]
 MembersProgress = Callable[[int, int], None]
 
 

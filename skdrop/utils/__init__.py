@@ -31,6 +31,7 @@ from ._plotting import (
     pyplot,
 )
 from ._progress import (
+    Progress,
     loss_progress,
     progress_bar,
 )
@@ -51,6 +52,7 @@ from ._validation import (
 
 __all__ = [
     "CategoricalEncoder",
+    "Progress",
     "VersionedStateMixin",
     "atomic_fit",
     "axes_array",
