@@ -41,13 +41,15 @@ def _module_name(path: Path) -> str:
 
 
 def _package(module: str) -> str:
-    """The package (of RANKS) a module belongs to."""
+    """The package (of RANKS) a module belongs to: a subpackage or a module
+    of the root; a subpackage RANKS does not know is an error."""
     parts = module.split(".")
-    for n in (2, 1):
-        name = ".".join(parts[:n])
-        if name in RANKS and (n == 2 or len(parts) == 1 or name == "skdrop"):
-            return name
-    raise AssertionError(f"{module} belongs to no package of RANKS")
+    name = ".".join(parts[:2])
+    if name in RANKS:
+        return name
+    if len(parts) > 1 and (ROOT / parts[1]).is_dir():
+        raise AssertionError(f"{module} belongs to no package of RANKS")
+    return "skdrop"
 
 
 def _imports(path: Path):

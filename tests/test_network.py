@@ -235,3 +235,31 @@ def test_train_mode_without_noise_source_draws_masks():
         c, d = net(x), net(x)
     assert not torch.equal(a, b)
     assert torch.equal(c, d)
+
+
+def test_backward_follows_sites_changed_after_the_stack_was_built():
+    """``partial_fit`` may change ``dropout_type`` after its trainer's stack
+    exists: the step must follow the network's current sites (the stack once
+    kept the old type and dropped the Gaussian multiplier from the gradient)."""
+    manual = _network("relu", "bernoulli", "inverted", False)
+    stack = NetworkStack.alone(manual)  # built under Bernoulli sites
+    manual.set_sites(_network("relu", "gaussian", "inverted", False).sites)
+    auto = copy.deepcopy(manual)
+    x, target = _batch("identity")
+
+    manual.train()
+    with torch.no_grad():
+        out, cache = stack.forward_train(x.clone(), [NoiseSource(5, CPU)], [N_ROWS])
+        _, grad_out = head_loss_and_grad(out, target, None, "identity")
+        stack.backward(grad_out.div_(N_ROWS), cache)
+    auto.train()
+    out_auto = auto(x.clone(), NoiseSource(5, CPU))
+    loss, _ = head_loss_and_grad(out_auto, target, None, "identity")
+    (loss / N_ROWS).backward()
+
+    torch.testing.assert_close(out, out_auto.detach(), rtol=1e-12, atol=1e-12)
+    named_auto = dict(auto.named_parameters())
+    for name, param in manual.named_parameters():
+        torch.testing.assert_close(
+            stack.slots[param], named_auto[name].grad, rtol=1e-10, atol=1e-12, msg=name
+        )

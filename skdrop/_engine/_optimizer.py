@@ -6,12 +6,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from ._state import NetworkState
+
+class TrainingCounters(Protocol):
+    """What the optimizer, the schedule and the stopping rule read and
+    update of one network's training (``_state.NetworkState`` has them)."""
+
+    learning_rate: float
+    steps: int
+    samples_seen: int
+    best_loss: float
+    best_validation_score: float
+    no_improvement_count: int
+
 
 Scratch = Callable[[str, tuple[int, ...], torch.dtype], torch.Tensor]
 
@@ -89,7 +99,7 @@ def max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
 
 def step_rates(
     config: MLPConfig,
-    states: Sequence[NetworkState],
+    states: Sequence[TrainingCounters],
     expand: Callable[[list[float]], float | torch.Tensor],
 ) -> tuple[float | torch.Tensor, float | torch.Tensor, float | torch.Tensor]:
     """The ``rates`` of :func:`optimizer_step` of networks each at its own
@@ -117,7 +127,7 @@ def step_rates(
     return lr, step, decay
 
 
-def schedule(state: NetworkState, config: MLPConfig) -> None:
+def schedule(state: TrainingCounters, config: MLPConfig) -> None:
     """scikit-learn's learning rate after an epoch: ``learning_rate="invscaling"``
     divides the SGD learning rate by ``(samples seen + 1) ** power_t``."""
     if config.solver == "sgd" and config.learning_rate == "invscaling":
@@ -127,7 +137,7 @@ def schedule(state: NetworkState, config: MLPConfig) -> None:
 
 
 def stopping_rule(
-    state: NetworkState, config: MLPConfig, loss: float, score: float | None
+    state: TrainingCounters, config: MLPConfig, loss: float, score: float | None
 ) -> tuple[bool, bool]:
     """scikit-learn's MLP stopping rule after an epoch: ``(stop, improved)``.
 

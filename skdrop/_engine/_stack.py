@@ -168,7 +168,6 @@ class NetworkStack:
         self._sites = sites
         self.n_members = len(sites)
         self.activation = template.activation
-        self.kind = template.sites[0].kind
         self.norms = template.norm_layers
         params = ordered_parameters(template)
         self.shapes = [tuple(p.shape) for p in params]
@@ -239,6 +238,12 @@ class NetworkStack:
         return cls(networks[0], [n.sites for n in networks], flat.to(device))
 
     slots: dict[Tensor, Tensor]
+
+    @property
+    def kind(self) -> str:
+        """The dropout type, read from the network's current sites: a warm
+        start or ``partial_fit`` may change it after the stack was built."""
+        return self.template.sites[0].kind
 
     @property
     def sites(self) -> list[list[NoiseSite]]:

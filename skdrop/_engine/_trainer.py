@@ -162,15 +162,19 @@ class MLPTrainer(TrainerState):
         for epoch in range(max_epochs):
             if not self.alive:
                 return
-            mark = self._mark() if self.stack.lone else None
+            mark = None
             try:
+                # Inside the try: a Ctrl-C while marking ends the call as an
+                # interruption too, keeping the completed epochs.
+                mark = self._mark() if self.stack.lone else None
                 losses = self._epoch(X, Y, W)
                 scores = None if validation is None else self._validate(validation)
                 stopped = self._judge(losses, scores)
             except KeyboardInterrupt:
-                if mark is None:
+                if not self.stack.lone:
                     raise
-                self._rewind(mark)
+                if mark is not None:
+                    self._rewind(mark)
                 self.members[0].result.interrupted = True
                 return
             self._record(losses, scores)

@@ -104,13 +104,14 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
 
-    def _fit_sgd(self, X, Y, sample_weight, groups, *, tol, loss, option):
+    def _fit_sgd(self, X, Y, sample_weight, groups, *, tol, loss, option, stacklevel=3):
         """Averaged SGD with real masks (:func:`fit_linear_sgd`) behind a
         progress bar over epochs.
 
         ``Y`` has one column per output, ``loss`` is ``fit_linear_sgd``'s, and
         ``option`` names the parameter that chose SGD, for the
-        ``ConvergenceWarning`` given when ``max_iter`` ends the fit first.
+        ``ConvergenceWarning`` given when ``max_iter`` ends the fit first
+        (``stacklevel`` points it at the estimator's ``fit``).
         """
         device = resolve_device(self.device)
         has_groups = any(len(g) > 1 for g in groups)
@@ -139,7 +140,7 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
                 f"{type(self).__name__}({option}='sgd') reached max_iter="
                 f"{self.max_iter} epochs without converging; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         return result
 

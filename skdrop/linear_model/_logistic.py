@@ -429,6 +429,7 @@ class DropoutLogisticRegression(
             tol=_DEFAULT_TOL["sgd"] if self.tol is None else self.tol,
             loss="binary" if Y.ndim == 1 else "multinomial",
             option="objective",
+            stacklevel=4,  # one call deeper than the linear model's
         )
         self.coef_ = result.coef.T
         self.intercept_ = result.intercept

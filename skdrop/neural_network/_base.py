@@ -307,6 +307,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 fraction=self.validation_fraction,
                 seed=problem.seeds[3],
                 stratify=problem.stratify,
+                where=" from a training fold",
             )
             splits.append((part, np.sort(held)))
         targets, states = self._member_targets(problem, row_sets)
@@ -397,7 +398,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         del sample_weight, first
         return Y
 
-    def _after_fit(self, X, Y, sample_weight, validation, incremental):
+    def _after_fit(self, X, Y, sample_weight, validation, incremental=False):
         """Fitted attributes that need the trained network and the data it
         saw (the regressor's noise variance); nothing here."""
         del X, Y, sample_weight, validation, incremental

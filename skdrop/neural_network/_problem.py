@@ -91,12 +91,14 @@ def early_stopping_split(
     fraction: float,
     seed: int,
     stratify: bool,
+    where: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Early stopping's split of the training rows ``rows`` (indices into
     ``Y``): the rows trained on and the ``fraction`` held out to score, as
     :func:`~sklearn.model_selection.train_test_split` orders them, stratified
     by the rows of ``Y`` where ``stratify``.  A fit and a cross-validated
-    member on the same rows hold out the same ones."""
+    member on the same rows hold out the same ones; ``where`` says in the
+    zero-weight error which rows were split."""
     by = Y[rows] if stratify else None
     if by is not None and by.shape[1] == 1:
         by = by[:, 0]
@@ -115,7 +117,7 @@ def early_stopping_split(
                 raise ValueError(
                     f"early_stopping=True: sample_weight is zero on all "
                     f"{len(subset)} rows of the {name} part held out by "
-                    f"validation_fraction={fraction}; give "
+                    f"validation_fraction={fraction}{where}; give "
                     "more rows a positive weight or set early_stopping=False"
                 )
     return part, held
