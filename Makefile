@@ -44,7 +44,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy skdrop/_engine skdrop/exceptions.py \
 		skdrop/linear_model/_closed_form.py skdrop/linear_model/_logistic_objectives.py \
-		skdrop/neural_network/_problem.py skdrop/utils/_devices.py skdrop/utils/_optimize.py \
+		skdrop/neural_network/_problem.py skdrop/utils/_deprecation.py skdrop/utils/_devices.py skdrop/utils/_optimize.py \
 		skdrop/utils/_persistence.py skdrop/utils/_progress.py skdrop/utils/_search.py
 
 pytest: $(VENV)/.dev

@@ -15,6 +15,13 @@ from ._categorical import (
     validate_X,
     validate_X_y,
 )
+from ._deprecation import (
+    DEPRECATED,
+    DEPRECATED_OPTION,
+    is_unset,
+    renamed_attribute,
+    renamed_parameter,
+)
 from ._devices import (
     check_device_name,
     float_dtype,
@@ -35,7 +42,12 @@ from ._progress import (
     loss_progress,
     progress_bar,
 )
-from ._search import cv_results
+from ._search import (
+    ERROR_SCORE_CONSTRAINT,
+    best_candidate,
+    cv_results,
+    warn_or_raise_fit_failures,
+)
 from ._validation import (
     atomic_fit,
     check_dropout_grid,
@@ -51,11 +63,15 @@ from ._validation import (
 )
 
 __all__ = [
+    "DEPRECATED",
+    "DEPRECATED_OPTION",
+    "ERROR_SCORE_CONSTRAINT",
     "CategoricalEncoder",
     "Progress",
     "VersionedStateMixin",
     "atomic_fit",
     "axes_array",
+    "best_candidate",
     "check_device_name",
     "check_dropout_grid",
     "check_magnitude",
@@ -66,6 +82,7 @@ __all__ = [
     "group_labels",
     "is_categorical_dtype",
     "is_out_of_memory",
+    "is_unset",
     "loading_device",
     "loss_progress",
     "make_generator",
@@ -76,6 +93,8 @@ __all__ = [
     "parse_memory_size",
     "progress_bar",
     "pyplot",
+    "renamed_attribute",
+    "renamed_parameter",
     "resolve_batch_size",
     "resolve_device",
     "resolve_feature_groups",
@@ -83,4 +102,5 @@ __all__ = [
     "seed_from_random_state",
     "validate_X",
     "validate_X_y",
+    "warn_or_raise_fit_failures",
 ]

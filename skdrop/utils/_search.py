@@ -4,11 +4,19 @@ its ranking of the candidates."""
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
+from sklearn.exceptions import FitFailedWarning
+from sklearn.utils._param_validation import StrOptions
+
+#: ``error_score`` as :class:`~sklearn.model_selection.GridSearchCV` takes it.
+ERROR_SCORE_CONSTRAINT = [StrOptions({"raise"}), Real]
 
 
 def cv_results(
@@ -64,6 +72,73 @@ def cv_results(
     results["std_test_score"] = test_scores.std(axis=1)
     results["rank_test_score"] = rank_scores(mean)
     return results
+
+
+def best_candidate(results: Mapping[str, Any]) -> tuple[int, float, dict[str, Any]]:
+    """``best_index_``, ``best_score_`` and ``best_params_`` from a
+    ``cv_results_`` table: the first candidate of rank 1, as in
+    :class:`~sklearn.model_selection.GridSearchCV`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdrop.utils._search import best_candidate, cv_results
+    >>> scores = np.array([[0.8, 0.9], [0.9, 0.9]])
+    >>> results = cv_results([{"a": 1}, {"a": 2}], scores, scores, scores)
+    >>> best_candidate(results)
+    (1, 0.9, {'a': 2})
+    """
+    index = int(np.argmin(results["rank_test_score"]))
+    score = float(results["mean_test_score"][index])
+    return index, score, dict(results["params"][index])
+
+
+def warn_or_raise_fit_failures(
+    errors: Sequence[str | None], error_score: float | str
+) -> None:
+    """GridSearchCV's rule for failed fits, given one entry per fit (``None``
+    where it succeeded, else the error's text).
+
+    Some failures give one :class:`~sklearn.exceptions.FitFailedWarning` that
+    counts them and groups them by message; when every fit failed, a
+    ``ValueError``.  With ``error_score="raise"`` the caller re-raises at the
+    failure itself, so nothing reaches here.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdrop.utils._search import warn_or_raise_fit_failures
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_or_raise_fit_failures([None, "diverged"], float("nan"))
+    >>> print(str(caught[0].message).splitlines()[1])
+    1 fits failed out of a total of 2.
+    """
+    failed = [error for error in errors if error is not None]
+    if not failed:
+        return
+    delimiter = "-" * 80 + "\n"
+    summary = "\n".join(
+        f"{delimiter}{n} fits failed with the following error:\n{error}"
+        for error, n in Counter(failed).items()
+    )
+    if len(failed) == len(errors):
+        raise ValueError(
+            f"\nAll the {len(errors)} fits failed.\n"
+            "It is very likely that your model is misconfigured.\n"
+            "You can try to debug the error by setting error_score='raise'.\n\n"
+            f"Below are more details about the failures:\n{summary}"
+        )
+    warnings.warn(
+        f"\n{len(failed)} fits failed out of a total of {len(errors)}.\n"
+        "The score on these train-test partitions for these parameters will be "
+        f"set to {error_score}.\n"
+        "If these failures are not expected, you can try to debug them by "
+        "setting error_score='raise'.\n\n"
+        f"Below are more details about the failures:\n{summary}",
+        FitFailedWarning,
+        stacklevel=3,
+    )
 
 
 def rank_scores(mean: np.ndarray) -> np.ndarray:
