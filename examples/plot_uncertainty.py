@@ -102,8 +102,8 @@ for name, bounds in [
     ("Bayesian ridge", ridge_intervals[score]),
     ("split conformal", conformal),
 ]:
-    covered = interval_coverage(y_test[score], bounds)
-    width = mean_interval_width(bounds)
+    covered = interval_coverage(y_test[score], *bounds.T)
+    width = mean_interval_width(*bounds.T)
     print(f"  {name:16s} coverage {covered:5.1%}, mean width {width:5.1f}")
 
 # %%
@@ -131,8 +131,8 @@ print(
 cv_intervals = search.predict_interval(X_test, coverage=0.9)
 print(
     f"cross-validated ensemble, all test rows: coverage "
-    f"{interval_coverage(y_test, cv_intervals):.1%}, mean width "
-    f"{mean_interval_width(cv_intervals):.1f}"
+    f"{interval_coverage(y_test, *cv_intervals.T):.1%}, mean width "
+    f"{mean_interval_width(*cv_intervals.T):.1f}"
 )
 
 # %%

@@ -131,10 +131,10 @@ def test_regression_interval_coverage_on_held_out_rows(quick):
         rows = model[:-1].transform(study.X.iloc[test])
         intervals = model[-1].predict_interval(rows, coverage=0.9)
         assert levels["0.9"]["coverage"] == pytest.approx(
-            interval_coverage(study.y.iloc[test], intervals)
+            interval_coverage(study.y.iloc[test], *intervals.T)
         )
         assert levels["0.9"]["mean_width"] == pytest.approx(
-            mean_interval_width(intervals)
+            mean_interval_width(*intervals.T)
         )
     # The report's section names and judges the 90% coverage.
     analysis = SimpleNamespace(intervals=result, best=best, target="price")

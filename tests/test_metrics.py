@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import integrate
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.metrics import make_scorer
+from sklearn.model_selection import cross_val_score
 
+import skdrop.metrics
 from skdrop.metrics import (
-    crps_gaussian,
+    gaussian_crps,
     gaussian_nll,
     interval_coverage,
     mc_gaussian_nll,
@@ -49,7 +52,7 @@ def test_crps_matches_its_integral(predictions):
 
         value = integrate.quad(below, -np.inf, y[i])[0]
         value += integrate.quad(above, y[i], np.inf)[0]
-        assert crps_gaussian(y[i : i + 1], mean[i : i + 1], std[i : i + 1]) == (
+        assert gaussian_crps(y[i : i + 1], mean[i : i + 1], std[i : i + 1]) == (
             pytest.approx(value, rel=1e-7)
         )
 
@@ -57,7 +60,7 @@ def test_crps_matches_its_integral(predictions):
 def test_crps_tends_to_the_absolute_error(predictions):
     y, mean, _ = predictions
     tiny = np.full_like(y, 1e-9)
-    assert crps_gaussian(y, mean, tiny) == pytest.approx(
+    assert gaussian_crps(y, mean, tiny) == pytest.approx(
         np.abs(y - mean).mean(), rel=1e-6
     )
 
@@ -87,18 +90,27 @@ def test_intervals(predictions):
     inside = (lower <= y) & (y <= upper)
     assert interval_coverage(y, lower, upper) == pytest.approx(inside.mean())
     assert mean_interval_width(lower, upper) == pytest.approx(2 * std.mean())
-    pair = np.column_stack([lower, upper])
-    assert interval_coverage(y, pair) == interval_coverage(y, lower, upper)
-    assert mean_interval_width(pair) == mean_interval_width(lower, upper)
     # the bounds themselves count as inside
     assert interval_coverage([1.0], [1.0], [1.0]) == 1.0
+
+
+def test_no_pair_in_place_of_two_arguments(predictions):
+    """An (n, 2) array of [lower, upper] is no longer a second form."""
+    y, mean, std = predictions
+    pair = np.column_stack([mean - std, mean + std])
+    with pytest.raises(TypeError, match="y_upper"):
+        interval_coverage(y, pair)
+    with pytest.raises(TypeError, match="y_upper"):
+        mean_interval_width(pair)
+    with pytest.raises(TypeError, match="y_std"):
+        gaussian_nll(y, np.column_stack([mean, std]))
 
 
 @pytest.mark.parametrize(
     "metric",
     [
         lambda y, m, s, w: gaussian_nll(y, m, s, sample_weight=w),
-        lambda y, m, s, w: crps_gaussian(y, m, s, sample_weight=w),
+        lambda y, m, s, w: gaussian_crps(y, m, s, sample_weight=w),
         lambda y, m, s, w: interval_coverage(y, m - s, m + s, sample_weight=w),
         lambda y, m, s, w: mean_interval_width(m - s, m + s, sample_weight=w),
         lambda y, m, s, w: mc_gaussian_nll(
@@ -140,28 +152,151 @@ class _IntervalRegressor(RegressorMixin, BaseEstimator):
         return np.column_stack([-np.ones(len(X)), np.ones(len(X))])
 
 
-def test_usable_through_make_scorer():
-    scorer = make_scorer(interval_coverage, response_method=("predict_interval",))
-    X = np.zeros((4, 1))
-    y = np.array([0.0, 0.5, 2.0, -3.0])
-    assert scorer(_IntervalRegressor().fit(X, y), X, y) == 0.5
+def test_interval_scorer_splits_predict_interval():
+    """The callable scorer of interval_coverage's Notes."""
+
+    def coverage(estimator, X, y):
+        return interval_coverage(y, *estimator.predict_interval(X).T)
+
+    X = np.zeros((8, 1))
+    y = np.array([0.0, 0.5, 2.0, -3.0] * 2)
+    scores = cross_val_score(_IntervalRegressor(), X, y, cv=2, scoring=coverage)
+    np.testing.assert_array_equal(scores, [0.5, 0.5])
 
 
 def test_bad_input(predictions):
     y, mean, std = predictions
-    with pytest.raises(ValueError, match=r"std must be > 0 on every row, got 0\.0"):
+    with pytest.raises(ValueError, match=r"y_std must be > 0 on every row, got 0\.0"):
         gaussian_nll(y, mean, np.where(np.arange(y.size) == 3, 0.0, std))
     with pytest.raises(ValueError, match="noise_std must be > 0"):
         mc_gaussian_nll(y, np.stack([mean]), -1.0)
-    with pytest.raises(ValueError, match="mean must have the shape of y_true"):
-        crps_gaussian(y, mean[:-1], std[:-1])
-    with pytest.raises(ValueError, match="lower must be <= upper"):
+    with pytest.raises(ValueError, match="y_mean must have the shape of y_true"):
+        gaussian_crps(y, mean[:-1], std[:-1])
+    with pytest.raises(ValueError, match="y_lower must be <= y_upper"):
         interval_coverage(y, mean + 1, mean - 1)
     with pytest.raises(ValueError, match="NaN or infinity"):
         gaussian_nll(np.where(np.arange(y.size) == 0, np.nan, y), mean, std)
-    with pytest.raises(ValueError, match="samples must have shape"):
+    with pytest.raises(ValueError, match="y_samples must have shape"):
         mc_gaussian_nll(y, mean, 1.0)
-    with pytest.raises(ValueError, match=r"\(n_samples, 2\) array"):
-        interval_coverage(y, mean)
     with pytest.raises(ValueError, match="non-zero"):
         mean_interval_width(mean, mean + 1, sample_weight=np.zeros(y.size))
+
+
+# Every public metric, called on (y_true, y_mean, y_std) rows of any shape.
+METRICS = {
+    "gaussian_nll": lambda y, m, s, **kw: gaussian_nll(y, m, s, **kw),
+    "gaussian_crps": lambda y, m, s, **kw: gaussian_crps(y, m, s, **kw),
+    "mc_gaussian_nll": lambda y, m, s, **kw: mc_gaussian_nll(
+        y, np.stack([m, m + s]), 1.0, **kw
+    ),
+    "interval_coverage": lambda y, m, s, **kw: interval_coverage(y, m - s, m + s, **kw),
+    "mean_interval_width": lambda y, m, s, **kw: mean_interval_width(
+        m - s, m + s, **kw
+    ),
+}
+
+
+def test_metrics_cover_the_public_functions():
+    public = {n for n in skdrop.metrics.__all__ if not n.endswith("Display")}
+    assert public == set(METRICS)
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_empty_input_is_named(name):
+    """Not scikit-learn's "Sample weights must contain ... non-zero" (bad
+    input 7): the first empty argument and what is needed."""
+    empty = np.zeros(0)
+    argument = "y_lower" if name == "mean_interval_width" else "y_true"
+    with pytest.raises(ValueError, match=rf"{argument} is empty \(shape \(0,\)\)"):
+        METRICS[name](empty, empty, empty + 1.0)
+    with pytest.raises(ValueError, match="is empty"):
+        METRICS[name](np.zeros((3, 0)), np.zeros((3, 0)), np.ones((3, 0)))
+
+
+@pytest.mark.parametrize("name", sorted(set(METRICS) - {"mean_interval_width"}))
+@pytest.mark.parametrize("y_true", [["a", "b", "c"], "abc"])
+def test_string_y_true_is_named(name, y_true):
+    """A string target names y_true and what it must hold (bad input 7)."""
+    mean, std = np.zeros(3), np.ones(3)
+    with pytest.raises(ValueError, match=r"'y_true'|y_true must hold real numbers"):
+        METRICS[name](y_true, mean, std)
+
+
+def test_object_y_true_that_is_not_numeric():
+    y = np.array([1.0, "a", 2.0], dtype=object)
+    with pytest.raises(ValueError, match=r"y_true must hold real numbers .* 'a'"):
+        gaussian_nll(y, np.zeros(3), np.ones(3))
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_multioutput_as_scikit_learn(name, predictions):
+    """raw_values gives each output's score, weights average them, and the
+    default is their plain mean; a 1-d target is one output."""
+    y, mean, std = predictions
+    metric = METRICS[name]
+    Y = np.column_stack([y, 2 * y + 1])
+    M = np.column_stack([mean, 2 * mean])
+    S = np.column_stack([std, 3 * std])
+    each = [metric(Y[:, k], M[:, k], S[:, k]) for k in range(2)]
+    raw = metric(Y, M, S, multioutput="raw_values")
+    assert raw.shape == (2,)
+    np.testing.assert_allclose(raw, each, rtol=1e-12)
+    assert metric(Y, M, S) == pytest.approx(np.mean(each), rel=1e-12)
+    weighted = metric(Y, M, S, multioutput=[1.0, 3.0])
+    assert weighted == pytest.approx((each[0] + 3 * each[1]) / 4, rel=1e-12)
+    assert metric(y, mean, std, multioutput="raw_values").shape == (1,)
+    with pytest.raises(ValueError, match=r"one weight per output \(2\)"):
+        metric(Y, M, S, multioutput=[1.0])
+    with pytest.raises(ValueError, match="not all 0"):
+        metric(Y, M, S, multioutput=[0.0, 0.0])
+    with pytest.raises(ValueError, match="'multioutput' parameter"):
+        metric(Y, M, S, multioutput="variance_weighted")
+
+
+def test_old_function_name_warns_and_agrees(predictions):
+    y, mean, std = predictions
+    with pytest.warns(
+        FutureWarning, match="'crps_gaussian' was renamed 'gaussian_crps'"
+    ):
+        old = skdrop.metrics.crps_gaussian(y, mean, std)
+    assert old == gaussian_crps(y, mean, std)
+
+
+@pytest.mark.parametrize(
+    "call, old, new",
+    [
+        (lambda y, m, s: gaussian_nll(y, mean=m, y_std=s), "mean", "y_mean"),
+        (lambda y, m, s: gaussian_crps(y, m, std=s), "std", "y_std"),
+        (
+            lambda y, m, s: mc_gaussian_nll(y, samples=m[None], noise_std=1.0),
+            "samples",
+            "y_samples",
+        ),
+        (
+            lambda y, m, s: interval_coverage(y, lower=m - s, y_upper=m + s),
+            "lower",
+            "y_lower",
+        ),
+        (lambda y, m, s: mean_interval_width(m - s, upper=m + s), "upper", "y_upper"),
+    ],
+)
+def test_old_argument_names_warn_and_agree(predictions, call, old, new):
+    y, mean, std = predictions
+    with pytest.warns(FutureWarning, match=f"'{old}' was renamed '{new}'"):
+        value = call(y, mean, std)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        expected = {
+            "y_mean": lambda: gaussian_nll(y, mean, std),
+            "y_std": lambda: gaussian_crps(y, mean, std),
+            "y_samples": lambda: mc_gaussian_nll(y, mean[None], 1.0),
+            "y_lower": lambda: interval_coverage(y, mean - std, mean + std),
+            "y_upper": lambda: mean_interval_width(mean - std, mean + std),
+        }[new]()
+    assert value == expected
+
+
+def test_old_and_new_argument_name_together(predictions):
+    y, mean, std = predictions
+    with pytest.raises(ValueError, match="got both 'mean' and its new name 'y_mean'"):
+        gaussian_nll(y, y_mean=mean, mean=mean, y_std=std)

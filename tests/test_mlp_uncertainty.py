@@ -10,7 +10,6 @@ import pytest
 import torch
 from scipy.stats import norm, spearmanr
 from sklearn.base import clone
-from sklearn.metrics import make_scorer
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -120,7 +119,7 @@ def test_noise_estimate_and_interval_coverage(homoscedastic, early_stopping):
     assert model.noise_variance_.shape == (1,)
     assert model.noise_variance_[0] == pytest.approx(NOISE_SD**2, rel=0.1)
     intervals = model.predict_interval(X_new, coverage=0.9)
-    assert 0.87 <= interval_coverage(y_new, intervals) <= 0.93
+    assert 0.87 <= interval_coverage(y_new, *intervals.T) <= 0.93
 
 
 def test_intervals_are_the_gaussian_of_predict(fitted, homoscedastic):
@@ -232,7 +231,7 @@ def test_heteroscedastic_head_tracks_the_noise():
     y_new = np.sin(2 * X_new[:, 0]) + rng.normal(size=2000) * sd_new
     _, std = model.predict(X_new, return_std=True)
     assert spearmanr(std, sd_new).statistic >= 0.8
-    assert 0.87 <= interval_coverage(y_new, model.predict_interval(X_new)) <= 0.93
+    assert 0.87 <= interval_coverage(y_new, *model.predict_interval(X_new).T) <= 0.93
     # predict is the first output of coefs_, the mean in the target's units.
     hidden = np.maximum(X_new @ model.coefs_[0] + model.intercepts_[0], 0)
     out = hidden @ model.coefs_[1] + model.intercepts_[1]
@@ -257,7 +256,7 @@ def test_cv_noise_is_estimated_on_held_out_folds(homoscedastic, refit):
         cv=3, learning_rate_init=0.01, max_iter=60, random_state=0, refit=refit,
     ).fit(X, y)  # fmt: skip
     assert search.noise_variance_[0] == pytest.approx(NOISE_SD**2, rel=0.1)
-    assert 0.87 <= interval_coverage(y_new, search.predict_interval(X_new)) <= 0.93
+    assert 0.87 <= interval_coverage(y_new, *search.predict_interval(X_new).T) <= 0.93
     _, std = search.predict(X_new[:9], return_std=True)
     _, spread = search.predict(X_new[:9], return_std=True, include_noise=False)
     np.testing.assert_allclose(std**2, spread**2 + search.noise_variance_[0])
@@ -302,13 +301,16 @@ def test_bad_input_is_a_clear_error(fitted, homoscedastic):
 
 
 def test_interval_scorer_in_cross_validation(homoscedastic):
-    """``predict_interval`` feeds the interval metrics through make_scorer."""
+    """``predict_interval`` feeds the interval metrics through a scorer."""
     X, y, _, _ = homoscedastic
-    scorer = make_scorer(interval_coverage, response_method=("predict_interval",))
+
+    def scorer(estimator, X, y):
+        return interval_coverage(y, *estimator.predict_interval(X).T)
+
     model = DropoutMLPRegressor(hidden_dropout=0.05, max_iter=20, **FAST)
     scores = cross_val_score(model, X[:1500], y[:1500], cv=3, scoring=scorer)
     fold = clone(model).fit(X[500:1500], y[500:1500])
-    direct = interval_coverage(y[:500], fold.predict_interval(X[:500]))
+    direct = interval_coverage(y[:500], *fold.predict_interval(X[:500]).T)
     assert scores[0] == pytest.approx(direct)
     assert np.all((scores > 0.8) & (scores <= 1.0))
 
@@ -377,5 +379,5 @@ def test_cv_intervals_on_a_real_table(diabetes):
     X_test = scaler.transform(X_test)
     residual = np.mean((y_test - search.predict(X_test)) ** 2)
     assert search.noise_variance_[0] == pytest.approx(residual, rel=0.36)
-    coverage = interval_coverage(y_test, search.predict_interval(X_test))
+    coverage = interval_coverage(y_test, *search.predict_interval(X_test).T)
     assert 0.8 <= coverage <= 1.0

@@ -174,7 +174,7 @@ class IntervalCalibrationDisplay:
         nominal = _check_levels(levels)
         if y_std is None:
             raise ValueError("y_std is required: the predictive standard deviations")
-        y, mean, std = _gaussian_inputs(y_true, y_mean, y_std, ("y_mean", "y_std"))
+        y, mean, std = _gaussian_inputs(y_true, y_mean, y_std)
 
         observed = np.empty_like(nominal)
         mean_width = np.empty_like(nominal)

@@ -110,7 +110,8 @@ class PredictiveDistributionMixin:
         >>> intervals = reg.predict_interval(X[350:], coverage=0.9)
         >>> intervals.shape
         (92, 2)
-        >>> 0.75 < interval_coverage(y[350:], intervals) <= 1.0
+        >>> lower, upper = intervals.T
+        >>> 0.75 < interval_coverage(y[350:], lower, upper) <= 1.0
         True
         """
         check_coverage(coverage)

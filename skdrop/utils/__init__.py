@@ -19,7 +19,9 @@ from ._deprecation import (
     DEPRECATED,
     DEPRECATED_OPTION,
     is_unset,
+    renamed_arguments,
     renamed_attribute,
+    renamed_function,
     renamed_parameter,
 )
 from ._devices import (
@@ -93,7 +95,9 @@ __all__ = [
     "parse_memory_size",
     "progress_bar",
     "pyplot",
+    "renamed_arguments",
     "renamed_attribute",
+    "renamed_function",
     "renamed_parameter",
     "resolve_batch_size",
     "resolve_device",

@@ -3,13 +3,17 @@
 A renamed parameter stays in ``__init__`` with the default ``"deprecated"``
 (so that ``get_params`` and ``clone`` keep a value a user set); ``fit`` reads
 the effective value through :func:`renamed_parameter`.  A renamed fitted
-attribute is a :class:`renamed_attribute` on the class.
+attribute is a :class:`renamed_attribute` on the class.  A function's renamed
+keyword arguments go through :func:`renamed_arguments`, a renamed function
+through :func:`renamed_function`.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from sklearn.utils._param_validation import Hidden, StrOptions
 
@@ -19,6 +23,8 @@ DEPRECATED = "deprecated"
 DEPRECATED_OPTION = Hidden(StrOptions({DEPRECATED}))
 #: The release that renamed the names below and the one that removes them.
 RENAMED_IN, REMOVED_IN = "0.3", "0.4"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_unset(value: Any) -> bool:
@@ -92,3 +98,89 @@ class renamed_attribute:
             stacklevel=2,
         )
         return value
+
+
+def renamed_arguments(**renames: str) -> Callable[[F], F]:
+    """Decorator: a function's keyword arguments passed under their old
+    names ``renames = {old: new}`` reach the new ones, with a
+    ``FutureWarning``; both names at once are a ``ValueError``, as for a
+    renamed parameter.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdrop.utils._deprecation import renamed_arguments
+    >>> @renamed_arguments(mean="y_mean")
+    ... def score(y_true, y_mean):
+    ...     return y_true - y_mean
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score(3, mean=1)
+    2
+    >>> print(caught[0].message)
+    score: the argument 'mean' was renamed 'y_mean' in 0.3; 'mean' will be \
+removed in 0.4.
+    """
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise ValueError(
+                        f"{function.__name__}: got both {old!r} and its new name "
+                        f"{new!r}; pass {new!r} only"
+                    )
+                warnings.warn(
+                    f"{function.__name__}: the argument {old!r} was renamed "
+                    f"{new!r} in {RENAMED_IN}; {old!r} will be removed in "
+                    f"{REMOVED_IN}.",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def renamed_function(function: F, old: str) -> F:
+    """``function`` under its old name ``old``: the same call, with a
+    ``FutureWarning``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdrop.utils._deprecation import renamed_function
+    >>> def gaussian_crps(y_true):
+    ...     return y_true
+    >>> crps_gaussian = renamed_function(gaussian_crps, "crps_gaussian")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     crps_gaussian(1.0)
+    1.0
+    >>> print(caught[0].message)
+    the function 'crps_gaussian' was renamed 'gaussian_crps' in 0.3; \
+'crps_gaussian' will be removed in 0.4.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(
+            f"the function {old!r} was renamed {function.__name__!r} in "
+            f"{RENAMED_IN}; {old!r} will be removed in {REMOVED_IN}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return function(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = old
+    wrapper.__doc__ = (
+        f"Deprecated alias of :func:`{function.__name__}` (renamed in "
+        f"{RENAMED_IN}, removed in {REMOVED_IN})."
+    )
+    return cast(F, wrapper)
