@@ -114,6 +114,30 @@ def test_relevance_needs_learned_input_rates():
         dropout_relevance(learned, X[:, :3], y)
 
 
+def test_labels_outside_the_classes_are_named(penguins_with_noise, fitted):
+    """Bad input 3: ints for a model fitted on strings scored every row 0.0."""
+    X, y = penguins_with_noise
+    codes = np.unique(y, return_inverse=True)[1]
+    with pytest.raises(
+        ValueError, match=r"not fitted on: \[0, 1, 2\]; its classes_ are \['Adelie'"
+    ):
+        dropout_relevance(fitted, X, codes)
+    with pytest.raises(ValueError, match=rf"X has {len(X)} rows, y has shape"):
+        dropout_relevance(fitted, X, y[:-1])
+
+
+def test_regressor_targets_must_be_finite_and_as_long_as_X():
+    """Bad input 4: a NaN gave all-NaN changes, a short y numpy's reshape error."""
+    X, y = load_diabetes(return_X_y=True)
+    model = DropoutMLPRegressor((8,), max_iter=5, random_state=0, **LEARNED).fit(X, y)
+    bad = y.copy()
+    bad[7] = np.nan
+    with pytest.raises(ValueError, match=r"y must be finite, but row 7 holds \[nan\]"):
+        dropout_relevance(model, X, bad)
+    with pytest.raises(ValueError, match=r"y has 441 rows .* but X has 442 rows"):
+        dropout_relevance(model, X, y[:-1])
+
+
 def _ablation(means, scoring="accuracy"):
     means = np.asarray(means, dtype=float)
     return Bunch(

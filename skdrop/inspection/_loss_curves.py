@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
+from ._networks import fitted_members
+
 
 class LossCurves(Bunch):
     """Result of :func:`loss_curves`: a Bunch of per-model curves and gaps."""
@@ -24,12 +26,29 @@ def loss_curves(models, *, names=None):
     the validation loss, and the gap be negative.  Read more in the
     :ref:`user guide <loss_curves>`.
 
+    A CV estimator contributes the models it predicts with:
+
+    * :class:`~skdrop.DropoutMLPClassifierCV` and
+      :class:`~skdrop.DropoutMLPRegressorCV` at their default
+      ``refit="ensemble"``: one curve per fold network of the chosen
+      setting, labelled ``"<label> fold k"`` (``k`` as in the
+      ``split{k}_test_score`` of ``cv_results_``), each with the validation
+      loss of its own early-stopping rows;
+    * with ``refit=True``: the network refitted on every row (a fitted
+      :class:`~sklearn.model_selection.GridSearchCV` likewise gives its
+      ``best_estimator_``);
+    * :class:`~skdrop.DropoutLogisticRegressionCV`: its model refitted on
+      every row, whose ``loss_curve_`` holds the loss per L-BFGS iteration
+      (per epoch with ``solver="sgd"``), without a validation curve;
+    * :class:`~skdrop.DropoutLinearRegressionCV` solves its normal equations
+      in closed form and records no curve: a ``TypeError`` says so.
+
     Parameters
     ----------
     models : estimator, pair, or list or dict of them
-        Fitted networks with a ``loss_curve_`` (skdrop's, or scikit-learn's
-        MLPs, which record no validation loss; a Pipeline contributes its
-        last step and a fitted search its ``best_estimator_``), or pairs
+        Fitted models with a ``loss_curve_`` (skdrop's networks and CV
+        estimators as above, or scikit-learn's MLPs, which record no
+        validation loss; a Pipeline contributes its last step), or pairs
         ``(training_losses, validation_losses or None)`` recorded by hand,
         for instance after each ``partial_fit`` epoch.  A dict labels them.
     names : list of str, default=None
@@ -40,8 +59,8 @@ def loss_curves(models, *, names=None):
     -------
     result : Bunch
         curves : dict of str to tuple
-            For each label, ``(training_losses, validation_losses or None)``
-            as float arrays.
+            For each label (each fold network of an ensemble), ``(training_
+            losses, validation_losses or None)`` as float arrays.
         gaps : dict of str to float or None
             Final validation loss minus final training loss (None without a
             validation curve).
@@ -64,12 +83,17 @@ def loss_curves(models, *, names=None):
         labels = names
     if not items:
         raise ValueError("loss_curves needs at least one fitted estimator")
-    pairs = [_curve_pair(item) for item in items]
     if labels is None:
         labels = _default_names(items)
-    elif len(labels) != len(pairs):
-        raise ValueError(f"names has {len(labels)} entries for {len(pairs)} estimators")
-    curves = {str(label): pair for label, pair in zip(labels, pairs, strict=True)}
+    elif len(labels) != len(items):
+        raise ValueError(f"names has {len(labels)} entries for {len(items)} estimators")
+    curves = {}
+    for label, item in zip(labels, items, strict=True):
+        pairs = _curve_pairs(item)
+        if len(pairs) == 1:
+            curves[str(label)] = pairs[0]
+        else:
+            curves.update({f"{label} fold {k}": p for k, p in enumerate(pairs)})
     gaps = {
         label: None if valid is None or not len(valid) else float(valid[-1] - train[-1])
         for label, (train, valid) in curves.items()
@@ -77,8 +101,9 @@ def loss_curves(models, *, names=None):
     return LossCurves(curves=curves, gaps=gaps)
 
 
-def _curve_pair(item):
-    """``(training, validation or None)`` float arrays of a model or a pair."""
+def _curve_pairs(item):
+    """``[(training, validation or None)]`` float arrays of a pair, or of
+    each network a fitted model predicts with."""
     if isinstance(item, tuple):
         if len(item) != 2:
             raise ValueError(
@@ -86,25 +111,36 @@ def _curve_pair(item):
                 f"validation_losses or None), got a tuple of {len(item)}"
             )
         train, valid = item
-        return np.asarray(train, dtype=float), _optional_array(valid)
-    model = _network_of(item)
-    return (
-        np.asarray(model.loss_curve_, dtype=float),
-        _optional_array(getattr(model, "validation_loss_curve_", None)),
-    )
-
-
-def _network_of(estimator):
-    check_is_fitted(estimator)
-    model = getattr(estimator, "best_estimator_", estimator)
-    if hasattr(model, "steps"):
-        model = model.steps[-1][1]
-    if not hasattr(model, "loss_curve_"):
-        raise TypeError(
-            f"{type(model).__name__} has no loss_curve_: loss curves exist for "
-            "networks trained by epochs, such as DropoutMLPClassifier"
+        return [(np.asarray(train, dtype=float), _optional_array(valid))]
+    return [
+        (
+            np.asarray(member.loss_curve_, dtype=float),
+            _optional_array(getattr(member, "validation_loss_curve_", None)),
         )
-    return model
+        for member in _networks_of(item)
+    ]
+
+
+def _networks_of(estimator):
+    """The fitted models of ``estimator`` with a ``loss_curve_``."""
+    check_is_fitted(estimator)
+    model = _last_step(getattr(estimator, "best_estimator_", estimator))
+    members = [_last_step(m) for m in fitted_members(model)]
+    for member in members:
+        if not hasattr(member, "loss_curve_"):
+            raise TypeError(
+                f"{type(model).__name__} has no loss_curve_: loss curves exist "
+                "for models fitted by iterations (skdrop's networks and their CV "
+                "versions, DropoutLogisticRegression and its CV, "
+                "DropoutLinearRegression with solver='sgd'); a fit in closed "
+                "form (DropoutLinearRegressionCV, DropoutLinearRegression's "
+                "default solver) records none"
+            )
+    return members
+
+
+def _last_step(model):
+    return model.steps[-1][1] if hasattr(model, "steps") else model
 
 
 def _optional_array(values):
@@ -112,10 +148,16 @@ def _optional_array(values):
 
 
 def _default_names(items) -> list[str]:
-    names = [
-        "curve" if isinstance(m, tuple) else type(_network_of(m)).__name__
-        for m in items
-    ]
+    names = ["curve" if isinstance(m, tuple) else _class_name(m) for m in items]
     if len(set(names)) < len(names):
         names = [f"{n} #{k}" for k, n in enumerate(names)]
     return names
+
+
+def _class_name(estimator) -> str:
+    """The class that a model's curves come from: a refitted search's best
+    network, or the ensemble (whose fold labels say the rest)."""
+    check_is_fitted(estimator)
+    model = _last_step(getattr(estimator, "best_estimator_", estimator))
+    members = fitted_members(model)
+    return type(model if len(members) > 1 else _last_step(members[0])).__name__

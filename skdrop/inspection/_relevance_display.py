@@ -23,7 +23,10 @@ class DropoutRelevanceDisplay:
     Each feature is a point: its learned input keep probability from
     :func:`~skdrop.inspection.dropout_relevance` against its drop-column
     importance from :func:`~skdrop.inspection.ablation_importance`, with the
-    importance's interval over splits as a vertical bar.  Points whose
+    importance's interval over splits as a vertical bar.  For a CV ensemble
+    (``refit="ensemble"``) the keep probability is the mean over its fold
+    networks, with one standard deviation over them as a horizontal bar.
+    Points whose
     percentile ranks under the two measures differ by more than one half
     (relevant by one, not by the other) are circled and named in
     ``disagreements_``; the Spearman rank correlation is in the title.
@@ -100,12 +103,15 @@ class DropoutRelevanceDisplay:
         theirs = [str(n) for n in getattr(ablation, "feature_names", names)]
         order = _matching(names, theirs)
         x, names = x[order], [names[k] for k in order]
+        spread = relevance.get("rate_std")
+        x_err = None if spread is None else np.asarray(spread, dtype=float)[order]
         low, high = _interval(ablation)
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6.4, 4.8), layout="constrained")
         ax.errorbar(
             x,
             y,
+            xerr=x_err,
             yerr=np.vstack([y - low, high - y]),
             fmt="none",
             ecolor="0.6",
@@ -186,9 +192,13 @@ class DropoutRelevanceDisplay:
 
         Parameters
         ----------
-        estimator : DropoutMLPClassifier, DropoutMLPRegressor or Pipeline
-            Fitted with ``input_dropout="learned"``; the ablation refits
-            clones of it (with learned rates, as fitted).
+        estimator : DropoutMLPClassifier, DropoutMLPRegressor, their CV \
+versions, or Pipeline
+            Fitted with ``input_dropout="learned"`` (a CV estimator: having
+            chosen it), as :func:`~skdrop.inspection.dropout_relevance`
+            takes it; the ablation refits clones of it (with learned rates,
+            as fitted; a CV estimator's clone runs its whole search on each
+            refit, so give it a one-setting grid to keep that cheap).
         X, y : array-like
             The data of the ablation's cross-validation.
         cv, scoring, n_repeats, random_state, n_jobs
