@@ -13,7 +13,9 @@ class LossCurveDisplay:
 
     Each model gets one color: its training loss solid and its validation
     loss dashed, with the final gap (validation minus training loss, computed
-    by :func:`~skdrop.inspection.loss_curves`) in the legend.  Create it with
+    by :func:`~skdrop.inspection.loss_curves`) in the legend; a CV ensemble
+    (``refit="ensemble"``) draws each of its fold networks as a model of its
+    own, labelled ``"<name> fold k"``.  Create it with
     :meth:`from_estimator` or :meth:`from_results`.  Read more in the
     :ref:`user guide <loss_curves>`.
 
@@ -124,8 +126,8 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimators : estimator, list of estimators or dict of str to estimator
-            Fitted networks, as :func:`~skdrop.inspection.loss_curves` takes
-            them.
+            Fitted networks or CV estimators, as
+            :func:`~skdrop.inspection.loss_curves` takes them.
         names : list of str, default=None
             Labels for a list of estimators; the class names by default.
         ax : matplotlib Axes, default=None
