@@ -213,13 +213,23 @@ def test_empty_input_is_named(name):
         METRICS[name](np.zeros((3, 0)), np.zeros((3, 0)), np.ones((3, 0)))
 
 
-@pytest.mark.parametrize("name", sorted(set(METRICS) - {"mean_interval_width"}))
-@pytest.mark.parametrize("y_true", [["a", "b", "c"], "abc"])
-def test_string_y_true_is_named(name, y_true):
-    """A string target names y_true and what it must hold (bad input 7)."""
-    mean, std = np.zeros(3), np.ones(3)
-    with pytest.raises(ValueError, match=r"'y_true'|y_true must hold real numbers"):
-        METRICS[name](y_true, mean, std)
+@pytest.mark.parametrize("name", METRICS)
+@pytest.mark.parametrize(
+    "strings, message",
+    [
+        (["a", "b", "c"], r"{0} must hold real numbers \(int or float\), got .* 'a'"),
+        ("abc", r"The '{0}' parameter of \w+ must be an array-like"),
+    ],
+)
+def test_string_y_true_is_named(name, strings, message):
+    """A string target names y_true (the first argument, y_lower, of
+    mean_interval_width) and what it must hold (bad input 7)."""
+    first = "y_lower" if name == "mean_interval_width" else "y_true"
+    with pytest.raises(ValueError, match=message.format(first)):
+        if name == "mean_interval_width":
+            mean_interval_width(strings, np.ones(3))
+        else:
+            METRICS[name](strings, np.zeros(3), np.ones(3))
 
 
 def test_object_y_true_that_is_not_numeric():
