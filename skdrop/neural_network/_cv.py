@@ -8,19 +8,19 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import DropoutMLPClassifier
 from ._grid import (
     DEFAULT_HIDDEN_DROPOUTS,
     DEFAULT_INPUT_DROPOUTS,
     _BaseDropoutMLPCV,
+    _passes_each,
 )
 from ._noise import (
     PredictiveDistributionMixin,
     fitted_noise,
 )
-from ._params import PRIOR_LENGTH_SCALE, set_params_of_init
+from ._params import PRIOR_LENGTH_SCALE, check_n_samples, set_params_of_init
 from ._regressor import DropoutMLPRegressor
 
 
@@ -258,7 +258,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLPCV._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "gaussian_nll"})],
         "target_scaling": [StrOptions({"standard"}), None],
     }
 
@@ -275,6 +275,8 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         scoring=None,
         refit="ensemble",
         max_members=None,
+        n_jobs=None,
+        error_score=np.nan,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -307,15 +309,18 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
     ):
         set_params_of_init(self, locals())
 
-    def _after_selection(self, chosen, template, problem, runs, fits, folds):
+    def _after_selection(self, chosen, setting, template, problem, runs, fits, folds):
+        if chosen[0]._head_name == "gaussian":
+            # The networks predict each row's noise: there is none to estimate.
+            self.noise_variance_ = None
+            return chosen
         # Each fold network's noise variance on its own held-out fold; the
         # search's is their weighted mean.
         W = problem.sample_weight
-        setting = (self.input_dropout_, self.hidden_dropout_, None)
         estimates, totals = [], []
         for k, (_, test) in enumerate(folds):
             total = len(test) if W is None else float(W[test].sum())
-            if total > 0:
+            if total > 0 and fits[k].error is None:
                 chosen[k] = self._member(
                     template, problem, setting, runs, k, fits[k], held_out=test
                 )
@@ -336,17 +341,30 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     def _after_refit(self, estimator):
         # The refit saw every row: its in-sample estimate would be optimistic.
-        estimator.noise_variance_ = self.noise_variance_.copy()
+        if self.noise_variance_ is not None:
+            estimator.noise_variance_ = self.noise_variance_.copy()
 
     def _mean_prediction(self, X):
         return np.mean(self._each("predict", X), axis=0)
 
     def _predictive_moments(self, X, include_noise, n_samples):
-        check_is_fitted(self)
-        draws = self.mc_predict(X, n_samples=n_samples, random_state=self._seeds[4])
-        mean, variance = draws.mean(axis=0), draws.var(axis=0)
-        if include_noise:
-            noise = fitted_noise(self, self._predictors()[0].n_outputs_)
+        # The mixture of the networks, each making the same number of
+        # passes: the pooled draws' mean and variance.
+        predictors = self._predictors()
+        check_n_samples(n_samples)
+        passes = _passes_each(n_samples, len(predictors))
+        gaussian = predictors[0]._head_name == "gaussian"
+        with self._predicting(X):
+            moments = [
+                est._predictive_moments(X, include_noise and gaussian, passes)
+                for est in predictors
+            ]
+        means = np.stack([mean for mean, _ in moments])
+        variances = np.stack([variance for _, variance in moments])
+        mean = means.mean(axis=0)
+        variance = variances.mean(axis=0) + means.var(axis=0)
+        if include_noise and not gaussian:
+            noise = fitted_noise(self, predictors[0].n_outputs_)
             variance = variance + (noise[0] if variance.ndim == 1 else noise)
         return mean, variance
 
