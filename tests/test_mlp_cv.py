@@ -640,6 +640,43 @@ def test_bad_input(params, message):
         DropoutMLPClassifierCV(**{**SMALL, **params}).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("scoring", "told"),
+    [
+        ("neg_log_loss", True),
+        ("neg_brier_score", True),
+        ("roc_auc_ovr", True),
+        ("accuracy", False),  # labels of f1 and the like select classes
+        ("f1_macro", False),
+    ],
+)
+def test_scorers_told_the_classes(scoring, told):
+    from sklearn.metrics import get_scorer
+
+    from skdrop.utils import scorer_knowing_classes
+
+    scorer = get_scorer(scoring)
+    result = scorer_knowing_classes(scorer, np.array([0, 1, 2]))
+    if told:
+        assert result._kwargs["labels"].tolist() == [0, 1, 2]
+        assert "labels" not in scorer._kwargs  # a copy
+    else:
+        assert result is scorer
+    assert scorer_knowing_classes(scorer, None) is scorer
+
+
+def test_a_model_saved_before_n_jobs_and_error_score_loads(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    state = search.__getstate__()
+    del state["n_jobs"], state["error_score"]
+    old = DropoutMLPClassifierCV.__new__(DropoutMLPClassifierCV)
+    old.__setstate__(state)
+    assert old.get_params()["n_jobs"] is None
+    assert np.isnan(old.get_params()["error_score"])
+    np.testing.assert_array_equal(old.predict(X), search.predict(X))
+
+
 def test_early_stopping_without_weighted_validation_rows():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))

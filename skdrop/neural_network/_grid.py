@@ -537,6 +537,11 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             ]
         return np.concatenate(parts, axis=0)
 
+    def __setstate__(self, state):
+        # Saved before n_jobs and error_score existed: their defaults, so
+        # that get_params and clone work.
+        super().__setstate__({"n_jobs": None, "error_score": np.nan, **state})
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
