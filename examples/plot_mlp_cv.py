@@ -68,10 +68,7 @@ began = time.perf_counter()
 default = DropoutMLPRegressor(**params).fit(X_train, y_train)
 single_time = time.perf_counter() - began
 
-print(
-    f"chosen: input_dropout={search.input_dropout_}, "
-    f"hidden_dropout={search.hidden_dropout_}, CV R^2 {search.best_score_:.3f}"
-)
+print(f"chosen: {search.best_params_}, CV R^2 {search.best_score_:.3f}")
 print(
     f"test R^2: CV estimator {search.score(X_test, y_test):.3f}, fixed default "
     f"(hidden_dropout=0.5) {default.score(X_test, y_test):.3f}"

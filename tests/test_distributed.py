@@ -24,7 +24,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.preprocessing import StandardScaler
 
-from skdrop import DropoutLinearRegression, DropoutMLPClassifier, DropoutMLPRegressor
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutMLPClassifier,
+    DropoutMLPClassifierCV,
+    DropoutMLPRegressor,
+)
 from skdrop.inspection import ablation_importance
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -134,6 +139,44 @@ def test_mlp_grid_search_equals_serial(client, diabetes, cancer, Estimator):
         parallel.best_estimator_.coefs_, serial.best_estimator_.coefs_, strict=True
     ):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("refit", [True, "ensemble"])
+def test_mlp_cv_passes_on_the_cluster_equal_serial(client, cancer, refit):
+    """The passes of DropoutMLPClassifierCV (max_members each) as joblib
+    jobs on the dask workers give the sequential run's networks bit for
+    bit."""
+    X, y = cancer
+    search = DropoutMLPClassifierCV(
+        hidden_layer_sizes=(16,),
+        input_dropouts=[0.0, 0.2],
+        hidden_dropouts=[0.0, 0.5],
+        cv=3,
+        max_members=4,  # 12 members: 3 passes
+        max_iter=10,
+        learning_rate_init=0.01,
+        random_state=0,
+        refit=refit,
+    )
+    serial = clone(search).fit(X, y)
+    parallel = _on_cluster(client, lambda: clone(search).fit(X, y))
+    if refit is True:
+        _assert_same_search(serial, parallel, X)
+    else:
+        for key in serial.cv_results_:
+            if key.startswith(("split", "mean_test", "rank")):
+                np.testing.assert_array_equal(
+                    parallel.cv_results_[key], serial.cv_results_[key]
+                )
+        for a, b in zip(serial.estimators_, parallel.estimators_, strict=True):
+            for wa, wb in zip(
+                a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True
+            ):
+                np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(
+            parallel.predict_proba(X), serial.predict_proba(X)
+        )
+    assert len(set(serial.cv_results_["mean_test_score"])) >= 3
 
 
 def test_linear_grid_search_equals_serial(client, diabetes):

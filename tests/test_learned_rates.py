@@ -398,7 +398,7 @@ def test_cv_grid_with_learned_equals_grid_search():
     for key, score in ours.items():
         assert score == pytest.approx(theirs[key], abs=1e-12), key
     assert min(ours.values()) > 0.7
-    assert cv.best_estimator_.input_dropout == cv.input_dropout_
+    assert cv.best_estimator_.input_dropout == cv.best_params_["input_dropout"]
 
 
 def test_learned_rates_on_a_real_table_with_categories(penguins):

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
+    LeaveOneOut,
     StratifiedKFold,
     cross_val_score,
 )
@@ -234,9 +235,9 @@ def test_members_sharing_a_mask_stream_equal_their_single_fits(dropout_type):
             torch.testing.assert_close(a, b, atol=WEIGHT_TOL, rtol=0)
 
 
-def test_diverged_networks_score_nan_with_a_warning():
-    """Networks that diverge score NaN with one FitFailedWarning; when every
-    setting has one, the fit says so rather than picking among NaNs."""
+def _diverging_table():
+    """Rows whose first split's training fold holds a row that makes every
+    network diverge."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
     y = X[:, 0] + 0.1 * rng.normal(size=120)
@@ -245,13 +246,108 @@ def test_diverged_networks_score_nan_with_a_warning():
         (np.arange(0, 80), np.arange(80, 120)),  # trains on row 5
         (np.arange(40, 120), np.arange(0, 40)),
     ]
-    search = DropoutMLPRegressorCV(**dict(SMALL, cv=folds, refit=True))
+    return X, y, folds
+
+
+def test_diverged_networks_score_error_score_as_grid_search_cv():
+    """Networks that diverge score error_score with GridSearchCV's
+    FitFailedWarning and non-finite warning; the ensemble cannot keep a
+    failed fold network, so it says which."""
+    X, y, folds = _diverging_table()
+    search = DropoutMLPRegressorCV(**dict(SMALL, cv=folds, refit=False))
     with (
-        pytest.warns(FitFailedWarning, match=r"4 of the 8 networks .* diverged"),
-        pytest.raises(FloatingPointError, match="every setting"),
+        pytest.warns(FitFailedWarning, match=r"4 fits failed out of a total of 8"),
+        pytest.warns(UserWarning, match="test scores are non-finite"),
     ):
         search.fit(X, y)
-    assert not hasattr(search, "cv_results_")
+    assert np.isnan(search.cv_results_["split0_test_score"]).all()
+    assert np.isfinite(search.cv_results_["split1_test_score"]).all()
+    assert search.best_index_ == 0
+    search.set_params(error_score=-5.0)
+    with pytest.warns(FitFailedWarning, match="set to -5.0"):
+        search.fit(X, y)
+    np.testing.assert_array_equal(search.cv_results_["split0_test_score"], -5.0)
+    ensemble = search.set_params(refit="ensemble")
+    with (
+        pytest.warns(FitFailedWarning),
+        pytest.raises(FloatingPointError, match=r"its network of split 0 failed"),
+    ):
+        ensemble.fit(X, y)
+
+
+def test_error_score_raise_reraises_the_members_error():
+    X, y, folds = _diverging_table()
+    search = DropoutMLPRegressorCV(**dict(SMALL, cv=folds, error_score="raise"))
+    with pytest.raises(
+        FloatingPointError,
+        match=r"input_dropout=0.0, hidden_dropout=0.0 on split 0 failed: The "
+        r"training loss became inf",
+    ):
+        search.fit(X, y)
+
+
+def test_every_fit_failing_is_an_error():
+    X, y, folds = _diverging_table()
+    search = DropoutMLPRegressorCV(**dict(SMALL, cv=folds[:1]))
+    with pytest.raises(ValueError, match="All the 4 fits failed"):
+        search.fit(X, y)
+
+
+def test_a_scorer_returning_nan_is_not_a_divergence():
+    """Issue 27, bad input 1: R^2 of one test row is NaN; the scores are
+    NaN with GridSearchCV's warning, and the fit goes on."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = X[:, 0]
+    search = DropoutMLPRegressorCV(
+        hidden_layer_sizes=(8,),
+        input_dropouts=[0.0],
+        hidden_dropouts=[0.0, 0.3],
+        cv=LeaveOneOut(),
+        max_iter=10,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    messages = [str(w.message) for w in caught]
+    assert "One or more of the test scores are non-finite: [nan nan]" in messages
+    assert not any(isinstance(w.message, FitFailedWarning) for w in caught)
+    assert np.isnan(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_ == {"input_dropout": 0.0, "hidden_dropout": 0.0}
+    assert search.predict(X).shape == (12,)
+
+
+def test_a_scorer_that_raises_scores_error_score():
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+
+    def broken(estimator, X, y):
+        raise RuntimeError("no score today")
+
+    search = DropoutMLPClassifierCV(**dict(SMALL, scoring=broken, error_score=0.25))
+    with pytest.warns(UserWarning, match=r"Scoring failed.*set to 0.25"):
+        search.fit(X, y)
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"], 0.25)
+    with pytest.raises(RuntimeError, match="no score today"):
+        search.set_params(error_score="raise").fit(X, y)
+
+
+def test_log_loss_with_a_class_missing_from_a_test_fold():
+    """Issue 27, bad input 2: a class of 2 rows with cv=3 leaves one test
+    fold without it; the scorer is told the fitted classes."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.r_[np.zeros(19), np.ones(19), [2, 2]].astype(int)
+    search = DropoutMLPClassifierCV(**dict(SMALL, cv=3, scoring="neg_log_loss"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        # StratifiedKFold's own warning about the small class, as in
+        # GridSearchCV.
+        warnings.filterwarnings("ignore", "The least populated class")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.scorer_._kwargs["labels"].tolist() == [0, 1, 2]
 
 
 # --- the same scores as GridSearchCV ------------------------------------------
@@ -294,10 +390,8 @@ def test_same_scores_and_choice_as_grid_search(table, request):
         assert ours.keys() == theirs.keys()
         for key in ours:
             assert abs(ours[key] - theirs[key]) <= tol, (key, ours[key], theirs[key])
-    assert (search.input_dropout_, search.hidden_dropout_) == (
-        grid.best_params_["input_dropout"],
-        grid.best_params_["hidden_dropout"],
-    )
+    assert search.best_params_ == grid.best_params_
+    assert search.best_index_ == grid.best_index_
     assert search.best_score_ == pytest.approx(grid.best_score_, abs=tol)
 
 
@@ -327,8 +421,19 @@ def test_cv_results_format():
         frame["mean_test_score"],
         frame[[f"split{k}_test_score" for k in range(3)]].mean(axis=1),
     )
-    assert search.n_iter_.shape == (4, 3)
-    assert (search.n_iter_ >= 1).all()
+    epochs = frame[[f"split{k}_n_iter" for k in range(3)]].to_numpy()
+    assert epochs.shape == (4, 3)
+    assert (epochs >= 1).all()
+    best = search.cv_results_["params"][search.best_index_]
+    assert search.best_params_ == best
+    assert search.n_splits_ == 3
+    assert search.refit_time_ == 0.0
+    # n_iter_ is an int, as on MLPClassifier: the most epochs a network of
+    # the model ran.
+    assert search.n_iter_ == max(e.n_iter_ for e in search.estimators_)
+    assert search.n_iter_ == epochs[search.best_index_].max()
+    X_test, y_test = X[:30], y[:30]
+    assert search.scorer_(search, X_test, y_test) == search.score(X_test, y_test)
 
 
 # --- refit ---------------------------------------------------------------------
@@ -357,8 +462,29 @@ def test_regressor_ensemble_mean_and_uncertainty(diabetes_scaled):
     assert mu.shape == std.shape == (5,)
     again = search.predict(X[:5], return_std=True)
     np.testing.assert_array_equal(std, again[1])
+    # 7 passes, rounded up to 4 of each of the 2 fold networks.
     draws = search.mc_predict(X[:5], n_samples=7, random_state=0)
-    assert draws.shape == (7, 5)
+    assert draws.shape == (8, 5)
+
+
+@pytest.mark.parametrize("n_samples", [1, 2, 7])
+def test_monte_carlo_passes_use_every_fold_network_evenly(diabetes_scaled, n_samples):
+    """Issue 27, bad input 5: without dropout the Monte Carlo mean is the
+    ensemble's prediction, also for fewer passes than networks."""
+    X, y = diabetes_scaled
+    search = DropoutMLPRegressorCV(
+        **dict(SMALL, input_dropouts=[0.0], hidden_dropouts=[0.0], cv=3)
+    ).fit(X, y)
+    mean, std = search.predict(X[:20], return_std=True, n_samples=n_samples)
+    np.testing.assert_allclose(mean, search.predict(X[:20]), rtol=1e-12, atol=1e-12)
+    draws = search.mc_predict(X[:20], n_samples=n_samples, random_state=0)
+    assert len(draws) == 3 * -(-n_samples // 3)
+    np.testing.assert_allclose(draws.mean(axis=0), search.predict(X[:20]), atol=1e-12)
+    # The spread is the fold networks' disagreement plus the noise.
+    members = np.stack([m.predict(X[:20]) for m in search.estimators_])
+    np.testing.assert_allclose(
+        std**2, members.var(axis=0) + search.noise_variance_[0], rtol=1e-9
+    )
 
 
 def test_refit_true_gives_a_plain_estimator(wine):
@@ -369,13 +495,16 @@ def test_refit_true_gives_a_plain_estimator(wine):
     search.fit(X, y)
     best = search.best_estimator_
     assert type(best) is DropoutMLPClassifier
-    assert best.input_dropout == search.input_dropout_
-    assert best.hidden_dropout == search.hidden_dropout_
+    assert best.input_dropout == search.best_params_["input_dropout"]
+    assert best.hidden_dropout == search.best_params_["hidden_dropout"]
+    np.testing.assert_array_equal(search.input_dropout_, best.input_dropout_)
+    assert search.hidden_dropout_ == best.hidden_dropout_
     assert not best.early_stopping
-    assert best.max_iter == search.refit_epochs_ == best.n_iter_
+    assert best.max_iter == search.refit_epochs_ == best.n_iter_ == search.n_iter_
+    assert search.refit_time_ > 0
     np.testing.assert_array_equal(search.predict(X), best.predict(X))
     np.testing.assert_allclose(search.predict_proba(X), best.predict_proba(X))
-    assert search.mc_predict(X[:3], n_samples=4).shape == (4, 3, 3)
+    assert search.mc_predict(X[:3], n_samples=5).shape == (5, 3, 3)
     assert not hasattr(search, "estimators_")
 
 
@@ -479,6 +608,13 @@ def test_pickle_and_skops_round_trip(wine, tmp_path):
         ),
         (dict(hidden_dropouts=["high"]), r"hidden_dropouts\[0\] must be a rate"),
         (
+            dict(hidden_dropouts=[0.1, np.nan]),
+            r"hidden_dropouts\[1\] must be a rate in \[0, 1\), 'learned', .* got nan",
+        ),
+        (dict(input_dropouts=[np.nan]), r"input_dropouts\[0\] must be in \[0, 1\)"),
+        (dict(n_jobs=1.5), r"'n_jobs' parameter"),
+        (dict(error_score="ignore"), r"'error_score' parameter"),
+        (
             dict(hidden_dropouts=[(0.1, 0.2)]),
             r"has 2 rates but hidden_layer_sizes has 1",
         ),
@@ -490,8 +626,8 @@ def test_pickle_and_skops_round_trip(wine, tmp_path):
         ),
         (
             dict(cv=30),
-            r"cv=30 makes stratified folds, which need at least 30 samples of "
-            r"every class; class 1 has 24",
+            r"cv=30 makes stratified folds, which need 30 samples of some "
+            r"class; the largest, 0, has 26",
         ),
         (dict(solver="lbfgs"), r"solver='lbfgs' needs a deterministic objective"),
     ],
@@ -502,6 +638,43 @@ def test_bad_input(params, message):
     y = (X[:, 0] > 0).astype(int)  # 26 of class 0, 24 of class 1
     with pytest.raises(ValueError, match=message):
         DropoutMLPClassifierCV(**{**SMALL, **params}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("scoring", "told"),
+    [
+        ("neg_log_loss", True),
+        ("neg_brier_score", True),
+        ("roc_auc_ovr", True),
+        ("accuracy", False),  # labels of f1 and the like select classes
+        ("f1_macro", False),
+    ],
+)
+def test_scorers_told_the_classes(scoring, told):
+    from sklearn.metrics import get_scorer
+
+    from skdrop.utils import scorer_knowing_classes
+
+    scorer = get_scorer(scoring)
+    result = scorer_knowing_classes(scorer, np.array([0, 1, 2]))
+    if told:
+        assert result._kwargs["labels"].tolist() == [0, 1, 2]
+        assert "labels" not in scorer._kwargs  # a copy
+    else:
+        assert result is scorer
+    assert scorer_knowing_classes(scorer, None) is scorer
+
+
+def test_a_model_saved_before_n_jobs_and_error_score_loads(wine):
+    X, y = wine
+    search = DropoutMLPClassifierCV(**SMALL).fit(X, y)
+    state = search.__getstate__()
+    del state["n_jobs"], state["error_score"]
+    old = DropoutMLPClassifierCV.__new__(DropoutMLPClassifierCV)
+    old.__setstate__(state)
+    assert old.get_params()["n_jobs"] is None
+    assert np.isnan(old.get_params()["error_score"])
+    np.testing.assert_array_equal(old.predict(X), search.predict(X))
 
 
 def test_early_stopping_without_weighted_validation_rows():
@@ -563,6 +736,101 @@ def test_errors_name_the_cv_estimator(cls):
         search.predict(np.full((2, 3), np.nan))
 
 
+def test_feature_name_warning_names_the_cv_estimator_once():
+    """Issue 27, bad input 10."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (frame["a"] > 0).astype(int).to_numpy()
+    search = DropoutMLPClassifierCV(**dict(SMALL, cv=3)).fit(frame, y)
+    for method in ("predict", "predict_proba", "mc_predict"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(search, method)(frame.to_numpy())
+        messages = [str(w.message) for w in caught]
+        assert messages == [
+            "X does not have valid feature names, but DropoutMLPClassifierCV was "
+            "fitted with feature names"
+        ], method
+
+
+def test_gaussian_nll_members():
+    """loss="gaussian_nll" passes to the members: scored by R^2 of their
+    means, and return_std adds each network's predicted noise."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + rng.normal(size=120) * (0.2 + (X[:, 1] > 0))
+    search = DropoutMLPRegressorCV(
+        **dict(SMALL, loss="gaussian_nll", max_iter=30, hidden_dropouts=[0.0])
+    ).fit(X, y)
+    assert all(m.loss == "gaussian_nll" for m in search.estimators_)
+    assert search.noise_variance_ is None
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    mean, std = search.predict(X[:10], return_std=True)
+    np.testing.assert_allclose(mean, search.predict(X[:10]), atol=1e-12)
+    parts = [m.predict(X[:10], return_std=True) for m in search.estimators_]
+    pooled = np.mean([s**2 for _, s in parts], axis=0) + np.var(
+        [m for m, _ in parts], axis=0
+    )
+    np.testing.assert_allclose(std**2, pooled, rtol=1e-9)
+    _, model_std = search.predict(X[:10], return_std=True, include_noise=False)
+    assert (model_std < std).all()
+    refit = search.set_params(refit=True).fit(X, y)
+    assert refit.best_estimator_.noise_variance_ is None
+    assert refit.predict(X[:10], return_std=True)[1].shape == (10,)
+
+
+def test_learned_rates_of_an_ensemble_are_its_networks_mean(wine):
+    """input_dropout_ and hidden_dropout_ are the rates the model uses; the
+    choice is in best_params_."""
+    X, y = wine
+    search = DropoutMLPClassifierCV(
+        **dict(SMALL, input_dropouts=["learned"], hidden_dropouts=[0.1, "learned"])
+    ).fit(X, y)
+    members = search.estimators_
+    np.testing.assert_allclose(
+        search.input_dropout_, np.mean([m.input_dropout_ for m in members], axis=0)
+    )
+    assert search.input_dropout_.shape == (X.shape[1],)
+    assert len(set(members[0].input_dropout_) | set(members[1].input_dropout_)) > 2
+    expected = np.mean([m.hidden_dropout_ for m in members], axis=0).tolist()
+    assert search.hidden_dropout_ == pytest.approx(expected)
+    assert search.best_params_["input_dropout"] == "learned"
+    fixed = DropoutMLPClassifierCV(**dict(SMALL, hidden_dropouts=[0.4])).fit(X, y)
+    rate = fixed.best_params_["input_dropout"]
+    np.testing.assert_array_equal(fixed.input_dropout_, np.full(X.shape[1], rate))
+    assert fixed.hidden_dropout_ == [0.4]
+
+
+def test_passes_as_joblib_jobs_equal_the_sequential_run(wine, monkeypatch):
+    """n_jobs runs the passes of max_members as joblib jobs: the networks
+    are those of the sequential run, bit for bit."""
+    import threading
+
+    from joblib import parallel_backend
+
+    import skdrop.neural_network._grid as mlp_grid
+
+    X, y = wine
+    params = dict(SMALL, max_members=3, refit=True)
+    serial = DropoutMLPClassifierCV(**params).fit(X, y)
+    threads = []
+    original = mlp_grid.train_members
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mlp_grid, "train_members", recording)
+    with parallel_backend("threading"):
+        jobs = DropoutMLPClassifierCV(**params, n_jobs=2).fit(X, y)
+    assert len(threads) == 3  # passes of 3, 3 and 2 members
+    assert threading.main_thread() not in threads
+    for k in range(2):
+        key = f"split{k}_test_score"
+        np.testing.assert_array_equal(jobs.cv_results_[key], serial.cv_results_[key])
+    _assert_same_network(jobs.best_estimator_, serial.best_estimator_, tol=0)
+
+
 def test_multi_output_regression(diabetes_scaled):
     X, y = diabetes_scaled
     Y = np.column_stack([y, 100 * y + 7])
@@ -622,12 +890,13 @@ def test_members_stopping_early_keep_their_own_targets():
         tol=1e-2,
     )
     search = DropoutMLPRegressorCV(**params).fit(X, y)
-    assert len(set(search.n_iter_.ravel().tolist())) > 2  # ragged stops
+    epochs = np.column_stack([search.cv_results_[f"split{k}_n_iter"] for k in range(3)])
+    assert len(set(epochs.ravel().tolist())) > 2  # ragged stops
     for k, (rows, test) in enumerate(folds):
         single = DropoutMLPRegressor(
             **_plain_kwargs(search, input_dropout=0.0, hidden_dropout=0.3)
         ).fit(X[rows], y[rows])
-        assert search.n_iter_[1, k] == single.n_iter_
+        assert epochs[1, k] == single.n_iter_
         ours = search.cv_results_[f"split{k}_test_score"][1]
         assert ours == pytest.approx(single.score(X[test], y[test]), rel=1e-5)
 
@@ -665,6 +934,13 @@ def test_group_splitters_take_groups(wine):
         X, y, groups=groups
     )
     assert search.n_splits_ == 2
+    folds = list(GroupKFold(2).split(X, y, groups))
+    given = DropoutMLPClassifierCV(**dict(SMALL, cv=folds)).fit(X, y)
+    for k in range(2):
+        key = f"split{k}_test_score"
+        np.testing.assert_array_equal(search.cv_results_[key], given.cv_results_[key])
+    with pytest.raises(ValueError, match="'groups' parameter should not be None"):
+        DropoutMLPClassifierCV(**dict(SMALL, cv=GroupKFold(2))).fit(X, y)
 
 
 def test_a_fold_without_weight_is_an_error():

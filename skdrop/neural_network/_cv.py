@@ -8,19 +8,19 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import DropoutMLPClassifier
 from ._grid import (
     DEFAULT_HIDDEN_DROPOUTS,
     DEFAULT_INPUT_DROPOUTS,
     _BaseDropoutMLPCV,
+    _passes_each,
 )
 from ._noise import (
     PredictiveDistributionMixin,
     fitted_noise,
 )
-from ._params import PRIOR_LENGTH_SCALE, set_params_of_init
+from ._params import PRIOR_LENGTH_SCALE, check_n_samples, set_params_of_init
 from ._regressor import DropoutMLPRegressor
 
 
@@ -69,7 +69,10 @@ prior_length_scale, device
         stratified folds (plain folds for multilabel targets).
     scoring : str, callable or None, default=None
         Scores a member on its test fold; None is accuracy.  Test folds are
-        scored without sample weights, as in ``GridSearchCV``.
+        scored without sample weights, as in ``GridSearchCV``.  A metric of
+        class probabilities that takes ``labels`` (``"neg_log_loss"``, ...)
+        is given the classes learned on every row, so a test fold that
+        misses a class still scores.
     refit : bool or "ensemble", default="ensemble"
         ``"ensemble"`` keeps the chosen setting's fold networks
         (``estimators_``) and averages their probabilities: bagging at no
@@ -82,26 +85,53 @@ prior_length_scale, device
         The most networks trained at once: an int, or a memory size such as
         ``"500MB"`` from which the number is estimated; None is ``"1GB"``.
         A bigger grid is trained in several passes.
+    n_jobs : int or None, default=None
+        The passes (of at most ``max_members`` members each) to train at
+        once, as joblib jobs; None means 1 unless in a
+        :func:`joblib.parallel_backend` context, -1 means all processors, as
+        in ``GridSearchCV``.  A grid that fits in one pass trains in this
+        process.  Where a pass runs does not change it: the networks equal
+        those of the sequential run bit for bit on the CPU.  Under
+        ``joblib.parallel_backend("dask")`` the passes spread over a dask
+        cluster (see Notes).
+    error_score : "raise" or float, default=np.nan
+        The score of a member whose network failed (diverged) or whose
+        scorer raised, as in ``GridSearchCV``: the failures give one
+        :class:`~sklearn.exceptions.FitFailedWarning` (a failing scorer its
+        ``UserWarning``), and a ``ValueError`` when every member failed.
+        ``"raise"`` raises the first failure.
 
     Attributes
     ----------
-    input_dropout_ : float
-        The chosen input rate.
-    hidden_dropout_ : float or tuple of float
-        The chosen hidden rate(s), as given in ``hidden_dropouts``.
+    best_params_ : dict
+        The chosen setting: ``{"input_dropout": ..., "hidden_dropout":
+        ...}``, the entries as given in ``input_dropouts`` and
+        ``hidden_dropouts``.
     best_score_ : float
         The mean test-fold score of the chosen setting.
     best_index_ : int
-        Its index in ``cv_results_``.
+        Its index in ``cv_results_``: the first of rank 1, as in
+        ``GridSearchCV``.
     cv_results_ : dict of ndarray
         In :class:`~sklearn.model_selection.GridSearchCV`'s format
-        (``params``, ``mean_test_score``, ``std_test_score``,
-        ``rank_test_score``, ``split{k}_test_score``, ``mean_fit_time``, ...),
-        so that ``pandas.DataFrame(cv_results_)`` works.  A member's fit
-        time is its share of the wall time of the batched run that trained
-        it.  A member that diverged scores NaN.
-    n_iter_ : ndarray of shape (n_settings, n_splits)
-        The epochs each member ran.
+        (``params``, ``param_input_dropout``, ``param_hidden_dropout``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
+        ``split{k}_test_score``, ``mean_fit_time``, ...), so that
+        ``pandas.DataFrame(cv_results_)`` works, and ``split{k}_n_iter``: the
+        epochs each member ran.  A member's fit time is its share of the
+        wall time of the pass that trained it.  A failed member scores
+        ``error_score``.
+    input_dropout_ : ndarray of shape (n_features_in_,)
+        The input rate of each column of X in the model that predicts:
+        ``best_estimator_``'s, else the mean of the chosen setting's fold
+        networks (which differ where rates are learned; each keeps its own
+        on ``estimators_``).
+    hidden_dropout_ : list of float
+        Likewise, one rate per hidden layer.
+    n_iter_ : int
+        The epochs the model that predicts ran, as ``MLPClassifier``'s
+        ``n_iter_``: ``best_estimator_``'s, else the most of the chosen
+        setting's fold networks.  Each member's are in ``cv_results_``.
     estimators_ : list of DropoutMLPClassifier
         With ``refit="ensemble"``: the chosen setting's fold networks.
     best_estimator_ : DropoutMLPClassifier
@@ -109,9 +139,13 @@ prior_length_scale, device
     refit_epochs_ : int
         With ``refit=True``: the epochs of that refit, the mean over folds
         of the epochs each member kept.
+    refit_time_ : float
+        Seconds the refit took; 0.0 without one (``refit="ensemble"`` or
+        False).
     classes_ : ndarray
     n_splits_ : int
     scorer_ : callable
+        The scorer of the test folds.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Defined when X has string column names.
@@ -120,6 +154,23 @@ prior_length_scale, device
     --------
     DropoutMLPClassifier : The network at fixed rates.
     DropoutMLPRegressorCV : The regressor.
+
+    Notes
+    -----
+    A large grid on a cluster: with ``max_members`` small enough to give
+    several passes, joblib's dask backend runs each pass on a worker, with
+    no scheduler of skdrop's own::
+
+        import joblib
+        from dask.distributed import Client
+
+        client = Client("scheduler-address:8786")  # or LocalCluster()
+        search = DropoutMLPClassifierCV(max_members=64, random_state=0)
+        with joblib.parallel_backend("dask"):
+            search.fit(X, y)
+
+    Give the workers one torch thread each (``OMP_NUM_THREADS=1``) where
+    several share a machine.
 
     Examples
     --------
@@ -138,6 +189,8 @@ prior_length_scale, device
     >>> search = model[-1]
     >>> len(search.cv_results_["params"]), len(search.estimators_)
     (4, 3)
+    >>> sorted(search.best_params_)
+    ['hidden_dropout', 'input_dropout']
     >>> bool(search.best_score_ > 0.9)
     True
     """
@@ -189,44 +242,53 @@ class DropoutMLPRegressorCV(
     cross-validation, every network of the grid trained side by side.
 
     See :class:`DropoutMLPClassifierCV`; the members are
-    :class:`DropoutMLPRegressor` networks.  Read more in the
-    :ref:`user guide <mlp_cv>`.
+    :class:`DropoutMLPRegressor` networks.  ``predict(X, return_std=True)``
+    with ``refit="ensemble"`` lets each of the k fold networks make
+    ``ceil(n_samples / k)`` Monte Carlo passes and returns the mean and
+    variance of all of them, so every network counts the same (without
+    dropout the mean is :meth:`predict`'s) and the variance holds their
+    disagreement.  Read more in the :ref:`user guide <mlp_cv>`.
 
     Parameters
     ----------
     hidden_layer_sizes, activation, input_dropouts, hidden_dropouts, cv, \
-refit, max_members, solver, alpha, batch_size, learning_rate, \
-learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
-momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, \
-beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
+refit, max_members, n_jobs, error_score, solver, alpha, batch_size, \
+learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, \
+tol, verbose, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dropout_type, dropout_scaling, \
 feature_groups, categorical_features, max_categories, batch_norm, max_norm, \
 prior_length_scale, device
         As in :class:`DropoutMLPClassifierCV`; folds are not stratified.
     scoring : str, callable or None, default=None
         None is R^2.
-    loss : {"squared_error"}, default="squared_error"
-        As in :class:`DropoutMLPRegressor`.
+    loss : {"squared_error", "gaussian_nll"}, default="squared_error"
+        As in :class:`DropoutMLPRegressor`, for every network.  With
+        "gaussian_nll" the members are still scored on their means (R^2 by
+        default), ``noise_variance_`` is None and ``predict(X,
+        return_std=True)`` adds the networks' predicted noise.
     target_scaling : {"standard"} or None, default="standard"
         As in :class:`DropoutMLPRegressor`: each member standardizes the
         target with the statistics of its own training fold.
 
     Attributes
     ----------
-    input_dropout_, hidden_dropout_, best_score_, best_index_, cv_results_, \
-n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
+    best_params_, best_score_, best_index_, cv_results_, input_dropout_, \
+hidden_dropout_, n_iter_, refit_epochs_, refit_time_, n_splits_, scorer_, \
+n_features_in_, feature_names_in_
         As in :class:`DropoutMLPClassifierCV`.
     estimators_ : list of DropoutMLPRegressor
         With ``refit="ensemble"``: the chosen setting's fold networks, whose
         predictions are averaged.
     best_estimator_ : DropoutMLPRegressor
         With ``refit=True``; its ``noise_variance_`` is the search's.
-    noise_variance_ : ndarray of shape (n_outputs,)
+    noise_variance_ : ndarray of shape (n_outputs,) or None
         The noise variance per target, in the target's units, which
         ``predict(X, return_std=True)`` and :meth:`predict_interval` add to
-        the Monte Carlo variance: the mean over the chosen setting's fold
-        networks, weighted by their held-out folds' total sample weight, of
-        each one's maximum-likelihood estimate on its own held-out fold (see
-        ``DropoutMLPRegressor``'s ``noise_variance``).
+        the Monte Carlo variance (None with ``loss="gaussian_nll"``): the
+        mean over the chosen setting's fold networks, weighted by their
+        held-out folds' total sample weight, of each one's maximum-likelihood
+        estimate on its own held-out fold (see ``DropoutMLPRegressor``'s
+        ``noise_variance``).
         It may be set after the fit.
 
     See Also
@@ -258,7 +320,7 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLPCV._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "gaussian_nll"})],
         "target_scaling": [StrOptions({"standard"}), None],
     }
 
@@ -275,6 +337,8 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
         scoring=None,
         refit="ensemble",
         max_members=None,
+        n_jobs=None,
+        error_score=np.nan,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -307,15 +371,18 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
     ):
         set_params_of_init(self, locals())
 
-    def _after_selection(self, chosen, template, problem, runs, fits, folds):
+    def _after_selection(self, chosen, setting, template, problem, runs, fits, folds):
+        if chosen[0]._head_name == "gaussian":
+            # The networks predict each row's noise: there is none to estimate.
+            self.noise_variance_ = None
+            return chosen
         # Each fold network's noise variance on its own held-out fold; the
         # search's is their weighted mean.
         W = problem.sample_weight
-        setting = (self.input_dropout_, self.hidden_dropout_, None)
         estimates, totals = [], []
         for k, (_, test) in enumerate(folds):
             total = len(test) if W is None else float(W[test].sum())
-            if total > 0:
+            if total > 0 and fits[k].error is None:
                 chosen[k] = self._member(
                     template, problem, setting, runs, k, fits[k], held_out=test
                 )
@@ -336,17 +403,30 @@ n_iter_, refit_epochs_, n_splits_, scorer_, n_features_in_, feature_names_in_
 
     def _after_refit(self, estimator):
         # The refit saw every row: its in-sample estimate would be optimistic.
-        estimator.noise_variance_ = self.noise_variance_.copy()
+        if self.noise_variance_ is not None:
+            estimator.noise_variance_ = self.noise_variance_.copy()
 
     def _mean_prediction(self, X):
         return np.mean(self._each("predict", X), axis=0)
 
     def _predictive_moments(self, X, include_noise, n_samples):
-        check_is_fitted(self)
-        draws = self.mc_predict(X, n_samples=n_samples, random_state=self._seeds[4])
-        mean, variance = draws.mean(axis=0), draws.var(axis=0)
-        if include_noise:
-            noise = fitted_noise(self, self._predictors()[0].n_outputs_)
+        # The mixture of the networks, each making the same number of
+        # passes: the pooled draws' mean and variance.
+        predictors = self._predictors()
+        check_n_samples(n_samples)
+        passes = _passes_each(n_samples, len(predictors))
+        gaussian = predictors[0]._head_name == "gaussian"
+        with self._predicting(X):
+            moments = [
+                est._predictive_moments(X, include_noise and gaussian, passes)
+                for est in predictors
+            ]
+        means = np.stack([mean for mean, _ in moments])
+        variances = np.stack([variance for _, variance in moments])
+        mean = means.mean(axis=0)
+        variance = variances.mean(axis=0) + means.var(axis=0)
+        if include_noise and not gaussian:
+            noise = fitted_noise(self, predictors[0].n_outputs_)
             variance = variance + (noise[0] if variance.ndim == 1 else noise)
         return mean, variance
 

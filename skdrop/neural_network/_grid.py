@@ -13,25 +13,32 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import replace
 from numbers import Integral
+from traceback import format_exc
 from typing import ClassVar
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from .._engine import MemberPlan, members_in_budget, resolve_device, train_members
 from ..utils import (
+    ERROR_SCORE_CONSTRAINT,
     VersionedStateMixin,
     atomic_fit,
+    best_candidate,
     cv_results,
     parse_memory_size,
     progress_bar,
+    scorer_knowing_classes,
     seed_from_random_state,
+    warn_or_raise_fit_failures,
 )
 from ._base import _BaseDropoutMLP
 from ._params import (
@@ -71,6 +78,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         "scoring": [str, callable, None],
         "refit": ["boolean", StrOptions({"ensemble"})],
         "max_members": [Interval(Integral, 1, None, closed="left"), str, None],
+        "n_jobs": [Integral, None],
+        "error_score": ERROR_SCORE_CONSTRAINT,
     }
 
     def __init__(
@@ -84,6 +93,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         scoring=None,
         refit="ensemble",
         max_members=None,
+        n_jobs=None,
+        error_score=np.nan,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -175,12 +186,14 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             and isinstance(self.cv, Integral | np.integer)
             and labels.ndim == 1
         ):
+            # A smaller class only misses some folds (StratifiedKFold warns),
+            # as in GridSearchCV: the classes are learned on every row.
             found, counts = np.unique(labels, return_counts=True)
-            if counts.min() < self.cv:
+            if counts.max() < self.cv:
                 raise ValueError(
-                    f"cv={self.cv} makes stratified folds, which need at least "
-                    f"{self.cv} samples of every class; class "
-                    f"{found.tolist()[counts.argmin()]!r} has {counts.min()}. Use "
+                    f"cv={self.cv} makes stratified folds, which need {self.cv} "
+                    "samples of some class; the largest, "
+                    f"{found.tolist()[counts.argmax()]!r}, has {counts.max()}. Use "
                     "a smaller cv."
                 )
         folds = list(cv.split(X, labels, groups))
@@ -241,26 +254,57 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
             self._member(template, problem, settings[m // len(runs)], runs, m, fit)
             for m, fit in enumerate(fits)
         ]
-        self._score(X, y, members, fits, folds, settings, seconds)
+        # Classes are learned on every row: a test fold missing one still
+        # scores against every column.
+        classes = problem.state.get("classes_") if problem.labels.ndim == 1 else None
+        self._score(X, y, members, fits, folds, settings, seconds, classes)
         self._copy_data_attributes(problem.state)
         best = self.best_index_
-        a, given, _ = settings[best]
-        self.input_dropout_, self.hidden_dropout_ = a, given
+        setting = settings[best]
         picked = slice(best * len(folds), (best + 1) * len(folds))
         for name in ("best_estimator_", "estimators_", "refit_epochs_"):
             self.__dict__.pop(name, None)
+        self.refit_time_ = 0.0
+        if self.refit == "ensemble":
+            self._check_ensemble(fits[picked], setting)
         chosen = self._after_selection(
-            members[picked], template, problem, runs, fits[picked], folds
+            members[picked], setting, template, problem, runs, fits[picked], folds
         )
         if self.refit == "ensemble":
             self.estimators_ = chosen
         elif self.refit:
+            began = time.perf_counter()
             self.best_estimator_ = self._refit(
-                X, y, sample_weight, a, given, chosen, fits, best, len(folds)
+                X, y, sample_weight, setting, chosen, fits[picked]
             )
             self._after_refit(self.best_estimator_)
+            self.refit_time_ = time.perf_counter() - began
+        self._describe_model(chosen)
         self._seeds = list(problem.seeds)
         return self
+
+    def _describe_model(self, chosen):
+        """``input_dropout_``, ``hidden_dropout_`` and ``n_iter_`` of the
+        model that predicts: the refitted network, else the chosen setting's
+        fold networks (their mean rates, the most epochs one ran)."""
+        models = [self.best_estimator_] if hasattr(self, "best_estimator_") else chosen
+        self.input_dropout_ = np.mean([m.input_dropout_ for m in models], axis=0)
+        hidden = np.mean([m.hidden_dropout_ for m in models], axis=0)
+        self.hidden_dropout_ = [float(r) for r in np.atleast_1d(hidden)]
+        self.n_iter_ = max(int(m.n_iter_) for m in models)
+
+    def _check_ensemble(self, fits, setting):
+        """The ensemble keeps the chosen setting's fold networks: each must
+        have trained (GridSearchCV's refit would raise likewise)."""
+        for k, fit in enumerate(fits):
+            if fit.error is not None:
+                a, given, _ = setting
+                raise FloatingPointError(
+                    f"refit='ensemble' keeps the fold networks of the chosen "
+                    f"setting input_dropout={a!r}, hidden_dropout={given!r}, but "
+                    f"its network of split {k} failed: {fit.error}. Use "
+                    "refit=True, or settings and data on which the networks train."
+                )
 
     def _member(self, template, problem, setting, runs, m, fit, held_out=None):
         """Member ``m`` of the grid (fold ``m % len(runs)`` of ``setting``)
@@ -269,11 +313,11 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         est = clone(template).set_params(input_dropout=a, hidden_dropout=given)
         return est._from_member(problem, runs[m % len(runs)], fit, held_out)
 
-    def _after_selection(self, chosen, template, problem, runs, fits, folds):
+    def _after_selection(self, chosen, setting, template, problem, runs, fits, folds):
         """The chosen setting's fold networks, with the fitted attributes
         that need their held-out rows (the regressor's noise variance); as
         they are here."""
-        del template, problem, runs, fits, folds
+        del setting, template, problem, runs, fits, folds
         return chosen
 
     def _after_refit(self, estimator):
@@ -281,85 +325,72 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         del estimator
 
     def _train(self, spec, plans, head, config, X, Y, W):
-        """Every member, in passes of at most the budget; the fits and each
-        member's share of its pass's wall time."""
+        """Every member, in passes of at most the budget, the passes as
+        joblib jobs (``n_jobs``); the fits and each member's share of its
+        pass's wall time.  A pass's result does not depend on where it runs,
+        so the jobs give the sequential run's networks bit for bit."""
         n_val = max(
             (len(p.validation_rows) for p in plans if p.validation_rows is not None),
             default=0,
         )
         size = self._budget(spec, config, n_val)
         device = resolve_device(self.device)
-        fits, seconds = [], []
-        n_passes = -(-len(plans) // size)
+        passes = [plans[start : start + size] for start in range(0, len(plans), size)]
+        args = (head, config, X, Y, W, self.max_iter, device)
+        results = []
         with progress_bar(
-            total=self.max_iter * n_passes,
+            total=self.max_iter * len(passes),
             verbose=self.verbose,
             desc=type(self).__name__,
             unit="epoch",
         ) as bar:
-            for start in range(0, len(plans), size):
-                part = plans[start : start + size]
+            if len(passes) > 1 and effective_n_jobs(self.n_jobs) != 1:
+                jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                    delayed(_timed_pass)(spec, part, *args) for part in passes
+                )
+                for result in jobs:
+                    results.append(result)
+                    bar.update(self.max_iter)
+            for part in passes[len(results) :]:
                 done = bar.n
 
                 def progress(epoch, alive, done=done):
                     bar.update(done + epoch - bar.n)
                     bar.set_postfix(training=alive)
 
-                began = time.perf_counter()
-                fits += train_members(
-                    spec,
-                    part,
-                    head,
-                    config,
-                    X,
-                    Y,
-                    W,
-                    self.max_iter,
-                    device=device,
-                    progress=progress,
-                )
-                seconds += [(time.perf_counter() - began) / len(part)] * len(part)
+                results.append(_timed_pass(spec, part, *args, progress=progress))
                 bar.update(done + self.max_iter - bar.n)
+        fits = [fit for part_fits, _ in results for fit in part_fits]
+        seconds = [t / len(f) for f, t in results for _ in f]
         return fits, np.asarray(seconds)
 
-    def _score(self, X, y, members, fits, folds, settings, seconds):
+    def _score(self, X, y, members, fits, folds, settings, seconds, classes):
         """``cv_results_`` and the best setting, from each member's score on
         its test fold (rows it never saw, neither in training nor for early
-        stopping)."""
-        scorer = check_scoring(members[0], scoring=self.scoring)
+        stopping), with GridSearchCV's rules for failures (``error_score``)."""
+        scorer = scorer_knowing_classes(
+            check_scoring(members[0], scoring=self.scoring), classes
+        )
         n_folds = len(folds)
         scores = np.full(len(members), np.nan)
         score_time = np.zeros(len(members))
-        failed = []
         for m, (est, fit) in enumerate(zip(members, fits, strict=True)):
             _, test = folds[m % n_folds]
             began = time.perf_counter()
             if fit.error is None:
-                try:
-                    scores[m] = scorer(
-                        est, _safe_indexing(X, test), _safe_indexing(y, test)
-                    )
-                except FloatingPointError as exc:
-                    fit.error = str(exc)
-            score_time[m] = time.perf_counter() - began
+                scores[m] = self._score_member(
+                    scorer, est, fit, _safe_indexing(X, test), _safe_indexing(y, test)
+                )
             if fit.error is not None:
-                failed.append((m, fit.error))
-        if failed:
-            m, error = failed[0]
-            a, given, _ = settings[m // n_folds]
-            warnings.warn(
-                f"{len(failed)} of the {len(members)} networks of the grid "
-                f"diverged and score NaN, the first at input_dropout={a}, "
-                f"hidden_dropout={given}, split {m % n_folds}: {error}",
-                FitFailedWarning,
-                stacklevel=6,
-            )
-        table = scores.reshape(len(settings), n_folds)
-        if np.isnan(table.mean(axis=1)).all():
-            raise FloatingPointError(
-                "No setting of the grid has a score on every split: every setting "
-                "has a network that diverged (see the warning above)."
-            )
+                if self.error_score == "raise":
+                    a, given, _ = settings[m // n_folds]
+                    raise FloatingPointError(
+                        f"The network at input_dropout={a!r}, hidden_dropout="
+                        f"{given!r} on split {m % n_folds} failed: {fit.error}"
+                    )
+                scores[m] = self.error_score
+            score_time[m] = time.perf_counter() - began
+        warn_or_raise_fit_failures([f.error for f in fits], self.error_score)
         unconverged = sum(1 for f in fits if f.error is None and not f.result.converged)
         if unconverged:
             warnings.warn(
@@ -369,31 +400,56 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=6,
             )
+        shape = (len(settings), n_folds)
         params = [
             {"input_dropout": a, "hidden_dropout": given} for a, given, _ in settings
         ]
         self.cv_results_ = cv_results(
             params,
-            table,
-            seconds.reshape(table.shape),
-            score_time.reshape(table.shape),
+            scores.reshape(shape),
+            seconds.reshape(shape),
+            score_time.reshape(shape),
         )
-        # The first of the best, as in GridSearchCV.
-        self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        self.n_iter_ = np.array([len(f.result.losses) for f in fits]).reshape(
-            table.shape
+        # The epochs of each member (n_iter_ is the fitted model's).
+        epochs = np.array([len(f.result.losses) for f in fits]).reshape(shape)
+        for k in range(n_folds):
+            self.cv_results_[f"split{k}_n_iter"] = epochs[:, k]
+        self.best_index_, self.best_score_, self.best_params_ = best_candidate(
+            self.cv_results_
         )
         self.n_splits_ = n_folds
         self.scorer_ = scorer
 
-    def _refit(self, X, y, sample_weight, a, given, chosen, fits, best, n_folds):
+    def _score_member(self, scorer, est, fit, X_test, y_test):
+        """A member's test score: a network whose outputs are not finite
+        failed its fit; a scorer that raises gives ``error_score`` and
+        GridSearchCV's warning."""
+        try:
+            return scorer(est, X_test, y_test)
+        except FloatingPointError as exc:
+            fit.error = str(exc)
+        except Exception:
+            if self.error_score == "raise":
+                raise
+            warnings.warn(
+                "Scoring failed. The score on this train-test partition for "
+                f"these parameters will be set to {self.error_score}. Details: "
+                f"\n{format_exc()}",
+                UserWarning,
+                stacklevel=7,
+            )
+            return self.error_score
+        return np.nan
+
+    def _refit(self, X, y, sample_weight, setting, chosen, fits):
         """The plain estimator at the chosen rates on every row, trained for
         the number of epochs cross-validation kept (the best epochs of early
-        stopping, else the epochs the stopping rule ran)."""
-        kept = [f.best_epoch for f in fits[best * n_folds : (best + 1) * n_folds]]
-        epochs = max(1, round(float(np.mean(kept))))
+        stopping, else the epochs the stopping rule ran; the members that
+        failed left out)."""
+        kept = [f.best_epoch for f in fits if f.error is None]
+        epochs = max(1, round(float(np.mean(kept)))) if kept else self.max_iter
         self.refit_epochs_ = epochs
+        a, given, _ = setting
         est = clone(chosen[0]).set_params(
             input_dropout=a, hidden_dropout=given, early_stopping=False, max_iter=epochs
         )
@@ -425,50 +481,87 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         return [self.best_estimator_]
 
     def _each(self, method, X, **kwargs):
-        """``method`` of every predictor on ``X``; errors name this class."""
+        """``method`` of every predictor on ``X``."""
+        predictors = self._predictors()
+        with self._predicting(X):
+            return [getattr(est, method)(X, **kwargs) for est in predictors]
+
+    @contextmanager
+    def _predicting(self, X):
+        """The networks inside predicting on ``X`` as one model: its feature
+        names checked once, warnings and errors naming this class."""
         with _speaking_as(self):
-            return [getattr(est, method)(X, **kwargs) for est in self._predictors()]
+            _check_feature_names(self, X, reset=False)
+            with warnings.catch_warnings():
+                # Said once above, for this estimator.
+                warnings.filterwarnings(
+                    "ignore", "X (does not have valid|has) feature names", UserWarning
+                )
+                yield
 
     def mc_predict(self, X, n_samples=50, random_state=None):
-        """The networks' ``mc_predict`` under ``n_samples`` random dropout
-        masks, shared out as evenly as possible over the networks of
-        ``estimators_`` (the first ``n_samples % k`` of the k make one more)
-        and stacked network by network.
+        """The networks' ``mc_predict`` under random dropout masks, every
+        network of ``estimators_`` making ``ceil(n_samples / k)`` passes of
+        the k, stacked network by network.
+
+        Every network counts the same in the draws' mean, which with no
+        dropout is :meth:`predict`'s (to float rounding), also for
+        ``n_samples`` below k.
 
         Parameters
         ----------
         X : array-like of shape (n_rows, n_features)
         n_samples : int, default=50
-            Number of stochastic forward passes.
+            Number of stochastic forward passes, rounded up to a multiple of
+            the number of networks.
         random_state : int, RandomState instance or None, default=None
             Seeds the masks.
 
         Returns
         -------
-        draws : ndarray of shape (n_samples, n_rows) or \
-(n_samples, n_rows, n_outputs)
-            The classifier's class probabilities (``n_outputs`` classes);
-            the regressor's predictions, 2-d for a single target.
+        draws : ndarray of shape (n_draws, n_rows) or \
+(n_draws, n_rows, n_outputs)
+            ``n_draws = k * ceil(n_samples / k)``.  The classifier's class
+            probabilities (``n_outputs`` classes); the regressor's
+            predictions, 2-d for a single target.
         """
         predictors = self._predictors()
         check_n_samples(n_samples)
+        passes = _passes_each(n_samples, len(predictors))
         seed = seed_from_random_state(random_state)
         seeds = np.random.SeedSequence(seed).generate_state(len(predictors))
-        counts = [
-            len(range(j, n_samples, len(predictors))) for j in range(len(predictors))
-        ]
-        with _speaking_as(self):
+        with self._predicting(X):
             parts = [
-                est.mc_predict(X, n_samples=count, random_state=int(s))
-                for est, count, s in zip(predictors, counts, seeds, strict=True)
-                if count
+                est.mc_predict(X, n_samples=passes, random_state=int(s))
+                for est, s in zip(predictors, seeds, strict=True)
             ]
         return np.concatenate(parts, axis=0)
+
+    def __setstate__(self, state):
+        # Saved before n_jobs and error_score existed: their defaults, so
+        # that get_params and clone work.
+        super().__setstate__({"n_jobs": None, "error_score": np.nan, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _passes_each(n_samples, n_networks):
+    """Monte Carlo passes of each of ``n_networks``: ``n_samples`` shared out
+    evenly, rounded up, so that every network counts the same."""
+    return -(-int(n_samples) // n_networks)
+
+
+def _timed_pass(spec, plans, head, config, X, Y, W, epochs, device, progress=None):
+    """One pass of members (a joblib job with ``n_jobs``): the fits and the
+    pass's wall time."""
+    began = time.perf_counter()
+    fits = train_members(
+        spec, plans, head, config, X, Y, W, epochs, device=device, progress=progress
+    )
+    return fits, time.perf_counter() - began
 
 
 @contextmanager

@@ -35,8 +35,8 @@ class PredictiveDistributionMixin:
         """Predict with the evaluation-mode network, or with MC dropout.
 
         The CV estimators predict with the mean of ``estimators_`` or with
-        ``best_estimator_``, and draw the passes of ``return_std`` with
-        their ``mc_predict``.
+        ``best_estimator_``; for ``return_std`` each of the k networks makes
+        ``ceil(n_samples / k)`` passes.
 
         Parameters
         ----------

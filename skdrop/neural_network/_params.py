@@ -224,6 +224,11 @@ def _is_rate(value):
     return isinstance(value, Real | np.number) and not isinstance(value, bool)
 
 
+def _is_nan(value):
+    """NaN, which a user cannot mean as a rate ("learned" is written out)."""
+    return not isinstance(value, str) and math.isnan(value)
+
+
 def rate_grid(rates, name):
     """A non-empty 1-d list of rates in [0, 1) or "learned", or a ValueError."""
     what = f"{name} must be a non-empty list of rates in [0, 1) or 'learned'"
@@ -252,11 +257,11 @@ def hidden_grid(entries, sizes):
         raise ValueError("hidden_dropouts must be a non-empty list, got []")
     out = []
     for k, entry in enumerate(entries):
-        if _is_rate(entry):
+        if _is_rate(entry) and not _is_nan(entry):
             given = entry if entry == LEARNED else float(entry)
             rates = [rate(given)] * len(sizes)
         elif isinstance(entry, list | tuple | np.ndarray) and all(
-            _is_rate(r) for r in entry
+            _is_rate(r) and not _is_nan(r) for r in entry
         ):
             given = tuple(r if r == LEARNED else float(r) for r in entry)
             rates = [rate(r) for r in given]
@@ -267,8 +272,8 @@ def hidden_grid(entries, sizes):
                 )
         else:
             raise ValueError(
-                f"hidden_dropouts[{k}] must be a rate or a tuple of one rate per "
-                f"hidden layer, got {entry!r}"
+                f"hidden_dropouts[{k}] must be a rate in [0, 1), 'learned', or a "
+                f"tuple of one of them per hidden layer, got {entry!r}"
             )
         for r in rates:
             if not (math.isnan(r) or 0.0 <= r < 1.0):

@@ -48,6 +48,7 @@ from ._search import (
     ERROR_SCORE_CONSTRAINT,
     best_candidate,
     cv_results,
+    scorer_knowing_classes,
     warn_or_raise_fit_failures,
 )
 from ._validation import (
@@ -102,6 +103,7 @@ __all__ = [
     "resolve_batch_size",
     "resolve_device",
     "resolve_feature_groups",
+    "scorer_knowing_classes",
     "scoring_name",
     "seed_from_random_state",
     "validate_X",

@@ -4,6 +4,8 @@ its ranking of the candidates."""
 
 from __future__ import annotations
 
+import copy
+import inspect
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics._scorer import _Scorer
 from sklearn.utils._param_validation import StrOptions
 
 #: ``error_score`` as :class:`~sklearn.model_selection.GridSearchCV` takes it.
@@ -44,7 +47,8 @@ def cv_results(
         ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
         ``std_score_time``, ``param_<name>``, ``params``,
         ``split<k>_test_score``, ``mean_test_score``, ``std_test_score`` and
-        ``rank_test_score``, in this order.
+        ``rank_test_score``, in this order.  A non-finite mean score gives
+        GridSearchCV's ``UserWarning``.
 
     Examples
     --------
@@ -68,6 +72,13 @@ def cv_results(
     for k in range(test_scores.shape[1]):
         results[f"split{k}_test_score"] = test_scores[:, k]
     mean = test_scores.mean(axis=1)
+    if not np.isfinite(mean).all():
+        # GridSearchCV's warning, word for word.
+        warnings.warn(
+            f"One or more of the test scores are non-finite: {mean}",
+            UserWarning,
+            stacklevel=2,
+        )
     results["mean_test_score"] = mean
     results["std_test_score"] = test_scores.std(axis=1)
     results["rank_test_score"] = rank_scores(mean)
@@ -139,6 +150,53 @@ def warn_or_raise_fit_failures(
         FitFailedWarning,
         stacklevel=3,
     )
+
+
+def scorer_knowing_classes(scorer: Any, classes: Any) -> Any:
+    """``scorer`` told the fitted ``classes`` when its metric scores class
+    probabilities or decision values and takes ``labels``
+    (:func:`~sklearn.metrics.log_loss`, ``brier_score_loss``,
+    ``top_k_accuracy_score``, ...); any other scorer as it is.
+
+    A test fold that misses a class then scores against every column the
+    model predicts, rather than failing with "please provide the true labels
+    explicitly through the labels argument", an argument the user of a CV
+    estimator cannot reach.  Labels set on the scorer are kept.
+
+    Parameters
+    ----------
+    scorer : callable
+        As :func:`~sklearn.metrics.check_scoring` returns it.
+    classes : array-like or None
+        The fitted ``classes_``, in the order of the model's columns; None
+        (a regressor, a multilabel target) returns ``scorer`` itself.
+
+    Returns
+    -------
+    scorer : callable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.metrics import get_scorer
+    >>> from skdrop.utils._search import scorer_knowing_classes
+    >>> model = DummyClassifier().fit([[0]] * 4, [0, 1, 2, 2])
+    >>> scorer = scorer_knowing_classes(get_scorer("neg_log_loss"), model.classes_)
+    >>> round(scorer(model, [[0], [0]], [2, 2]), 3)  # no row of class 0 or 1
+    -0.693
+    """
+    if classes is None or not isinstance(scorer, _Scorer):
+        return scorer
+    methods = scorer._response_method
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    if "predict" in methods or "labels" in scorer._kwargs:
+        return scorer
+    if "labels" not in inspect.signature(scorer._score_func).parameters:
+        return scorer
+    told = copy.copy(scorer)
+    told._kwargs = {**scorer._kwargs, "labels": np.asarray(classes)}
+    return told
 
 
 def rank_scores(mean: np.ndarray) -> np.ndarray:
