@@ -82,6 +82,13 @@ prior_length_scale, device
         The most networks trained at once: an int, or a memory size such as
         ``"500MB"`` from which the number is estimated; None is ``"1GB"``.
         A bigger grid is trained in several passes.
+    class_weight : dict, "balanced" or None, default=None
+        As in :class:`DropoutMLPClassifier`, for every network of the grid.
+        "balanced" weighs the classes by their counts in all the rows given
+        to ``fit``, not in each training fold, as
+        :class:`~sklearn.linear_model.LogisticRegressionCV` does: every
+        member and the refit train with the same weights.  Test folds are
+        scored without them.
 
     Attributes
     ----------
@@ -143,6 +150,10 @@ prior_length_scale, device
     """
 
     _plain = DropoutMLPClassifier
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseDropoutMLPCV._parameter_constraints,
+        "class_weight": DropoutMLPClassifier._parameter_constraints["class_weight"],
+    }
 
     def predict_proba(self, X):
         """Class probabilities: the mean over ``estimators_``, or those of

@@ -112,6 +112,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         batch_norm=False,
         max_norm=None,
         prior_length_scale=PRIOR_LENGTH_SCALE,
+        class_weight=None,
         device="cpu",
     ):
         set_params_of_init(self, locals())
@@ -180,8 +181,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 raise ValueError(
                     f"cv={self.cv} makes stratified folds, which need at least "
                     f"{self.cv} samples of every class; class "
-                    f"{found.tolist()[counts.argmin()]!r} has {counts.min()}. Use "
-                    "a smaller cv."
+                    f"{found.tolist()[counts.argmin()]!r} has {counts.min()} "
+                    "sample(s). Use a smaller cv."
                 )
         folds = list(cv.split(X, labels, groups))
         if not folds:
@@ -468,6 +469,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # densified once (see train_members)
         return tags
 
 
