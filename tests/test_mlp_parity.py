@@ -350,3 +350,13 @@ def test_a_single_class_fits_and_predicts_it(iris, label):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict_log_proba(X[:2])
+
+
+def test_sparse_X_with_categorical_features_is_a_clear_error(iris):
+    X, y = iris
+    model = DropoutMLPClassifier(**FAST, categorical_features=[0])
+    with pytest.raises(ValueError, match=r"categorical_features=\[0\] itself, which"):
+        model.fit(sp.csr_matrix(X), y)
+    model.fit(np.column_stack([np.arange(len(y)) % 3, X[:, 1:]]), y)
+    with pytest.raises(ValueError, match="needs a dense X or a DataFrame"):
+        model.predict(sp.csr_matrix(X))

@@ -127,6 +127,7 @@ class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
         return check_params(self)
 
     def _validate_X(self, X, reset):
+        _check_sparse_encoding(self, X, reset)
         # float64 first: lists and ints convert to it, so that values beyond
         # float32's range are caught here rather than overflowing in a cast.
         X = validate_X(
@@ -316,6 +317,7 @@ class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
                 "is None"
             )
         hidden, rates = self._check_params()
+        _check_sparse_encoding(self, X, first)
         X, y = validate_X_y(
             self,
             X,
@@ -327,8 +329,11 @@ class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
             y_numeric=not isinstance(self, ClassifierMixin),
         )
         _check_magnitude(X)
-        # coefs_ and intercepts_ take the dtype of X, as scikit-learn's.
-        self._coef_dtype = X.dtype.name
+        # coefs_ and intercepts_ take the dtype of X, as scikit-learn's (a
+        # table the estimator one-hot encodes is float64, as it would be
+        # after scikit-learn's OneHotEncoder).
+        encoded = getattr(self, "_encoder", None) is not None
+        self._coef_dtype = "float64" if encoded else X.dtype.name
         # L-BFGS trains in float64, as scikit-learn's does; the others in float32.
         dtype = np.float64 if self.solver == "lbfgs" else np.float32
         X = X.astype(dtype, copy=False) if sp.issparse(X) else np.asarray(X, dtype)
@@ -621,6 +626,25 @@ class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_sparse_encoding(estimator, X, reset):
+    """The estimator's own one-hot encoding reads the columns of a dense
+    table or DataFrame: a clear error for a sparse X."""
+    if not sp.issparse(X):
+        return
+    encodes = (
+        estimator.categorical_features not in (None, "from_dtype")
+        if reset
+        else getattr(estimator, "_encoder", None) is not None
+    )
+    if encodes:
+        raise ValueError(
+            f"{type(estimator).__name__} one-hot encodes categorical_features="
+            f"{estimator.categorical_features!r} itself, which needs a dense X or "
+            "a DataFrame, but X is a sparse matrix; encode those columns before "
+            "(and group them with feature_groups) or pass a dense X"
+        )
 
 
 def _check_magnitude(X):
