@@ -275,7 +275,7 @@ start = time.perf_counter()
 for _ in range(PASSES):
     for X, y in stream(order_rng.permutation(TRAIN_GROUPS).tolist()):
         model.partial_fit(x_scaler.transform(X), y_scaler.transform(y[:, None])[:, 0])
-        if model.n_iter_ % SCORE_EVERY == 0:
+        if len(model.loss_curve_) % SCORE_EVERY == 0:
             scored_at.append(model.t_)
             scores.append(streamed_r2(model))
             print(f"{model.t_:>11,} rows: held-out R^2 = {scores[-1]:.4f}")
@@ -300,7 +300,7 @@ best_r2 = 1.0 - NOISE**2 / y_scaler.var_[0]
 # scaled copy, the network's mini-batch buffers and what the allocators keep
 # for reuse; it does not depend on the number of rows in the file.
 growth = train_peak - baseline
-print(f"training rows streamed per pass: {n_train:,}; calls: {model.n_iter_}")
+print(f"training rows streamed per pass: {n_train:,}; calls: {len(model.loss_curve_)}")
 print(f"rows seen by partial_fit (t_): {model.t_:,}")
 print(f"file: {size(on_disk)} on disk, {size(in_memory)} in memory as float32")
 print(f"RSS after imports:  {size(baseline)}")

@@ -199,9 +199,11 @@ def test_classifier_leaves_global_random_state_alone(random_state):
         model.predict_proba(X)
         model.mc_predict(X[:5], n_samples=2)
         model.mc_predict(X[:5], n_samples=2, random_state=0)
-        model.partial_fit(X, y)
-        model.set_params(warm_start=True).fit(X, y)
-        DropoutMLPClassifier(**NETWORK, random_state=random_state).partial_fit(
+        # partial_fit refuses early stopping, as scikit-learn's.
+        model.set_params(early_stopping=False).partial_fit(X, y)
+        model.set_params(warm_start=True, early_stopping=True).fit(X, y)
+        incremental = {**NETWORK, "early_stopping": False}
+        DropoutMLPClassifier(**incremental, random_state=random_state).partial_fit(
             X, y, classes=[0, 1]
         )
 

@@ -133,7 +133,7 @@ def test_pickles_in_float64_and_warm_starts_from_adam(diabetes_scaled):
         # Continuing with Adam (float32) from the L-BFGS weights...
         model.set_params(solver="adam", max_iter=5, learning_rate_init=1e-4).fit(X, y)
         assert str(model.module_.linears[0].weight.dtype) == "torch.float32"
-        assert model.n_iter_ == n_iter + 5
+        assert model.n_iter_ == 5 and len(model.loss_curve_) == n_iter + 5
         # ...starts where L-BFGS stopped (a small step from its minimum).
         assert model.loss_curve_[n_iter] == pytest.approx(before, rel=0.05)
         model.set_params(solver="lbfgs", max_iter=50).fit(X, y)

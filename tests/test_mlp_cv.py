@@ -70,6 +70,9 @@ def _expected_failures(estimator):
             "repeated rows change the folds; and mini-batch training agrees with "
             "integer weights in expectation only"
         ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "as on dense data: a sparse X trains as its dense copy"
+        ),
     }
 
 

@@ -110,9 +110,10 @@ def test_streamed_equals_in_memory_chunks(case):
     _assert_same(streamed, in_memory, X)
     assert streamed.loss_curve_ == in_memory.loss_curve_
 
-    # One entry of loss_curve_ per call; t_ counts every row streamed.
+    # One entry of loss_curve_ per call; t_ counts every row streamed;
+    # n_iter_ is the last call's one epoch, as in scikit-learn.
     n_calls = n_passes * n_rows // CHUNK
-    assert streamed.n_iter_ == len(streamed.loss_curve_) == n_calls
+    assert len(streamed.loss_curve_) == n_calls and streamed.n_iter_ == 1
     assert streamed.t_ == n_passes * n_rows
     assert streamed.best_loss_ == min(streamed.loss_curve_)
     assert np.all(np.isfinite(streamed.loss_curve_))
@@ -139,7 +140,7 @@ def test_streamed_equals_one_epoch_of_fit(case):
 
     # Only the bookkeeping differs: an entry per call against one per epoch.
     assert streamed.t_ == fitted.t_ == n_rows
-    assert (streamed.n_iter_, fitted.n_iter_) == (n_rows // CHUNK, 1)
+    assert (streamed.n_iter_, fitted.n_iter_) == (1, 1)
     assert len(streamed.loss_curve_) == n_rows // CHUNK
     # Equal chunks: the epoch's loss is the mean of the chunks' losses, up to
     # the float32 sums behind each.

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
@@ -32,6 +33,7 @@ from ..utils import (
     out_of_memory_error,
     resolve_device,
 )
+from ._batches import Rows, SparseRows
 from ._layers import DROPOUT_SCALINGS, DROPOUT_TYPES, NoiseSource
 from ._lbfgs import fit_lbfgs
 from ._linear_sgd import fit_linear_sgd
@@ -75,6 +77,9 @@ __all__ = [
 SOLVERS = ("lbfgs", "sgd", "adam", "adamw")
 
 FloatArray = NDArray[np.float32] | NDArray[np.float64]
+# The inputs of a network: dense, or a scipy sparse matrix (densified by
+# batch or chunk).
+Inputs = FloatArray | Any
 
 
 def build_trainer(
@@ -127,7 +132,7 @@ def resume_trainer(
 
 @contextmanager
 def _device_errors(
-    device: torch.device, X: FloatArray, config: MLPConfig
+    device: torch.device, X: Inputs, config: MLPConfig
 ) -> Iterator[None]:
     """Turn a device's out-of-memory error into one with advice."""
     try:
@@ -144,6 +149,8 @@ def _to_device(
 ) -> Any:
     if a is None or isinstance(a, torch.Tensor):
         return None if a is None else a.to(device=device, dtype=dtype)
+    if sp.issparse(a):
+        a = sp.csr_matrix(a).toarray()
     # torch warns about read-only arrays (joblib memmaps, for one) even
     # though training only reads them.
     a = np.ascontiguousarray(a)
@@ -153,17 +160,18 @@ def _to_device(
 
 def train(
     trainer: MLPTrainer,
-    X: FloatArray,
+    X: Inputs,
     Y: FloatArray,
     W: FloatArray | None,
     max_epochs: int,
     *,
-    validation: tuple[FloatArray, FloatArray, FloatArray | None] | None = None,
+    validation: tuple[Inputs, FloatArray, FloatArray | None] | None = None,
     progress: Progress | None = None,
 ) -> EpochsResult:
     """Train ``trainer`` on numpy rows, moved to its device once: L-BFGS
     (float64 where the device has it) or mini-batch epochs, with early
-    stopping on ``validation`` when given.
+    stopping on ``validation`` when given.  Sparse rows stay on the CPU and
+    are densified a mini-batch at a time (L-BFGS's one batch is every row).
 
     ``FloatingPointError`` when the trained network predicts non-finite
     values on its training rows, ``MemoryError`` with advice when the
@@ -172,14 +180,20 @@ def train(
     lbfgs = trainer.config.solver == "lbfgs"
     dtype = float_dtype(trainer.device) if lbfgs else torch.float32
     with _device_errors(trainer.device, X, trainer.config):
-        Xt, Yt, Wt = (_to_device(a, trainer.device, dtype) for a in (X, Y, W))
+        Yt, Wt = (_to_device(a, trainer.device, dtype) for a in (Y, W))
+        Xt = _rows(X, trainer.device, dtype, dense=lbfgs)
         if lbfgs:
+            assert isinstance(Xt, torch.Tensor)
             result = fit_lbfgs(trainer, Xt, Yt, Wt, max_epochs, progress=progress)
         else:
             trainer.set_dtype(torch.float32)
             val = None
             if validation is not None:
-                val = tuple(_to_device(a, trainer.device, dtype) for a in validation)
+                X_val, *rest = validation
+                val = (
+                    _rows(X_val, trainer.device, dtype),
+                    *(_to_device(a, trainer.device, dtype) for a in rest),
+                )
             result = trainer.fit(
                 Xt, Yt, Wt, max_epochs, validation=val, progress=progress
             )
@@ -193,9 +207,19 @@ def train(
     return result
 
 
+def _rows(
+    X: Inputs, device: torch.device, dtype: torch.dtype, dense: bool = False
+) -> Rows:
+    """Training rows on ``device``: a tensor, or sparse rows densified when
+    indexed (unless ``dense``)."""
+    if sp.issparse(X) and not dense:
+        return SparseRows(X, device, dtype)
+    return _to_device(X, device, dtype)  # type: ignore[no-any-return]
+
+
 def predict_raw(
     network: DropoutNetwork,
-    X: FloatArray | torch.Tensor,
+    X: Inputs | Rows,
     *,
     noise: NoiseSource | None = None,
 ) -> NDArray[np.float64]:
@@ -223,7 +247,7 @@ def gaussian_variance(score: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def mc_predict_raw(
-    network: DropoutNetwork, X: FloatArray, n_samples: int, seed: int
+    network: DropoutNetwork, X: Inputs, n_samples: int, seed: int
 ) -> NDArray[np.float64]:
     """Raw outputs under ``n_samples`` passes with fresh dropout masks,
     stacked on a leading axis; the masks come from a stream seeded by
@@ -273,7 +297,7 @@ def train_members(
     plans: list[MemberPlan],
     head: str,
     config: MLPConfig,
-    X: FloatArray,
+    X: Inputs,
     Y: FloatArray,
     W: FloatArray | None,
     max_epochs: int,
@@ -299,6 +323,9 @@ def train_members(
             )
     together = [m for m in range(len(plans)) if not alone[m]]
     if together:
+        # Members side by side gather their batches from one dense table.
+        if sp.issparse(X):
+            X = sp.csr_matrix(X).toarray()
         batch = [plans[m] for m in together]
         trainer = MLPTrainer.for_members(spec, batch, head, config, device)
         with _device_errors(device, X, config):
@@ -313,7 +340,7 @@ def _train_one(
     plan: MemberPlan,
     head: str,
     config: MLPConfig,
-    X: FloatArray,
+    X: Inputs,
     Y: FloatArray,
     W: FloatArray | None,
     max_epochs: int,

@@ -14,19 +14,39 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
 from ..utils import make_generator
 
+
+class SparseRows:
+    """A sparse table kept on the CPU whose rows become a dense tensor on
+    the device when indexed (a batch, a validation chunk): a network alone
+    trains on a sparse X without ever holding it dense."""
+
+    def __init__(self, X: Any, device: torch.device, dtype: torch.dtype) -> None:
+        self.matrix = sp.csr_matrix(X)
+        self.shape: tuple[int, int] = self.matrix.shape
+        self.device, self.dtype = device, dtype
+
+    def __getitem__(self, index: slice | Tensor) -> Tensor:
+        rows = index.cpu().numpy() if isinstance(index, Tensor) else index
+        dense = np.asarray(self.matrix[rows].toarray())
+        return torch.from_numpy(dense).to(device=self.device, dtype=self.dtype)
+
+
+# The training rows of a network alone: on the device, or sparse.
+Rows = Tensor | SparseRows
 # A mini-batch: inputs, targets, weights, each member's real rows, and the
 # rows its loss stands for.
 Batch = tuple[Tensor, Tensor, Tensor | None, list[int], Any]
 # Validation rows: the table, the rows of each member in it (None: all rows
 # of a network alone), the targets and weights [M, rows, ...], and each
 # member's count of real rows (None: all).
-Validation = tuple[Tensor, Tensor | None, Tensor, Tensor | None, Tensor | None]
+Validation = tuple[Rows, Tensor | None, Tensor, Tensor | None, Tensor | None]
 Workspace = Callable[[str, tuple[int, ...], torch.dtype], Tensor]
 
 
@@ -37,7 +57,7 @@ def shuffled(seed: int, n: int, device: torch.device) -> Tensor:
 
 
 def lone_batches(
-    X: Tensor,
+    X: Rows,
     Y: Tensor,
     W: Tensor | None,
     batch_size: int,

@@ -116,6 +116,9 @@ class EpochsResult:
     converged: bool = False
     interrupted: bool = False
     message: str = ""
+    # Why a network alone stopped by diverging after its best validation
+    # epoch, which it kept; None when it did not.
+    diverged: str | None = None
     # Each site's drop rates after each epoch, where some are learned.
     rates: list[list[np.ndarray]] = field(default_factory=list)
 

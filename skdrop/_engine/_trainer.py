@@ -22,6 +22,7 @@ from torch import Tensor
 from ..utils import Progress
 from ._batches import (
     Batch,
+    Rows,
     Validation,
     lone_batches,
     member_batches,
@@ -102,12 +103,12 @@ class MLPTrainer(TrainerState):
 
     def fit(
         self,
-        X: Tensor,
+        X: Rows,
         Y: Tensor,
         W: Tensor | None,
         max_epochs: int,
         *,
-        validation: tuple[Tensor, Tensor, Tensor | None] | None = None,
+        validation: tuple[Rows, Tensor, Tensor | None] | None = None,
         progress: Progress | None = None,
     ) -> EpochsResult:
         """Train the network alone until the stopping rule fires (on the
@@ -121,7 +122,7 @@ class MLPTrainer(TrainerState):
         """
         self._ensure_flat()
         member = self.members[0]
-        member.result, self.alive = EpochsResult([]), [0]
+        member.result, self.alive, member.error = EpochsResult([]), [0], None
         val = None
         if validation is not None:
             Xv, Yv, Wv = validation
@@ -151,7 +152,7 @@ class MLPTrainer(TrainerState):
 
     def _run(
         self,
-        X: Tensor,
+        X: Rows,
         Y: Tensor,
         W: Tensor | None,
         max_epochs: int,
@@ -185,7 +186,7 @@ class MLPTrainer(TrainerState):
                 if not self.stack.lone:
                     validation = self._member_validation(X, Y, W)
 
-    def _epoch(self, X: Tensor, Y: Tensor, W: Tensor | None) -> list[float]:
+    def _epoch(self, X: Rows, Y: Tensor, W: Tensor | None) -> list[float]:
         lone = self.stack.lone
         batches = self._batches(X, Y, W)
         if lone:
@@ -211,7 +212,9 @@ class MLPTrainer(TrainerState):
         return losses
 
     def _diverged(self, member: NetworkState, error: str) -> None:
-        if self.stack.lone:
+        # A network alone with a best validation epoch stops and keeps it,
+        # as scikit-learn's early stopping does.
+        if self.stack.lone and member.best is None:
             raise FloatingPointError(error)
         member.error = error
 
@@ -220,7 +223,7 @@ class MLPTrainer(TrainerState):
             return None
         return shuffled(member.shuffle_seed + member.epochs_run, n, self.device)
 
-    def _batches(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Iterator[Batch]:
+    def _batches(self, X: Rows, Y: Tensor, W: Tensor | None) -> Iterator[Batch]:
         cfg = self.config
         if self.stack.lone:
             member, n = self.members[0], X.shape[0]
@@ -237,6 +240,7 @@ class MLPTrainer(TrainerState):
             orders.append(mine if order is None else mine[order.cpu()])
         targets = [self._plan(m).target for m in self.alive]
         workspace = self.stack.workspace
+        assert isinstance(X, Tensor)  # members share one dense table
         return member_batches(X, Y, W, orders, cfg.batch_size, targets, workspace)
 
     def _plan(self, m: int) -> MemberPlan:
@@ -352,7 +356,8 @@ class MLPTrainer(TrainerState):
             [column[:, None].expand(-1, b.shape[1]).ravel() for b in blocks]
         )
 
-    def _member_validation(self, X: Tensor, Y: Tensor, W: Tensor | None) -> Validation:
+    def _member_validation(self, X: Rows, Y: Tensor, W: Tensor | None) -> Validation:
+        assert isinstance(X, Tensor)  # members share one dense table
         plans = [self._plan(m) for m in self.alive]
         rows = [p.validation_rows for p in plans if p.validation_rows is not None]
         return member_validation(X, Y, W, rows, [p.target for p in plans])
@@ -448,11 +453,18 @@ class MLPTrainer(TrainerState):
         for k in positions:
             member = self.members[self.alive[k]]
             member.result.converged = by_rule and member.error is None
-            best = member.best if member.error is None else None
+            # A network alone only reaches here diverged with a best epoch.
+            lone = self.stack.lone
+            best = member.best if member.error is None or lone else None
             member.best = None
-            if self.stack.lone:
+            if lone:
                 if best is not None:
                     self._restore(*best)
+                if member.error is not None:
+                    member.result.diverged = member.error
+                    # The moments hold the diverged steps: a later
+                    # partial_fit starts from fresh ones.
+                    self.reset_optimizer()
                 continue
             params, epoch = self.stack.member(self.stack.flat, k), member.epochs_run
             if best is not None:

@@ -11,12 +11,12 @@ from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from .._engine import (
-    MLPConfig,
     NetworkSpec,
     build_trainer,
     load_state,
@@ -34,19 +34,17 @@ from ..utils import (
     check_magnitude,
     encoded_groups,
     group_labels,
-    loss_progress,
-    resolve_batch_size,
     seed_from_random_state,
     validate_X,
     validate_X_y,
 )
+from ._fitted import FittedRatesMixin
 from ._params import (
     FLOAT32_MAX,
     PARAMETER_CONSTRAINTS,
-    PRIOR_LENGTH_SCALE,
     check_n_samples,
     check_params,
-    set_params_of_init,
+    network_config,
 )
 from ._problem import (
     MemberRun,
@@ -56,7 +54,7 @@ from ._problem import (
 )
 
 
-class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
+class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
     """Everything the classifier and the regressor share.
 
     The cross-validated estimators (:mod:`skdrop.neural_network._cv`) train their grid
@@ -77,50 +75,11 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
     The classifier adds ``_labels(proba)``, the labels of probabilities in
     ``predict_proba``'s layout (an ensemble's mean).  The estimator's own
     ``fit`` goes through the same problem and early-stopping split, so a
-    member equals a single fit on its rows.
+    member equals a single fit on its rows.  Each subclass lists its
+    parameters in its own ``__init__``, as scikit-learn requires.
     """
 
     _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        input_dropout=0.0,
-        hidden_dropout=0.5,
-        dropout_type="bernoulli",
-        dropout_scaling="inverted",
-        feature_groups=None,
-        categorical_features="from_dtype",
-        max_categories=None,
-        batch_norm=False,
-        max_norm=None,
-        prior_length_scale=PRIOR_LENGTH_SCALE,
-        device="cpu",
-    ):
-        set_params_of_init(self, locals())
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -129,13 +88,16 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float64, float32 or a DataFrame; trained in float32).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (float64, float32 or a DataFrame; trained in
+            float32).  A sparse matrix is densified one mini-batch at a time
+            (all rows at once for ``solver="lbfgs"``).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The classifier's class labels of any type, or a multilabel
             indicator matrix; the regressor's targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows in the loss.
+            Non-negative weights of the rows in the loss (the classifier
+            multiplies them by ``class_weight``).
 
         Returns
         -------
@@ -150,7 +112,10 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             :ref:`interrupted_fits`.
         FloatingPointError
             When the training diverges (a non-finite loss or prediction); the
-            estimator keeps its state from before this call.
+            estimator keeps its state from before this call.  With
+            ``early_stopping=True`` a divergence after an epoch that scored
+            a finite validation score warns instead (``ConvergenceWarning``)
+            and keeps that best epoch, as scikit-learn does.
         MemoryError
             When the device runs out of memory, with the ``batch_size`` to try.
         """
@@ -162,50 +127,30 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         return check_params(self)
 
     def _validate_X(self, X, reset):
+        _check_sparse_encoding(self, X, reset)
         # float64 first: lists and ints convert to it, so that values beyond
         # float32's range are caught here rather than overflowing in a cast.
-        X = validate_X(self, X, dtype=(np.float64, np.float32), reset=reset)
-        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
-        # The engine casts each chunk to the network's float32 or float64.
-        return X
-
-    def _config(self, n_samples):
-        batch = resolve_batch_size(self.batch_size, n_samples)
-        if self.batch_size != "auto" and self.batch_size > n_samples:
-            if self.solver != "lbfgs":
-                warnings.warn(
-                    f"Got batch_size={self.batch_size} larger than the {n_samples} "
-                    "training samples; using the whole set in each step.",
-                    UserWarning,
-                    stacklevel=7,
-                )
-        return MLPConfig(
-            solver=self.solver,
-            learning_rate_init=float(self.learning_rate_init),
-            alpha=float(self.alpha),
-            batch_size=int(batch),
-            shuffle=bool(self.shuffle),
-            beta_1=float(self.beta_1),
-            beta_2=float(self.beta_2),
-            epsilon=float(self.epsilon),
-            momentum=float(self.momentum),
-            nesterovs_momentum=bool(self.nesterovs_momentum),
-            learning_rate=self.learning_rate,
-            power_t=float(self.power_t),
-            max_norm=None if self.max_norm is None else float(self.max_norm),
-            tol=float(self.tol),
-            n_iter_no_change=self.n_iter_no_change,
-            max_fun=int(self.max_fun),
-            prior_length_scale=float(self.prior_length_scale),
+        X = validate_X(
+            self, X, dtype=(np.float64, np.float32), accept_sparse="csr", reset=reset
         )
+        _check_magnitude(X)
+        # The engine casts each chunk to the network's float32 or float64
+        # (densifying a sparse one).
+        return X
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        if incremental and self.early_stopping:
+            # scikit-learn's rule: one epoch has no held-out split to stop on.
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; set "
+                "early_stopping=False to train incrementally"
+            )
         first = not hasattr(self, "module_") or (
             not incremental and not self.warm_start
         )
         problem = self._training_problem(
-            X, y, sample_weight, first=first, classes=classes
+            X, y, sample_weight, first=first, classes=classes, incremental=incremental
         )
         X, sample_weight = problem.X, problem.sample_weight
         early = self.early_stopping and not incremental and self.solver != "lbfgs"
@@ -236,12 +181,14 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         return self
 
     # ------------------------------------- the interface of the CV estimators
-    def _training_problem(self, X, y, sample_weight, *, first=True, classes=None):
+    def _training_problem(
+        self, X, y, sample_weight, *, first=True, classes=None, incremental=False
+    ):
         """The data validated and encoded for this estimator's networks.
 
         On a first fit (``first=True``) this learns the input's encoding and
         draws the fit's seeds, as ``fit`` does; later ``warm_start`` and
-        ``partial_fit`` calls keep the fitted ones.
+        ``partial_fit`` (``incremental=True``) calls keep the fitted ones.
 
         Returns
         -------
@@ -249,7 +196,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         """
         before = dict(vars(self))
         X, Y, labels, sample_weight, hidden, rates = self._prepare(
-            X, y, sample_weight, first=first, classes=classes
+            X, y, sample_weight, first=first, classes=classes, incremental=incremental
         )
         if first:
             self._start(X)
@@ -289,7 +236,8 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             One per set.
         """
         sizes = [len(rows) for rows in row_sets]
-        config = self._config(max(sizes) if self.batch_size == "auto" else min(sizes))
+        rows = max(sizes) if self.batch_size == "auto" else min(sizes)
+        config = network_config(self, rows)
         early = self.early_stopping and self.solver != "lbfgs"
         splits = []
         for rows in row_sets:
@@ -357,40 +305,62 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
             )
         return self
 
-    def _prepare(self, X, y, sample_weight, *, first, classes=None):
+    def _prepare(self, X, y, sample_weight, *, first, classes=None, incremental=False):
         """Validated training data: ``(X, Y, labels, sample_weight, hidden
         layer sizes, rates)`` with ``Y`` the encoded target (one column per
-        output) and ``labels`` the target as given (1-d where it has one
-        column).  On a first fit this learns the input's encoding."""
+        output), ``labels`` the target as given (1-d where it has one
+        column) and ``sample_weight`` times the class weights.  On a first
+        fit this learns the input's encoding."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None"
             )
         hidden, rates = self._check_params()
+        _check_sparse_encoding(self, X, first)
         X, y = validate_X_y(
             self,
             X,
             y,
             reset=first,
             dtype=(np.float64, np.float32),
+            accept_sparse="csr",
             multi_output=True,
             y_numeric=not isinstance(self, ClassifierMixin),
         )
-        check_magnitude(X, "X", FLOAT32_MAX, "the network computes in float32")
+        _check_magnitude(X)
+        # coefs_ and intercepts_ take the dtype of X, as scikit-learn's (a
+        # table the estimator one-hot encodes is float64, as it would be
+        # after scikit-learn's OneHotEncoder).
+        encoded = getattr(self, "_encoder", None) is not None
+        self._coef_dtype = "float64" if encoded else X.dtype.name
         # L-BFGS trains in float64, as scikit-learn's does; the others in float32.
         dtype = np.float64 if self.solver == "lbfgs" else np.float32
-        X = np.asarray(X, dtype=dtype)
+        X = X.astype(dtype, copy=False) if sp.issparse(X) else np.asarray(X, dtype)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         labels = y
+        if not first and not incremental:
+            self._check_warm_start(y)
         # Encoded in float64: the regressor standardizes it before the cast.
         y = self._encode_y(y, first=first, classes=classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
+        sample_weight = self._class_weighted(labels, sample_weight, dtype, incremental)
         return X, y, labels, sample_weight, hidden, rates
+
+    def _check_warm_start(self, y):
+        """What a ``warm_start`` fit's target must share with the fitted
+        model (the classifier's classes); nothing here."""
+        del y
+
+    def _class_weighted(self, labels, sample_weight, dtype, incremental):
+        """The row weights times the classifier's class weights; as given
+        here."""
+        del labels, dtype, incremental
+        return sample_weight
 
     def _scale_target(self, Y, sample_weight, first):
         """The encoded target the network trains on (the regressor
@@ -404,31 +374,31 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         del X, Y, sample_weight, validation, incremental
 
     def _train(self, trainer, X, y, sample_weight, epochs, validation):
-        """The engine's training, behind a progress bar when ``verbose``."""
-        with loss_progress(
-            epochs, verbose=self.verbose, desc=type(self).__name__, unit="epoch"
-        ) as progress:
-            return train(
-                trainer,
-                X,
-                y,
-                sample_weight,
-                epochs,
-                validation=validation,
-                progress=progress,
-            )
+        """The engine's training; with ``verbose``, scikit-learn's line per
+        epoch (or L-BFGS iteration)."""
+        return train(
+            trainer,
+            X,
+            y,
+            sample_weight,
+            epochs,
+            validation=validation,
+            progress=_print_loss if self.verbose else None,
+        )
 
     def _trainer_for_fit(self, problem, first, incremental):
         """A new trainer, or a copy of the fitted one to continue from."""
         n_rows = problem.X.shape[0]
-        config = self._config(n_rows)
+        config = network_config(self, n_rows)
         if incremental:
             # Learned rates' regularizer scales with the data set's size,
             # which a stream does not know: the rows seen so far.
             config.concrete_rows = (0 if first else self.t_) + n_rows
         spec = problem.spec
         if not first:
-            seeds = (self._seeds[1] + self.n_iter_, self._seeds[2] + self.n_iter_)
+            # The streams continue after every epoch run so far.
+            run = self._epochs_run
+            seeds = (self._seeds[1] + run, self._seeds[2] + run)
             trainer = resume_trainer(
                 getattr(self, "_trainer", None),
                 self.module_,
@@ -476,7 +446,7 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         """The fitted curves before a new network's first epoch."""
         self.loss_curve_ = []
         self.input_dropout_history_ = self.hidden_dropout_history_ = None
-        self.n_iter_ = self.t_ = 0
+        self.n_iter_ = self.t_ = self._epochs_run = 0
         self.validation_scores_ = [] if early else None
         self.validation_loss_curve_ = [] if early else None
         self.best_validation_score_ = -math.inf if early else None
@@ -506,6 +476,15 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         else:
             self.best_loss_ = trainer.best_loss
         self._extend(trainer.network, result, n_rows)
+        if result.diverged is not None:
+            best = int(np.nanargmax(result.validation_scores)) + 1
+            warnings.warn(
+                f"{type(self).__name__}: {result.diverged} Kept the weights of "
+                f"this fit's best validation epoch, {best}.",
+                ConvergenceWarning,
+                stacklevel=6,
+            )
+            return
         if incremental or result.converged or result.interrupted:
             return
         how = (
@@ -523,7 +502,10 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.module_ = network
         self.loss_curve_ = [*self.loss_curve_, *result.losses]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
-        self.n_iter_ += len(result.losses)
+        # n_iter_ counts this call's epochs, as scikit-learn's; the curves
+        # and t_ span every call since the network was created.
+        self.n_iter_ = len(result.losses)
+        self._epochs_run += len(result.losses)
         self.t_ += n_rows * len(result.losses)
         if result.validation_scores:
             self.validation_scores_ = [
@@ -535,6 +517,9 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
                 *result.validation_losses,
             ]
         self._export_parameters()
+        dtype = getattr(self, "_coef_dtype", "float64")
+        self.coefs_ = [c.astype(dtype, copy=False) for c in self.coefs_]
+        self.intercepts_ = [b.astype(dtype, copy=False) for b in self.intercepts_]
         self._export_rates(result)
 
     def _stratified(self):
@@ -564,50 +549,6 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         self.n_layers_ = len(coefs) + 1
         self.n_outputs_ = coefs[-1].shape[1]
         self.out_activation_ = self._head_name
-
-    def _export_rates(self, result):
-        """``input_dropout_`` (per original feature), ``hidden_dropout_`` and,
-        where rates are learned, their history over epochs."""
-        rates = self.module_.dropout_rates()
-        self.input_dropout_ = self._per_feature(rates[0])
-        self.hidden_dropout_ = [float(r[0]) for r in rates[1:]]
-        if not self.module_.learned_logits:
-            self.input_dropout_history_ = self.hidden_dropout_history_ = None
-            return
-        inputs = [self._per_feature(epoch[0]) for epoch in result.rates]
-        hidden = [[float(r[0]) for r in epoch[1:]] for epoch in result.rates]
-        width = (self.n_features_in_,), (len(self.hidden_dropout_),)
-        new = [
-            np.asarray(rows, dtype=float).reshape(-1, *shape)
-            for rows, shape in zip((inputs, hidden), width, strict=True)
-        ]
-        old = (
-            (self.input_dropout_history_, self.hidden_dropout_history_)
-            if getattr(self, "input_dropout_history_", None) is not None
-            else None
-        )
-        if old is not None:
-            new = [np.concatenate(pair) for pair in zip(old, new, strict=True)]
-        self.input_dropout_history_, self.hidden_dropout_history_ = new
-
-    def _per_feature(self, rates):
-        """The input site's rates (one, or one per encoded column or group)
-        as one rate per original feature (NaN for a column that encodes to
-        nothing)."""
-        site = self.module_.sites[0]
-        n_inputs = self.module_.linear_layers[0].in_features
-        if len(rates) == 1:
-            columns = np.full(n_inputs, rates[0])
-        elif site.group_index is not None:
-            columns = rates[site.group_index.cpu().numpy()]
-        else:
-            columns = rates
-        encoder = getattr(self, "_encoder", None)
-        if encoder is None:
-            return np.asarray(columns, dtype=float)
-        return np.asarray(
-            [columns[g[0]] if len(g) else np.nan for g in encoder.groups], dtype=float
-        )
 
     # -------------------------------------------------------------- predict
     def _raw(self, X):
@@ -671,16 +612,50 @@ class _BaseDropoutMLP(VersionedStateMixin, BaseEstimator):
         for name, param in inspect.signature(type(self).__init__).parameters.items():
             if param.default is not inspect.Parameter.empty:
                 state.setdefault(name, param.default)
+        if "n_iter_" in state:
+            # Files before n_iter_ counted one call's epochs: it was the total.
+            state.setdefault("_epochs_run", state["n_iter_"])
         super().__setstate__(state)
         if saved is not None:
             self.module_, self._trainer = load_state(
-                saved, type(self).__name__, self._seeds[1] + self.n_iter_
+                saved, type(self).__name__, self._seeds[1] + self._epochs_run
             )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
+
+
+def _check_sparse_encoding(estimator, X, reset):
+    """The estimator's own one-hot encoding reads the columns of a dense
+    table or DataFrame: a clear error for a sparse X."""
+    if not sp.issparse(X):
+        return
+    encodes = (
+        estimator.categorical_features not in (None, "from_dtype")
+        if reset
+        else getattr(estimator, "_encoder", None) is not None
+    )
+    if encodes:
+        raise ValueError(
+            f"{type(estimator).__name__} one-hot encodes categorical_features="
+            f"{estimator.categorical_features!r} itself, which needs a dense X or "
+            "a DataFrame, but X is a sparse matrix; encode those columns before "
+            "(and group them with feature_groups) or pass a dense X"
+        )
+
+
+def _check_magnitude(X):
+    """Entries of X (a sparse matrix's stored ones) within float32's range."""
+    values = X.data if sp.issparse(X) else X
+    check_magnitude(values, "X", FLOAT32_MAX, "the network computes in float32")
+
+
+def _print_loss(iteration, loss):
+    """scikit-learn's verbose line of an epoch."""
+    print(f"Iteration {iteration}, loss = {loss:.8f}")
 
 
 def _finite(raw):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from ..utils import atomic_fit
 from ._base import _BaseDropoutMLP
-from ._params import stochastic_solver
+from ._params import PRIOR_LENGTH_SCALE, set_params_of_init, stochastic_solver
 
 
 class DropoutMLPClassifier(ClassifierMixin, _BaseDropoutMLP):
@@ -121,6 +125,15 @@ default="from_dtype"
     max_norm : float, default=None
         Max-norm constraint on each unit's incoming weight vector, applied
         after every step (Srivastava et al. 2014, section 5.1).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's
+        classifiers (not in its MLPClassifier): each row's weight is its
+        ``sample_weight`` times its class's weight.  ``{label: weight}``
+        gives them (a class left out weighs 1); "balanced" weighs each
+        class by ``n_samples / (n_classes * count)`` of the ``y`` passed to
+        ``fit``; None weighs every class 1.  A multilabel ``y`` multiplies
+        the weights of its columns.  ``partial_fit`` takes a dict, not
+        "balanced" (one batch's counts).
     prior_length_scale : float, default=0.01
         Learned rates only: the prior length-scale ``l`` of Concrete
         dropout's regularizer, ``l^2 / N * ||W||^2 / (1 - p) + 2 K / N *
@@ -208,6 +221,52 @@ default="from_dtype"
     True
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseDropoutMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_dropout=0.0,
+        hidden_dropout=0.5,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
+        class_weight=None,
+        device="cpu",
+    ):
+        set_params_of_init(self, locals())
+
     @available_if(stochastic_solver)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -216,12 +275,19 @@ default="from_dtype"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call (as in
-            scikit-learn's ``partial_fit``).
+            scikit-learn's ``partial_fit``); for a multilabel indicator
+            ``y``, its column indices ``0, ..., n_labels - 1``.
+
+        Raises
+        ------
+        ValueError
+            With ``early_stopping=True``, as scikit-learn's: one epoch has
+            no held-out split to stop on.
 
         Returns
         -------
@@ -250,13 +316,17 @@ default="from_dtype"
                     "DropoutMLPRegressor)"
                 )
             binarizer = LabelBinarizer()
-            binarizer.fit(y if classes is None else classes)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in "
-                    f"the data, but the data contains only one class: "
-                    f"{binarizer.classes_.tolist()[0]!r}"
-                )
+            # A multilabel y names its classes by its columns, whatever
+            # partial_fit's classes say (as in scikit-learn).
+            multilabel = target_type == "multilabel-indicator"
+            binarizer.fit(y if classes is None or multilabel else classes)
+            if multilabel and classes is not None:
+                if not np.array_equal(np.unique(classes), binarizer.classes_):
+                    raise ValueError(
+                        f"classes={np.unique(classes).tolist()} must be the "
+                        f"column indices {binarizer.classes_.tolist()} of the "
+                        "multilabel indicator y"
+                    )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
             self._multilabel = binarizer.y_type_ == "multilabel-indicator"
@@ -271,6 +341,30 @@ default="from_dtype"
         Y = self._label_binarizer.transform(y).astype(np.float64)
         return Y
 
+    def _check_warm_start(self, y):
+        classes = unique_labels(y)
+        if set(classes) != set(self.classes_):
+            # scikit-learn's message.
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as "
+                f"in the previous call to fit. Previously got {self.classes_}, "
+                f"`y` has {classes}"
+            )
+
+    def _class_weighted(self, labels, sample_weight, dtype, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: one "
+                "batch's class counts are not the data's. Compute the weights "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) on a large enough sample of y and pass "
+                "them as a dict."
+            )
+        weights = compute_sample_weight(self.class_weight, labels).astype(dtype)
+        return weights if sample_weight is None else sample_weight * weights
+
     def _head(self, Y):
         head = "softmax" if Y.shape[1] > 1 and not self._multilabel else "logistic"
         self._head_name = head
@@ -278,6 +372,9 @@ default="from_dtype"
 
     def _from_raw(self, raw):
         """Probabilities of network outputs (classes on the last axis)."""
+        if len(self.classes_) == 1:
+            # Fitted on one class: certain of it (one column, as classes_).
+            return np.ones((*raw.shape[:-1], 1))
         if self._head_name == "softmax":
             return softmax(raw, axis=-1)
         if not self._multilabel:
@@ -303,6 +400,8 @@ default="from_dtype"
         """The labels (or indicator matrix) of probabilities in
         :meth:`predict_proba`'s layout: of this network, or the mean of
         several fitted on the same classes."""
+        if len(self.classes_) == 1:
+            return np.repeat(self.classes_, len(proba))
         if self._head_name == "logistic" and not self._multilabel:
             proba = proba[:, 1:]
         return self._label_binarizer.inverse_transform(proba)

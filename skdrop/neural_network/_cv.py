@@ -100,6 +100,13 @@ prior_length_scale, device
         :class:`~sklearn.exceptions.FitFailedWarning` (a failing scorer its
         ``UserWarning``), and a ``ValueError`` when every member failed.
         ``"raise"`` raises the first failure.
+    class_weight : dict, "balanced" or None, default=None
+        As in :class:`DropoutMLPClassifier`, for every network of the grid.
+        "balanced" weighs the classes by their counts in all the rows given
+        to ``fit``, not in each training fold, as
+        :class:`~sklearn.linear_model.LogisticRegressionCV` does: every
+        member and the refit train with the same weights.  Test folds are
+        scored without them.
 
     Attributes
     ----------
@@ -196,6 +203,10 @@ prior_length_scale, device
     """
 
     _plain = DropoutMLPClassifier
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseDropoutMLPCV._parameter_constraints,
+        "class_weight": DropoutMLPClassifier._parameter_constraints["class_weight"],
+    }
 
     def predict_proba(self, X):
         """Class probabilities: the mean over ``estimators_``, or those of

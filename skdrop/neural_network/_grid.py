@@ -123,6 +123,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         batch_norm=False,
         max_norm=None,
         prior_length_scale=PRIOR_LENGTH_SCALE,
+        class_weight=None,
         device="cpu",
     ):
         set_params_of_init(self, locals())
@@ -193,8 +194,8 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 raise ValueError(
                     f"cv={self.cv} makes stratified folds, which need {self.cv} "
                     "samples of some class; the largest, "
-                    f"{found.tolist()[counts.argmax()]!r}, has {counts.max()}. Use "
-                    "a smaller cv."
+                    f"{found.tolist()[counts.argmax()]!r}, has {counts.max()} "
+                    "sample(s). Use a smaller cv."
                 )
         folds = list(cv.split(X, labels, groups))
         if not folds:
@@ -545,6 +546,7 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # densified once (see train_members)
         return tags
 
 

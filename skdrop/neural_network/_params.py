@@ -11,7 +11,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from .._engine import ACTIVATIONS, DROPOUT_SCALINGS, DROPOUT_TYPES, SOLVERS
+from .._engine import ACTIVATIONS, DROPOUT_SCALINGS, DROPOUT_TYPES, SOLVERS, MLPConfig
+from ..utils import resolve_batch_size
 
 # The value of input_dropout / hidden_dropout that learns the rates.
 LEARNED = "learned"
@@ -117,6 +118,40 @@ def check_params(estimator):
             stacklevel=7,
         )
     return tuple(int(s) for s in sizes), tuple(rates)
+
+
+def network_config(estimator, n_samples):
+    """The engine's :class:`MLPConfig` of ``estimator``'s parameters for a
+    fit on ``n_samples`` rows (warning when ``batch_size`` exceeds them)."""
+    est = estimator
+    batch = resolve_batch_size(est.batch_size, n_samples)
+    if est.batch_size != "auto" and est.batch_size > n_samples:
+        if est.solver != "lbfgs":
+            warnings.warn(
+                f"Got batch_size={est.batch_size} larger than the {n_samples} "
+                "training samples; using the whole set in each step.",
+                UserWarning,
+                stacklevel=7,
+            )
+    return MLPConfig(
+        solver=est.solver,
+        learning_rate_init=float(est.learning_rate_init),
+        alpha=float(est.alpha),
+        batch_size=int(batch),
+        shuffle=bool(est.shuffle),
+        beta_1=float(est.beta_1),
+        beta_2=float(est.beta_2),
+        epsilon=float(est.epsilon),
+        momentum=float(est.momentum),
+        nesterovs_momentum=bool(est.nesterovs_momentum),
+        learning_rate=est.learning_rate,
+        power_t=float(est.power_t),
+        max_norm=None if est.max_norm is None else float(est.max_norm),
+        tol=float(est.tol),
+        n_iter_no_change=est.n_iter_no_change,
+        max_fun=int(est.max_fun),
+        prior_length_scale=float(est.prior_length_scale),
+    )
 
 
 def stochastic_solver(estimator):

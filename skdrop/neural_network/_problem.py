@@ -126,19 +126,28 @@ def early_stopping_split(
 def check_validation_sizes(
     fraction: float, n: int, labels: np.ndarray, stratify: bool
 ) -> None:
-    """Early stopping's split of ``n`` rows with these ``labels`` needs rows
-    (and, stratified, each class) on both sides: say so in our terms, before
-    the split would speak of test_size."""
+    """Early stopping's split of ``n`` rows with these ``labels`` needs a
+    training row and 2 validation rows (as scikit-learn's MLP: one row has
+    no R^2) and, stratified, each class on both sides: say so in our terms,
+    before the split would speak of test_size."""
     n_val = math.ceil(fraction * n)
-    if n_val < 1 or n - n_val < 1:
+    if stratify:
+        _check_stratified_sizes(fraction, n, n_val, labels)
+    if n_val < 2 or n - n_val < 1:
         raise ValueError(
-            "early_stopping=True needs a validation set; "
-            f"validation_fraction={fraction} of {n} "
-            f"samples leaves {n - n_val} for training and {n_val} for "
-            "validation, and both need at least 1"
+            "The validation set is too small: early_stopping=True holds out "
+            f"validation_fraction={fraction} of {n} samples, which leaves "
+            f"{n - n_val} for training and {n_val} for validation; validation "
+            "needs at least 2 and training at least 1. Increase "
+            "validation_fraction or the size of your dataset, or set "
+            "early_stopping=False."
         )
-    if not stratify:
-        return
+
+
+def _check_stratified_sizes(
+    fraction: float, n: int, n_val: int, labels: np.ndarray
+) -> None:
+    """Each class on both sides of a stratified split."""
     found, counts = np.unique(labels, return_counts=True)
     if counts.min() < 2:
         raise ValueError(
