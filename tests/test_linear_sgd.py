@@ -21,7 +21,7 @@ def _sgd(X, y, sample_weight=None, **kwargs):
         fit_intercept=True,
         max_iter=2000,
         batch_size=len(y),
-        learning_rate_init=0.5,
+        step_fraction=0.5,
         tol=0.0,
         seed=0,
         device=CPU,
@@ -75,8 +75,8 @@ def test_sgd_with_weights_reaches_weighted_closed_form(diabetes):
 
 def test_divergence_raises_with_advice(diabetes):
     X, y = diabetes
-    with pytest.raises(FloatingPointError, match="smaller learning_rate_init"):
-        _sgd(X, y, learning_rate_init=1e6, max_iter=200)
+    with pytest.raises(FloatingPointError, match="smaller step_fraction"):
+        _sgd(X, y, step_fraction=1e6, max_iter=200)
 
 
 def test_progress_callback_and_loss_curve(diabetes):

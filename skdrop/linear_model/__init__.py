@@ -5,7 +5,8 @@ Gaussian and quadratic objectives) by the numpy/scipy solvers of this
 package; ``solver="sgd"`` trains with real masks through the torch engine.
 """
 
-from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
+from ._linear import DropoutLinearRegression
+from ._linear_cv import DropoutLinearRegressionCV
 from ._logistic import DropoutLogisticRegression
 from ._logistic_cv import DropoutLogisticRegressionCV
 
