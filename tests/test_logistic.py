@@ -43,7 +43,7 @@ def wine():
     [
         DropoutLogisticRegression(),
         DropoutLogisticRegression(objective="quadratic"),
-        DropoutLogisticRegressionCV(dropouts=[0.1, 0.5], cv=3),
+        DropoutLogisticRegressionCV(input_dropouts=[0.1, 0.5], cv=3),
     ]
 )
 def test_sklearn_compatible(estimator, check):
@@ -298,7 +298,7 @@ def test_bad_input(cancer10):
     with pytest.raises(ValueError, match="continuous"):
         DropoutLogisticRegression().fit(X, X[:, 0])
     with pytest.raises(ValueError, match="dropouts must be in"):
-        DropoutLogisticRegressionCV(dropouts=[0.1, 1.0]).fit(X, y)
+        DropoutLogisticRegressionCV(input_dropouts=[0.1, 1.0]).fit(X, y)
 
 
 def test_cv_scorer_without_sample_weight_warns(cancer10):

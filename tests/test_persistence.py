@@ -97,10 +97,14 @@ def _cases(penguins):
             numeric_x,
             mass,
         ),
-        "linear_closed_form": (DropoutLinearRegression(dropout=0.3), numeric_x, mass),
+        "linear_closed_form": (
+            DropoutLinearRegression(input_dropout=0.3),
+            numeric_x,
+            mass,
+        ),
         "linear_sgd": (
             DropoutLinearRegression(
-                dropout=0.3, solver="sgd", max_iter=3, random_state=0
+                input_dropout=0.3, solver="sgd", max_iter=3, random_state=0
             ),
             mixed_x,
             mass,

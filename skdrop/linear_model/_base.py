@@ -257,17 +257,20 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         self._sgd_state = result.state
         return result
 
-    def _partial_fit_setup(self, solver):
-        """Whether this ``partial_fit`` call is the first (the estimator is
-        not fitted, or ``fit`` left no SGD state), after checking
-        ``solver``."""
-        if solver != "sgd":
-            raise ValueError(
+    def _solver_name(self) -> str:
+        """The solver the parameters name (without a renamed name's warning)."""
+        return self.solver
+
+    def _has_partial_fit(self) -> bool:
+        """``partial_fit`` exists with ``solver="sgd"`` only (as on
+        scikit-learn's MLPs); otherwise an ``AttributeError`` that says so."""
+        if self._solver_name() != "sgd":
+            raise AttributeError(
                 f"{type(self).__name__}.partial_fit needs solver='sgd', got "
-                f"solver={solver!r}: the other solvers fit all rows at once; "
-                "use fit"
+                f"solver={self._solver_name()!r}, which fits all rows at once; "
+                "use fit, or set solver='sgd'"
             )
-        return getattr(self, "_sgd_state", None) is None
+        return True
 
     def _raise_if_interrupted(self, result):
         """A :class:`~skdrop.exceptions.FitInterrupted` when Ctrl-C stopped

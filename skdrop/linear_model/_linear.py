@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import (
@@ -312,6 +313,7 @@ default="from_dtype"
         self._raise_if_interrupted(result)
         return self
 
+    @available_if(LinearDropoutBase._has_partial_fit)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -340,8 +342,9 @@ default="from_dtype"
 
         Raises
         ------
-        ValueError
-            With a solver other than ``"sgd"``.
+        AttributeError
+            With a solver other than ``"sgd"``: the method is absent, as on
+            scikit-learn's MLPs with ``solver="lbfgs"``.
 
         Examples
         --------
@@ -355,7 +358,7 @@ default="from_dtype"
         >>> model.n_iter_
         array([5])
         """
-        first = self._partial_fit_setup(self.solver)
+        first = getattr(self, "_sgd_state", None) is None
         settings = self._settings()
         X, y, sample_weight, groups = self._validate_fit_data(
             X, y, sample_weight, reset=first

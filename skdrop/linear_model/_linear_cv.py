@@ -196,7 +196,7 @@ categories_, feature_groups_
         self : DropoutLinearRegressionCV
             The fitted estimator.
         """
-        rates = check_dropout_grid(self._settings()["input_dropouts"])
+        rates = check_dropout_grid(self._settings()["input_dropouts"], "input_dropouts")
         if self.cv is not None and self.store_cv_results:
             raise ValueError(
                 "store_cv_results=True needs cv=None (leave-one-out); "

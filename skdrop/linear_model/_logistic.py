@@ -15,6 +15,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -128,11 +129,17 @@ class _LogisticClassification:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
         return log_softmax(scores, axis=1)
 
-    def _accepts_sparse(self) -> bool:
+    def _solver_name(self) -> str:
         # From the parameters, without the old name's warning: the tags ask.
         objective = getattr(self, "objective", DEPRECATED)
-        solver = self.solver if is_unset(objective) else objective
-        return solver != "sgd"
+        return (
+            self.solver
+            if is_unset(objective)
+            else objective_settings(objective)["solver"]
+        )
+
+    def _accepts_sparse(self) -> bool:
+        return self._solver_name() != "sgd"
 
     def _settings(self):
         """:meth:`LinearDropoutBase._settings` with ``solver`` and
@@ -465,6 +472,7 @@ class DropoutLogisticRegression(
         self._fit_design(problem, Y, settings)
         return self
 
+    @available_if(LinearDropoutBase._has_partial_fit)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -498,10 +506,10 @@ class DropoutLogisticRegression(
         Raises
         ------
         ValueError
-            With ``solver`` other than ``"sgd"``, without ``classes`` on the
-            first call, with other classes later, or with
-            ``class_weight="balanced"`` (the chunks' class counts differ;
-            pass a dict).
+            Without ``classes`` on the first call, with other classes later,
+            or with ``class_weight="balanced"`` (the chunks' class counts
+            differ; pass a dict).  With a solver other than ``"sgd"`` the
+            method is absent (an ``AttributeError`` that says so).
 
         Examples
         --------
@@ -518,7 +526,7 @@ class DropoutLogisticRegression(
         array([3])
         """
         settings = self._settings()
-        first = self._partial_fit_setup(settings["solver"])
+        first = getattr(self, "_sgd_state", None) is None
         _check_sparse_for_sgd(settings["solver"], X)
         if self.class_weight == "balanced":
             raise ValueError(

@@ -265,7 +265,7 @@ feature_names_in_, categories_, feature_groups_
             The fitted estimator.
         """
         settings = self._settings()
-        rates = check_dropout_grid(settings["input_dropouts"])
+        rates = check_dropout_grid(settings["input_dropouts"], "input_dropouts")
         _check_sparse_for_sgd(settings["solver"], X)
         check_device_name(self.device)
         given_weight = sample_weight is not None
