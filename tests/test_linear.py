@@ -182,9 +182,7 @@ def test_standardized_one_hot_groups_differ_and_sgd_matches(diabetes_one_hot):
     one_hot = [c for g in groups for c in g]
     X[one_hot] = (X[one_hot] - X[one_hot].mean()) / X[one_hot].std(ddof=0)
     p = 0.5
-    grouped = DropoutLinearRegression(input_dropout=p, feature_groups=groups).fit(
-        X, y
-    )
+    grouped = DropoutLinearRegression(input_dropout=p, feature_groups=groups).fit(X, y)
     single = DropoutLinearRegression(input_dropout=p).fit(X, y)
     assert grouped.penalty_.shape == (X.shape[1], X.shape[1])
     pred_group, pred_single = grouped.predict(X), single.predict(X)
