@@ -33,13 +33,8 @@ from ._base import (
     check_split_weights,
     renamed_entry,
 )
-from ._logistic import (
-    DropoutLogisticRegression,
-    _check_sparse_for_sgd,
-    _LogisticClassification,
-    _ScaledDesign,
-    _targets,
-)
+from ._logistic import DropoutLogisticRegression, _ScaledDesign
+from ._logistic_base import _check_sparse_for_sgd, _LogisticClassification, _targets
 
 # Evenly spaced in log lam, lam = p / (1 - p) from 1e-3 to 30 (the penalty
 # strength), like LogisticRegressionCV's grid of C.
