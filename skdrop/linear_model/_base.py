@@ -95,7 +95,7 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         """The renamed parameters' values under their new names: the old
         name's, with a ``FutureWarning``, where the user set it (a
         ``ValueError`` when the new name is set too)."""
-        defaults = inspect.signature(type(self).__init__).parameters
+        defaults = inspect.signature(type(self)).parameters
         settings = {}
         for old, new in RENAMED.items():
             if old not in defaults:
@@ -115,8 +115,8 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         become the new ones, parameters added since get their defaults and
         a fitted one gets ``input_dropout_``."""
         state = dict(state)
-        parameters = inspect.signature(type(self).__init__).parameters
-        if not any(name in state for name in parameters if name in RENAMED.values()):
+        parameters = inspect.signature(type(self)).parameters
+        if any(name not in state for name in parameters):
             state = self._migrated(state, parameters)
         super().__setstate__(state)
 

@@ -404,7 +404,7 @@ def _check_fold_classes(y, splits, classes, cv):
         missing = np.setdiff1d(classes, y[train])
         if not missing.size:
             continue
-        label = missing[0]
+        label = missing.tolist()[0]
         n_rows = int(np.sum(y == label))
         why = (
             f"class {label!r} has {n_rows} row{'' if n_rows == 1 else 's'} in y, "
