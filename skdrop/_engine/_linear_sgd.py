@@ -52,7 +52,7 @@ class LinearSGDResult:
     converged: bool
     loss_curve: list[float] = field(default_factory=list)
     interrupted: bool = False
-    state: LinearSGDState | None = None
+    state: dict[str, Any] | None = None
 
 
 def fit_linear_sgd(
@@ -72,7 +72,7 @@ def fit_linear_sgd(
     device: torch.device,
     progress: Callable[[int, float], None] | None = None,
     loss: str = "squared",
-    state: LinearSGDState | None = None,
+    state: dict[str, Any] | None = None,
 ) -> LinearSGDResult:
     """Minimize the inverted-dropout loss of a linear model by SGD with real
     masks: ``loss`` "squared" (``y`` (n, n_targets), standardized here),
@@ -99,14 +99,16 @@ def fit_linear_sgd(
     (batch means over the averaged steps) is below ``tol``, or after
     ``max_iter`` epochs.
 
-    ``state`` continues an earlier run on new rows (``partial_fit``): its
-    scaling, step, iterate, average and random streams are used and the
-    result's ``state`` holds them after this run; None starts afresh, with
-    the scaling and step of these rows.
+    ``state`` (a result's ``state``, :meth:`LinearSGDState.to_dict`)
+    continues an earlier run on new rows (``partial_fit``): its scaling,
+    step, iterate, average and random streams are used, and the result's
+    ``state`` holds them after this run (the average's lists are updated in
+    place); None starts afresh, with the scaling and step of these rows.
     """
     if loss not in _CURVATURE:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    scaling = None if state is None else state.scaling
+    saved = None if state is None else LinearSGDState.from_dict(state)
+    scaling = None if saved is None else saved.scaling
     problem = _ScaledProblem.build(
         X,
         y,
@@ -120,7 +122,7 @@ def fit_linear_sgd(
     site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
     n_samples = X.shape[0]
     batch_size = min(batch_size, n_samples)
-    if state is None:
+    if saved is None:
         generator = make_generator(seed, device)
         # The masks come from the same cheap streams as the networks' masks.
         noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
@@ -133,7 +135,7 @@ def fit_linear_sgd(
         # (Bach and Moulines 2013); a slow decay only damps the noise.  The
         # logistic gradients are not, and need the decay.
         decay_steps = max(_DECAY_STEPS, math.ceil(n_samples / batch_size))
-        state = LinearSGDState(
+        saved = LinearSGDState(
             scaling=problem.scaling,
             base_step=step_fraction / curvature,
             decay_steps=decay_steps,
@@ -142,8 +144,8 @@ def fit_linear_sgd(
             average=_BlockAverage(X.shape[1] * y.shape[1] + y.shape[1]),
         )
     else:
-        generator, noise = state.streams(seed, device)
-    sgd = _AveragedSGD(problem, site, noise, state, batch_size, fit_intercept, loss)
+        generator, noise = saved.streams(seed, device)
+    sgd = _AveragedSGD(problem, site, noise, saved, batch_size, fit_intercept, loss)
     loss_curve: list[float] = []
     epoch_ends: list[int] = []  # blocks averaged when each epoch ended
     converged = interrupted = False
@@ -177,13 +179,13 @@ def fit_linear_sgd(
         # Keep the average as it was at the end of the last completed epoch.
         sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
-    state.params = sgd.params()
-    state.n_steps = sgd.n_steps
-    state.keep_streams(generator, noise, device)
+    saved.params = sgd.params()
+    saved.n_steps = sgd.n_steps
+    saved.keep_streams(generator, noise, device)
     coef, intercept = problem.unscale(sgd.average.tail_mean())
     n_iter = len(loss_curve)
     return LinearSGDResult(
-        coef, intercept, n_iter, converged, loss_curve, interrupted, state
+        coef, intercept, n_iter, converged, loss_curve, interrupted, saved.to_dict()
     )
 
 
@@ -222,6 +224,42 @@ class LinearSGDState:
         generator.set_state(torch.as_tensor(self.generator, dtype=torch.uint8))
         noise = NoiseSource.from_state(self.noise, device)
         return generator, noise if noise is not None else NoiseSource(seed, device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as numpy arrays, numbers, lists and dicts (what skops
+        loads without trusting a type); the running average's lists are
+        shared, not copied."""
+        return {
+            "scaling": list(self.scaling),
+            "base_step": self.base_step,
+            "decay_steps": self.decay_steps,
+            "params": self.params,
+            "n_steps": self.n_steps,
+            "average_sums": self.average._sums,
+            "average_counts": self.average._counts,
+            "device": self.device,
+            "generator": self.generator,
+            "noise": self.noise,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> LinearSGDState:
+        """The state :meth:`to_dict` gave (sharing its lists)."""
+        sums, counts = state["average_sums"], state["average_counts"]
+        average = _BlockAverage(len(sums[0]))
+        average._sums, average._counts = sums, counts
+        col_scale, x_mean, y_mean, y_scale = state["scaling"]
+        return cls(
+            scaling=(col_scale, x_mean, y_mean, y_scale),
+            base_step=float(state["base_step"]),
+            decay_steps=int(state["decay_steps"]),
+            params=state["params"],
+            n_steps=int(state["n_steps"]),
+            average=average,
+            device=state["device"],
+            generator=state["generator"],
+            noise=state["noise"],
+        )
 
 
 @dataclass

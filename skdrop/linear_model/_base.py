@@ -227,7 +227,7 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         max_iter = 1 if incremental else self.max_iter
         # A failed call leaves the running average as it found it (the
         # estimator's other state is restored by atomic_fit).
-        n_blocks = None if state is None else state.average.n_blocks
+        n_blocks = None if state is None else len(state["average_counts"])
         with loss_progress(
             max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
         ) as progress:
@@ -252,7 +252,8 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
                 )
             except BaseException:
                 if n_blocks is not None:
-                    state.average.truncate(n_blocks)
+                    del state["average_sums"][n_blocks:]
+                    del state["average_counts"][n_blocks:]
                 raise
         self._sgd_state = result.state
         return result

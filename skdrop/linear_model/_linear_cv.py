@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, check_cv
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils import (
     DEPRECATED,
@@ -93,7 +94,9 @@ class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropout
     best_score_ : float
         Its mean cross-validated score.
     scorer_ : callable
-        The scorer used.
+        The scorer used: ``scoring``, or without it the negative mean
+        squared error for leave-one-out and R^2 with ``cv`` (built when
+        read, so that a saved model holds no scorer).
     n_splits_ : int
         Number of splits (the number of rows for leave-one-out).
     refit_time_ : float
@@ -172,6 +175,13 @@ categories_, feature_groups_
         self.n_jobs = n_jobs
         self.dropouts = dropouts
 
+    @property
+    def scorer_(self):
+        check_is_fitted(self, "cv_results_")
+        if self.scoring is None and self.cv is None:
+            return check_scoring(self, scoring="neg_mean_squared_error")
+        return check_scoring(self, scoring=self.scoring)
+
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -245,9 +255,6 @@ categories_, feature_groups_
             }
         )
         self.n_splits_ = X.shape[0]
-        self.scorer_ = check_scoring(
-            self, scoring=self.scoring or "neg_mean_squared_error"
-        )
         start = time.perf_counter()
         coef = solve_system(system, lams[self.best_index_])
         intercept = system.y_offset - system.x_offset @ coef
@@ -306,7 +313,6 @@ categories_, feature_groups_
         self.best_params_ = search.best_params_
         self.best_index_ = int(search.best_index_)
         self.best_score_ = float(search.best_score_)
-        self.scorer_ = search.scorer_
         self.n_splits_ = search.n_splits_
         self.refit_time_ = search.refit_time_
         self.coef_ = best.coef_

@@ -13,6 +13,7 @@ from joblib import Parallel, delayed
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import FitInterrupted
 from ..utils import (
@@ -126,7 +127,8 @@ device, verbose
     best_score_ : float
         Its mean cross-validated score.
     scorer_ : callable
-        The scorer used.
+        The scorer used (built from ``scoring`` when read, so that a saved
+        model holds no scorer).
     n_splits_ : int
         Number of splits.
     refit_time_ : float
@@ -217,6 +219,12 @@ feature_names_in_, categories_, feature_groups_
         self.objective = objective
         self.learning_rate_init = learning_rate_init
 
+    @property
+    def scorer_(self):
+        check_is_fitted(self, "cv_results_")
+        scoring = "neg_log_loss" if self.scoring is None else self.scoring
+        return check_scoring(self, scoring=scoring)
+
     def _single(self, rate, groups, settings):
         """The plain estimator on the encoded input, at one rate."""
         params = {k: getattr(self, k) for k in _SHARED}
@@ -271,12 +279,12 @@ feature_names_in_, categories_, feature_groups_
         _check_fold_classes(y, splits, self.classes_, self.cv)
         if given_weight:
             check_split_weights(sample_weight, splits, self.cv)
-        self.scorer_ = check_scoring(
+        scorer = check_scoring(
             self._single(rates[0], feature_groups, settings),
             scoring="neg_log_loss" if self.scoring is None else self.scoring,
         )
-        weigh_scores = given_weight and _scorer_takes_weights(self.scorer_, self)
-        data = (X, y, sample_weight, feature_groups, weigh_scores)
+        weigh_scores = given_weight and _scorer_takes_weights(scorer, self)
+        data = (X, y, sample_weight, feature_groups, scorer, weigh_scores)
         # Largest rate first: the most regularized solution is the easiest
         # start, and each next one is a small step from it.
         order = [int(r) for r in np.argsort(-rates, kind="stable")]
@@ -351,7 +359,7 @@ def _fold_path(search, data, split, rates, path, settings):
     fit_time, score_time, error)}``: a failed fit scores ``error_score``
     and gives its error's text (None for a fit that succeeded), or raises
     with ``error_score="raise"``."""
-    X, y, sample_weight, groups, weigh_scores = data
+    X, y, sample_weight, groups, scorer, weigh_scores = data
     train, test = split
     weights = search._row_weights(sample_weight[train], y[train])
     test_weight = {"sample_weight": sample_weight[test]} if weigh_scores else {}
@@ -391,7 +399,7 @@ def _fold_path(search, data, split, rates, path, settings):
             continue
         fit_time = time.perf_counter() - start + setup
         start = time.perf_counter()
-        score = search.scorer_(model, X[test], y[test], **test_weight)
+        score = scorer(model, X[test], y[test], **test_weight)
         out[r] = (score, fit_time, time.perf_counter() - start, None)
     return out
 
