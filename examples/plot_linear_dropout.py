@@ -80,7 +80,7 @@ rel = np.linalg.norm(sgd.coef_ - exact.coef_) / np.linalg.norm(exact.coef_)
 print(f"SGD after {sgd.n_iter_[0]} epochs: {100 * rel:.2f}% from the closed form")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(np.arange(1, sgd.n_iter_ + 1), sgd.loss_curve_, lw=0.5)
+ax.plot(np.arange(1, len(sgd.loss_curve_) + 1), sgd.loss_curve_, lw=0.5)
 ax.set_xscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss with masks")
