@@ -246,14 +246,8 @@ categories_, feature_groups_
         start = time.perf_counter()
         scores, stored = loo_scores(self, residuals, y, single, sample_weight)
         score_time = time.perf_counter() - start
-        self._set_loo_results(rates, scores, _loo_std(self, stored, sample_weight))
-        share = np.full((len(rates), 1), 1.0 / len(rates))
-        self.cv_results_.update(
-            {
-                "mean_fit_time": fit_time * share[:, 0],
-                "mean_score_time": score_time * share[:, 0],
-            }
-        )
+        std = _loo_std(self, stored, sample_weight)
+        self._set_loo_results(rates, scores, std, (fit_time, score_time))
         self.n_splits_ = X.shape[0]
         start = time.perf_counter()
         coef = solve_system(system, lams[self.best_index_])
@@ -263,19 +257,23 @@ categories_, feature_groups_
         if self.store_cv_results:
             self.loo_values_ = stored[:, 0, :] if single else stored
 
-    def _set_loo_results(self, rates, scores, std):
+    def _set_loo_results(self, rates, scores, std, times):
         """``cv_results_`` and the choice from each rate's leave-one-out
-        score, or a ``ValueError`` when no rate has a finite score."""
+        score (``times``: the shared solve's and scoring's seconds, split
+        evenly over the rates), or a ``ValueError`` when no rate has a
+        finite score."""
         if not np.isfinite(scores).any():
             raise ValueError(
                 f"every rate scored {scores[0]} in leave-one-out (cv=None) with "
-                f"scoring={self.scoring!r}: a scorer of one row per split "
-                "is undefined; pass a cv with larger test folds or another "
-                "scoring"
+                f"scoring={self.scoring!r}, on all the rows' leave-one-out "
+                "predictions together; no rate can be chosen. Check the "
+                "scorer, or pass another scoring"
             )
         params = [{"input_dropout": float(p)} for p in rates]
-        zeros = np.zeros((len(rates), 1))
-        results = cv_results(params, scores[:, None], zeros, zeros)
+        fit_times, score_times = (
+            np.full((len(rates), 1), t / len(rates)) for t in times
+        )
+        results = cv_results(params, scores[:, None], fit_times, score_times)
         del results["split0_test_score"]  # one column per row would be n columns
         results["std_test_score"] = std
         self.cv_results_ = results
