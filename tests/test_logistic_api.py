@@ -257,3 +257,16 @@ def test_partial_fit_errors(blobs):
             X, y, classes=[0, 1]
         )
     assert model.n_iter_.tolist() == [1]
+
+
+def test_input_dropout_is_per_original_column():
+    from skdrop.datasets import load_penguins
+
+    frame = load_penguins().dropna()
+    X, y = frame.drop(columns=["species", "year"]), frame["species"]
+    X = X.assign(
+        **{c: (X[c] - X[c].mean()) / X[c].std() for c in X.select_dtypes("number")}
+    )
+    model = DropoutLogisticRegression(input_dropout=0.3).fit(X, y)
+    assert model.coef_.shape[1] > X.shape[1]  # one-hot columns
+    np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.3))
