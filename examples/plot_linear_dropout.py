@@ -45,7 +45,7 @@ rates = np.linspace(0, 0.95, 20)
 scale = np.sqrt((X**2).sum(axis=0))
 paths, gaps = [], []
 for p in rates:
-    model = DropoutLinearRegression(dropout=p).fit(X, y)
+    model = DropoutLinearRegression(input_dropout=p).fit(X, y)
     ridge = Ridge(alpha=p / (1 - p)).fit(X / scale, y)
     paths.append(model.coef_)
     gaps.append(np.max(np.abs(model.coef_ - ridge.coef_ / scale)))
@@ -67,9 +67,9 @@ ax.legend(feature_names, ncol=2, fontsize="small")
 # ``1 / sqrt(rows seen)``, so a few thousand passes over this small table give
 # a fraction of a percent.
 epochs = 300 if FAST else 4000
-exact = DropoutLinearRegression(dropout=0.3).fit(X, y)
+exact = DropoutLinearRegression(input_dropout=0.3).fit(X, y)
 sgd = DropoutLinearRegression(
-    dropout=0.3,
+    input_dropout=0.3,
     solver="sgd",
     batch_size=len(y),
     max_iter=epochs,
@@ -77,10 +77,10 @@ sgd = DropoutLinearRegression(
     random_state=0,
 ).fit(X, y)
 rel = np.linalg.norm(sgd.coef_ - exact.coef_) / np.linalg.norm(exact.coef_)
-print(f"SGD after {sgd.n_iter_} epochs: {100 * rel:.2f}% from the closed form")
+print(f"SGD after {sgd.n_iter_[0]} epochs: {100 * rel:.2f}% from the closed form")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(np.arange(1, sgd.n_iter_ + 1), sgd.loss_curve_, lw=0.5)
+ax.plot(np.arange(1, len(sgd.loss_curve_) + 1), sgd.loss_curve_, lw=0.5)
 ax.set_xscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss with masks")
@@ -91,11 +91,13 @@ ax.set_title("SGD with real dropout masks")
 # ----------------------------------------
 # One eigendecomposition serves the whole grid, so scoring 40 rates costs
 # about two fits.
-search = DropoutLinearRegressionCV(dropouts=np.linspace(0, 0.95, 40)).fit(X, y)
-print(f"chosen dropout: {search.dropout_:.3f}, LOO MSE {-search.best_score_:.1f}")
+search = DropoutLinearRegressionCV(input_dropouts=np.linspace(0, 0.95, 40)).fit(X, y)
+best = search.best_params_["input_dropout"]
+print(f"chosen dropout: {best:.3f}, LOO MSE {-search.best_score_:.1f}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(search.dropouts, -search.scores_, marker=".")
+results = search.cv_results_
+ax.plot(results["param_input_dropout"], -results["mean_test_score"], marker=".")
 ax.axvline(search.dropout_, color="k", ls=":")
 ax.set_xlabel("dropout rate p")
 ax.set_ylabel("leave-one-out mean squared error")

@@ -52,16 +52,17 @@ n = len(y_train)
 # scoring of :class:`~skdrop.DropoutLogisticRegressionCV`.
 # The dropout search tries the default grid: 12 rates from 0.001 to 0.97,
 # evenly spaced in log(p / (1 - p)).
-rates = [0.1, 0.3, 0.5, 0.7] if FAST else DropoutLogisticRegressionCV().dropouts
+rates = [0.1, 0.3, 0.5, 0.7] if FAST else DropoutLogisticRegressionCV().input_dropouts
 Cs = np.logspace(-3, 2, 5 if FAST else 11)
-dropout = DropoutLogisticRegressionCV(dropouts=rates).fit(X_train, y_train)
+dropout = DropoutLogisticRegressionCV(input_dropouts=rates).fit(X_train, y_train)
 with warnings.catch_warnings():
     # scikit-learn 1.9 announces changes of LogisticRegressionCV's defaults.
     warnings.simplefilter("ignore", FutureWarning)
     l2 = LogisticRegressionCV(Cs=Cs, scoring="neg_log_loss", max_iter=5000)
     l2.fit(X_train, y_train)
 C = float(np.ravel(l2.C_)[0])
-print(f"dropout: chosen rate {dropout.dropout_:.2f}; L2: chosen C {C:.3g}")
+best = dropout.best_params_["input_dropout"]
+print(f"dropout: chosen rate {best:.2f}; L2: chosen C {C:.3g}")
 for name, model in [("dropout", dropout), ("L2", l2)]:
     accuracy = accuracy_score(y_test, model.predict(X_test))
     loss = log_loss(y_test, model.predict_proba(X_test))
@@ -70,7 +71,7 @@ for name, model in [("dropout", dropout), ("L2", l2)]:
 fig, ax = plt.subplots(figsize=(6, 4))
 lam = np.asarray(rates) / (1 - np.asarray(rates))
 ax.semilogx(lam, -dropout.cv_results_["mean_test_score"], marker=".")
-ax.axvline(dropout.dropout_ / (1 - dropout.dropout_), color="k", ls=":")
+ax.axvline(best / (1 - best), color="k", ls=":")
 ax.set_xlabel("penalty strength lam = p / (1 - p)")
 ax.set_ylabel("cross-validated log loss")
 ax.set_title("DropoutLogisticRegressionCV")
@@ -87,7 +88,7 @@ fig.tight_layout()
 # ``lam/2 * a_j * w_j^2`` per feature, with ``a_j`` evaluated at the fitted
 # probabilities; L2 adds ``1 / (2 n C) * w_j^2``, the same for every
 # standardized feature.  Plotted is the factor of ``w_j^2 / 2`` for each.
-p = dropout.dropout_
+p = best
 pi = expit(dropout.decision_function(X_train))
 a = (pi * (1 - pi)) @ X_train**2 / n
 strength = p / (1 - p) * a

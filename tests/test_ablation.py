@@ -841,7 +841,7 @@ def test_display_mutes_units_whose_interval_covers_zero(diabetes):
     "estimator",
     [
         DropoutLogisticRegression(0.2),
-        DropoutLogisticRegressionCV(dropouts=[0.05, 0.3], cv=3),
+        DropoutLogisticRegressionCV(input_dropouts=[0.05, 0.3], cv=3),
     ],
     ids=["plain", "cv"],
 )

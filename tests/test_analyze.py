@@ -61,9 +61,9 @@ def test_classification_contender_is_dropout_logistic_regression_cv():
         Z = X.copy()
         Z[numeric] = (X[numeric] - mean) / std
         model = DropoutLogisticRegressionCV(
-            dropouts=_LOGISTIC_QUICK_RATES, scoring="accuracy"
+            input_dropouts=_LOGISTIC_QUICK_RATES, scoring="accuracy"
         ).fit(Z.loc[train], y[train])
-        assert model.dropout_ in _LOGISTIC_QUICK_RATES
+        assert model.best_params_["input_dropout"] in _LOGISTIC_QUICK_RATES
         expected.append(accuracy_score(y[test], model.predict(Z.loc[test])))
     assert scores["DropoutLogisticRegressionCV"] == pytest.approx(np.mean(expected))
     # The table has signal a linear model finds: well above the majority class.

@@ -148,5 +148,8 @@ def test_old_module_names_resolve_to_the_same_classes():
             assert getattr(importlib.import_module(module), name) is getattr(
                 skdrop, name
             )
+    # 0.2 defined the linear search beside the plain estimator.
+    linear = importlib.import_module("skdrop.linear_model._linear")
+    assert linear.DropoutLinearRegressionCV is skdrop.DropoutLinearRegressionCV
     encoder = importlib.import_module("skdrop._categorical").CategoricalEncoder
     assert encoder.__module__ == "skdrop.utils._categorical"

@@ -93,7 +93,7 @@ def test_unseen_and_missing_categories_are_a_dropped_group(penguins, Estimator):
     if Estimator is DropoutLinearRegression:
         target = X["body_mass_g"]
         X = X.drop(columns="body_mass_g")
-        model = Estimator(dropout=0.3).fit(X, target)
+        model = Estimator(input_dropout=0.3).fit(X, target)
         predict = model.predict
     else:
         model = Estimator(**FAST, input_dropout=0.2).fit(X, y)
@@ -124,11 +124,11 @@ def test_linear_groups_of_raw_one_hot_equal_elementwise(penguins):
     X = X.dropna()
     y = X["body_mass_g"]
     X = X.drop(columns="body_mass_g")
-    grouped = DropoutLinearRegression(dropout=0.4).fit(X, y)
+    grouped = DropoutLinearRegression(input_dropout=0.4).fit(X, y)
     encoded = grouped._encoder.transform(X)
-    elementwise = DropoutLinearRegression(dropout=0.4).fit(encoded, y)
+    elementwise = DropoutLinearRegression(input_dropout=0.4).fit(encoded, y)
     np.testing.assert_allclose(grouped.coef_, elementwise.coef_, rtol=1e-8)
-    cv = DropoutLinearRegressionCV(dropouts=[0.1, 0.4]).fit(X, y)
+    cv = DropoutLinearRegressionCV(input_dropouts=[0.1, 0.4]).fit(X, y)
     assert cv.coef_.shape == grouped.coef_.shape
     assert cv.categories_["sex"] == ["female", "male"]
 
@@ -190,7 +190,8 @@ def test_explicit_categorical_columns_on_arrays():
     rng = np.random.default_rng(1)
     X = np.column_stack([rng.integers(0, 3, 60), rng.normal(size=60)])
     y = X[:, 0] * 2 + X[:, 1]
-    model = DropoutLinearRegression(categorical_features=[0], dropout=0.1).fit(X, y)
+    model = DropoutLinearRegression(categorical_features=[0], input_dropout=0.1)
+    model.fit(X, y)
     assert model.categories_[0] == [0.0, 1.0, 2.0]  # the levels themselves
     assert model.coef_.shape == (4,)
     with pytest.raises(ValueError, match="column names"):

@@ -223,7 +223,7 @@ def test_linear_leaves_global_random_state_alone(solver, random_state):
 def test_linear_cv_leaves_global_random_state_alone(cv):
     X, y = _data()["diabetes"]
     with _global_random_state_unchanged():
-        DropoutLinearRegressionCV(dropouts=[0.0, 0.3], cv=cv).fit(X, y).predict(X)
+        DropoutLinearRegressionCV(input_dropouts=[0.0, 0.3], cv=cv).fit(X, y).predict(X)
 
 
 @pytest.mark.parametrize("random_state", [0, None])

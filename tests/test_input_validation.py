@@ -494,11 +494,11 @@ CASES = [
     Bad(
         "dropout_range",
         (L,),
-        "``dropout=1.0``",
+        "``input_dropout=1.0``",
         InvalidParameterError,
-        r"The 'dropout' parameter of {est} must be a float in the range "
+        r"The 'input_dropout' parameter of {est} must be a float in the range "
         r"\[0.0, 1.0\)\. Got 1.0 instead\.",
-        params=dict(dropout=1.0),
+        params=dict(input_dropout=1.0),
     ),
     Bad(
         "solver_linear",
@@ -522,27 +522,27 @@ CASES = [
     Bad(
         "dropouts_empty",
         (V,),
-        "``dropouts=[]``",
+        "``input_dropouts=[]``",
         ValueError,
-        r"^dropouts must be a non-empty 1-d list of rates, got \[\]$",
-        params=dict(dropouts=[]),
+        r"^input_dropouts must be a non-empty 1-d list of rates, got \[\]$",
+        params=dict(input_dropouts=[]),
     ),
     Bad(
         "dropouts_range",
         (V,),
-        "``dropouts=[0.1, 1.0]``",
+        "``input_dropouts=[0.1, 1.0]``",
         ValueError,
-        r"^dropouts must be in \[0, 1\), got 1.0$",
-        params=dict(dropouts=[0.1, 1.0]),
+        r"^input_dropouts must be in \[0, 1\), got 1.0$",
+        params=dict(input_dropouts=[0.1, 1.0]),
     ),
     Bad(
         "dropouts_scalar",
         (V,),
-        "``dropouts=0.5``",
+        "``input_dropouts=0.5``",
         InvalidParameterError,
-        r"The 'dropouts' parameter of {est} must be an array-like\. Got 0.5 "
+        r"The 'input_dropouts' parameter of {est} must be an array-like\. Got 0.5 "
         r"instead\.",
-        params=dict(dropouts=0.5),
+        params=dict(input_dropouts=0.5),
     ),
     Bad(
         "cv_type",
@@ -588,7 +588,7 @@ CASES = [
         ValueError,
         r"^sample_weight is zero on every row of the test part of split 0 of "
         r"cv=2; each training and test part needs a row of positive weight$",
-        params=dict(dropouts=[0.1], cv=2),
+        params=dict(input_dropouts=[0.1], cv=2),
         call=fit_with(X=X[:4], y=Y_VALUES[:4], sample_weight=[0, 0, 1.0, 2.0]),
     ),
     # --- feature groups --------------------------------------------------
@@ -1150,12 +1150,12 @@ CASES = [
     Bad(
         "diverged_sgd",
         (L,),
-        "``solver='sgd'`` that diverges (a large ``learning_rate_init``)",
+        "``solver='sgd'`` that diverges (a large ``step_fraction``)",
         FloatingPointError,
         r"^The training loss became (nan|inf) at epoch \d+; try a smaller "
-        r"learning_rate_init\.$",
-        params=dict(solver="sgd", learning_rate_init=1e6, random_state=0),
-        doc="; try a smaller learning_rate_init.",
+        r"step_fraction\.$",
+        params=dict(solver="sgd", step_fraction=1e6, random_state=0),
+        doc="; try a smaller step_fraction.",
     ),
     # --- methods ------------------------------------------------------------
     Bad(

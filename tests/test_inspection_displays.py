@@ -71,7 +71,7 @@ def test_ridge_display_on_given_axes(ridge_result):
 def test_ridge_display_from_estimator(diabetes):
     X, y = diabetes
     display = RidgeComparisonDisplay.from_estimator(
-        DropoutLinearRegressionCV(dropouts=[0.0, 0.3, 0.6]), X, y, cv=3
+        DropoutLinearRegressionCV(input_dropouts=[0.0, 0.3, 0.6]), X, y, cv=3
     )
     assert list(display.result.dropouts) == [0.0, 0.3, 0.6]
     with pytest.raises(TypeError, match="needs a DropoutLinearRegression"):
@@ -139,7 +139,7 @@ def test_ridge_display_from_a_logistic_estimator():
     X, y = load_breast_cancer(return_X_y=True)
     X = X[:, :3]
     display = RidgeComparisonDisplay.from_estimator(
-        DropoutLogisticRegressionCV(dropouts=[0.2, 0.5]), X, y, cv=3
+        DropoutLogisticRegressionCV(input_dropouts=[0.2, 0.5]), X, y, cv=3
     )
     assert list(display.result.dropouts) == [0.2, 0.5]
     assert display.result.task == "classification"

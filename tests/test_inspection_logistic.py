@@ -72,7 +72,7 @@ def objective_penalty(model, X, y):
     """The penalty inside the library's quadratic objective at the fitted
     coefficients: the objective at ``lam`` minus the one at 0, times n."""
     X = np.asarray(X, dtype=float)
-    lam = model.dropout / (1 - model.dropout)
+    lam = model.input_dropout / (1 - model.input_dropout)
     design = DropoutDesign.build(X)
     if model.coef_.shape[0] == 1:
         Y = (y == model.classes_[1]).astype(float)

@@ -252,6 +252,34 @@ def test_blocks_of_rows_add_up_to_the_whole(monkeypatch, name, task):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("multinomial", [False, True])
+def test_threads_give_the_same_bits(monkeypatch, name, multinomial):
+    """The blocks' terms are summed in block order for any number of
+    threads: a fit in a joblib worker (fewer BLAS threads) gives the same
+    bits as in the main process."""
+    import skdrop.linear_model._logistic_objectives as objectives
+
+    monkeypatch.setattr(objectives, "_BLOCK_BYTES", 1)  # blocks of 256 rows
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X, y = np.vstack([X, 0.9 * X]), np.concatenate([y, y])  # five blocks
+    rng = np.random.default_rng(3)
+    design = DropoutDesign.build(X, rng.uniform(0.5, 2.0, len(y)))
+    if multinomial:
+        coef, intercept = rng.normal(size=(30, 3)) * 0.3, rng.normal(size=3)
+        target = np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+    else:
+        coef, intercept, target = rng.normal(size=30) * 0.3, 0.2, y.astype(float)
+    function = OBJECTIVES[name, multinomial]
+    one = function(coef, intercept, design, target, 0.7, 1)
+    for n_threads in (2, 3):
+        other = function(coef, intercept, design, target, 0.7, n_threads)
+        assert other[0] == one[0]
+        np.testing.assert_array_equal(other[1], one[1])
+        np.testing.assert_array_equal(other[2], one[2])
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_sparse_blocks_add_up_to_the_whole(monkeypatch, name):
     """A CSR design in blocks of 100 rows (six blocks of the 569) gives what
     one block gives."""

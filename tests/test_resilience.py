@@ -162,7 +162,9 @@ def test_interrupted_sgd_linear_regression_keeps_completed_epochs(
     diabetes_scaled, monkeypatch
 ):
     X, y = diabetes_scaled
-    params = dict(dropout=0.3, solver="sgd", batch_size=50, tol=0.0, random_state=0)
+    params = dict(
+        input_dropout=0.3, solver="sgd", batch_size=50, tol=0.0, random_state=0
+    )
     original = _BlockAverage.add
     calls = {"n": 0}
 
@@ -188,7 +190,7 @@ def test_closed_form_interrupt_leaves_previous_state(diabetes_scaled, monkeypatc
     import skdrop.linear_model._linear
 
     X, y = diabetes_scaled
-    model = DropoutLinearRegression(dropout=0.2).fit(X[:, :4], y)
+    model = DropoutLinearRegression(input_dropout=0.2).fit(X[:, :4], y)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -311,7 +313,7 @@ def test_interrupted_lbfgs_logistic_regression_leaves_previous_state(
 
     X, y = wine
     X = (X - X.mean(0)) / X.std(0)
-    model = DropoutLogisticRegression(objective=objective).fit(X[:, :4], y)
+    model = DropoutLogisticRegression(approximation=objective).fit(X[:, :4], y)
     before = model.coef_.copy()
     key = (objective, True)
     original = objectives.OBJECTIVES[key]

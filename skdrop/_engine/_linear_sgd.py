@@ -10,6 +10,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,6 +52,7 @@ class LinearSGDResult:
     converged: bool
     loss_curve: list[float] = field(default_factory=list)
     interrupted: bool = False
+    state: dict[str, Any] | None = None
 
 
 def fit_linear_sgd(
@@ -64,12 +66,13 @@ def fit_linear_sgd(
     fit_intercept: bool,
     max_iter: int,
     batch_size: int,
-    learning_rate_init: float,
+    step_fraction: float,
     tol: float,
     seed: int,
     device: torch.device,
     progress: Callable[[int, float], None] | None = None,
     loss: str = "squared",
+    state: dict[str, Any] | None = None,
 ) -> LinearSGDResult:
     """Minimize the inverted-dropout loss of a linear model by SGD with real
     masks: ``loss`` "squared" (``y`` (n, n_targets), standardized here),
@@ -85,7 +88,7 @@ def fit_linear_sgd(
       with column scaling, so the objective is unchanged) and the intercept
       is parametrized around the column means, which decouples it from the
       weights;
-    * the step is ``learning_rate_init / L`` with ``L`` the largest curvature
+    * the step is ``step_fraction / L`` with ``L`` the largest curvature
       of the expected loss (a power iteration), decaying slowly as
       ``1 / sqrt(1 + t / t0)`` in the step count ``t``;
     * the returned weights are the average of the iterates over the second
@@ -95,37 +98,54 @@ def fit_linear_sgd(
     training stops once the relative standard error of the averaged weights
     (batch means over the averaged steps) is below ``tol``, or after
     ``max_iter`` epochs.
+
+    ``state`` (a result's ``state``, :meth:`LinearSGDState.to_dict`)
+    continues an earlier run on new rows (``partial_fit``): its scaling,
+    step, iterate, average and random streams are used, and the result's
+    ``state`` holds them after this run (the average's lists are updated in
+    place); None starts afresh, with the scaling and step of these rows.
     """
     if loss not in _CURVATURE:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    saved = None if state is None else LinearSGDState.from_dict(state)
+    scaling = None if saved is None else saved.scaling
     problem = _ScaledProblem.build(
-        X, y, sample_weight, fit_intercept, device, scale_target=loss == "squared"
+        X,
+        y,
+        sample_weight,
+        fit_intercept,
+        device,
+        scale_target=loss == "squared",
+        scaling=scaling,
     )
-    generator = make_generator(seed, device)
-    # The masks come from the same cheap streams as the networks' masks.
-    noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
-    noise = NoiseSource(noise_seed, device)
     gidx = None if group_index is None else torch.as_tensor(group_index).to(device)
     site = NoiseSite(dropout, "bernoulli", "inverted", gidx, n_groups)
-    curvature = _CURVATURE[loss] * _expected_curvature(
-        problem.X, problem.center, problem.sw, dropout, generator
-    )
     n_samples = X.shape[0]
     batch_size = min(batch_size, n_samples)
-    sgd = _AveragedSGD(
-        problem,
-        site,
-        noise,
-        learning_rate_init / curvature,
-        batch_size,
-        fit_intercept,
-        loss,
+    if saved is None:
+        generator = make_generator(seed, device)
+        # The masks come from the same cheap streams as the networks' masks.
+        noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+        noise = NoiseSource(noise_seed, device)
+        curvature = _CURVATURE[loss] * _expected_curvature(
+            problem.X, problem.center, problem.sw, dropout, generator
+        )
         # The gradient is affine in the weights with noise independent of
         # them, so the averaged iterates are unbiased even at a constant step
         # (Bach and Moulines 2013); a slow decay only damps the noise.  The
         # logistic gradients are not, and need the decay.
-        decay_steps=max(_DECAY_STEPS, math.ceil(n_samples / batch_size)),
-    )
+        decay_steps = max(_DECAY_STEPS, math.ceil(n_samples / batch_size))
+        saved = LinearSGDState(
+            scaling=problem.scaling,
+            base_step=step_fraction / curvature,
+            decay_steps=decay_steps,
+            params=np.zeros(X.shape[1] * y.shape[1] + y.shape[1]),
+            n_steps=0,
+            average=_BlockAverage(X.shape[1] * y.shape[1] + y.shape[1]),
+        )
+    else:
+        generator, noise = saved.streams(seed, device)
+    sgd = _AveragedSGD(problem, site, noise, saved, batch_size, fit_intercept, loss)
     loss_curve: list[float] = []
     epoch_ends: list[int] = []  # blocks averaged when each epoch ended
     converged = interrupted = False
@@ -137,7 +157,7 @@ def fit_linear_sgd(
             if not math.isfinite(epoch_loss):
                 raise FloatingPointError(
                     f"The training loss became {epoch_loss} at epoch "
-                    f"{epoch + 1}; try a smaller learning_rate_init."
+                    f"{epoch + 1}; try a smaller step_fraction."
                 )
             epoch_ends.append(sgd.average.n_blocks)
             loss_curve.append(epoch_loss)
@@ -159,9 +179,87 @@ def fit_linear_sgd(
         # Keep the average as it was at the end of the last completed epoch.
         sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
+    saved.params = sgd.params()
+    saved.n_steps = sgd.n_steps
+    saved.keep_streams(generator, noise, device)
     coef, intercept = problem.unscale(sgd.average.tail_mean())
     n_iter = len(loss_curve)
-    return LinearSGDResult(coef, intercept, n_iter, converged, loss_curve, interrupted)
+    return LinearSGDResult(
+        coef, intercept, n_iter, converged, loss_curve, interrupted, saved.to_dict()
+    )
+
+
+@dataclass
+class LinearSGDState:
+    """What continues an SGD run on new rows, in numpy (it pickles): the
+    first rows' scaling, the step, the current iterate (scaled units,
+    coefficients then intercepts), the running average and the random
+    streams."""
+
+    scaling: tuple[Array, Array, Array, Array]
+    base_step: float
+    decay_steps: int
+    params: Array
+    n_steps: int
+    average: _BlockAverage
+    device: str = ""
+    generator: Any = None
+    noise: dict[str, Any] = field(default_factory=dict)
+
+    def keep_streams(
+        self, generator: torch.Generator, noise: NoiseSource, device: torch.device
+    ) -> None:
+        self.device = str(device)
+        self.generator = generator.get_state().numpy()
+        self.noise = noise.state_dict()
+
+    def streams(
+        self, seed: int, device: torch.device
+    ) -> tuple[torch.Generator, NoiseSource]:
+        """The saved row-order and mask streams, continued; new ones seeded
+        ``seed`` when the run moves to another device."""
+        generator = make_generator(seed, device)
+        if str(device) != self.device:
+            return generator, NoiseSource(seed + 1, device)
+        generator.set_state(torch.as_tensor(self.generator, dtype=torch.uint8))
+        noise = NoiseSource.from_state(self.noise, device)
+        return generator, noise if noise is not None else NoiseSource(seed, device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as numpy arrays, numbers, lists and dicts (what skops
+        loads without trusting a type); the running average's lists are
+        shared, not copied."""
+        return {
+            "scaling": list(self.scaling),
+            "base_step": self.base_step,
+            "decay_steps": self.decay_steps,
+            "params": self.params,
+            "n_steps": self.n_steps,
+            "average_sums": self.average._sums,
+            "average_counts": self.average._counts,
+            "device": self.device,
+            "generator": self.generator,
+            "noise": self.noise,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> LinearSGDState:
+        """The state :meth:`to_dict` gave (sharing its lists)."""
+        sums, counts = state["average_sums"], state["average_counts"]
+        average = _BlockAverage(len(sums[0]))
+        average._sums, average._counts = sums, counts
+        col_scale, x_mean, y_mean, y_scale = state["scaling"]
+        return cls(
+            scaling=(col_scale, x_mean, y_mean, y_scale),
+            base_step=float(state["base_step"]),
+            decay_steps=int(state["decay_steps"]),
+            params=state["params"],
+            n_steps=int(state["n_steps"]),
+            average=average,
+            device=state["device"],
+            generator=state["generator"],
+            noise=state["noise"],
+        )
 
 
 @dataclass
@@ -188,21 +286,15 @@ class _ScaledProblem:
         fit_intercept: bool,
         device: torch.device,
         scale_target: bool = True,
+        scaling: tuple[Array, Array, Array, Array] | None = None,
     ) -> _ScaledProblem:
+        """``scaling`` (``col_scale, x_mean, y_mean, y_scale``) fixes the
+        scaling, else it is computed from these rows."""
         dtype = float_dtype(device)
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        weight_sum = float(weights.sum())
-        second_moment = (weights @ (X * X)) / weight_sum
-        col_scale = np.ones(X.shape[1])
-        np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
-        x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(X.shape[1])
-        y_mean = np.zeros(y.shape[1])
-        y_scale = np.ones(y.shape[1])
-        if scale_target:
-            if fit_intercept:
-                y_mean = (weights @ y) / weight_sum
-            y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
-            y_scale = np.where(y_scale > 0, y_scale, 1.0)
+        if scaling is None:
+            scaling = _scaling(X, y, weights, fit_intercept, scale_target)
+        col_scale, x_mean, y_mean, y_scale = scaling
 
         def to_tensor(a: Array) -> torch.Tensor:
             return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
@@ -219,6 +311,10 @@ class _ScaledProblem:
         )
 
     @property
+    def scaling(self) -> tuple[Array, Array, Array, Array]:
+        return self.col_scale, self.x_mean, self.y_mean, self.y_scale
+
+    @property
     def loss_scale(self) -> float:
         """From the standardized target's squared error to the caller's."""
         return float(np.mean(self.y_scale**2))
@@ -233,6 +329,27 @@ class _ScaledProblem:
         return np.asarray(coef, dtype=np.float64), np.asarray(intercept, np.float64)
 
 
+def _scaling(
+    X: Array, y: Array, weights: Array, fit_intercept: bool, scale_target: bool
+) -> tuple[Array, Array, Array, Array]:
+    """Column scales to unit uncentered second moment, column means (zero
+    without intercept), target mean and scale (0 and 1 unless
+    ``scale_target``)."""
+    weight_sum = float(weights.sum())
+    second_moment = (weights @ (X * X)) / weight_sum
+    col_scale = np.ones(X.shape[1])
+    np.divide(1.0, np.sqrt(second_moment), out=col_scale, where=second_moment > 0)
+    x_mean = (weights @ X) / weight_sum if fit_intercept else np.zeros(X.shape[1])
+    y_mean = np.zeros(y.shape[1])
+    y_scale = np.ones(y.shape[1])
+    if scale_target:
+        if fit_intercept:
+            y_mean = (weights @ y) / weight_sum
+        y_scale = np.sqrt((weights @ (y - y_mean) ** 2) / weight_sum)
+        y_scale = np.where(y_scale > 0, y_scale, 1.0)
+    return col_scale, x_mean, y_mean, y_scale
+
+
 class _AveragedSGD:
     """Plain SGD steps on the scaled problem with block-averaged iterates."""
 
@@ -241,25 +358,31 @@ class _AveragedSGD:
         problem: _ScaledProblem,
         site: NoiseSite,
         noise: NoiseSource,
-        base_step: float,
+        state: LinearSGDState,
         batch_size: int,
         fit_intercept: bool,
         loss: str,
-        decay_steps: int,
     ) -> None:
+        """Starts from ``state``'s iterate, average and step count (the
+        average is updated in place)."""
         self.problem, self.site, self.noise = problem, site, noise
         self.loss = loss
-        self.base_step, self.batch_size = base_step, batch_size
-        self.fit_intercept, self.decay_steps = fit_intercept, decay_steps
+        self.base_step, self.batch_size = state.base_step, batch_size
+        self.fit_intercept, self.decay_steps = fit_intercept, state.decay_steps
         X, y = problem.X, problem.y
-        self.coef = torch.zeros(
-            (X.shape[1], y.shape[1]), dtype=X.dtype, device=X.device
-        )
-        self.bias = torch.zeros(y.shape[1], dtype=X.dtype, device=X.device)
-        self.average = _BlockAverage(self.coef.numel() + self.bias.numel())
+        n_coef = X.shape[1] * y.shape[1]
+        params = torch.as_tensor(state.params, dtype=X.dtype).to(X.device)
+        self.coef = params[:n_coef].reshape(X.shape[1], y.shape[1]).clone()
+        self.bias = params[n_coef:].clone()
+        self.average = state.average
         n_batches = math.ceil(X.shape[0] / batch_size)
         self.steps_per_block = math.ceil(n_batches / _BLOCKS_PER_EPOCH)
-        self.n_steps = 0
+        self.n_steps = state.n_steps
+
+    def params(self) -> Array:
+        """The current iterate, coefficients then intercepts, in numpy."""
+        flat = torch.cat([self.coef.reshape(-1), self.bias])
+        return np.asarray(flat.cpu().numpy(), dtype=np.float64)
 
     def _step(self, idx: torch.Tensor) -> torch.Tensor:
         p = self.problem

@@ -124,7 +124,7 @@ def _baselines(study, progress):
         name = "DropoutLogisticRegressionCV"
         # Its default grid reaches down to rate 0.001: on large or easy
         # tables the best rate can be far below 0.05.
-        grid = {"dropouts": _LOGISTIC_QUICK_RATES} if quick else {}
+        grid = {"input_dropouts": _LOGISTIC_QUICK_RATES} if quick else {}
         contender = DropoutLogisticRegressionCV(scoring=scoring, **grid)
     linear = make_pipeline(_numeric_preprocessing(), contender)
     out[name] = float(

@@ -35,25 +35,26 @@ def _demo(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for p in _DEMO_RATES:
-        model = DropoutLinearRegression(dropout=p).fit(X, y)
+        model = DropoutLinearRegression(input_dropout=p).fit(X, y)
         lam = p / (1 - p)
         ridge = Ridge(alpha=lam, solver="cholesky").fit(X / scale, y)
         diff = np.max(np.abs(model.coef_ - ridge.coef_ / scale))
-        score = cross_val_score(DropoutLinearRegression(dropout=p), X, y, cv=cv)
+        score = cross_val_score(DropoutLinearRegression(input_dropout=p), X, y, cv=cv)
         print(f"{p:8.2f} {lam:8.3f} {score.mean():8.4f} {diff:17.2e}")
 
-    search = DropoutLinearRegressionCV(dropouts=np.linspace(0, 0.95, 39)).fit(X, y)
+    search = DropoutLinearRegressionCV(input_dropouts=np.linspace(0, 0.95, 39))
+    rate = search.fit(X, y).best_params_["input_dropout"]
     ridge_cv = RidgeCV(alphas=np.logspace(-4, 2, 61)).fit(X / scale, y)
     dropout_score = cross_val_score(
-        DropoutLinearRegression(dropout=search.dropout_), X, y, cv=cv
+        DropoutLinearRegression(input_dropout=rate), X, y, cv=cv
     ).mean()
     ridge_score = cross_val_score(
         Ridge(alpha=ridge_cv.alpha_), X / scale, y, cv=cv
     ).mean()
     print(
         "\nchosen by exact leave-one-out:\n"
-        f"  DropoutLinearRegressionCV  dropout = {search.dropout_:.3f}"
-        f"  (lam = {search.dropout_ / (1 - search.dropout_):.4f})"
+        f"  DropoutLinearRegressionCV  dropout = {rate:.3f}"
+        f"  (lam = {rate / (1 - rate):.4f})"
         f"  CV R^2 = {dropout_score:.4f}\n"
         f"  RidgeCV on scaled columns  alpha   = {ridge_cv.alpha_:.4f}"
         f"                  CV R^2 = {ridge_score:.4f}"

@@ -294,14 +294,23 @@ def _check_Cs(Cs) -> np.ndarray:
 
 
 def _dropout_model(p, settings):
-    return DropoutLogisticRegression(p, categorical_features=None, **settings)
+    settings = dict(settings)
+    objective = settings.pop("objective")  # this function's name for both
+    algorithm = (
+        {"solver": "sgd"}
+        if objective == "sgd"
+        else {"solver": "lbfgs", "approximation": objective}
+    )
+    return DropoutLogisticRegression(
+        p, categorical_features=None, **algorithm, **settings
+    )
 
 
 def _matched_strength(model, X, n_classes):
     """The dropout penalty's mean curvature per standardized feature, from
     the public ``predict_proba`` of a fitted dropout model, and the column
     standard deviations (StandardScaler's, 1 for constant columns)."""
-    p = model.dropout
+    p = model.input_dropout
     lam = p / (1.0 - p)
     proba = model.predict_proba(X)  # X as fitted: a DataFrame keeps its names
     X = np.asarray(X, dtype=np.float64)

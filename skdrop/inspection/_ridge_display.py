@@ -119,8 +119,9 @@ class RidgeComparisonDisplay:
         ----------
         estimator : DropoutLinearRegression, DropoutLogisticRegression or \
 their CV versions
-            Supplies ``feature_groups`` (and a logistic model's
-            ``objective``) and, for a CV estimator, the rates (``dropouts``);
+            Supplies ``feature_groups`` (and a logistic model's ``solver``
+            and ``approximation``) and, for a CV estimator, the rates
+            (``input_dropouts``);
             fitted or not, it is not changed.  A regressor is compared with
             :func:`~skdrop.inspection.compare_with_ridge`, a classifier with
             :func:`~skdrop.inspection.compare_with_logistic`.
@@ -157,7 +158,7 @@ their CV versions
                 "default; this estimator has fit_intercept=False"
             )
         if dropouts is None:
-            dropouts = params.get("dropouts")
+            dropouts = params.get("input_dropouts")
         common = dict(
             dropouts=dropouts,
             feature_groups=params["feature_groups"],
@@ -168,9 +169,9 @@ their CV versions
         if isinstance(estimator, linear):
             result = compare_with_ridge(X, y, **common)
         else:
-            result = compare_with_logistic(
-                X, y, objective=params["objective"], **common
-            )
+            sgd = params["solver"] == "sgd"
+            objective = "sgd" if sgd else params["approximation"]
+            result = compare_with_logistic(X, y, objective=objective, **common)
         return cls.from_results(result, ax=ax)
 
 

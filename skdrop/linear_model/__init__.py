@@ -5,7 +5,9 @@ Gaussian and quadratic objectives) by the numpy/scipy solvers of this
 package; ``solver="sgd"`` trains with real masks through the torch engine.
 """
 
-from ._linear import DropoutLinearRegression, DropoutLinearRegressionCV
+from . import _linear
+from ._linear import DropoutLinearRegression
+from ._linear_cv import DropoutLinearRegressionCV
 from ._logistic import DropoutLogisticRegression
 from ._logistic_cv import DropoutLogisticRegressionCV
 
@@ -15,3 +17,7 @@ __all__ = [
     "DropoutLogisticRegression",
     "DropoutLogisticRegressionCV",
 ]
+
+# Files saved by 0.2 name the search in the module of the plain estimator,
+# where it was defined then; that name keeps resolving.
+_linear.DropoutLinearRegressionCV = DropoutLinearRegressionCV  # type: ignore[attr-defined]

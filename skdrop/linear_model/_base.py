@@ -6,9 +6,10 @@ some columns."""
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,11 +22,16 @@ from sklearn.utils.validation import _check_sample_weight
 from .._engine import fit_linear_sgd
 from ..exceptions import FitInterrupted
 from ..utils import (
+    DEPRECATED,
+    DEPRECATED_OPTION,
     VersionedStateMixin,
     check_magnitude,
     encoded_groups,
     group_labels,
+    is_unset,
     loss_progress,
+    renamed_attribute,
+    renamed_parameter,
     resolve_batch_size,
     resolve_device,
     seed_from_random_state,
@@ -41,17 +47,35 @@ INPUT_CONSTRAINTS: dict = {
     "max_categories": [Interval(Integral, 2, None, closed="left"), None],
     "fit_intercept": ["boolean"],
 }
-# The rate of an estimator fitted at one rate (the searches take a grid).
-RATE_CONSTRAINTS: dict = {"dropout": [Interval(Real, 0, 1, closed="left")]}
+_RATE = Interval(Real, 0, 1, closed="left")
+_STEP = Interval(Real, 0, None, closed="neither")
+# The rate of an estimator fitted at one rate (the searches take a grid),
+# and its name before 0.3.
+RATE_CONSTRAINTS: dict = {
+    "input_dropout": [_RATE],
+    "dropout": [_RATE, DEPRECATED_OPTION],
+}
 # The SGD solver's parameters, but ``tol`` (whose default depends on the
 # estimator).
 SGD_CONSTRAINTS: dict = {
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "step_fraction": [_STEP],
+    "learning_rate_init": [_STEP, DEPRECATED_OPTION],
     "random_state": ["random_state"],
     "device": [str],
     "verbose": ["verbose"],
+}
+# The searches' constraints that GridSearchCV's own parameters share.
+GRID_CONSTRAINTS: dict = {
+    "input_dropouts": ["array-like"],
+    "dropouts": ["array-like", DEPRECATED_OPTION],
+}
+# Parameters renamed in 0.3: old name -> new name.
+RENAMED = {
+    "dropout": "input_dropout",
+    "dropouts": "input_dropouts",
+    "learning_rate_init": "step_fraction",
 }
 
 
@@ -67,21 +91,69 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
 
     _target_checks: ClassVar[dict] = {}
 
+    def _settings(self) -> dict[str, Any]:
+        """The renamed parameters' values under their new names: the old
+        name's, with a ``FutureWarning``, where the user set it (a
+        ``ValueError`` when the new name is set too)."""
+        defaults = inspect.signature(type(self)).parameters
+        settings = {}
+        for old, new in RENAMED.items():
+            if old not in defaults:
+                continue
+            value, default = getattr(self, new), defaults[new].default
+            if not is_unset(getattr(self, old)) and not _same(value, default):
+                raise ValueError(
+                    f"{type(self).__name__}: {old!r} is the old name of {new!r}; "
+                    f"set only {new!r}, got {new}={value!r} and "
+                    f"{old}={getattr(self, old)!r}"
+                )
+            settings[new] = renamed_parameter(self, old, new)
+        return settings
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Loads estimators saved before 0.3: their old parameter names
+        become the new ones, parameters added since get their defaults and
+        a fitted one gets ``input_dropout_``."""
+        state = dict(state)
+        parameters = inspect.signature(type(self)).parameters
+        if any(name not in state for name in parameters):
+            state = self._migrated(state, parameters)
+        super().__setstate__(state)
+
+    def _migrated(self, state, parameters):
+        """A pre-0.3 state with the parameters of this release."""
+        for old, new in RENAMED.items():
+            if old in parameters and old in state:
+                state[new], state[old] = state[old], DEPRECATED
+        self._migrate_state(state)
+        for name, parameter in parameters.items():
+            state.setdefault(name, parameter.default)
+        if "n_features_in_" in state and "coef_" in state:
+            rate = state.get("dropout_", state.get("input_dropout"))
+            state["input_dropout_"] = np.full(state["n_features_in_"], float(rate))
+        return state
+
+    def _migrate_state(self, state: dict[str, Any]) -> None:
+        """Rewrite a pre-0.3 state's parameters in place (beyond the plain
+        renames)."""
+
     def _accepts_sparse(self) -> bool:
         """Whether ``fit`` takes a sparse ``X`` (the tags say the same)."""
         return False
 
-    def _validate_fit_data(self, X, y, sample_weight):
+    def _validate_fit_data(self, X, y, sample_weight, *, reset=True, classes=None):
         """Encoded float64 ``X`` (CSR when sparse), the checked target, the
         checked row weights and the dropout groups (also stored as
-        ``feature_groups_``)."""
+        ``feature_groups_``).  ``reset=False`` checks the data against the
+        first ``partial_fit`` call and keeps its groups and encoding;
+        ``classes`` are a classifier's classes given to ``partial_fit``."""
         X, y = validate_X_y(
             self,
             X,
             y,
             accept_sparse="csr" if self._accepts_sparse() else False,
             dtype=np.float64,
-            reset=True,
+            reset=reset,
             **self._target_checks,
         )
         # The solvers sum squares and cross products over the rows (and the
@@ -90,11 +162,17 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         limit = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1)) * 1e-4
         why = f"sums of squares over {X.shape[0]} rows must fit in float64"
         check_magnitude(X.data if sp.issparse(X) else X, "X", limit, why)
-        y = self._check_target(y, limit, why)
+        y = self._check_target(y, limit, why, classes)
         sample_weight = self._check_weights(sample_weight, X)
+        if not reset:
+            return X, y, sample_weight, self.feature_groups_
         groups = encoded_groups(self, self.feature_groups, X)
         self.feature_groups_ = groups
         return X, y, sample_weight, groups
+
+    def _set_input_dropout(self, rate: float) -> None:
+        """``input_dropout_``: the rate of each original column."""
+        self.input_dropout_ = np.full(self.n_features_in_, float(rate))
 
     def _check_weights(self, sample_weight, X):
         """Non-negative float64 row weights; None (unweighted) stays None."""
@@ -104,45 +182,96 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
 
-    def _fit_sgd(self, X, Y, sample_weight, groups, *, tol, loss, option, stacklevel=3):
+    def _fit_sgd(
+        self, X, Y, sample_weight, groups, settings, *, tol, loss, stacklevel=3
+    ):
         """Averaged SGD with real masks (:func:`fit_linear_sgd`) behind a
         progress bar over epochs.
 
-        ``Y`` has one column per output, ``loss`` is ``fit_linear_sgd``'s, and
-        ``option`` names the parameter that chose SGD, for the
-        ``ConvergenceWarning`` given when ``max_iter`` ends the fit first
-        (``stacklevel`` points it at the estimator's ``fit``).
+        ``Y`` has one column per output, ``loss`` is ``fit_linear_sgd``'s and
+        ``settings`` is :meth:`_settings`.  A ``ConvergenceWarning`` when
+        ``max_iter`` ends the fit first (``stacklevel`` points it at the
+        estimator's ``fit``).  ``_sgd_state`` keeps what ``partial_fit``
+        continues.
         """
-        device = resolve_device(self.device)
-        has_groups = any(len(g) > 1 for g in groups)
-        with loss_progress(
-            self.max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
-        ) as progress:
-            result = fit_linear_sgd(
-                X,
-                Y,
-                sample_weight,
-                dropout=self.dropout,
-                group_index=group_labels(groups, X.shape[1]) if has_groups else None,
-                n_groups=len(groups),
-                fit_intercept=self.fit_intercept,
-                max_iter=self.max_iter,
-                batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
-                learning_rate_init=self.learning_rate_init,
-                tol=tol,
-                seed=seed_from_random_state(self.random_state),
-                device=device,
-                progress=progress,
-                loss=loss,
-            )
+        result = self._run_sgd(
+            X,
+            Y,
+            sample_weight,
+            groups,
+            settings,
+            tol=tol,
+            loss=loss,
+            state=None,
+            incremental=False,
+        )
         if tol > 0 and not result.converged and not result.interrupted:
             warnings.warn(
-                f"{type(self).__name__}({option}='sgd') reached max_iter="
+                f"{type(self).__name__}(solver='sgd') reached max_iter="
                 f"{self.max_iter} epochs without converging; increase max_iter.",
                 ConvergenceWarning,
                 stacklevel=stacklevel,
             )
         return result
+
+    def _run_sgd(
+        self, X, Y, sample_weight, groups, settings, *, tol, loss, state, incremental
+    ):
+        """:func:`fit_linear_sgd` from ``state`` (``fit``: None, afresh, up
+        to ``max_iter`` epochs; ``partial_fit``: one epoch, from the last
+        call's state or afresh); the state after it is stored as
+        ``_sgd_state``."""
+        device = resolve_device(self.device)
+        has_groups = any(len(g) > 1 for g in groups)
+        group_index = group_labels(groups, X.shape[1]) if has_groups else None
+        max_iter = 1 if incremental else self.max_iter
+        # A failed call leaves the running average as it found it (the
+        # estimator's other state is restored by atomic_fit).
+        n_blocks = None if state is None else len(state["average_counts"])
+        with loss_progress(
+            max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
+        ) as progress:
+            try:
+                result = fit_linear_sgd(
+                    X,
+                    Y,
+                    sample_weight,
+                    dropout=settings["input_dropout"],
+                    group_index=group_index,
+                    n_groups=len(groups),
+                    fit_intercept=self.fit_intercept,
+                    max_iter=max_iter,
+                    batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+                    step_fraction=settings["step_fraction"],
+                    tol=tol,
+                    seed=seed_from_random_state(self.random_state),
+                    device=device,
+                    progress=progress,
+                    loss=loss,
+                    state=state,
+                )
+            except BaseException:
+                if n_blocks is not None:
+                    del state["average_sums"][n_blocks:]
+                    del state["average_counts"][n_blocks:]
+                raise
+        self._sgd_state = result.state
+        return result
+
+    def _solver_name(self) -> str:
+        """The solver the parameters name (without a renamed name's warning)."""
+        return self.solver
+
+    def _has_partial_fit(self) -> bool:
+        """``partial_fit`` exists with ``solver="sgd"`` only (as on
+        scikit-learn's MLPs); otherwise an ``AttributeError`` that says so."""
+        if self._solver_name() != "sgd":
+            raise AttributeError(
+                f"{type(self).__name__}.partial_fit needs solver='sgd', got "
+                f"solver={self._solver_name()!r}, which fits all rows at once; "
+                "use fit, or set solver='sgd'"
+            )
+        return True
 
     def _raise_if_interrupted(self, result):
         """A :class:`~skdrop.exceptions.FitInterrupted` when Ctrl-C stopped
@@ -158,6 +287,39 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         return tags
 
 
+def _same(value, default) -> bool:
+    """Whether a parameter holds its default (a grid compared by value)."""
+    if isinstance(value, str) or isinstance(default, str):
+        return isinstance(value, str) and value == default
+    try:
+        return bool(np.array_equal(np.asarray(value), np.asarray(default)))
+    except (TypeError, ValueError):
+        return value is default
+
+
+class renamed_entry(renamed_attribute):
+    """A fitted attribute's old name, read through to one entry of the new
+    attribute (a dict) with a ``FutureWarning``: ``dropout_`` is
+    ``best_params_["input_dropout"]``."""
+
+    def __init__(self, new: str, key: str) -> None:
+        super().__init__(new)
+        self.key = key
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        entries = getattr(instance, self.new)  # an AttributeError when unfitted
+        warnings.warn(
+            f"{type(instance).__name__}: the attribute {self.old!r} is "
+            f"{self.new}[{self.key!r}] since 0.3; {self.old!r} will be removed "
+            "in 0.4.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return entries[self.key]
+
+
 def as_columns(y):
     """A regression target as a 2-d array, and whether it was 1-d."""
     return (y.reshape(-1, 1) if y.ndim == 1 else y), y.ndim == 1
@@ -166,18 +328,23 @@ def as_columns(y):
 def drop_column_models(estimator, X, y, column_groups, sample_weight):
     """:meth:`DropoutLinearRegression.drop_column_refits` for the closed form."""
     full = clone(estimator)
+    settings = full._settings()
+    rate = settings["input_dropout"]
     Xv, yv, sample_weight, groups = full._validate_fit_data(X, y, sample_weight)
     yv, single = as_columns(yv)
     if full.categories_:
         return None
     units = check_column_groups(column_groups, Xv.shape[1])
     system, _, _ = build_system(Xv, yv, sample_weight, groups, full.fit_intercept)
-    solved = removal_solutions(system, dropout_lambda(full.dropout), units)
+    solved = removal_solutions(system, dropout_lambda(rate), units)
     if solved is None:
         return None
     # The fitted input bookkeeping (feature count, names, no encoder) comes
     # from validating one row, as fit does; each refit then takes its part.
     template = clone(estimator).set_params(categorical_features=None)
+    # The copies carry the new names only.
+    old_names = {old: DEPRECATED for old, new in RENAMED.items() if new in settings}
+    template.set_params(**old_names, **settings)
     first_row = X.iloc[:1] if hasattr(X, "iloc") else np.asarray(X)[:1]
     validate_X(template, first_row, reset=True)
     blocks = any(len(g) > 1 for g in groups)
@@ -263,7 +430,8 @@ def reduced_copy(template, keep, labels, solution, single_target):
         if not blocks:  # every group left is a single column: fit stores B's diagonal
             penalty = np.diag(penalty).copy()
     model._set_solution(coef[keep], intercept, penalty, single_target)
-    model.n_iter_ = 1
+    model._set_input_dropout(model.input_dropout)
+    model.n_iter_ = None
     return model
 
 

@@ -7,14 +7,14 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import (
+    DEPRECATED,
     atomic_fit,
     check_device_name,
-    check_dropout_grid,
     check_magnitude,
     numeric_target,
     validate_X,
@@ -25,20 +25,15 @@ from ._base import (
     SGD_CONSTRAINTS,
     LinearDropoutBase,
     as_columns,
-    check_split_weights,
     drop_column_models,
-    loo_scores,
 )
 from ._closed_form import (
     build_system,
     dropout_lambda,
-    loo_residuals,
     penalty_root_inverse,
     solve_system,
     uncentered_penalty,
 )
-
-_DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 class _LinearRegression:
@@ -48,7 +43,8 @@ class _LinearRegression:
 
     _target_checks: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
 
-    def _check_target(self, y, limit, why):
+    def _check_target(self, y, limit, why, classes=None):
+        del classes  # a regression target has none
         y = numeric_target(y, type(self).__name__)
         check_magnitude(y, "y", limit, why)
         return y
@@ -94,13 +90,15 @@ class _LinearRegression:
 class DropoutLinearRegression(RegressorMixin, _LinearRegression, LinearDropoutBase):
     """Linear regression trained with dropout on its inputs.
 
-    Each input entry is dropped with probability ``dropout`` and the kept ones
-    are scaled by ``1 / (1 - dropout)`` (inverted dropout).  The expected
-    squared loss has a closed form (Srivastava et al. 2014, section 9.1)::
+    Each input entry is dropped with probability ``input_dropout`` and the
+    kept ones are scaled by ``1 / (1 - input_dropout)`` (inverted dropout).
+    The expected squared loss has a closed form (Srivastava et al. 2014,
+    section 9.1)::
 
-        ||y - b - X w||^2 + lam * w' B w,    lam = dropout / (1 - dropout)
+        ||y - b - X w||^2 + lam * w' B w,    lam = p / (1 - p)
 
-    with ``B = diag(X' S X)`` of the uncentered, weighted data, or its block
+    with ``p = input_dropout``,
+    ``B = diag(X' S X)`` of the uncentered, weighted data, or its block
     version when columns share a mask (``feature_groups``).  The default
     solver minimizes it exactly; ``solver="sgd"`` trains with real random
     masks and converges to the same coefficients, so the two check each
@@ -108,9 +106,10 @@ class DropoutLinearRegression(RegressorMixin, _LinearRegression, LinearDropoutBa
 
     Parameters
     ----------
-    dropout : float, default=0.2
-        Probability of dropping each input, in [0, 1).  0.2 is the 80%
-        retention that Srivastava et al. recommend for real-valued inputs.
+    input_dropout : float, default=0.2
+        Probability of dropping each input, in [0, 1); one rate for every
+        column.  0.2 is the 80% retention that Srivastava et al. recommend
+        for real-valued inputs.
     feature_groups : list of lists, default=None
         Columns that share one dropout mask per row, as lists of column
         indices (or column names when fitting on a DataFrame), for instance
@@ -141,10 +140,11 @@ default="from_dtype"
     batch_size : int or "auto", default="auto"
         Mini-batch size (``solver="sgd"``); ``"auto"`` is
         ``min(200, n_samples)``.
-    learning_rate_init : float, default=0.5
+    step_fraction : float, default=0.5
         Initial step as a fraction of ``1 / L``, where ``L`` is the largest
         curvature of the expected loss, estimated before training
-        (``solver="sgd"``).  Values above 1 may diverge.
+        (``solver="sgd"``).  Values above 1 may diverge.  Unlike the
+        networks' ``learning_rate_init``, it is relative to the curvature.
     tol : float, default=1e-2
         Training stops once the relative standard error of the averaged
         coefficients, estimated by batch means, is below ``tol``
@@ -162,6 +162,12 @@ default="from_dtype"
         (but still rejects a name that is not one of these).
     verbose : bool, default=False
         Show a progress bar over epochs (``solver="sgd"``).
+    dropout : float
+        Deprecated since 0.3, removed in 0.4: the old name of
+        ``input_dropout``.
+    learning_rate_init : float
+        Deprecated since 0.3, removed in 0.4: the old name of
+        ``step_fraction``.
 
     Attributes
     ----------
@@ -173,9 +179,14 @@ default="from_dtype"
         ``B`` in the penalty ``lam * w' B w``: the weighted uncentered sums of
         squares of the columns, or the block-diagonal matrix when a group
         has more than one column.
-    n_iter_ : int
-        Epochs run by ``solver="sgd"``; 1 for the closed form, which solves
-        the normal equations in one step.
+    input_dropout_ : ndarray of shape (n_features_in_,)
+        The rate each original column is dropped with (``input_dropout``
+        for every column).
+    n_iter_ : None or ndarray of shape (n_targets,)
+        As :class:`~sklearn.linear_model.Ridge`'s: None for the closed form
+        (no iterations), the epochs of ``solver="sgd"`` for each target
+        (the targets train together, so the entries are equal; shape (1,)
+        for a 1-d ``y``).  :meth:`partial_fit` adds one per call.
     loss_curve_ : list of float
         Mean training loss (with masks) per epoch; ``solver="sgd"`` only.
     n_features_in_ : int
@@ -192,7 +203,7 @@ default="from_dtype"
 
     See Also
     --------
-    DropoutLinearRegressionCV : Chooses ``dropout`` by exact leave-one-out.
+    DropoutLinearRegressionCV : Chooses ``input_dropout`` by exact leave-one-out.
     sklearn.linear_model.Ridge : The same model with an isotropic penalty.
 
     References
@@ -206,7 +217,7 @@ default="from_dtype"
     >>> from sklearn.datasets import load_diabetes
     >>> from skdrop import DropoutLinearRegression
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> model = DropoutLinearRegression(dropout=0.2).fit(X, y)
+    >>> model = DropoutLinearRegression(input_dropout=0.2).fit(X, y)
     >>> round(model.score(X, y), 3)
     0.505
     """
@@ -221,7 +232,7 @@ default="from_dtype"
 
     def __init__(
         self,
-        dropout=0.2,
+        input_dropout=0.2,
         *,
         feature_groups=None,
         categorical_features="from_dtype",
@@ -230,13 +241,15 @@ default="from_dtype"
         solver="closed_form",
         max_iter=2000,
         batch_size="auto",
-        learning_rate_init=0.5,
+        step_fraction=0.5,
         tol=1e-2,
         random_state=None,
         device="cpu",
         verbose=False,
+        dropout=DEPRECATED,
+        learning_rate_init=DEPRECATED,
     ):
-        self.dropout = dropout
+        self.input_dropout = input_dropout
         self.feature_groups = feature_groups
         self.categorical_features = categorical_features
         self.max_categories = max_categories
@@ -244,11 +257,13 @@ default="from_dtype"
         self.solver = solver
         self.max_iter = max_iter
         self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
+        self.step_fraction = step_fraction
         self.tol = tol
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.dropout = dropout
+        self.learning_rate_init = learning_rate_init
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -277,34 +292,113 @@ default="from_dtype"
             least one epoch: the estimator is kept, fitted, with the averages
             of the completed epochs.  See :ref:`interrupted_fits`.
         """
+        settings = self._settings()
         X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
         y, single = as_columns(y)
+        self._set_input_dropout(settings["input_dropout"])
         if self.solver == "closed_form":
             # Unused here, but a typo should not wait for solver="sgd".
             check_device_name(self.device)
             system, _, _ = build_system(X, y, sample_weight, groups, self.fit_intercept)
-            coef = solve_system(system, dropout_lambda(self.dropout))
+            coef = solve_system(system, dropout_lambda(settings["input_dropout"]))
             intercept = system.y_offset - system.x_offset @ coef
-            penalty = system.penalty
-            self.n_iter_ = 1  # one solve of the normal equations
-        else:
-            result = self._fit_sgd(
-                X,
-                y,
-                sample_weight,
-                groups,
-                tol=self.tol,
-                loss="squared",
-                option="solver",
-            )
-            coef, intercept = result.coef, result.intercept
-            penalty = uncentered_penalty(X, sample_weight, groups)
-            self.n_iter_ = result.n_iter
-            self.loss_curve_ = result.loss_curve
-        self._set_solution(coef, intercept, penalty, single)
-        if self.solver == "sgd":
-            self._raise_if_interrupted(result)
+            self._set_solution(coef, intercept, system.penalty, single)
+            self.n_iter_ = None  # no iterations, as Ridge's direct solvers
+            self._sgd_state = None
+            return self
+        result = self._fit_sgd(
+            X, y, sample_weight, groups, settings, tol=self.tol, loss="squared"
+        )
+        self._store_sgd(result, X, sample_weight, groups, single, previous=None)
+        self._raise_if_interrupted(result)
         return self
+
+    @available_if(LinearDropoutBase._has_partial_fit)
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one pass of ``solver="sgd"`` over the rows.
+
+        The first call (or one after :meth:`fit`, whose state it continues)
+        fixes the column and target scaling and the step from its rows, as
+        :class:`~sklearn.linear_model.SGDRegressor` fixes its schedule; each
+        call then takes one epoch of mini-batches with fresh masks, and the
+        coefficients are the average of the iterates over the second half
+        of all steps so far.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets, with as many columns as on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : DropoutLinearRegression
+            The updated estimator.
+
+        Raises
+        ------
+        AttributeError
+            With a solver other than ``"sgd"``: the method is absent, as on
+            scikit-learn's MLPs with ``solver="lbfgs"``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skdrop import DropoutLinearRegression
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = DropoutLinearRegression(solver="sgd", random_state=0)
+        >>> for start in range(0, len(y), 100):
+        ...     rows = slice(start, start + 100)
+        ...     model = model.partial_fit(X[rows], y[rows])
+        >>> model.n_iter_
+        array([5])
+        """
+        first = getattr(self, "_sgd_state", None) is None
+        settings = self._settings()
+        X, y, sample_weight, groups = self._validate_fit_data(
+            X, y, sample_weight, reset=first
+        )
+        y, single = as_columns(y)
+        n_targets = 1 if first or self.coef_.ndim == 1 else self.coef_.shape[0]
+        if not first and y.shape[1] != n_targets:
+            raise ValueError(
+                f"y has {y.shape[1]} target(s); the model was fitted on {n_targets}"
+            )
+        if first:
+            self._set_input_dropout(settings["input_dropout"])
+        state = None if first else self._sgd_state
+        result = self._run_sgd(
+            X,
+            y,
+            sample_weight,
+            groups,
+            settings,
+            tol=0.0,
+            loss="squared",
+            state=state,
+            incremental=True,
+        )
+        previous = None if first else (self.n_iter_[0], self.loss_curve_)
+        self._store_sgd(result, X, sample_weight, groups, single, previous)
+        self._raise_if_interrupted(result)
+        return self
+
+    def _store_sgd(self, result, X, sample_weight, groups, single, previous):
+        """The solution, ``n_iter_`` and ``loss_curve_`` after SGD;
+        ``previous`` = (epochs, loss curve) before a ``partial_fit`` call."""
+        epochs, curve = (0, []) if previous is None else previous
+        penalty = uncentered_penalty(X, sample_weight, groups)
+        if previous is not None:
+            penalty = self.penalty_  # the first rows' penalty, as the scaling
+        self._set_solution(result.coef, result.intercept, penalty, single)
+        n_targets = result.coef.shape[1]
+        self.n_iter_ = np.full(n_targets, epochs + result.n_iter)
+        self.loss_curve_ = [*curve, *result.loss_curve]
 
     def drop_column_refits(self, X, y, column_groups, sample_weight=None):
         """The models refitted without each group of columns, from one solve.
@@ -347,10 +441,10 @@ default="from_dtype"
         >>> from sklearn.datasets import load_diabetes
         >>> from skdrop import DropoutLinearRegression
         >>> X, y = load_diabetes(return_X_y=True)
-        >>> model = DropoutLinearRegression(dropout=0.2)
+        >>> model = DropoutLinearRegression(input_dropout=0.2)
         >>> without_0, without_2_3 = model.drop_column_refits(X, y, [[0], [2, 3]])
         >>> kept = [0, 1, 4, 5, 6, 7, 8, 9]
-        >>> refit = DropoutLinearRegression(dropout=0.2).fit(X[:, kept], y)
+        >>> refit = DropoutLinearRegression(input_dropout=0.2).fit(X[:, kept], y)
         >>> bool(np.allclose(without_2_3.coef_, refit.coef_, rtol=1e-10))
         True
         """
@@ -373,7 +467,7 @@ default="from_dtype"
         Returns
         -------
         alpha : float
-            ``lam = dropout / (1 - dropout)``.
+            ``lam = p / (1 - p)`` with ``p`` the fitted ``input_dropout``.
         transform : ndarray of shape (n_features, n_kept)
             ``T``, over the columns the model was fitted on (the encoded
             ones, when it encodes categorical columns).
@@ -385,7 +479,7 @@ default="from_dtype"
         >>> from sklearn.linear_model import Ridge
         >>> from skdrop import DropoutLinearRegression
         >>> X, y = load_diabetes(return_X_y=True)
-        >>> model = DropoutLinearRegression(dropout=0.3).fit(X, y)
+        >>> model = DropoutLinearRegression(input_dropout=0.3).fit(X, y)
         >>> alpha, T = model.equivalent_ridge()
         >>> ridge = Ridge(alpha=alpha).fit(X @ T, y)
         >>> bool(np.allclose(T @ ridge.coef_, model.coef_, rtol=1e-8))
@@ -395,190 +489,4 @@ default="from_dtype"
         transform = penalty_root_inverse(
             self.penalty_, self.feature_groups_, len(self.penalty_)
         )
-        return dropout_lambda(self.dropout), transform
-
-
-class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropoutBase):
-    """Dropout linear regression with the dropout rate chosen by cross-validation.
-
-    With ``cv=None`` (the default) every rate is scored by exact, efficient
-    leave-one-out: one eigendecomposition serves the whole grid, so trying
-    30 rates costs about two fits.  With ``cv`` given, the result is the same
-    as ``GridSearchCV(DropoutLinearRegression(), {"dropout": dropouts})``.
-    Read more in the :ref:`user guide <linear_dropout_cv>`.
-
-    Parameters
-    ----------
-    dropouts : array-like of float, default=(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)
-        Dropout rates to try, each in [0, 1).
-    fit_intercept, feature_groups, categorical_features, max_categories
-        As in :class:`DropoutLinearRegression`.
-    cv : int, cross-validation generator or iterable, default=None
-        ``None`` uses efficient leave-one-out (it needs at least two samples
-        of positive weight).  Otherwise any ``cv`` accepted by
-        :class:`~sklearn.model_selection.GridSearchCV`.
-    scoring : str or callable, default=None
-        Scorer to maximize.  ``None`` means the negative mean squared error
-        for leave-one-out and R^2 (the estimator's ``score``) with ``cv``.
-    store_cv_results : bool, default=False
-        With ``cv=None``, keep the per-sample leave-one-out values in
-        ``cv_results_``.
-
-    Attributes
-    ----------
-    dropout_ : float
-        The chosen dropout rate.
-    best_score_ : float
-        Score of the chosen rate.
-    scores_ : ndarray of shape (n_dropouts,)
-        Mean cross-validated score of each rate in ``dropouts`` (higher is
-        better).
-    cv_results_ : ndarray of shape (n_samples, n_dropouts) or \
-            (n_samples, n_targets, n_dropouts)
-        With ``cv=None`` and ``store_cv_results=True``: squared leave-one-out
-        errors when ``scoring`` is None, else leave-one-out predictions.
-    coef_, intercept_, penalty_, n_features_in_, feature_names_in_, \
-categories_, feature_groups_
-        Of the model refitted on all rows at ``dropout_``, as in
-        :class:`DropoutLinearRegression`.
-
-    Notes
-    -----
-    The leave-one-out errors hold the penalty matrix ``B`` at its value on all
-    rows: each left-out fit solves ``min sum_{j != i} s_j (y_j - b - x_j w)^2
-    + lam w' B w``.  Refitting :class:`DropoutLinearRegression` on ``n - 1``
-    rows would recompute ``B`` without row ``i``, a relative change of order
-    ``1 / n`` in the penalty.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from skdrop import DropoutLinearRegressionCV
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> model = DropoutLinearRegressionCV(dropouts=[0.0, 0.1, 0.2, 0.5]).fit(X, y)
-    >>> float(model.dropout_)
-    0.0
-    """
-
-    _parameter_constraints: ClassVar[dict] = {
-        "dropouts": ["array-like"],
-        **INPUT_CONSTRAINTS,
-        "cv": ["cv_object"],  # which includes None
-        "scoring": [str, callable, None],
-        "store_cv_results": ["boolean"],
-    }
-
-    def __init__(
-        self,
-        dropouts=_DEFAULT_DROPOUTS,
-        *,
-        fit_intercept=True,
-        feature_groups=None,
-        categorical_features="from_dtype",
-        max_categories=None,
-        cv=None,
-        scoring=None,
-        store_cv_results=False,
-    ):
-        self.dropouts = dropouts
-        self.fit_intercept = fit_intercept
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.cv = cv
-        self.scoring = scoring
-        self.store_cv_results = store_cv_results
-
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Choose the dropout rate and fit the model at that rate.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-
-        Returns
-        -------
-        self : DropoutLinearRegressionCV
-            The fitted estimator.
-        """
-        rates = check_dropout_grid(self.dropouts)
-        if self.cv is not None and self.store_cv_results:
-            raise ValueError(
-                "store_cv_results=True needs cv=None (leave-one-out); "
-                f"got cv={self.cv!r}"
-            )
-        X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
-        y, single = as_columns(y)
-        if self.cv is not None:
-            return self._fit_grid_search(X, y, single, sample_weight, groups, rates)
-        return self._fit_loo(X, y, single, sample_weight, groups, rates)
-
-    def _fit_loo(self, X, y, single, sample_weight, groups, rates):
-        n_weighted = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)
-        if n_weighted < 2:
-            # Leaving out the only row leaves nothing to fit: every rate
-            # would score the same and the choice would be arbitrary.
-            raise ValueError(
-                "cv=None (leave-one-out) needs at least 2 samples of positive "
-                f"weight, got {n_weighted} sample{'' if n_weighted == 1 else 's'}"
-            )
-        system, Xc, yc = build_system(X, y, sample_weight, groups, self.fit_intercept)
-        lams = [dropout_lambda(p) for p in rates]
-        residuals = loo_residuals(
-            system, Xc, yc, sample_weight, groups, lams, self.fit_intercept
-        )
-        del Xc, yc
-        scores, stored = loo_scores(self, residuals, y, single, sample_weight)
-        best = int(np.argmax(scores))
-        coef = solve_system(system, lams[best])
-        intercept = system.y_offset - system.x_offset @ coef
-        self.dropout_ = float(rates[best])
-        self.best_score_ = float(scores[best])
-        self.scores_ = scores
-        if self.store_cv_results:
-            self.cv_results_ = stored[:, 0, :] if single else stored
-        else:
-            self.__dict__.pop("cv_results_", None)
-        self._set_solution(coef, intercept, system.penalty, single)
-        return self
-
-    def _fit_grid_search(self, X, y, single, sample_weight, groups, rates):
-        # Groups are passed as resolved indices: the search sees numpy arrays.
-        inner = DropoutLinearRegression(
-            fit_intercept=self.fit_intercept,
-            feature_groups=[g.tolist() for g in groups if len(g) > 1] or None,
-            categorical_features=None,
-        )
-        # Resolved once (a generator of splits can be read only once): the
-        # weights are checked on the splits that the search will use.
-        cv = check_cv(self.cv)
-        search = GridSearchCV(
-            inner,
-            {"dropout": [float(p) for p in rates]},
-            cv=cv,
-            scoring=self.scoring,
-            # A split that cannot be fitted makes the comparison meaningless:
-            # an error, not a FitFailedWarning and NaN scores.
-            error_score="raise",
-        )
-        params = {} if sample_weight is None else {"sample_weight": sample_weight}
-        if sample_weight is not None:
-            splits = cv.split(X, y[:, 0] if single else y)
-            check_split_weights(sample_weight, splits, self.cv)
-        search.fit(X, y[:, 0] if single else y, **params)
-        best = search.best_estimator_
-        self.__dict__.pop("cv_results_", None)
-        self.dropout_ = float(search.best_params_["dropout"])
-        self.best_score_ = float(search.best_score_)
-        self.scores_ = np.asarray(search.cv_results_["mean_test_score"])
-        self.coef_ = best.coef_
-        self.intercept_ = best.intercept_
-        self.penalty_ = best.penalty_
-        return self
+        return dropout_lambda(float(self.input_dropout_[0])), transform

@@ -10,132 +10,36 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.metaestimators import available_if
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from ..utils import atomic_fit, check_device_name, loss_progress, validate_X
+from ..utils import (
+    DEPRECATED,
+    atomic_fit,
+    check_device_name,
+    loss_progress,
+)
 from ._base import (
     INPUT_CONSTRAINTS,
     RATE_CONSTRAINTS,
     SGD_CONSTRAINTS,
     LinearDropoutBase,
 )
+from ._logistic_base import (
+    ALGORITHM_CONSTRAINTS,
+    OLD_OBJECTIVE,
+    _check_sparse_for_sgd,
+    _LogisticClassification,
+    _targets,
+)
 from ._logistic_objectives import OBJECTIVES, DropoutDesign, fit_dropout_logistic
 
 # tol=None: the gradient tolerance of L-BFGS (as LogisticRegression's), and
 # the relative standard error of the averaged SGD iterates.
-_DEFAULT_TOL = {"quadratic": 1e-4, "gaussian": 1e-4, "sgd": 1e-2}
-
-
-class _LogisticClassification:
-    """The classification side of the two logistic estimators: class
-    labels, class weights and the predictions (with
-    :class:`LinearDropoutBase` after it)."""
-
-    def decision_function(self, X):
-        """Scores of each class: ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the score of ``classes_[1]``.
-        """
-        check_is_fitted(self)
-        X = validate_X(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        scores = np.asarray(X @ self.coef_.T) + self.intercept_
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Most probable class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(1)
-        return self.classes_[index]
-
-    def predict_proba(self, X):
-        """Class probabilities, in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores, axis=1)
-
-    def _accepts_sparse(self) -> bool:
-        return getattr(self, "objective", "quadratic") != "sgd"
-
-    def _check_target(self, y, limit, why):
-        """Class labels of at least two classes, stored as ``classes_``."""
-        del limit, why  # labels have no magnitude
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if classes.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in "
-                f"the data, but the data contains only one class: "
-                f"{classes.tolist()[0]!r}"
-            )
-        self.classes_ = classes
-        return y
-
-    def _check_weights(self, sample_weight, X):
-        """The solvers take an array of weights: ones when none are given."""
-        if sample_weight is None:
-            sample_weight = np.ones(X.shape[0])
-        sample_weight = super()._check_weights(sample_weight, X)
-        if not sample_weight.any():
-            raise ValueError("sample_weight is zero on every row; nothing to fit")
-        return sample_weight
-
-    def _row_weights(self, sample_weight, y):
-        """The fit's row weights: ``sample_weight`` times the weight of each
-        row's class (computed on the rows given, as each fit of a search
-        would)."""
-        if self.class_weight is None:
-            return sample_weight
-        return sample_weight * compute_sample_weight(self.class_weight, y)
+_DEFAULT_TOL = {"lbfgs": 1e-4, "sgd": 1e-2}
 
 
 class DropoutLogisticRegression(
@@ -144,36 +48,43 @@ class DropoutLogisticRegression(
     """Logistic regression trained with input dropout.
 
     Each input feature (or group of features) is dropped with probability
-    ``dropout`` and the kept ones are scaled by ``1 / (1 - dropout)``; the
+    ``input_dropout`` and the kept ones are scaled by
+    ``1 / (1 - input_dropout)``; the
     model minimizes the expected logistic (binary) or softmax (multinomial)
     loss over the masks.  To second order this is an *adaptive* L2 penalty
     (Wager, Wang and Liang 2013): the coefficient of feature ``j`` is
     penalized by ``lam/2 sum_i x_ij^2 Var_pi_i(w_j)``, the spread of its
     coefficients under the row's predicted class probabilities, with ``lam =
-    dropout / (1 - dropout)``.  Rows predicted with confidence add little
+    p / (1 - p)``, ``p = input_dropout``.  Rows predicted with confidence add little
     penalty, so a rare feature that separates well is shrunk less than plain
     L2 would.  Read more in the :ref:`user guide <logistic_dropout>`.
 
     Parameters
     ----------
-    dropout : float, default=0.2
-        Probability of dropping each feature (or group), in [0, 1).  0 is
-        unpenalized logistic regression.
-    objective : {"gaussian", "quadratic", "sgd"}, default="gaussian"
-        Which dropout objective to minimize.
+    input_dropout : float, default=0.2
+        Probability of dropping each feature (or group), in [0, 1); one rate
+        for every column.  0 is unpenalized logistic regression.
+    solver : {"lbfgs", "sgd"}, default="lbfgs"
+        The algorithm.
+
+        - "lbfgs": L-BFGS on the deterministic objective that
+          ``approximation`` names, with its exact gradient.
+        - "sgd": real random masks (one per row and group, per step),
+          averaged SGD in torch: the true dropout objective, up to the
+          noise of the average.  Dense ``X`` only; it has
+          :meth:`partial_fit`.
+    approximation : {"gaussian", "quadratic"}, default="gaussian"
+        The marginalized dropout objective that ``solver="lbfgs"``
+        minimizes (``solver="sgd"`` minimizes the true one and ignores it).
 
         - "quadratic": Wager et al.'s second-order approximation, the loss
-          at the mean scores plus the adaptive penalty above; deterministic,
-          solved by L-BFGS with its exact gradient.
+          at the mean scores plus the adaptive penalty above.
         - "gaussian": Wang and Manning's "fast dropout": the scores taken as
           Gaussian with the masks' mean and covariance, the expected loss by
           20-node Gauss-Hermite quadrature (binary) or a degree-3 cubature
-          over the ``K`` class scores (multinomial); deterministic, L-BFGS.
-          Closer to the true objective than "quadratic" at large rates,
-          and slower for many classes.
-        - "sgd": real random masks (one per row and group, per step),
-          averaged SGD in torch: the true dropout objective, up to the
-          noise of the average.  Dense ``X`` only.
+          over the ``K`` class scores (multinomial).  Closer to the true
+          objective than "quadratic" at large rates, and slower for many
+          classes.
 
         "gaussian" is the default: measured against 10^5 real masks it is
         closer to the true objective than "quadratic" at rates >= 0.3, and
@@ -197,7 +108,7 @@ class DropoutLogisticRegression(
         Weights of the classes, multiplied into ``sample_weight``, as in
         :class:`~sklearn.linear_model.LogisticRegression`.
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations, or of epochs for "sgd".
+        Maximum number of L-BFGS iterations, or of epochs of "sgd".
     tol : float or None, default=None
         Stopping tolerance.  L-BFGS stops when every entry of the gradient
         of the (mean) objective, in the coefficients of columns scaled to
@@ -207,16 +118,27 @@ class DropoutLogisticRegression(
         it (``None``: 1e-2).
     batch_size : int or "auto", default="auto"
         Rows per mini-batch of "sgd" (``"auto"``: ``min(200, n_samples)``).
-    learning_rate_init : float, default=0.5
-        Initial step of "sgd", in units of ``1 / L`` with ``L`` the largest
-        curvature of the loss; it decays as ``1 / sqrt(1 + t / t0)``.
+    step_fraction : float, default=0.5
+        Initial step of "sgd", as a fraction of ``1 / L`` with ``L`` the
+        largest curvature of the loss; it decays as
+        ``1 / sqrt(1 + t / t0)``.  Unlike the networks'
+        ``learning_rate_init``, it is relative to the curvature.
     random_state : int, RandomState instance or None, default=None
-        Seeds the masks and the row order of "sgd" (the other objectives are
+        Seeds the masks and the row order of "sgd" (L-BFGS is
         deterministic).
     device : str, default="cpu"
         Torch device of "sgd", such as "cuda".
     verbose : bool, default=False
         Show a progress bar over iterations (or epochs).
+    dropout : float
+        Deprecated since 0.3, removed in 0.4: the old name of
+        ``input_dropout``.
+    objective : {"gaussian", "quadratic", "sgd"}
+        Deprecated since 0.3, removed in 0.4: "sgd" is ``solver="sgd"``,
+        the others ``solver="lbfgs"`` with that ``approximation``.
+    learning_rate_init : float
+        Deprecated since 0.3, removed in 0.4: the old name of
+        ``step_fraction``.
 
     Attributes
     ----------
@@ -228,8 +150,13 @@ class DropoutLogisticRegression(
         :class:`~sklearn.linear_model.LogisticRegression`.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts.
+    input_dropout_ : ndarray of shape (n_features_in_,)
+        The rate each original column is dropped with (``input_dropout``
+        for every column).
     n_iter_ : ndarray of shape (1,)
-        Iterations of L-BFGS (or epochs of "sgd").
+        Iterations of L-BFGS (or epochs of "sgd"), as
+        :class:`~sklearn.linear_model.LogisticRegression`'s;
+        :meth:`partial_fit` adds one per call.
     loss_curve_ : list of float
         The objective after each iteration (epoch).
     n_features_in_ : int
@@ -255,7 +182,7 @@ class DropoutLogisticRegression(
     that covariance times the softmax Hessian ``diag(pi) - pi pi'`` to the
     loss at ``m``.  Dropout of a one-hot block as one group gives the same
     objective as dropping its columns one by one (a row has one nonzero in
-    the block), for every objective.
+    the block), for every approximation.
 
     Both deterministic objectives, like the true one, are unchanged by
     column scaling of ``X`` (the penalty scales with ``x^2 w^2``), and the
@@ -275,14 +202,16 @@ class DropoutLogisticRegression(
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skdrop import DropoutLogisticRegression
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> model = make_pipeline(StandardScaler(), DropoutLogisticRegression(dropout=0.3))
+    >>> dropout = DropoutLogisticRegression(input_dropout=0.3)
+    >>> model = make_pipeline(StandardScaler(), dropout)
     >>> round(model.fit(X, y).score(X, y), 3)
     0.988
     """
 
     _parameter_constraints: ClassVar[dict] = {
         **RATE_CONSTRAINTS,
-        "objective": [StrOptions({"quadratic", "gaussian", "sgd"})],
+        **ALGORITHM_CONSTRAINTS,
+        **OLD_OBJECTIVE,
         **INPUT_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
         **SGD_CONSTRAINTS,
@@ -291,9 +220,10 @@ class DropoutLogisticRegression(
 
     def __init__(
         self,
-        dropout=0.2,
+        input_dropout=0.2,
         *,
-        objective="gaussian",
+        solver="lbfgs",
+        approximation="gaussian",
         feature_groups=None,
         categorical_features="from_dtype",
         max_categories=None,
@@ -302,13 +232,17 @@ class DropoutLogisticRegression(
         max_iter=1000,
         tol=None,
         batch_size="auto",
-        learning_rate_init=0.5,
+        step_fraction=0.5,
         random_state=None,
         device="cpu",
         verbose=False,
+        dropout=DEPRECATED,
+        objective=DEPRECATED,
+        learning_rate_init=DEPRECATED,
     ):
-        self.dropout = dropout
-        self.objective = objective
+        self.input_dropout = input_dropout
+        self.solver = solver
+        self.approximation = approximation
         self.feature_groups = feature_groups
         self.categorical_features = categorical_features
         self.max_categories = max_categories
@@ -317,10 +251,13 @@ class DropoutLogisticRegression(
         self.max_iter = max_iter
         self.tol = tol
         self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
+        self.step_fraction = step_fraction
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.dropout = dropout
+        self.objective = objective
+        self.learning_rate_init = learning_rate_init
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -330,7 +267,7 @@ class DropoutLogisticRegression(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (sparse only for the deterministic objectives).
+            Training data (sparse only for ``solver="lbfgs"``).
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -345,24 +282,132 @@ class DropoutLogisticRegression(
         Raises
         ------
         FitInterrupted
-            On Ctrl-C during ``objective="sgd"`` after at least one epoch:
+            On Ctrl-C during ``solver="sgd"`` after at least one epoch:
             the estimator is kept, fitted with the completed epochs.
         """
-        _check_sparse_for_sgd(self.objective, X)
+        settings = self._settings()
+        _check_sparse_for_sgd(settings["solver"], X)
         check_device_name(self.device)
         X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
+        self._set_input_dropout(settings["input_dropout"])
         sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
-        if self.objective == "sgd":
-            return self._fit_sgd_solution(X, Y, sample_weight, groups)
+        self._sgd_state = None
+        if settings["solver"] == "sgd":
+            return self._fit_sgd_solution(X, Y, sample_weight, groups, settings)
         problem = _ScaledDesign.build(X, sample_weight, groups)
-        self._fit_design(problem, Y)
+        self._fit_design(problem, Y, settings)
         return self
 
-    def _fit_design(self, problem, Y, init=None):
+    @available_if(LinearDropoutBase._has_partial_fit)
+    @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one pass of ``solver="sgd"`` over the rows.
+
+        The first call (or one after :meth:`fit`, whose state it continues)
+        fixes the column scaling and the step from its rows; each call then
+        takes one epoch of mini-batches with fresh masks, and the
+        coefficients are the average of the iterates over the second half
+        of all steps so far.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (dense).
+        y : array-like of shape (n_samples,)
+            Their class labels, among ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class, required on the first call (a call may hold rows
+            of only some of them), as in
+            :class:`~sklearn.linear_model.SGDClassifier`; later calls may
+            omit it or must give the same classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : DropoutLogisticRegression
+            The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            Without ``classes`` on the first call, with other classes later,
+            or with ``class_weight="balanced"`` (the chunks' class counts
+            differ; pass a dict).  With a solver other than ``"sgd"`` the
+            method is absent (an ``AttributeError`` that says so).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skdrop import DropoutLogisticRegression
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> model = DropoutLogisticRegression(solver="sgd", random_state=0)
+        >>> for start in range(0, len(y), 200):
+        ...     rows = slice(start, start + 200)
+        ...     model = model.partial_fit(X[rows], y[rows], classes=[0, 1])
+        >>> model.n_iter_
+        array([3])
+        """
+        settings = self._settings()
+        first = getattr(self, "_sgd_state", None) is None
+        _check_sparse_for_sgd(settings["solver"], X)
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the "
+                "class counts of the calls differ; pass a dict of weights or "
+                "use fit"
+            )
+        classes = self._partial_fit_classes(first, classes)
+        X, y, sample_weight, groups = self._validate_fit_data(
+            X, y, sample_weight, reset=first, classes=classes
+        )
+        if first:
+            self._set_input_dropout(settings["input_dropout"])
+        sample_weight = self._row_weights(sample_weight, y)
+        Y = _targets(y, self.classes_)
+        previous = None if first else (self.n_iter_[0], self.loss_curve_)
+        result = self._run_sgd(
+            X,
+            Y.reshape(X.shape[0], -1),
+            sample_weight,
+            groups,
+            settings,
+            tol=0.0,
+            loss="binary" if Y.ndim == 1 else "multinomial",
+            state=None if first else self._sgd_state,
+            incremental=True,
+        )
+        return self._store_sgd(result, previous)
+
+    def _partial_fit_classes(self, first, classes):
+        """The classes of a ``partial_fit`` call: required on the first,
+        the fitted ones (or the same again) later."""
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit "
+                "(every class, as some may be missing from the first rows)"
+            )
+        if first:
+            return classes
+        if classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} is not the same as on "
+                f"the first call to partial_fit, {self.classes_.tolist()}"
+            )
+        return self.classes_
+
+    def _fit_design(self, problem, Y, settings, init=None):
         """L-BFGS on a prepared design; ``init`` = (coef_, intercept_) in the
         caller's units to start from (warm start)."""
-        tol = _DEFAULT_TOL[self.objective] if self.tol is None else self.tol
+        approximation = settings["approximation"]
+        rate = settings["input_dropout"]
+        tol = _DEFAULT_TOL["lbfgs"] if self.tol is None else self.tol
         coef0 = b0 = None
         if init is not None:
             coef0 = init[0].T
@@ -370,7 +415,7 @@ class DropoutLogisticRegression(
         with loss_progress(
             self.max_iter,
             verbose=self.verbose,
-            desc=f"dropout logistic ({self.objective})",
+            desc=f"dropout logistic ({approximation})",
             unit="iter",
         ) as progress:
             # As many threads as BLAS would use, each on its own blocks of
@@ -385,8 +430,8 @@ class DropoutLogisticRegression(
                 solution = fit_dropout_logistic(
                     problem.design,
                     Y,
-                    self.dropout / (1.0 - self.dropout),
-                    self.objective,
+                    rate / (1.0 - rate),
+                    approximation,
                     fit_intercept=self.fit_intercept,
                     coef_init=coef0,
                     intercept_init=b0,
@@ -404,37 +449,43 @@ class DropoutLogisticRegression(
             )
         if not solution.converged:
             warnings.warn(
-                f"{type(self).__name__}(objective={self.objective!r}) did not "
+                f"{type(self).__name__}(approximation={approximation!r}) did not "
                 f"converge in {solution.n_iter} L-BFGS iterations "
                 f"({solution.message}); increase max_iter, or tol if the line "
                 "search failed.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if self.objective == "quadratic" and self.dropout > 0:
-            _check_second_order(problem.design, Y, self.dropout, solution)
+        if approximation == "quadratic" and rate > 0:
+            _check_second_order(problem.design, Y, rate, solution)
         self.coef_ = solution.coef.T
         self.intercept_ = solution.intercept
         self.n_iter_ = np.array([solution.n_iter])
         self.loss_curve_ = solution.loss_curve
         return self
 
-    def _fit_sgd_solution(self, X, Y, sample_weight, groups):
+    def _fit_sgd_solution(self, X, Y, sample_weight, groups, settings):
         """Averaged SGD on the rows; the solution stored as fit leaves it."""
         result = self._fit_sgd(
             X,
             Y.reshape(X.shape[0], -1),
             sample_weight,
             groups,
+            settings,
             tol=_DEFAULT_TOL["sgd"] if self.tol is None else self.tol,
             loss="binary" if Y.ndim == 1 else "multinomial",
-            option="objective",
             stacklevel=4,  # one call deeper than the linear model's
         )
+        return self._store_sgd(result, previous=None)
+
+    def _store_sgd(self, result, previous):
+        """The solution, ``n_iter_`` and ``loss_curve_`` after SGD;
+        ``previous`` = (epochs, loss curve) before a ``partial_fit`` call."""
+        epochs, curve = (0, []) if previous is None else previous
         self.coef_ = result.coef.T
         self.intercept_ = result.intercept
-        self.n_iter_ = np.array([result.n_iter])
-        self.loss_curve_ = result.loss_curve
+        self.n_iter_ = np.array([epochs + result.n_iter])
+        self.loss_curve_ = [*curve, *result.loss_curve]
         self._raise_if_interrupted(result)
         return self
 
@@ -497,28 +548,12 @@ def _check_second_order(design, Y, dropout, solution):
     gap = abs(quadratic - gaussian) / max(abs(gaussian), 1e-300)
     if gap > 0.1:
         warnings.warn(
-            f"objective='quadratic': at the solution the second-order "
+            f"approximation='quadratic': at the solution the second-order "
             f"objective ({quadratic:.4g}) is {gap:.0%} from the Gaussian one "
             f"({gaussian:.4g}); the expansion fails where the rows are predicted "
             "with confidence (nearly separable data) and the penalty stops "
-            "regularizing. objective='gaussian' follows the dropout loss "
+            "regularizing. approximation='gaussian' follows the dropout loss "
             "further.",
             UserWarning,
             stacklevel=4,
         )
-
-
-def _check_sparse_for_sgd(objective, X):
-    if objective == "sgd" and sp.issparse(X):
-        raise TypeError(
-            "objective='sgd' needs dense X, got a sparse matrix; use "
-            "objective='quadratic' or 'gaussian', which take sparse X"
-        )
-
-
-def _targets(y, classes):
-    """``y`` in {0, 1} for two classes, else the one-hot matrix."""
-    index = np.searchsorted(classes, y)
-    if classes.size == 2:
-        return index.astype(np.float64)
-    return np.eye(classes.size)[index]

@@ -9,26 +9,33 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import FitInterrupted
 from ..utils import (
+    DEPRECATED,
+    ERROR_SCORE_CONSTRAINT,
     atomic_fit,
+    best_candidate,
     check_device_name,
     check_dropout_grid,
     cv_results,
     progress_bar,
+    warn_or_raise_fit_failures,
 )
-from ._base import LinearDropoutBase, check_split_weights
-from ._logistic import (
-    DropoutLogisticRegression,
-    _check_sparse_for_sgd,
-    _LogisticClassification,
-    _ScaledDesign,
-    _targets,
+from ._base import (
+    GRID_CONSTRAINTS,
+    RENAMED,
+    LinearDropoutBase,
+    check_split_weights,
+    renamed_entry,
 )
+from ._logistic import DropoutLogisticRegression, _ScaledDesign
+from ._logistic_base import _check_sparse_for_sgd, _LogisticClassification, _targets
 
 # Evenly spaced in log lam, lam = p / (1 - p) from 1e-3 to 30 (the penalty
 # strength), like LogisticRegressionCV's grid of C.
@@ -46,6 +53,12 @@ _DEFAULT_DROPOUTS = (
     0.92,
     0.97,
 )
+# The plain estimator's parameters that the search passes on to each fit.
+_SHARED = [
+    name
+    for name in inspect.signature(DropoutLogisticRegression).parameters
+    if name not in RENAMED and name not in ("input_dropout", "objective")
+]
 
 
 class DropoutLogisticRegressionCV(
@@ -56,22 +69,23 @@ class DropoutLogisticRegressionCV(
     Every fold fits the whole grid of rates on one prepared design, each fit
     starting from the previous rate's solution (largest rate first), then
     the chosen rate is refitted on all rows.  The scores equal those of
-    ``GridSearchCV(DropoutLogisticRegression(), {"dropout": dropouts})``
-    with the same folds, up to the solver tolerance, with two exceptions:
-    categorical columns are encoded once on all rows (with
+    ``GridSearchCV(DropoutLogisticRegression(), {"input_dropout":
+    input_dropouts})`` with the same folds, up to the solver tolerance,
+    except that categorical columns are encoded once on all rows (with
     ``max_categories``, which levels are pooled can then differ from a
-    search that encodes each training fold), and a fit that fails stops the
-    search (GridSearchCV records NaN).  Read more in the
+    search that encodes each training fold).  Read more in the
     :ref:`user guide <logistic_dropout_cv>`.
 
     Parameters
     ----------
-    dropouts : array-like of float, default=(0.001, 0.0026, ..., 0.92, 0.97)
+    input_dropouts : array-like of float, default=(0.001, 0.0026, ..., 0.92, 0.97)
         Dropout rates to try, each in [0, 1).  The default has 12 rates
         evenly spaced in ``log(p / (1 - p))`` (the penalty strength) from
         1e-3 to 30.  Rate 0 is left out: without a penalty, separable folds
         have no finite solution.
-    objective : {"gaussian", "quadratic", "sgd"}, default="gaussian"
+    solver : {"lbfgs", "sgd"}, default="lbfgs"
+        As in :class:`DropoutLogisticRegression`.
+    approximation : {"gaussian", "quadratic"}, default="gaussian"
         As in :class:`DropoutLogisticRegression`.
     cv : int, cross-validation generator or iterable, default=None
         As in :class:`~sklearn.model_selection.GridSearchCV`: ``None`` is
@@ -81,26 +95,52 @@ class DropoutLogisticRegressionCV(
         than accuracy: the rate sets how confident the probabilities are,
         which accuracy barely sees, and accuracy's steps make ties across
         neighbouring rates common on small tables.
+    error_score : "raise" or float, default=np.nan
+        As in :class:`~sklearn.model_selection.GridSearchCV`: the score of a
+        fit that fails, with a :class:`~sklearn.exceptions.FitFailedWarning`
+        (a ``ValueError`` when all fail), or ``"raise"`` to raise at once.
+    n_jobs : int, default=None
+        Folds fitted in parallel by joblib, as GridSearchCV's ``n_jobs``
+        (``solver="sgd"``: each fold and rate).  With ``solver="lbfgs"`` a
+        fold's rates stay one sequential path, each fit starting from the
+        previous solution.  The results equal those of ``n_jobs=None``.
     feature_groups, categorical_features, max_categories, fit_intercept, \
-class_weight, max_iter, tol, batch_size, learning_rate_init, random_state, \
+class_weight, max_iter, tol, batch_size, step_fraction, random_state, \
 device, verbose
         As in :class:`DropoutLogisticRegression`.
+    dropouts, objective, learning_rate_init
+        Deprecated since 0.3, removed in 0.4: the old names of
+        ``input_dropouts``, of ``solver`` and ``approximation``, and of
+        ``step_fraction``.
 
     Attributes
     ----------
-    dropout_ : float
-        The chosen rate.
-    best_score_ : float
-        Its mean cross-validated score.
     cv_results_ : dict of ndarray
         As :class:`~sklearn.model_selection.GridSearchCV` stores it: keys
-        ``params``, ``param_dropout``, ``split{k}_test_score``,
+        ``params``, ``param_input_dropout``, ``split{k}_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score`` and the
         fit and score times.
+    best_params_ : dict
+        ``{"input_dropout": rate}``, the chosen rate.
+    best_index_ : int
+        Its row in ``cv_results_``.
+    best_score_ : float
+        Its mean cross-validated score.
+    scorer_ : callable
+        The scorer used (built from ``scoring`` when read, so that a saved
+        model holds no scorer).
+    n_splits_ : int
+        Number of splits.
+    refit_time_ : float
+        Seconds spent refitting on all rows at the chosen rate.
+    input_dropout_ : ndarray of shape (n_features_in_,)
+        The rate of each original column in the refitted model.
     classes_, coef_, intercept_, n_iter_, loss_curve_, n_features_in_, \
 feature_names_in_, categories_, feature_groups_
-        Of the model refitted on all rows at ``dropout_``, as in
+        Of the model refitted on all rows at the chosen rate, as in
         :class:`DropoutLogisticRegression`.
+    dropout_ : float
+        Deprecated since 0.3, removed in 0.4: ``best_params_["input_dropout"]``.
 
     Examples
     --------
@@ -109,28 +149,33 @@ feature_names_in_, categories_, feature_groups_
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skdrop import DropoutLogisticRegressionCV
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> search = DropoutLogisticRegressionCV(dropouts=[0.05, 0.2, 0.5, 0.8])
+    >>> search = DropoutLogisticRegressionCV(input_dropouts=[0.05, 0.2, 0.5, 0.8])
     >>> model = make_pipeline(StandardScaler(), search).fit(X, y)
-    >>> float(model[-1].dropout_)
-    0.2
+    >>> model[-1].best_params_
+    {'input_dropout': 0.2}
     """
 
     _parameter_constraints: ClassVar[dict] = {
         **{
             k: v
             for k, v in DropoutLogisticRegression._parameter_constraints.items()
-            if k != "dropout"
+            if k not in ("input_dropout", "dropout")
         },
-        "dropouts": ["array-like"],
+        **GRID_CONSTRAINTS,
         "cv": ["cv_object"],
         "scoring": [str, callable, None],
+        "error_score": ERROR_SCORE_CONSTRAINT,
+        "n_jobs": [int, None],
     }
+
+    dropout_ = renamed_entry("best_params_", "input_dropout")
 
     def __init__(
         self,
-        dropouts=_DEFAULT_DROPOUTS,
+        input_dropouts=_DEFAULT_DROPOUTS,
         *,
-        objective="gaussian",
+        solver="lbfgs",
+        approximation="gaussian",
         cv=None,
         scoring=None,
         feature_groups=None,
@@ -141,13 +186,19 @@ feature_names_in_, categories_, feature_groups_
         max_iter=1000,
         tol=None,
         batch_size="auto",
-        learning_rate_init=0.5,
+        step_fraction=0.5,
         random_state=None,
         device="cpu",
         verbose=False,
+        error_score=np.nan,
+        n_jobs=None,
+        dropouts=DEPRECATED,
+        objective=DEPRECATED,
+        learning_rate_init=DEPRECATED,
     ):
-        self.dropouts = dropouts
-        self.objective = objective
+        self.input_dropouts = input_dropouts
+        self.solver = solver
+        self.approximation = approximation
         self.cv = cv
         self.scoring = scoring
         self.feature_groups = feature_groups
@@ -158,20 +209,30 @@ feature_names_in_, categories_, feature_groups_
         self.max_iter = max_iter
         self.tol = tol
         self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
+        self.step_fraction = step_fraction
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.error_score = error_score
+        self.n_jobs = n_jobs
+        self.dropouts = dropouts
+        self.objective = objective
+        self.learning_rate_init = learning_rate_init
 
-    def _single(self, dropout, groups):
+    @property
+    def scorer_(self):
+        check_is_fitted(self, "cv_results_")
+        scoring = "neg_log_loss" if self.scoring is None else self.scoring
+        return check_scoring(self, scoring=scoring)
+
+    def _single(self, rate, groups, settings):
         """The plain estimator on the encoded input, at one rate."""
-        params = {
-            k: getattr(self, k)
-            for k in DropoutLogisticRegression._parameter_constraints
-            if k != "dropout"
-        }
+        params = {k: getattr(self, k) for k in _SHARED}
         params.update(
-            dropout=float(dropout),
+            input_dropout=float(rate),
+            solver=settings["solver"],
+            approximation=settings["approximation"],
+            step_fraction=settings["step_fraction"],
             feature_groups=[g.tolist() for g in groups if len(g) > 1] or None,
             categorical_features=None,
             max_categories=None,
@@ -182,7 +243,7 @@ feature_names_in_, categories_, feature_groups_
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Score every rate by cross-validation and refit the best on all rows.
 
         Parameters
@@ -196,109 +257,180 @@ feature_names_in_, categories_, feature_groups_
             the scorer takes ``sample_weight`` (as
             :class:`~sklearn.model_selection.GridSearchCV` does in
             scikit-learn >= 1.7; a ``UserWarning`` otherwise).
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv`` (such as
+            :class:`~sklearn.model_selection.GroupKFold`); ignored by
+            splitters that take no groups, as in GridSearchCV.
 
         Returns
         -------
         self : DropoutLogisticRegressionCV
             The fitted estimator.
         """
-        rates = check_dropout_grid(self.dropouts)
-        _check_sparse_for_sgd(self.objective, X)
+        settings = self._settings()
+        rates = check_dropout_grid(settings["input_dropouts"], "input_dropouts")
+        _check_sparse_for_sgd(settings["solver"], X)
         check_device_name(self.device)
         given_weight = sample_weight is not None
-        X, y, sample_weight, groups = self._validate_fit_data(X, y, sample_weight)
-        cv = check_cv(self.cv, y, classifier=True)
-        splits = list(cv.split(X, y))
+        X, y, sample_weight, feature_groups = self._validate_fit_data(
+            X, y, sample_weight
+        )
+        splits = list(check_cv(self.cv, y, classifier=True).split(X, y, groups))
+        _check_fold_classes(y, splits, self.classes_, self.cv)
         if given_weight:
             check_split_weights(sample_weight, splits, self.cv)
         scorer = check_scoring(
-            self._single(rates[0], groups),
+            self._single(rates[0], feature_groups, settings),
             scoring="neg_log_loss" if self.scoring is None else self.scoring,
         )
         weigh_scores = given_weight and _scorer_takes_weights(scorer, self)
+        data = (X, y, sample_weight, feature_groups, scorer, weigh_scores)
         # Largest rate first: the most regularized solution is the easiest
         # start, and each next one is a small step from it.
-        order = np.argsort(-rates, kind="stable")
-        n_splits = len(splits)
-        scores = np.empty((len(rates), n_splits))
-        fit_times = np.empty_like(scores)
-        score_times = np.empty_like(scores)
+        order = [int(r) for r in np.argsort(-rates, kind="stable")]
+        paths = [order] if settings["solver"] == "lbfgs" else [[r] for r in order]
+        tasks = [(k, path) for k in range(len(splits)) for path in paths]
         bar = progress_bar(
-            total=n_splits * len(rates),
+            total=len(splits) * len(rates),
             verbose=self.verbose,
             desc="dropout CV",
             unit="fit",
         )
+        shape = (len(rates), len(splits))
+        scores, fit_times, score_times = (np.empty(shape) for _ in range(3))
+        errors: list[str | None] = [None] * scores.size
         with bar, _interruption_of(self):
-            for k, (train, test) in enumerate(splits):
-                weights = self._row_weights(sample_weight[train], y[train])
-                test_weight = (
-                    {"sample_weight": sample_weight[test]} if weigh_scores else {}
-                )
-                fits = self._fit_path(X[train], y[train], weights, groups, rates, order)
-                for r, (model, seconds) in fits.items():
-                    fit_times[r, k] = seconds
-                    start = time.perf_counter()
-                    scores[r, k] = scorer(model, X[test], y[test], **test_weight)
-                    score_times[r, k] = time.perf_counter() - start
+            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                delayed(_fold_path)(self, data, splits[k], rates, path, settings)
+                for k, path in tasks
+            )
+            for (k, _), results in zip(tasks, jobs, strict=True):
+                for r, (score, fit_time, score_time, error) in results.items():
+                    scores[r, k], fit_times[r, k] = score, fit_time
+                    score_times[r, k] = score_time
+                    errors[r * len(splits) + k] = error
                     bar.update(1)
-        mean = scores.mean(axis=1)
-        if not np.isfinite(mean).any():
-            raise ValueError(f"every rate scored {mean[0]} in cross-validation")
-        best = int(np.nanargmax(mean))
-        params = [{"dropout": float(p)} for p in rates]
+        warn_or_raise_fit_failures(errors, self.error_score)
+        self._set_results(rates, scores, fit_times, score_times)
+        self._refit(X, y, sample_weight, feature_groups, settings)
+        return self
+
+    def _set_results(self, rates, scores, fit_times, score_times):
+        """``cv_results_`` and the choice, or a ``ValueError`` when no rate
+        has a finite mean score."""
+        params = [{"input_dropout": float(p)} for p in rates]
         self.cv_results_ = cv_results(params, scores, fit_times, score_times)
-        self.dropout_ = float(rates[best])
-        self.best_score_ = float(mean[best])
-        final = self._single(rates[best], groups)
+        mean = self.cv_results_["mean_test_score"]
+        if not np.isfinite(mean).any():
+            raise ValueError(
+                f"every rate scored {mean[0]} in cross-validation with "
+                f"cv={self.cv!r} and scoring={self.scoring!r}; no rate can be "
+                "chosen"
+            )
+        self.best_index_, self.best_score_, self.best_params_ = best_candidate(
+            self.cv_results_
+        )
+        self.n_splits_ = scores.shape[1]
+
+    def _refit(self, X, y, sample_weight, groups, settings):
+        """The chosen rate refitted on all rows; its solution copied here."""
+        start = time.perf_counter()
+        rate = self.best_params_["input_dropout"]
+        final = self._single(rate, groups, settings)
         final.classes_ = self.classes_
         sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
         with _interruption_of(self):
-            if self.objective == "sgd":
-                final._fit_sgd_solution(X, Y, sample_weight, groups)
+            own = final._settings()
+            if settings["solver"] == "sgd":
+                final._fit_sgd_solution(X, Y, sample_weight, groups, own)
             else:
-                final._fit_design(_ScaledDesign.build(X, sample_weight, groups), Y)
+                problem = _ScaledDesign.build(X, sample_weight, groups)
+                final._fit_design(problem, Y, own)
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
             setattr(self, name, getattr(final, name))
-        return self
+        self._set_input_dropout(rate)
+        self.refit_time_ = time.perf_counter() - start
 
-    def _fit_path(self, X, y, sample_weight, groups, rates, order):
-        """Fitted copies of the plain estimator at every rate on one fold,
-        each started from the previous one in ``order``, with their fit
-        times."""
-        classes = np.unique(y)
-        if classes.size != self.classes_.size:
-            raise ValueError(
-                f"a training fold holds {classes.size} of the "
-                f"{self.classes_.size} classes; use fewer folds or a "
-                "stratified cv"
-            )
-        Y = _targets(y, classes)
+
+def _fold_path(search, data, split, rates, path, settings):
+    """Fit the rates ``path`` (indices into ``rates``) on one split, each
+    started from the previous solution, and score them: ``{r: (score,
+    fit_time, score_time, error)}``: a failed fit scores ``error_score``
+    and gives its error's text (None for a fit that succeeded), or raises
+    with ``error_score="raise"``."""
+    X, y, sample_weight, groups, scorer, weigh_scores = data
+    train, test = split
+    weights = search._row_weights(sample_weight[train], y[train])
+    test_weight = {"sample_weight": sample_weight[test]} if weigh_scores else {}
+    Y = _targets(y[train], search.classes_)
+    start = time.perf_counter()
+    problem = (
+        None
+        if settings["solver"] == "sgd"
+        else _ScaledDesign.build(X[train], weights, groups)
+    )
+    setup = (time.perf_counter() - start) / len(path)
+    out = {}
+    previous = None
+    for r in path:
         start = time.perf_counter()
-        problem = (
-            None
-            if self.objective == "sgd"
-            else _ScaledDesign.build(X, sample_weight, groups)
-        )
-        setup = time.perf_counter() - start
-        out = {}
-        previous = None
-        for r in order:
-            start = time.perf_counter()
-            model = self._single(rates[r], groups)
-            # What fit's validation would record, from the fold's own rows.
-            model.n_features_in_ = X.shape[1]
-            model.classes_ = classes
-            model.categories_ = {}
-            model.feature_groups_ = groups
+        model = search._single(rates[r], groups, settings)
+        # What fit's validation would record, from the fold's own rows.
+        model.n_features_in_ = X.shape[1]
+        model.classes_ = search.classes_
+        model.categories_ = {}
+        model.feature_groups_ = groups
+        own = model._settings()
+        try:
             if problem is None:
-                model._fit_sgd_solution(X, Y, sample_weight, groups)
+                model._fit_sgd_solution(X[train], Y, weights, groups, own)
             else:
-                model._fit_design(problem, Y, init=previous)
+                model._fit_design(problem, Y, own, init=previous)
                 previous = (model.coef_, model.intercept_)
-            out[int(r)] = (model, time.perf_counter() - start + setup / len(rates))
-        return out
+        except (FitInterrupted, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if search.error_score == "raise":
+                raise
+            error = f"{type(exc).__name__}: {exc}"
+            out[r] = (search.error_score, time.perf_counter() - start, 0.0, error)
+            previous = None
+            continue
+        fit_time = time.perf_counter() - start + setup
+        start = time.perf_counter()
+        score = scorer(model, X[test], y[test], **test_weight)
+        out[r] = (score, fit_time, time.perf_counter() - start, None)
+    return out
+
+
+def _check_fold_classes(y, splits, classes, cv):
+    """A ``ValueError`` naming a class that a training part lacks, with
+    advice that fits: a class of one row cannot be split at all; a larger
+    one needs a stratified cv."""
+    for k, (train, _) in enumerate(splits):
+        missing = np.setdiff1d(classes, y[train])
+        if not missing.size:
+            continue
+        label = missing.tolist()[0]
+        n_rows = int(np.sum(y == label))
+        why = (
+            f"class {label!r} has {n_rows} row{'' if n_rows == 1 else 's'} in y, "
+            f"too few for the {len(splits)} splits of cv={cv!r}: the training "
+            f"part of split {k} holds none of it, and each training part needs "
+            "every class."
+        )
+        if n_rows == 1:
+            raise ValueError(
+                f"{why} One row cannot be in both a training and a test "
+                "part, with any number of folds: remove that class's row or "
+                "merge it into another class."
+            )
+        raise ValueError(
+            f"{why} Use a stratified cv (such as StratifiedKFold), which "
+            "keeps rows of every class of at least 2 rows in each training "
+            "part."
+        )
 
 
 @contextmanager

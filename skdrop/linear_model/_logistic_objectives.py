@@ -411,7 +411,9 @@ def _by_blocks(block_objective: Objective) -> Objective:
     over its blocks of rows (the row weights are already normalized).
 
     With ``n_threads > 1`` the blocks are dealt to that many threads (numpy
-    releases the GIL in its products and ufuncs).
+    releases the GIL in its products and ufuncs).  The blocks' terms are
+    summed in block order whatever the number of threads, so that a fit
+    gives the same bits on any machine and in any joblib worker.
     """
 
     def objective(
@@ -422,26 +424,25 @@ def _by_blocks(block_objective: Objective) -> Objective:
         lam: float,
         n_threads: int = 1,
     ) -> tuple[float, Array, Any]:
-        def run(rows_list: list[slice]) -> tuple[float, Array, Any]:
-            value = 0.0
-            grad = np.zeros_like(coef)
-            grad_b: Any = 0.0
-            for rows, block in design.blocks_of_rows(rows_list):
-                v, g, gb = block_objective(coef, intercept, block, Y[rows], lam)
-                value += v
-                grad += g
-                grad_b = grad_b + gb
-            return value, grad, grad_b
+        def run(rows_list: list[slice]) -> list[tuple[float, Array, Any]]:
+            return [
+                block_objective(coef, intercept, block, Y[rows], lam)
+                for rows, block in design.blocks_of_rows(rows_list)
+            ]
 
         parts = design.row_blocks(n_threads)
         if len(parts) == 1:
-            return run(parts[0])
-        with ThreadPoolExecutor(len(parts)) as pool:
-            results = list(pool.map(run, parts))
-        # Summed in a fixed order: the same result for any thread timing.
-        value = sum(r[0] for r in results)
-        grad = sum((r[1] for r in results[1:]), results[0][1])
-        grad_b = sum((r[2] for r in results[1:]), results[0][2])
+            terms = run(parts[0])
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                terms = [term for part in pool.map(run, parts) for term in part]
+        value = 0.0
+        grad = np.zeros_like(coef)
+        grad_b: Any = 0.0
+        for v, g, gb in terms:
+            value += v
+            grad += g
+            grad_b = grad_b + gb
         return float(value), grad, grad_b
 
     objective.__doc__ = block_objective.__doc__

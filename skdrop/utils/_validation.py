@@ -169,21 +169,22 @@ def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
     return min(200, n_samples) if batch_size == "auto" else int(batch_size)
 
 
-def check_dropout_grid(dropouts: Any) -> np.ndarray:
-    """A 1-d float array of rates in [0, 1), or a ``ValueError``."""
+def check_dropout_grid(dropouts: Any, name: str = "dropouts") -> np.ndarray:
+    """A 1-d float array of rates in [0, 1), or a ``ValueError`` naming the
+    parameter ``name``."""
     try:
         rates = np.asarray(dropouts, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"dropouts must be a non-empty 1-d list of rates, got {dropouts!r}"
+            f"{name} must be a non-empty 1-d list of rates, got {dropouts!r}"
         ) from exc
     if rates.ndim != 1 or rates.size == 0:
         raise ValueError(
-            f"dropouts must be a non-empty 1-d list of rates, got {dropouts!r}"
+            f"{name} must be a non-empty 1-d list of rates, got {dropouts!r}"
         )
     bad = rates[~((rates >= 0) & (rates < 1))]
     if bad.size:
-        raise ValueError(f"dropouts must be in [0, 1), got {float(bad[0])!r}")
+        raise ValueError(f"{name} must be in [0, 1), got {float(bad[0])!r}")
     return rates
 
 
