@@ -131,6 +131,21 @@ def test_one_row_class_advice_names_the_class(cancer):
     assert "stratified" not in str(error.value)
 
 
+def test_class_missing_from_a_test_fold_scores_neg_log_loss(cancer):
+    """Bad input 2: a class of 2 rows with cv=3 leaves one test fold without
+    it; neg_log_loss is told the classes rather than failing in
+    scikit-learn with advice about a labels argument the user cannot reach."""
+    X, y = cancer
+    y = y.copy()
+    y[[3, 7]] = 2
+    search = DropoutLogisticRegressionCV(input_dropouts=RATES, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # StratifiedKFold's
+        search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert np.isfinite(search.score(X, y))
+
+
 def test_unstratified_cv_missing_a_class_advises_stratification(cancer):
     X, y = cancer
     order = np.argsort(y, kind="stable")  # the classes in two runs

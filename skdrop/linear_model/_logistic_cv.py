@@ -25,6 +25,7 @@ from ..utils import (
     check_dropout_grid,
     cv_results,
     progress_bar,
+    scorer_knowing_classes,
     warn_or_raise_fit_failures,
 )
 from ._base import (
@@ -223,7 +224,9 @@ feature_names_in_, categories_, feature_groups_
     def scorer_(self):
         check_is_fitted(self, "cv_results_")
         scoring = "neg_log_loss" if self.scoring is None else self.scoring
-        return check_scoring(self, scoring=scoring)
+        return scorer_knowing_classes(
+            check_scoring(self, scoring=scoring), self.classes_
+        )
 
     def _single(self, rate, groups, settings):
         """The plain estimator on the encoded input, at one rate."""
@@ -279,9 +282,13 @@ feature_names_in_, categories_, feature_groups_
         _check_fold_classes(y, splits, self.classes_, self.cv)
         if given_weight:
             check_split_weights(sample_weight, splits, self.cv)
-        scorer = check_scoring(
-            self._single(rates[0], feature_groups, settings),
-            scoring="neg_log_loss" if self.scoring is None else self.scoring,
+        # Told the classes: a test fold may miss one (neg_log_loss's labels).
+        scorer = scorer_knowing_classes(
+            check_scoring(
+                self._single(rates[0], feature_groups, settings),
+                scoring="neg_log_loss" if self.scoring is None else self.scoring,
+            ),
+            self.classes_,
         )
         weigh_scores = given_weight and _scorer_takes_weights(scorer, self)
         data = (X, y, sample_weight, feature_groups, scorer, weigh_scores)
