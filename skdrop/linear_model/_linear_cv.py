@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import (
     DEPRECATED,
     ERROR_SCORE_CONSTRAINT,
+    SearchScoreMixin,
     atomic_fit,
     best_candidate,
     check_dropout_grid,
@@ -34,7 +35,9 @@ from ._linear import DropoutLinearRegression, _LinearRegression
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-class DropoutLinearRegressionCV(RegressorMixin, _LinearRegression, LinearDropoutBase):
+class DropoutLinearRegressionCV(
+    SearchScoreMixin, RegressorMixin, _LinearRegression, LinearDropoutBase
+):
     """Dropout linear regression with the dropout rate chosen by cross-validation.
 
     With ``cv=None`` (the default) every rate is scored by exact, efficient

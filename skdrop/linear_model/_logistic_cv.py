@@ -19,12 +19,14 @@ from ..exceptions import FitInterrupted
 from ..utils import (
     DEPRECATED,
     ERROR_SCORE_CONSTRAINT,
+    SearchScoreMixin,
     atomic_fit,
     best_candidate,
     check_device_name,
     check_dropout_grid,
     cv_results,
     progress_bar,
+    score_or_error_score,
     scorer_knowing_classes,
     warn_or_raise_fit_failures,
 )
@@ -63,7 +65,7 @@ _SHARED = [
 
 
 class DropoutLogisticRegressionCV(
-    ClassifierMixin, _LogisticClassification, LinearDropoutBase
+    SearchScoreMixin, ClassifierMixin, _LogisticClassification, LinearDropoutBase
 ):
     """Dropout logistic regression with the rate chosen by cross-validation.
 
@@ -406,7 +408,9 @@ def _fold_path(search, data, split, rates, path, settings):
             continue
         fit_time = time.perf_counter() - start + setup
         start = time.perf_counter()
-        score = scorer(model, X[test], y[test], **test_weight)
+        score = score_or_error_score(
+            scorer, model, X[test], y[test], search.error_score, **test_weight
+        )
         out[r] = (score, fit_time, time.perf_counter() - start, None)
     return out
 

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
+from ..utils import SearchScoreMixin
 from ._classifier import DropoutMLPClassifier
 from ._grid import (
     DEFAULT_HIDDEN_DROPOUTS,
@@ -24,7 +25,7 @@ from ._params import PRIOR_LENGTH_SCALE, check_n_samples, set_params_of_init
 from ._regressor import DropoutMLPRegressor
 
 
-class DropoutMLPClassifierCV(ClassifierMixin, _BaseDropoutMLPCV):
+class DropoutMLPClassifierCV(SearchScoreMixin, ClassifierMixin, _BaseDropoutMLPCV):
     """Dropout network classifier with its dropout rates chosen by
     cross-validation, every network of the grid trained side by side.
 
@@ -247,7 +248,7 @@ prior_length_scale, device
 
 
 class DropoutMLPRegressorCV(
-    PredictiveDistributionMixin, RegressorMixin, _BaseDropoutMLPCV
+    SearchScoreMixin, PredictiveDistributionMixin, RegressorMixin, _BaseDropoutMLPCV
 ):
     """Dropout network regressor with its dropout rates chosen by
     cross-validation, every network of the grid trained side by side.

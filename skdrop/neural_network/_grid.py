@@ -13,7 +13,6 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import replace
 from numbers import Integral
-from traceback import format_exc
 from typing import ClassVar
 
 import numpy as np
@@ -36,6 +35,7 @@ from ..utils import (
     cv_results,
     parse_memory_size,
     progress_bar,
+    score_or_error_score,
     scorer_knowing_classes,
     seed_from_random_state,
     warn_or_raise_fit_failures,
@@ -423,23 +423,19 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
 
     def _score_member(self, scorer, est, fit, X_test, y_test):
         """A member's test score: a network whose outputs are not finite
-        failed its fit; a scorer that raises gives ``error_score`` and
-        GridSearchCV's warning."""
+        failed its fit (NaN here, ``error_score`` once counted); a scorer
+        that raises gives ``error_score`` and GridSearchCV's warning."""
         try:
-            return scorer(est, X_test, y_test)
+            return score_or_error_score(
+                scorer,
+                est,
+                X_test,
+                y_test,
+                self.error_score,
+                passes=(FloatingPointError,),
+            )
         except FloatingPointError as exc:
             fit.error = str(exc)
-        except Exception:
-            if self.error_score == "raise":
-                raise
-            warnings.warn(
-                "Scoring failed. The score on this train-test partition for "
-                f"these parameters will be set to {self.error_score}. Details: "
-                f"\n{format_exc()}",
-                UserWarning,
-                stacklevel=7,
-            )
-            return self.error_score
         return np.nan
 
     def _refit(self, X, y, sample_weight, setting, chosen, fits):

@@ -46,8 +46,10 @@ from ._progress import (
 )
 from ._search import (
     ERROR_SCORE_CONSTRAINT,
+    SearchScoreMixin,
     best_candidate,
     cv_results,
+    score_or_error_score,
     scorer_knowing_classes,
     warn_or_raise_fit_failures,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "ERROR_SCORE_CONSTRAINT",
     "CategoricalEncoder",
     "Progress",
+    "SearchScoreMixin",
     "VersionedStateMixin",
     "atomic_fit",
     "axes_array",
@@ -103,6 +106,7 @@ __all__ = [
     "resolve_batch_size",
     "resolve_device",
     "resolve_feature_groups",
+    "score_or_error_score",
     "scorer_knowing_classes",
     "scoring_name",
     "seed_from_random_state",

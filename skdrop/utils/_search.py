@@ -10,12 +10,13 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from numbers import Real
+from traceback import format_exc
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
-from sklearn.metrics._scorer import _Scorer
+from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
 from sklearn.utils._param_validation import StrOptions
 
 #: ``error_score`` as :class:`~sklearn.model_selection.GridSearchCV` takes it.
@@ -102,6 +103,84 @@ def best_candidate(results: Mapping[str, Any]) -> tuple[int, float, dict[str, An
     index = int(np.argmin(results["rank_test_score"]))
     score = float(results["mean_test_score"][index])
     return index, score, dict(results["params"][index])
+
+
+def score_or_error_score(
+    scorer: Any,
+    estimator: Any,
+    X: Any,
+    y: Any,
+    error_score: float | str,
+    *,
+    passes: tuple[type[BaseException], ...] = (),
+    **kwargs: Any,
+) -> float:
+    """``scorer(estimator, X, y, **kwargs)``, with GridSearchCV's rule for a
+    scorer that raises: ``error_score`` and a ``UserWarning`` with the
+    traceback, or the error itself with ``error_score="raise"``.
+
+    ``passes`` are errors the caller handles itself (re-raised as they are),
+    such as a network's non-finite outputs, which count as a failed fit.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdrop.utils._search import score_or_error_score
+    >>> def refuse(estimator, X, y):
+    ...     raise ValueError("no")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", UserWarning)
+    ...     score_or_error_score(refuse, None, [[0]], [0], -1.0)
+    -1.0
+    """
+    try:
+        return float(scorer(estimator, X, y, **kwargs))
+    except passes:
+        raise
+    except Exception:
+        if error_score == "raise":
+            raise
+        warnings.warn(
+            "Scoring failed. The score on this train-test partition for these "
+            f"parameters will be set to {error_score}. Details: \n{format_exc()}",
+            UserWarning,
+            stacklevel=2,
+        )
+        return float(error_score)
+
+
+class SearchScoreMixin:
+    """``score`` through ``scorer_``, the scorer the search chose by, as in
+    :class:`~sklearn.model_selection.GridSearchCV` (listed before scikit-learn's
+    ``ClassifierMixin`` or ``RegressorMixin``, whose ``score`` it replaces)."""
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The fitted model's score on ``X``, ``y`` by ``scorer_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed to the scorer when given.
+
+        Returns
+        -------
+        score : float
+            ``scorer_(self, X, y)``: the metric of ``scoring`` (greater is
+            better), the one ``best_score_`` is in: the estimator's default
+            score (accuracy, R^2) where that is what the search used.
+        """
+        scorer = self.scorer_  # type: ignore[attr-defined]
+        if isinstance(scorer, _PassthroughScorer):
+            # scoring=None on a search that scores with the estimator's own
+            # score (accuracy, R^2): that score, which the scorer calls back.
+            return float(super().score(X, y, sample_weight))  # type: ignore[misc]
+        if sample_weight is None:
+            return float(scorer(self, X, y))
+        return float(scorer(self, X, y, sample_weight=sample_weight))
 
 
 def warn_or_raise_fit_failures(
