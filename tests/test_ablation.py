@@ -724,7 +724,7 @@ def test_prefit_has_no_interval(diabetes):
     assert np.isnan(result.importances_ci).all()
     assert not result.distinguishable.any()
     assert result.split_seeds is None
-    assert fitted.get_params()["dropout"] == 0.2  # the given model untouched
+    assert fitted.get_params()["input_dropout"] == 0.2  # the given model untouched
     with pytest.raises(ValueError, match="n_repeats=2 has nothing to repeat"):
         ablation_importance(
             fitted, X[300:], y[300:], cv="prefit", method="mask", n_repeats=2

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
@@ -146,7 +147,12 @@ def test_search_interface(search, data):
     assert table["rank_test_score"][best] == 1
     assert callable(search.scorer_)
     assert isinstance(search.refit_time_, float) and search.refit_time_ >= 0
-    assert search.score(X, y) == pytest.approx(search.scorer_(search, X, y))
+    # scoring=None: accuracy or R^2, as LogisticRegressionCV and RidgeCV;
+    # a given scoring: scorer_, as GridSearchCV.
+    default = "accuracy" if is_classifier(search) else "r2"
+    assert search.score(X, y) == pytest.approx(get_scorer(default)(search, X, y))
+    given = clone(search).set_params(scoring="explained_variance").fit(X, y)
+    assert given.score(X, y) == pytest.approx(given.scorer_(given, X, y))
 
 
 def _failing_scorer(rate):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
-from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
+from sklearn.metrics._scorer import _Scorer
 from sklearn.utils._param_validation import StrOptions
 
 #: ``error_score`` as :class:`~sklearn.model_selection.GridSearchCV` takes it.
@@ -150,9 +150,11 @@ def score_or_error_score(
 
 
 class SearchScoreMixin:
-    """``score`` through ``scorer_``, the scorer the search chose by, as in
-    :class:`~sklearn.model_selection.GridSearchCV` (listed before scikit-learn's
-    ``ClassifierMixin`` or ``RegressorMixin``, whose ``score`` it replaces)."""
+    """``score`` through ``scorer_`` when ``scoring`` is given, as in
+    :class:`~sklearn.model_selection.GridSearchCV`; accuracy or R^2 with
+    ``scoring=None``, as ``LogisticRegressionCV`` and ``RidgeCV`` (listed
+    before scikit-learn's ``ClassifierMixin`` or ``RegressorMixin``, whose
+    ``score`` it extends)."""
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The fitted model's score on ``X``, ``y`` by ``scorer_``.
@@ -169,15 +171,15 @@ class SearchScoreMixin:
         Returns
         -------
         score : float
-            ``scorer_(self, X, y)``: the metric of ``scoring`` (greater is
-            better), the one ``best_score_`` is in: the estimator's default
-            score (accuracy, R^2) where that is what the search used.
+            ``scorer_(self, X, y)`` (greater is better) when ``scoring`` is
+            given; with ``scoring=None``, the mean accuracy of a classifier
+            or the R^2 of a regressor, whatever default the search ranked by.
         """
-        scorer = self.scorer_  # type: ignore[attr-defined]
-        if isinstance(scorer, _PassthroughScorer):
-            # scoring=None on a search that scores with the estimator's own
-            # score (accuracy, R^2): that score, which the scorer calls back.
+        if self.scoring is None:  # type: ignore[attr-defined]
+            # Accuracy or R^2, as RidgeCV and LogisticRegressionCV (and a
+            # passthrough scorer_, which would call back here).
             return float(super().score(X, y, sample_weight))  # type: ignore[misc]
+        scorer = self.scorer_  # type: ignore[attr-defined]
         if sample_weight is None:
             return float(scorer(self, X, y))
         return float(scorer(self, X, y, sample_weight=sample_weight))
