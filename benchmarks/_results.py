@@ -77,3 +77,10 @@ def write_figures(name: str, title: str, figures: dict, *, notes: str = "") -> P
 
     flatten("", figures)
     return write_results(name, title, ["figure", "value"], rows, notes=notes)
+
+
+def write_records(name: str, title: str, records: list, *, notes: str = "") -> Path:
+    """Write a list of same-keyed dicts as a table, one row per dict."""
+    header = list(records[0]) if records else ["(no results)"]
+    rows = [[record.get(key, "") for key in header] for record in records]
+    return write_results(name, title, header, rows, notes=notes)
