@@ -23,6 +23,7 @@ import time
 import warnings
 
 import numpy as np
+from _results import write_figures
 from bench_linear import make_data
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
@@ -132,6 +133,13 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(figures, fh, indent=2)
+    if not args.quick:
+        write_figures(
+            "inspection_timing",
+            "ablation_importance: exact linear refits against the refit loop, "
+            "and n_jobs=2 against n_jobs=1",
+            figures,
+        )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from skdrop.inspection._relevance_display import _disagreeing
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_quality as suite
+from _results import write_results
 
 LEARNED = dict(input_dropout="learned", hidden_dropout="learned")
 FIXED = dict(input_dropout=0.1, hidden_dropout=0.5)
@@ -198,12 +199,46 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    auc_figures(range(3), 20 if args.quick else 100)
-    cost_figures(1 if args.quick else args.rounds, args.quick)
+    aucs = auc_figures(range(3), 20 if args.quick else 100)
+    costs = cost_figures(1 if args.quick else args.rounds, args.quick)
+    if not args.quick:
+        rows = [(f"fit time, learned / fixed rates, {k}", v) for k, v in costs.items()]
+        rows += [
+            (
+                f"ROC AUC, informative vs noise features, seed {seed}",
+                f"{a:.3f}, {b:.3f}",
+            )
+            for seed, a, b in aucs
+        ]
+        write_results(
+            "learned_rates",
+            "Learned rates: cost and separation of informative features",
+            ["figure", "value"],
+            rows,
+            notes="AUC: ``make_classification``, then ``make_friedman1`` with 20 "
+            f"noise columns.  Cost: medians of {args.rounds} rounds.",
+        )
     if not args.skip_agreement:
         tables = AGREEMENT_TABLES[:2] if args.quick else AGREEMENT_TABLES
-        agreement_figures(tables, args.quick)
-        input_cost_figures(tables, args.quick)
+        rhos = agreement_figures(tables, args.quick)
+        best = input_cost_figures(tables, args.quick)
+        if not args.quick:
+            write_results(
+                "relevance_agreement",
+                "Learned relevance against drop-column importance (Spearman rho)",
+                ["table", "rho"],
+                list(rhos.items()),
+            )
+            rates = sorted({rate for scores in best.values() for rate in scores})
+            write_results(
+                "input_dropout_cost",
+                "Best 5-fold CV score of the CV networks at each input dropout rate",
+                ["table", *(f"{rate:g}" for rate in rates)],
+                [
+                    [name] + [scores.get(r, "") for r in rates]
+                    for name, scores in best.items()
+                ],
+            )
 
 
 if __name__ == "__main__":

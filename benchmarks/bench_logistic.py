@@ -72,6 +72,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _results import write_figures, write_results
 from sklearn.datasets import make_classification
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -415,6 +416,38 @@ def quality_report(results, names):
     return {"tables": summary, "counts": counts}
 
 
+QUALITY_COLUMNS = {
+    "accuracy_dropout": "accuracy, dropout",
+    "accuracy_lr": "accuracy, L2",
+    "log_loss_dropout": "log loss, dropout",
+    "log_loss_lr": "log loss, L2",
+}
+
+
+def write_logistic_results(figures):
+    """The timing and quality tables, for the docs' Benchmarks page."""
+    speed = {part: figures[part] for part in ("timing", "cv") if part in figures}
+    if speed:
+        write_figures(
+            "logistic_timing",
+            "DropoutLogisticRegression fit time against LogisticRegression",
+            speed,
+            notes=f"{figures['threads']} threads.",
+        )
+    if "quality" in figures:
+        summary = figures["quality"]["summary"]["tables"]
+        write_results(
+            "quality_logistic",
+            "DropoutLogisticRegressionCV against LogisticRegressionCV: "
+            "mean held-out scores",
+            ["table", *QUALITY_COLUMNS.values()],
+            [
+                [name, *(s[key] for key in QUALITY_COLUMNS)]
+                for name, s in summary.items()
+            ],
+        )
+
+
 # ------------------------------------------------------------------ main ----
 
 
@@ -459,6 +492,7 @@ def main(argv=None):
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(figures, fh, indent=2)
+    write_logistic_results(figures)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from _results import write_results
 from scipy.stats import rankdata
 from sklearn.compose import (
     ColumnTransformer,
@@ -459,6 +460,42 @@ def report(results, tables, models):
                 )
 
 
+def write_quality_results(results, tables, models, splits, threads):
+    """The mean score table and the mean ranks, for the docs' Benchmarks page."""
+    short = {"regression": "R²", "classification": "acc."}
+    rows = [
+        [f"{t.name} ({short[t.task]})"]
+        + [cell(collect(results, t.name, m, PRIMARY[t.task])) for m in models]
+        for t in tables
+    ]
+    primary, _ = mean_ranks(
+        tables, models, results, lambda t: PRIMARY[t.task], higher_better=True
+    )
+    by_ll, _ = mean_ranks(
+        tables,
+        models,
+        results,
+        lambda t: "log_loss" if t.task == "classification" else None,
+        higher_better=False,
+    )
+    rows.append(["mean rank, R²/accuracy"] + [fmt(primary[m]).strip() for m in models])
+    rows.append(["mean rank, log loss"] + [fmt(by_ll[m]).strip() for m in models])
+    rows.append(
+        ["fit time per fit, s"]
+        + [
+            cell([r["fit_s"] for r in results if r["model"] == m and "fit_s" in r], 2)
+            for m in models
+        ]
+    )
+    write_results(
+        "quality",
+        f"Mean test score over {splits} random 80/20 splits (± std over splits)",
+        ["table", *models],
+        rows,
+        notes=f"Every model at its defaults, ``--threads {threads}``; 1 = best rank.",
+    )
+
+
 # ------------------------------------------------------------------ main ----
 
 
@@ -547,6 +584,7 @@ def main(argv=None):
         f"(stratified for classifiers), {args.threads} threads"
     )
     report(results, tables, models)
+    write_quality_results(results, tables, models, args.splits, args.threads)
     if args.json:
         meta = {
             "splits": args.splits,

@@ -123,6 +123,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from _results import write_results
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error
@@ -439,6 +440,7 @@ def report(results, key, epochs, seconds):
             ]
         )
     print_rows(table)
+    rows_out = [[f"{DATASETS[key].name}, {epochs} epochs", *row] for row in table[1:]]
     chosen = Counter((r["rate"], r["tau"]) for r in rows)
     shown = ", ".join(f"({p:g}, {t:g}) x{n}" for (p, t), n in chosen.most_common())
     print(f"  (p, tau) chosen: {shown}")
@@ -447,6 +449,7 @@ def report(results, key, epochs, seconds):
     errors = {r["ensemble_error"] for r in rows if "ensemble_error" in r}
     for error in errors:
         print(f"  deep ensemble failed: {error}")
+    return table[0], rows_out
 
 
 def write_out(results, path):
@@ -486,6 +489,7 @@ def cost(threads, rows=10_000, passes=100, rounds=10):
         f"\ncost of the predictive std: {rows:,} rows x 8 features, {passes} "
         f"passes, {threads} thread(s), best of {rounds}"
     )
+    table = []
     for hidden in ((N_HIDDEN,), (100,), (256, 256)):
         model = DropoutMLPRegressor(
             hidden_layer_sizes=hidden, hidden_dropout=0.1, max_iter=2, random_state=0
@@ -506,6 +510,9 @@ def cost(threads, rows=10_000, passes=100, rounds=10):
             f"return_std {1e3 * std:8.1f} ms: {std / plain:6.1f}x "
             f"({std / plain / passes:.2f} plain predicts per pass)"
         )
+        table.append([str(hidden), f"{1e3 * plain:.3g} ms", f"{1e3 * std:.4g} ms"])
+        table[-1].append(f"{std / plain:.0f}x")
+    return table
 
 
 # ----------------------------------------------------------------- main ----
@@ -560,7 +567,15 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     if "cost" in args.parts:
         with threadpool_limits(args.threads):
-            cost(args.threads)
+            cost_rows = cost(args.threads)
+        if not quick:
+            write_results(
+                "uncertainty_cost",
+                "predict(X, return_std=True, n_samples=100) against predict(X)",
+                ["hidden layers", "predict", "return_std", "ratio"],
+                cost_rows,
+                notes=f"10,000 rows, 8 features, {args.threads} thread(s), best of 10.",
+            )
     if "gal" not in args.parts:
         return
     results, seconds = [], {}
@@ -594,9 +609,22 @@ def main(argv=None):
         f"validation MC passes, {args.threads} thread(s), "
         f"ensemble loss {args.ensemble_loss}"
     )
+    header, rows = None, []
     for key in keys:
         for epochs in args.epochs:
-            report(results, key, epochs, seconds.get((key, epochs), 0.0))
+            found = report(results, key, epochs, seconds.get((key, epochs), 0.0))
+            if found:
+                header, table = found
+                rows += table
+    if header and not quick:
+        write_results(
+            "uncertainty",
+            "MC dropout uncertainty on UCI regression (Gal and Ghahramani's protocol)",
+            ["dataset", *header],
+            rows,
+            notes=f"{args.splits} random 90/10 splits, mean ± std over splits "
+            f"(ddof=0); {args.passes} test passes, {args.threads} thread(s).",
+        )
     print(f"\ntotal time {(time.perf_counter() - began_all) / 60:.1f} min")
     if args.out:
         write_out(results, args.out)

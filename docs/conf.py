@@ -39,9 +39,9 @@ intersphinx_mapping = {
 if os.environ.get("SKDROP_DOCS_OFFLINE", "1") == "1":
     intersphinx_mapping = {}
 
-# The gallery runs every example in this process: at the "docs" size, the
-# whole build takes minutes and the out-of-core example streams 220 MB, not
-# 7 GB.  SKDROP_EXAMPLE_SIZE=full make docs builds the gallery at full size.
+# The gallery runs every example in this process at the examples' default
+# "docs" size (each under a minute; the out-of-core example streams 220 MB,
+# not 7 GB).  SKDROP_EXAMPLE_SIZE=full make docs builds it at full size.
 _EXAMPLE_SIZES = ("full", "docs", "test")
 os.environ.setdefault("SKDROP_EXAMPLE_SIZE", "docs")
 if os.environ["SKDROP_EXAMPLE_SIZE"] not in _EXAMPLE_SIZES:

@@ -28,9 +28,9 @@ from sklearn.linear_model import Ridge
 
 from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
 
-# Full size by default and in the documentation build; SKDROP_EXAMPLE_SIZE=test
-# (the test suite) runs the smaller settings below.
-FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") == "test"
+# One size by default and in the documentation build (under a minute);
+# SKDROP_EXAMPLE_SIZE=test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "docs") == "test"
 
 X, y = load_diabetes(return_X_y=True)
 feature_names = load_diabetes().feature_names

@@ -11,31 +11,35 @@ therefore be streamed through it chunk by chunk, as many times as needed.
 
 This example
 
-1. writes a synthetic regression table to a Parquet file, one row group at a
+1. writes a synthetic regression table to a file, one block of rows at a
    time, so that the whole table is never in memory,
 2. fits a :class:`~sklearn.preprocessing.StandardScaler` by streaming over
    the file once,
 3. streams the file into ``partial_fit`` and scores a held-out part of the
-   file, streamed too, every few million rows, and
+   file, streamed too, every few hundred thousand rows, and
 4. measures the peak resident memory of the process while it trains and
-   compares it with the size of the data: in the full run, the file is more
-   than ten times larger than the whole process at its peak.
+   compares it with the size of the data.
 
 See :ref:`out_of_core` in the user guide.
 """
 
 # %%
-# Sizes, and how the memory is measured
-# -------------------------------------
-# The full run writes 70 million rows of 24 float32 features and a float32
-# target, 7.0 GB (6.5 GiB) in memory terms, to a temporary file of the same
-# size, and trains on it for about four minutes: run this file as a script
-# for it, and see :ref:`out_of_core` for its figures.  The environment
-# variable ``SKDROP_EXAMPLE_SIZE`` makes it smaller: the documentation build
-# sets ``docs``, 2.2 million rows (220 MB, less than the process itself, so
-# the ratios printed below are far from the full run's), with the same row
-# groups and chunks as the full run; the test suite sets ``test``, a few
-# thousand rows.
+# Sizes, file format, and how the memory is measured
+# --------------------------------------------------
+# By default the table has 2.2 million rows of 24 float32 features and a
+# float32 target: 220 MB on disk, written to a temporary folder and deleted
+# at the end, in under a minute.  That is less data than the process itself
+# holds, so the ratios printed below are far from what streaming saves on a
+# large file.  ``SKDROP_EXAMPLE_SIZE=full`` writes 70 million rows (7.0 GB,
+# 6.5 GiB of free disk needed) and trains for about four minutes: the figures
+# of that run are on the :ref:`benchmarks` page.  ``SKDROP_EXAMPLE_SIZE=test``
+# (the test suite) uses a few thousand rows.
+#
+# The file is plain float32 rows, read with :func:`numpy.fromfile` one block
+# of rows at a time, so the example needs nothing beyond numpy.
+# ``SKDROP_OUT_OF_CORE_FORMAT=parquet`` writes and streams a Parquet file
+# with pyarrow instead, as the user guide's recipe does; the training loop is
+# the same.
 #
 # The resident set size (RSS) of the process is read from
 # ``/proc/self/status`` on Linux: ``VmRSS`` is the current value and
@@ -52,8 +56,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutMLPRegressor
@@ -63,9 +65,9 @@ try:
 except ImportError:  # Windows
     resource = None
 
-SIZE = os.environ.get("SKDROP_EXAMPLE_SIZE", "full")
-SIZES = {  # rows per Parquet row group, row groups used for training,
-    # held-out row groups at the end of the file, rows per partial_fit call,
+SIZE = os.environ.get("SKDROP_EXAMPLE_SIZE", "docs")
+SIZES = {  # rows per block (Parquet row group), blocks used for training,
+    # held-out blocks at the end of the file, rows per partial_fit call,
     # epochs over the training rows, partial_fit calls between held-out scores
     "full": (100_000, 690, 10, 50_000, 1, 138),
     "docs": (100_000, 20, 2, 50_000, 1, 8),
@@ -74,10 +76,19 @@ SIZES = {  # rows per Parquet row group, row groups used for training,
 if SIZE not in SIZES:
     raise ValueError(f"SKDROP_EXAMPLE_SIZE must be one of {list(SIZES)}, got {SIZE!r}")
 ROWS_PER_GROUP, TRAIN_GROUPS, TEST_GROUPS, CHUNK, PASSES, SCORE_EVERY = SIZES[SIZE]
+FORMAT = os.environ.get("SKDROP_OUT_OF_CORE_FORMAT", "binary")
+if FORMAT not in ("binary", "parquet"):
+    raise ValueError(
+        f"SKDROP_OUT_OF_CORE_FORMAT must be 'binary' or 'parquet', got {FORMAT!r}"
+    )
+if FORMAT == "parquet":
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 FAST = SIZE == "test"
 N_FEATURES = 24  # 5 informative columns and 19 of noise
 NOISE = 1.0  # standard deviation of the noise added to the target
 FEATURES = [f"x{j}" for j in range(N_FEATURES)]
+N_COLUMNS = N_FEATURES + 1  # the target is the last column
 
 
 def _status_kib(key):
@@ -135,14 +146,15 @@ if np.isnan(baseline):
 print(f"RSS after the imports: {size(baseline)}")
 
 # %%
-# Writing the table one row group at a time
-# -----------------------------------------
+# Writing the table one block at a time
+# -------------------------------------
 # The target is Friedman's first function of five uniform columns plus
 # Gaussian noise; 19 more columns are pure noise.  Each column is stored with
 # its own scale and offset, from about 0.01 to 1000, so the network needs
-# scaled inputs.  :class:`pyarrow.parquet.ParquetWriter` appends one row
-# group per call: only one chunk of rows is in memory at any time.
-# Dictionary encoding is switched off: it pays for columns with repeated
+# scaled inputs.  Each block of rows is appended to the file as soon as it
+# is drawn: only one block is in memory at any time.  With Parquet,
+# :class:`pyarrow.parquet.ParquetWriter` appends one row group per call, and
+# dictionary encoding is switched off: it pays for columns with repeated
 # values, and on these continuous ones it would make the file half as large
 # again as the raw floats.
 rng = np.random.default_rng(0)
@@ -164,55 +176,78 @@ def make_rows(n):
     return X, y.astype(np.float32)
 
 
-schema = pa.schema([(name, pa.float32()) for name in [*FEATURES, "y"]])
+def write_table(path, n_groups):
+    """Append ``n_groups`` blocks of ``ROWS_PER_GROUP`` rows to ``path``."""
+    if FORMAT == "parquet":
+        schema = pa.schema([(name, pa.float32()) for name in [*FEATURES, "y"]])
+        with pq.ParquetWriter(path, schema, use_dictionary=False) as writer:
+            for _ in range(n_groups):
+                X_rows, y_rows = make_rows(ROWS_PER_GROUP)
+                columns = [pa.array(X_rows[:, j]) for j in range(N_FEATURES)]
+                columns.append(pa.array(y_rows))
+                table = pa.Table.from_arrays(columns, schema=schema)
+                writer.write_table(table, row_group_size=ROWS_PER_GROUP)
+    else:
+        with open(path, "wb") as out:
+            for _ in range(n_groups):
+                X_rows, y_rows = make_rows(ROWS_PER_GROUP)
+                np.column_stack([X_rows, y_rows]).tofile(out)
+
+
 workdir = tempfile.mkdtemp(prefix="skdrop_out_of_core_")
-path = os.path.join(workdir, "friedman.parquet")
+path = os.path.join(workdir, f"friedman.{'parquet' if FORMAT == 'parquet' else 'f32'}")
 
 reset_peak()
 start = time.perf_counter()
-with pq.ParquetWriter(path, schema, use_dictionary=False) as writer:
-    for _ in range(TRAIN_GROUPS + TEST_GROUPS):
-        X_rows, y_rows = make_rows(ROWS_PER_GROUP)
-        columns = [pa.array(X_rows[:, j]) for j in range(N_FEATURES)]
-        writer.write_table(
-            pa.Table.from_arrays([*columns, pa.array(y_rows)], schema=schema),
-            row_group_size=ROWS_PER_GROUP,
-        )
-del X_rows, y_rows, columns
+write_table(path, TRAIN_GROUPS + TEST_GROUPS)
 write_seconds = time.perf_counter() - start
 write_peak = peak_rss()
 
-# pre_buffer=False: by default the reader pre-buffers every row group that
-# iter_batches is asked for, which would end up holding the whole file.
-parquet = pq.ParquetFile(path, pre_buffer=False)
-n_rows = parquet.metadata.num_rows
-n_columns = parquet.metadata.num_columns
-in_memory = n_rows * n_columns * np.dtype(np.float32).itemsize
+n_rows = (TRAIN_GROUPS + TEST_GROUPS) * ROWS_PER_GROUP
+in_memory = n_rows * N_COLUMNS * np.dtype(np.float32).itemsize
 on_disk = os.path.getsize(path)
 train_groups = list(range(TRAIN_GROUPS))
 test_groups = list(range(TRAIN_GROUPS, TRAIN_GROUPS + TEST_GROUPS))
 n_train = TRAIN_GROUPS * ROWS_PER_GROUP
 print(
-    f"wrote {n_rows:,} rows x {n_columns} columns in "
-    f"{parquet.metadata.num_row_groups} row groups ({write_seconds:.0f} s): "
-    f"{size(in_memory)} as float32 arrays, {size(on_disk)} on disk"
+    f"wrote {n_rows:,} rows x {N_COLUMNS} columns in "
+    f"{TRAIN_GROUPS + TEST_GROUPS} blocks ({write_seconds:.0f} s): "
+    f"{size(in_memory)} as float32 arrays, {size(on_disk)} on disk ({FORMAT})"
 )
 
 # %%
 # Streaming the file
 # ------------------
-# :meth:`pyarrow.parquet.ParquetFile.iter_batches` reads the row groups it
-# is given, in that order, and yields record batches of ``batch_size`` rows
-# (a batch may span two row groups).  Each batch becomes a float32 array.
+# ``stream`` reads the blocks it is given, in that order, and yields chunks
+# of ``CHUNK`` rows as float32 arrays.  The binary file is read with
+# :func:`numpy.fromfile` at each block's offset (a plain read, no memory
+# map, so the pages read do not count in the process's memory).  With
+# Parquet, :meth:`pyarrow.parquet.ParquetFile.iter_batches` does the same
+# (a batch may then span two row groups); ``pre_buffer=False``, because by
+# default the reader pre-buffers every row group it is asked for, which
+# would end up holding the whole file.
+if FORMAT == "parquet":
+    parquet = pq.ParquetFile(path, pre_buffer=False)
 
 
 def stream(row_groups, batch_size=CHUNK):
-    """Yield ``(X, y)`` numpy chunks of the given row groups."""
-    for batch in parquet.iter_batches(
-        batch_size=batch_size, row_groups=row_groups, columns=[*FEATURES, "y"]
-    ):
-        X = np.column_stack([batch.column(name).to_numpy() for name in FEATURES])
-        yield X, batch.column("y").to_numpy()
+    """Yield ``(X, y)`` numpy chunks of the given blocks."""
+    if FORMAT == "parquet":
+        for batch in parquet.iter_batches(
+            batch_size=batch_size, row_groups=row_groups, columns=[*FEATURES, "y"]
+        ):
+            X = np.column_stack([batch.column(name).to_numpy() for name in FEATURES])
+            yield X, batch.column("y").to_numpy()
+        return
+    block_values = ROWS_PER_GROUP * N_COLUMNS
+    with open(path, "rb") as data:
+        for group in row_groups:
+            data.seek(group * block_values * np.dtype(np.float32).itemsize)
+            block = np.fromfile(data, dtype=np.float32, count=block_values)
+            block = block.reshape(ROWS_PER_GROUP, N_COLUMNS)
+            for first in range(0, ROWS_PER_GROUP, batch_size):
+                rows = block[first : first + batch_size]
+                yield rows[:, :N_FEATURES], rows[:, N_FEATURES]
 
 
 # %%
@@ -240,16 +275,16 @@ print(f"scaler pass: {scaler_seconds:.0f} s")
 # call.  Rows are only shuffled within a chunk, so each pass visits the row
 # groups in a random order, which matters when the file is sorted (by time,
 # by label, ...).  ``loss_curve_`` gets one entry per call: the training loss
-# of that chunk, with the dropout masks on.  One pass over 69 million rows
-# is plenty here; with less data, stream the file several times.
+# of that chunk, with the dropout masks on.  One pass is plenty here (at
+# full size, 69 million rows); with less data, stream the file several times.
 #
-# Every ``SCORE_EVERY`` calls the held-out row groups are streamed through
+# Every ``SCORE_EVERY`` calls the held-out blocks are streamed through
 # ``predict`` and the R^2 score is accumulated from sums, without keeping
 # predictions.
 
 
 def streamed_r2(model):
-    """R^2 of ``model`` on the held-out row groups, streamed."""
+    """R^2 of ``model`` on the held-out blocks, streamed."""
     sse = total = total_sq = count = 0.0
     for X, y in stream(test_groups):
         pred = y_scaler.inverse_transform(model.predict(x_scaler.transform(X))[:, None])
@@ -296,7 +331,7 @@ best_r2 = 1.0 - NOISE**2 / y_scaler.var_[0]
 # --------------------------
 # The peak RSS of the training phase (the held-out scoring included) is
 # compared with the RSS after the imports: the growth is what
-# streaming costs.  It is made of a row group being decoded, a chunk and its
+# streaming costs.  It is made of a block being decoded, a chunk and its
 # scaled copy, the network's mini-batch buffers and what the allocators keep
 # for reuse; it does not depend on the number of rows in the file.
 growth = train_peak - baseline
@@ -341,6 +376,7 @@ fig.tight_layout()
 # The temporary file is deleted.  The training curve is noisy because each
 # chunk's loss is measured with the dropout masks on and on different rows;
 # the held-out score, measured without dropout, is the one to monitor.
-parquet.close()
+if FORMAT == "parquet":
+    parquet.close()
 shutil.rmtree(workdir)
 plt.show()

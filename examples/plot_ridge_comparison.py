@@ -25,9 +25,9 @@ from sklearn.model_selection import KFold
 
 from skdrop.inspection import RidgeComparisonDisplay, compare_with_ridge
 
-# Full size by default and in the documentation build; SKDROP_EXAMPLE_SIZE=test
-# (the test suite) runs the smaller settings below.
-FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "full") == "test"
+# One size by default and in the documentation build (under a minute);
+# SKDROP_EXAMPLE_SIZE=test (the test suite) runs the smaller settings below.
+FAST = os.environ.get("SKDROP_EXAMPLE_SIZE", "docs") == "test"
 
 X, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
 rates = (
