@@ -17,6 +17,7 @@ from ..utils import (
     check_device_name,
     check_magnitude,
     numeric_target,
+    set_params_of_init,
     validate_X,
 )
 from ._base import (
@@ -249,21 +250,7 @@ default="from_dtype"
         dropout=DEPRECATED,
         learning_rate_init=DEPRECATED,
     ):
-        self.input_dropout = input_dropout
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.fit_intercept = fit_intercept
-        self.solver = solver
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.step_fraction = step_fraction
-        self.tol = tol
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.dropout = dropout
-        self.learning_rate_init = learning_rate_init
+        set_params_of_init(self, locals())
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -19,6 +19,7 @@ from ..utils import (
     best_candidate,
     check_dropout_grid,
     cv_results,
+    set_params_of_init,
 )
 from ._base import (
     GRID_CONSTRAINTS,
@@ -166,17 +167,7 @@ categories_, feature_groups_
         n_jobs=None,
         dropouts=DEPRECATED,
     ):
-        self.input_dropouts = input_dropouts
-        self.fit_intercept = fit_intercept
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.cv = cv
-        self.scoring = scoring
-        self.store_cv_results = store_cv_results
-        self.error_score = error_score
-        self.n_jobs = n_jobs
-        self.dropouts = dropouts
+        set_params_of_init(self, locals())
 
     @property
     def scorer_(self):

@@ -21,6 +21,7 @@ from ..utils import (
     atomic_fit,
     check_device_name,
     loss_progress,
+    set_params_of_init,
 )
 from ._base import (
     INPUT_CONSTRAINTS,
@@ -240,24 +241,7 @@ class DropoutLogisticRegression(
         objective=DEPRECATED,
         learning_rate_init=DEPRECATED,
     ):
-        self.input_dropout = input_dropout
-        self.solver = solver
-        self.approximation = approximation
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
-        self.max_iter = max_iter
-        self.tol = tol
-        self.batch_size = batch_size
-        self.step_fraction = step_fraction
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.dropout = dropout
-        self.objective = objective
-        self.learning_rate_init = learning_rate_init
+        set_params_of_init(self, locals())
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -28,6 +28,7 @@ from ..utils import (
     progress_bar,
     score_or_error_score,
     scorer_knowing_classes,
+    set_params_of_init,
     warn_or_raise_fit_failures,
 )
 from ._base import (
@@ -199,28 +200,7 @@ feature_names_in_, categories_, feature_groups_
         objective=DEPRECATED,
         learning_rate_init=DEPRECATED,
     ):
-        self.input_dropouts = input_dropouts
-        self.solver = solver
-        self.approximation = approximation
-        self.cv = cv
-        self.scoring = scoring
-        self.feature_groups = feature_groups
-        self.categorical_features = categorical_features
-        self.max_categories = max_categories
-        self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
-        self.max_iter = max_iter
-        self.tol = tol
-        self.batch_size = batch_size
-        self.step_fraction = step_fraction
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.error_score = error_score
-        self.n_jobs = n_jobs
-        self.dropouts = dropouts
-        self.objective = objective
-        self.learning_rate_init = learning_rate_init
+        set_params_of_init(self, locals())
 
     @property
     def scorer_(self):

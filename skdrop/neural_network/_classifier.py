@@ -13,9 +13,9 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
-from ..utils import atomic_fit
+from ..utils import atomic_fit, set_params_of_init
 from ._base import _BaseDropoutMLP
-from ._params import PRIOR_LENGTH_SCALE, set_params_of_init, stochastic_solver
+from ._params import PRIOR_LENGTH_SCALE, stochastic_solver
 
 
 class DropoutMLPClassifier(ClassifierMixin, _BaseDropoutMLP):

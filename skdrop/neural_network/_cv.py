@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
-from ..utils import SearchScoreMixin
+from ..utils import SearchScoreMixin, set_params_of_init
 from ._classifier import DropoutMLPClassifier
 from ._grid import (
     DEFAULT_HIDDEN_DROPOUTS,
@@ -21,7 +21,7 @@ from ._noise import (
     PredictiveDistributionMixin,
     fitted_noise,
 )
-from ._params import PRIOR_LENGTH_SCALE, check_n_samples, set_params_of_init
+from ._params import PRIOR_LENGTH_SCALE, check_n_samples
 from ._regressor import DropoutMLPRegressor
 
 

@@ -38,6 +38,7 @@ from ..utils import (
     score_or_error_score,
     scorer_knowing_classes,
     seed_from_random_state,
+    set_params_of_init,
     warn_or_raise_fit_failures,
 )
 from ._base import _BaseDropoutMLP
@@ -50,7 +51,6 @@ from ._params import (
     hidden_grid,
     rate,
     rate_grid,
-    set_params_of_init,
 )
 
 # The default grids: 3 input x 4 hidden rates, each with 0 (no dropout), so

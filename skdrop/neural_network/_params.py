@@ -74,14 +74,6 @@ PARAMETER_CONSTRAINTS = {
 }
 
 
-def set_params_of_init(estimator, arguments):
-    """Store ``__init__``'s ``arguments`` (its ``locals()`` on entry) as
-    attributes of the same names, unchanged, as scikit-learn expects."""
-    for name, value in arguments.items():
-        if name != "self":
-            setattr(estimator, name, value)
-
-
 def check_params(estimator):
     """What the parameter constraints cannot check: entries of the
     array-valued parameters and combinations.  Returns the hidden layer

@@ -15,7 +15,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import gaussian_variance
-from ..utils import atomic_fit, check_magnitude, numeric_target
+from ..utils import atomic_fit, check_magnitude, numeric_target, set_params_of_init
 from ._base import _BaseDropoutMLP
 from ._noise import (
     NOISE_PASSES,
@@ -29,7 +29,6 @@ from ._noise import (
 from ._params import (
     FLOAT32_MAX,
     PRIOR_LENGTH_SCALE,
-    set_params_of_init,
     stochastic_solver,
 )
 

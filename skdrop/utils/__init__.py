@@ -65,6 +65,7 @@ from ._validation import (
     resolve_feature_groups,
     scoring_name,
     seed_from_random_state,
+    set_params_of_init,
 )
 
 __all__ = [
@@ -110,6 +111,7 @@ __all__ = [
     "scorer_knowing_classes",
     "scoring_name",
     "seed_from_random_state",
+    "set_params_of_init",
     "validate_X",
     "validate_X_y",
     "warn_or_raise_fit_failures",

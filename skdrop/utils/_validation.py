@@ -249,3 +249,21 @@ def parse_memory_size(
     if match is None:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return int(float(match.group(1)) * _BYTE_UNITS[(match.group(2) or "").upper()])
+
+
+def set_params_of_init(estimator, arguments):
+    """Store ``__init__``'s ``arguments`` (its ``locals()`` on entry) as
+    attributes of the same names, unchanged, as scikit-learn expects.
+
+    Examples
+    --------
+    >>> from skdrop.utils._validation import set_params_of_init
+    >>> class Model:
+    ...     def __init__(self, alpha=1.0, *, fit_intercept=True):
+    ...         set_params_of_init(self, locals())
+    >>> vars(Model(alpha=2.0))
+    {'alpha': 2.0, 'fit_intercept': True}
+    """
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
