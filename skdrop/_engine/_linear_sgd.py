@@ -123,25 +123,8 @@ def fit_linear_sgd(
     n_samples = X.shape[0]
     batch_size = min(batch_size, n_samples)
     if saved is None:
-        generator = make_generator(seed, device)
-        # The masks come from the same cheap streams as the networks' masks.
-        noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
-        noise = NoiseSource(noise_seed, device)
-        curvature = _CURVATURE[loss] * _expected_curvature(
-            problem.X, problem.center, problem.sw, dropout, generator
-        )
-        # The gradient is affine in the weights with noise independent of
-        # them, so the averaged iterates are unbiased even at a constant step
-        # (Bach and Moulines 2013); a slow decay only damps the noise.  The
-        # logistic gradients are not, and need the decay.
-        decay_steps = max(_DECAY_STEPS, math.ceil(n_samples / batch_size))
-        saved = LinearSGDState(
-            scaling=problem.scaling,
-            base_step=step_fraction / curvature,
-            decay_steps=decay_steps,
-            params=np.zeros(X.shape[1] * y.shape[1] + y.shape[1]),
-            n_steps=0,
-            average=_BlockAverage(X.shape[1] * y.shape[1] + y.shape[1]),
+        saved, generator, noise = _fresh_state(
+            problem, dropout, step_fraction, batch_size, loss, seed, device
         )
     else:
         generator, noise = saved.streams(seed, device)
@@ -187,6 +170,41 @@ def fit_linear_sgd(
     return LinearSGDResult(
         coef, intercept, n_iter, converged, loss_curve, interrupted, saved.to_dict()
     )
+
+
+def _fresh_state(
+    problem: _ScaledProblem,
+    dropout: float,
+    step_fraction: float,
+    batch_size: int,
+    loss: str,
+    seed: int,
+    device: torch.device,
+) -> tuple[LinearSGDState, torch.Generator, NoiseSource]:
+    """A new run's state (zero weights, the step ``step_fraction / L`` of
+    these rows' curvature) and its row-order and mask streams."""
+    generator = make_generator(seed, device)
+    # The masks come from the same cheap streams as the networks' masks.
+    noise_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+    noise = NoiseSource(noise_seed, device)
+    curvature = _CURVATURE[loss] * _expected_curvature(
+        problem.X, problem.center, problem.sw, dropout, generator
+    )
+    # The gradient is affine in the weights with noise independent of them,
+    # so the averaged iterates are unbiased even at a constant step (Bach and
+    # Moulines 2013); a slow decay only damps the noise.  The logistic
+    # gradients are not, and need the decay.
+    n_samples = problem.X.shape[0]
+    n_params = problem.X.shape[1] * problem.y.shape[1] + problem.y.shape[1]
+    state = LinearSGDState(
+        scaling=problem.scaling,
+        base_step=step_fraction / curvature,
+        decay_steps=max(_DECAY_STEPS, math.ceil(n_samples / batch_size)),
+        params=np.zeros(n_params),
+        n_steps=0,
+        average=_BlockAverage(n_params),
+    )
+    return state, generator, noise
 
 
 @dataclass
