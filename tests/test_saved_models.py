@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io as sio
+from sklearn.base import clone
 
 from skdrop.exceptions import InconsistentVersionWarning
 from tests.data.saved_models.cases import CASES, outputs, table
@@ -75,6 +76,26 @@ def test_old_files_continue_training(name):
     assert np.isfinite(
         model.predict_proba(X) if name.endswith("classifier") else model.predict(X)
     ).all()
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+@pytest.mark.parametrize("name", ["mlp_classifier_cv", "mlp_regressor_cv"])
+def test_old_network_searches_have_the_search_interface(name, how):
+    """A 0.2 CV network loads with 0.3's search interface and fitted rates
+    (its members' epochs, then ``n_iter_``, in ``cv_results_``), and clones
+    with the parameters added since."""
+    model = _load(name, how)
+    best = model.best_index_
+    assert model.best_params_ == model.cv_results_["params"][best]
+    assert set(model.best_params_) == {"input_dropout", "hidden_dropout"}
+    assert model.input_dropout_.shape == (model.n_features_in_,)
+    assert isinstance(model.hidden_dropout_, list) and isinstance(model.n_iter_, int)
+    epochs = [model.cv_results_[f"split{k}_n_iter"] for k in range(model.n_splits_)]
+    assert model.n_iter_ == max(int(e[best]) for e in epochs)
+    params = clone(model).get_params()
+    assert params["n_jobs"] is None and np.isnan(params["error_score"])
+    if "classifier" in name:
+        assert params["class_weight"] is None
 
 
 def test_a_file_of_another_release_warns_with_its_version(monkeypatch):

@@ -4,7 +4,6 @@ returns."""
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from types import MappingProxyType
@@ -608,10 +607,6 @@ class _BaseDropoutMLP(FittedRatesMixin, VersionedStateMixin, BaseEstimator):
                 "refit it and save it again."
             )
         saved = state.pop("_torch_state", None)
-        # Parameters added since the file was written take their defaults.
-        for name, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.default is not inspect.Parameter.empty:
-                state.setdefault(name, param.default)
         if "n_iter_" in state:
             # Files before n_iter_ counted one call's epochs: it was the total.
             state.setdefault("_epochs_run", state["n_iter_"])

@@ -535,9 +535,26 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         return np.concatenate(parts, axis=0)
 
     def __setstate__(self, state):
-        # Saved before n_jobs and error_score existed: their defaults, so
-        # that get_params and clone work.
-        super().__setstate__({"n_jobs": None, "error_score": np.nan, **state})
+        super().__setstate__(state)  # new parameters get their defaults
+        if "cv_results_" in state and "best_params_" not in state:
+            self._upgrade_search()
+
+    def _upgrade_search(self):
+        """A search saved by 0.2: its members' epochs (then ``n_iter_``)
+        move to ``cv_results_``, and the search interface and the fitted
+        rates of 0.3 are rebuilt from what it kept."""
+        epochs = np.asarray(self.n_iter_)
+        for k in range(epochs.shape[1]):
+            self.cv_results_[f"split{k}_n_iter"] = epochs[:, k]
+        self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
+        self.refit_time_ = float("nan")  # not recorded before 0.3
+        models = getattr(self, "estimators_", None)
+        if models is not None or hasattr(self, "best_estimator_"):
+            self._describe_model(models)
+        else:  # refit=False kept no model, nor its rates
+            for name in ("input_dropout_", "hidden_dropout_"):
+                self.__dict__.pop(name, None)
+            self.n_iter_ = int(epochs[self.best_index_].max())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any, cast
 
@@ -44,4 +45,9 @@ class VersionedStateMixin:
                 ),
                 stacklevel=2,
             )
+        # Parameters added since the file was written take their defaults,
+        # so that get_params, clone and fit work.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)  # type: ignore[misc]
