@@ -360,3 +360,35 @@ def test_sparse_X_with_categorical_features_is_a_clear_error(iris):
     model.fit(np.column_stack([np.arange(len(y)) % 3, X[:, 1:]]), y)
     with pytest.raises(ValueError, match="needs a dense X or a DataFrame"):
         model.predict(sp.csr_matrix(X))
+
+
+@pytest.mark.parametrize("categorical_features", [np.array([0]), [], np.array([])])
+def test_sparse_X_with_categorical_features_as_an_array(iris, categorical_features):
+    """An array of columns is read as a list (not numpy's ambiguous truth
+    value), and an empty one encodes nothing, so a sparse X trains."""
+    X, y = iris
+    model = DropoutMLPClassifier(**FAST, categorical_features=categorical_features)
+    if len(categorical_features):
+        with pytest.raises(ValueError, match="itself, which needs a dense X"):
+            model.fit(sp.csr_matrix(X), y)
+    else:
+        model.fit(sp.csr_matrix(X), y)
+        assert model.predict(sp.csr_matrix(X)).shape == y.shape
+
+
+def test_class_weight_of_a_multilabel_y(iris):
+    """A multilabel y takes a list of one dict per column (the product of its
+    columns' weights, as compute_sample_weight); a single dict or a list for
+    one column is a clear error."""
+    X, y = iris
+    Y = np.column_stack([y == 0, y == 2]).astype(int)
+    weights = [{0: 1.0, 1: 3.0}, {0: 1.0, 1: 0.5}]
+    given = DropoutMLPClassifier(**FAST, class_weight=weights).fit(X, Y)
+    expected = DropoutMLPClassifier(**FAST).fit(
+        X, Y, sample_weight=compute_sample_weight(weights, Y)
+    )
+    _same(given, expected)
+    with pytest.raises(ValueError, match="is a dict, but y is multilabel"):
+        DropoutMLPClassifier(**FAST, class_weight={0: 1, 1: 2}).fit(X, Y)
+    with pytest.raises(ValueError, match="class_weight is a list"):
+        DropoutMLPClassifier(**FAST, class_weight=weights).fit(X, y)

@@ -628,8 +628,11 @@ def _check_sparse_encoding(estimator, X, reset):
     table or DataFrame: a clear error for a sparse X."""
     if not sp.issparse(X):
         return
+    given = estimator.categorical_features
     encodes = (
-        estimator.categorical_features not in (None, "from_dtype")
+        given is not None
+        and not (isinstance(given, str) and given == "from_dtype")
+        and len(np.atleast_1d(given)) > 0
         if reset
         else getattr(estimator, "_encoder", None) is not None
     )

@@ -125,15 +125,17 @@ default="from_dtype"
     max_norm : float, default=None
         Max-norm constraint on each unit's incoming weight vector, applied
         after every step (Srivastava et al. 2014, section 5.1).
-    class_weight : dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's
         classifiers (not in its MLPClassifier): each row's weight is its
         ``sample_weight`` times its class's weight.  ``{label: weight}``
         gives them (a class left out weighs 1); "balanced" weighs each
         class by ``n_samples / (n_classes * count)`` of the ``y`` passed to
-        ``fit``; None weighs every class 1.  A multilabel ``y`` multiplies
-        the weights of its columns.  ``partial_fit`` takes a dict, not
-        "balanced" (one batch's counts).
+        ``fit``; None weighs every class 1.  A multilabel ``y`` takes
+        "balanced" or a list of one dict per column (``{0: w0, 1: w1}``, as
+        scikit-learn's multi-output classifiers), and a row's weight is the
+        product of its columns'.  ``partial_fit`` takes a dict or a list,
+        not "balanced" (one batch's counts).
     prior_length_scale : float, default=0.01
         Learned rates only: the prior length-scale ``l`` of Concrete
         dropout's regularizer, ``l^2 / N * ||W||^2 / (1 - p) + 2 K / N *
@@ -223,7 +225,7 @@ default="from_dtype"
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDropoutMLP._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -361,6 +363,17 @@ default="from_dtype"
                 "with sklearn.utils.class_weight.compute_class_weight('balanced', "
                 "classes=classes, y=y) on a large enough sample of y and pass "
                 "them as a dict."
+            )
+        if np.ndim(labels) == 2 and isinstance(self.class_weight, dict):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is a dict, but y is "
+                f"multilabel ({labels.shape[1]} columns): give 'balanced' or a "
+                "list of one dict per column, such as [{0: 1, 1: 5}, ...]."
+            )
+        if np.ndim(labels) == 1 and isinstance(self.class_weight, list):
+            raise ValueError(
+                "class_weight is a list (one dict per column of a multilabel "
+                "y), but y has one column: give a dict {label: weight}."
             )
         weights = compute_sample_weight(self.class_weight, labels).astype(dtype)
         return weights if sample_weight is None else sample_weight * weights

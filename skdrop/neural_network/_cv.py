@@ -101,7 +101,7 @@ prior_length_scale, device
         :class:`~sklearn.exceptions.FitFailedWarning` (a failing scorer its
         ``UserWarning``), and a ``ValueError`` when every member failed.
         ``"raise"`` raises the first failure.
-    class_weight : dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, "balanced" or None, default=None
         As in :class:`DropoutMLPClassifier`, for every network of the grid.
         "balanced" weighs the classes by their counts in all the rows given
         to ``fit``, not in each training fold, as
