@@ -125,6 +125,13 @@ default="from_dtype"
     max_norm : float, default=None
         Max-norm constraint on each unit's incoming weight vector, applied
         after every step (Srivastava et al. 2014, section 5.1).
+    prior_length_scale : float, default=0.01
+        Learned rates only: the prior length-scale ``l`` of Concrete
+        dropout's regularizer, ``l^2 / N * ||W||^2 / (1 - p) + 2 K / N *
+        (p log p + (1 - p) log(1 - p))`` per learned rate ``p`` (``W`` the
+        weights that consume the dropped units, ``N`` the training rows).
+        It is added to the ``alpha`` penalty, which applies as usual.  A
+        larger ``l`` pulls the rates down harder; must be positive.
     class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's
         classifiers (not in its MLPClassifier): each row's weight is its
@@ -136,13 +143,6 @@ default="from_dtype"
         scikit-learn's multi-output classifiers), and a row's weight is the
         product of its columns'.  ``partial_fit`` takes a dict or a list,
         not "balanced" (one batch's counts).
-    prior_length_scale : float, default=0.01
-        Learned rates only: the prior length-scale ``l`` of Concrete
-        dropout's regularizer, ``l^2 / N * ||W||^2 / (1 - p) + 2 K / N *
-        (p log p + (1 - p) log(1 - p))`` per learned rate ``p`` (``W`` the
-        weights that consume the dropped units, ``N`` the training rows).
-        It is added to the ``alpha`` penalty, which applies as usual.  A
-        larger ``l`` pulls the rates down harder; must be positive.
     device : str, default="cpu"
         "cpu", "cuda", "cuda:N", "mps" or "auto" (the best available).  A
         device this machine lacks is an error at ``fit``.

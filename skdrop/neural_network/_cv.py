@@ -209,6 +209,52 @@ prior_length_scale, device
         "class_weight": DropoutMLPClassifier._parameter_constraints["class_weight"],
     }
 
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        input_dropouts=DEFAULT_INPUT_DROPOUTS,
+        hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
+        cv=5,
+        scoring=None,
+        refit="ensemble",
+        max_members=None,
+        n_jobs=None,
+        error_score=np.nan,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout_type="bernoulli",
+        dropout_scaling="inverted",
+        feature_groups=None,
+        categorical_features="from_dtype",
+        max_categories=None,
+        batch_norm=False,
+        max_norm=None,
+        prior_length_scale=PRIOR_LENGTH_SCALE,
+        class_weight=None,
+        device="cpu",
+    ):
+        set_params_of_init(self, locals())
+
     def predict_proba(self, X):
         """Class probabilities: the mean over ``estimators_``, or those of
         ``best_estimator_``.

@@ -38,13 +38,11 @@ from ..utils import (
     score_or_error_score,
     scorer_knowing_classes,
     seed_from_random_state,
-    set_params_of_init,
     warn_or_raise_fit_failures,
 )
 from ._base import _BaseDropoutMLP
 from ._params import (
     PARAMETER_CONSTRAINTS,
-    PRIOR_LENGTH_SCALE,
     check_lbfgs,
     check_learned,
     check_n_samples,
@@ -81,52 +79,6 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "error_score": ERROR_SCORE_CONSTRAINT,
     }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        input_dropouts=DEFAULT_INPUT_DROPOUTS,
-        hidden_dropouts=DEFAULT_HIDDEN_DROPOUTS,
-        cv=5,
-        scoring=None,
-        refit="ensemble",
-        max_members=None,
-        n_jobs=None,
-        error_score=np.nan,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout_type="bernoulli",
-        dropout_scaling="inverted",
-        feature_groups=None,
-        categorical_features="from_dtype",
-        max_categories=None,
-        batch_norm=False,
-        max_norm=None,
-        prior_length_scale=PRIOR_LENGTH_SCALE,
-        class_weight=None,
-        device="cpu",
-    ):
-        set_params_of_init(self, locals())
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
