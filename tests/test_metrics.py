@@ -174,8 +174,10 @@ def test_bad_input(predictions):
         gaussian_crps(y, mean[:-1], std[:-1])
     with pytest.raises(ValueError, match="y_lower must be <= y_upper"):
         interval_coverage(y, mean + 1, mean - 1)
-    with pytest.raises(ValueError, match="NaN or infinity"):
+    with pytest.raises(ValueError, match=r"y_true\[0\] is nan \(1 such values\)"):
         gaussian_nll(np.where(np.arange(y.size) == 0, np.nan, y), mean, std)
+    with pytest.raises(ValueError, match=r"y_std\[2\] is inf"):
+        gaussian_nll(y, mean, np.where(np.arange(y.size) == 2, np.inf, std))
     with pytest.raises(ValueError, match="y_samples must have shape"):
         mc_gaussian_nll(y, mean, 1.0)
     with pytest.raises(ValueError, match="non-zero"):

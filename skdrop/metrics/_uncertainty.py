@@ -73,8 +73,13 @@ def _as_float(name, values):
             f"{name} is empty (shape {array.shape}): a metric needs at least "
             "one sample and one output"
         )
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite; it holds NaN or infinity")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite, but {name}[{', '.join(map(str, where))}] is "
+            f"{array[where]} ({int(bad.sum())} such values)"
+        )
     return array
 
 
