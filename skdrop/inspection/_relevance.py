@@ -150,7 +150,7 @@ versions, or Pipeline
     model, prefix = _final_step(estimator)
     networks = _learned_networks(model)
     rates = np.asarray([n.input_dropout_ for n in networks], dtype=float)
-    rate = rates.mean(axis=0)
+    rate = np.asarray(model.input_dropout_, dtype=float)  # a CV's: their mean
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = np.asarray([f"x{j}" for j in range(len(rate))], dtype=object)
