@@ -50,10 +50,14 @@ def main(argv=None):
     print(f"n = {n}, d = {d}, float64, {len(rates)} dropout rates")
 
     ridge = best_time(lambda: Ridge(alpha=1.0, solver="cholesky").fit(X, y), repeats)
-    fit = best_time(lambda: DropoutLinearRegression(dropout=0.2).fit(X, y), repeats)
-    cv_model = DropoutLinearRegressionCV(dropouts=rates)
+    fit = best_time(
+        lambda: DropoutLinearRegression(input_dropout=0.2).fit(X, y), repeats
+    )
+    cv_model = DropoutLinearRegressionCV(input_dropouts=rates)
     loo = best_time(lambda: cv_model.fit(X, y), repeats)
-    search = GridSearchCV(DropoutLinearRegression(), {"dropout": list(rates)}, cv=5)
+    search = GridSearchCV(
+        DropoutLinearRegression(), {"input_dropout": list(rates)}, cv=5
+    )
     grid = best_time(lambda: search.fit(X, y), 1)
 
     figures = {

@@ -8,7 +8,7 @@ Every ratio compares timings taken in the same run on the same data, on
 Parts (``--parts``, comma-separated; default all three):
 
 * **timing.** Fit time of ``DropoutLogisticRegression`` (default rate 0.2)
-  with ``objective="quadratic"`` and ``objective="gaussian"`` against
+  with ``approximation="quadratic"`` and ``approximation="gaussian"`` against
   ``LogisticRegression(solver="lbfgs")`` at its default ``C=1`` and the same
   ``tol=1e-4`` (``max_iter=1000``, the dropout estimator's, so that neither
   is cut short), on two synthetic problems of ``--rows`` rows (default
@@ -22,7 +22,7 @@ Parts (``--parts``, comma-separated; default all three):
   ``DropoutLogisticRegression`` fit at the default rate, on the binary
   problem above (best of ``--rounds`` for the single fit, one CV fit).
   Target: CV / one fit <= 5.  For reference, ``GridSearchCV(
-  DropoutLogisticRegression(), {"dropout": same grid}, cv=5)`` (100 fits
+  DropoutLogisticRegression(), {"input_dropout": same grid}, cv=5)`` (100 fits
   and a refit, timed once; ``--skip-grid`` leaves it out).
 * **quality.** ``DropoutLogisticRegressionCV`` (its default grid of 10
   rates, default scoring ``neg_log_loss``, 5-fold stratified) against
@@ -48,12 +48,13 @@ Parts (``--parts``, comma-separated; default all three):
 
   ``--splits`` stratified 80/20 splits per table (default 3), the same for
   both models.  Reported per table: accuracy and log loss on the 20% test
-  part (mean over splits), the chosen ``dropout_`` and ``C_`` of each split,
+  part (mean over splits), the chosen rate (``best_params_``) and ``C_`` of each split,
   and fit time; then wins / ties / losses of dropout against LR counted on
   the mean log loss and on the mean accuracy, and how many of the
   differences exceed the standard error of the paired per-split
-  differences.  ``--objective quadratic`` runs ``DropoutLogisticRegressionCV``
-  with that objective instead of the default ``"gaussian"``.
+  differences.  ``--approximation quadratic`` runs
+  ``DropoutLogisticRegressionCV`` with that approximation instead of the
+  default ``"gaussian"``.
 
 ``--json`` writes every figure (and every per-split quality result).
 """
@@ -136,10 +137,10 @@ def timing_part(rows, rounds):
         funcs = {
             "lbfgs": lambda X=X, y=y: lbfgs().fit(X, y),
             "quadratic": lambda X=X, y=y: DropoutLogisticRegression(
-                objective="quadratic"
+                approximation="quadratic"
             ).fit(X, y),
             "gaussian": lambda X=X, y=y: DropoutLogisticRegression(
-                objective="gaussian"
+                approximation="gaussian"
             ).fit(X, y),
         }
         seconds, models = best_time(funcs, rounds)
@@ -176,7 +177,7 @@ def cv_part(rows, rounds, skip_grid):
     X, y = make_data(rows, 2)
     one, _ = best_time({"one": lambda: DropoutLogisticRegression().fit(X, y)}, rounds)
     one = one["one"]
-    cv_model = DropoutLogisticRegressionCV(dropouts=CV_RATES, cv=5)
+    cv_model = DropoutLogisticRegressionCV(input_dropouts=CV_RATES, cv=5)
     start = time.perf_counter()
     cv_model.fit(X, y)
     cv_s = time.perf_counter() - start
@@ -186,7 +187,7 @@ def cv_part(rows, rounds, skip_grid):
         "one_fit_s": one,
         "cv_s": cv_s,
         "cv_over_one_fit": cv_s / one,
-        "cv_dropout_": cv_model.dropout_,
+        "cv_input_dropout": cv_model.best_params_["input_dropout"],
         "cv_mean_fit_time_per_rate": cv_model.cv_results_["mean_fit_time"].tolist(),
         "cv_refit_n_iter": int(cv_model.n_iter_[0]),
     }
@@ -194,12 +195,12 @@ def cv_part(rows, rounds, skip_grid):
     print(f"  DropoutLogisticRegression, one fit     {one:9.3f} s")
     print(
         f"  DropoutLogisticRegressionCV, 20 rates  {cv_s:9.3f} s   "
-        f"(dropout_ = {cv_model.dropout_:.3f})"
+        f"(input_dropout = {cv_model.best_params_['input_dropout']:.3f})"
     )
     print(f"  of which the 100 fold fits             {fits:9.3f} s")
     if not skip_grid:
         search = GridSearchCV(
-            DropoutLogisticRegression(), {"dropout": list(CV_RATES)}, cv=5
+            DropoutLogisticRegression(), {"input_dropout": list(CV_RATES)}, cv=5
         )
         start = time.perf_counter()
         search.fit(X, y)
@@ -227,12 +228,12 @@ def load_text():
     return X, y
 
 
-def quality_models(text, objective="gaussian"):
+def quality_models(text, approximation="gaussian"):
     """``{"dropout": ..., "lr": ...}``, fresh pipelines for one fit."""
     lr = LogisticRegressionCV(
         Cs=20, cv=5, scoring="neg_log_loss", max_iter=5000, n_jobs=1
     )
-    drop = DropoutLogisticRegressionCV(objective=objective)
+    drop = DropoutLogisticRegressionCV(approximation=approximation)
     if text:
         return {
             "dropout": make_pipeline(CountVectorizer(min_df=2), drop),
@@ -266,8 +267,8 @@ def fit_score(model, X, y, train, test):
     out["accuracy"] = float(accuracy_score(y[test], classes[proba.argmax(1)]))
     out["log_loss"] = float(log_loss(y[test], proba, labels=classes))
     last = model[-1]
-    if hasattr(last, "dropout_"):
-        out["dropout_"] = float(last.dropout_)
+    if hasattr(last, "best_params_"):
+        out["input_dropout"] = float(last.best_params_["input_dropout"])
     else:
         out["C_"] = float(np.ravel(last.C_)[0])
     out["n_iter"] = int(np.max(last.n_iter_))
@@ -282,7 +283,7 @@ def fit_score(model, X, y, train, test):
     return out
 
 
-def quality_part(n_splits, table_names, objective):
+def quality_part(n_splits, table_names, approximation):
     tables = [t for t in suite.TABLES if t.task == "classification"]
     names = [t.name for t in tables] + [TEXT_TABLE]
     if table_names is not None:
@@ -301,7 +302,7 @@ def quality_part(n_splits, table_names, objective):
             results.append({"table": name, "error": suite.short(exc)})
             continue
         for k, (train, test) in enumerate(suite.splits(y, "classification", n_splits)):
-            for label, model in quality_models(text, objective).items():
+            for label, model in quality_models(text, approximation).items():
                 record = {"table": name, "model": label, "split": k}
                 record.update(n_train=len(train), n_classes=len(np.unique(y)))
                 try:
@@ -339,7 +340,7 @@ def quality_report(results, names):
         "acc LR",
         "logloss dropout",
         "logloss LR",
-        "dropout_",
+        "input_dropout",
         "C_",
         "fit s drop/LR",
     ]
@@ -365,7 +366,7 @@ def quality_report(results, names):
             "accuracy_lr": statistics.fmean(acc["lr"]),
             "log_loss_dropout": statistics.fmean(ll["dropout"]),
             "log_loss_lr": statistics.fmean(ll["lr"]),
-            "dropout_": [r["dropout_"] for r in drop],
+            "input_dropout": [r["input_dropout"] for r in drop],
             "C_": [r["C_"] for r in lr],
             "fit_s_dropout": fit_d,
             "fit_s_lr": fit_l,
@@ -380,7 +381,7 @@ def quality_report(results, names):
                 f"{s['accuracy_lr']:.4f}",
                 f"{s['log_loss_dropout']:.4f}",
                 f"{s['log_loss_lr']:.4f}",
-                ",".join(f"{v:.2g}" for v in s["dropout_"]),
+                ",".join(f"{v:.2g}" for v in s["input_dropout"]),
                 ",".join(f"{v:.2g}" for v in s["C_"]),
                 f"{fit_d:.2f}/{fit_l:.2f}",
             ]
@@ -402,7 +403,8 @@ def quality_report(results, names):
     ]
     print(
         "\nDropoutLogisticRegressionCV (dropout) vs LogisticRegressionCV (LR); "
-        "mean over splits; p = encoded features; dropout_ and C_ per split"
+        "mean over splits; p = encoded features; input_dropout (best_params_) "
+        "and C_ per split"
     )
     for row in [header, *rows]:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)))
@@ -462,10 +464,10 @@ def main(argv=None):
     parser.add_argument("--splits", type=int, default=3, help="quality: 80/20 splits")
     parser.add_argument("--tables", help="quality: comma-separated table names")
     parser.add_argument(
-        "--objective",
+        "--approximation",
         default="gaussian",
         choices=("quadratic", "gaussian"),
-        help="quality: the objective of DropoutLogisticRegressionCV",
+        help="quality: the approximation of DropoutLogisticRegressionCV",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="write the figures to this file")
@@ -487,7 +489,7 @@ def main(argv=None):
         if "cv" in parts:
             figures["cv"] = cv_part(args.rows, args.rounds, args.skip_grid)
         if "quality" in parts:
-            figures["quality"] = quality_part(args.splits, tables, args.objective)
+            figures["quality"] = quality_part(args.splits, tables, args.approximation)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as fh:

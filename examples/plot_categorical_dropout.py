@@ -9,7 +9,7 @@ with its string columns; :class:`~skdrop.DropoutMLPClassifier` one-hot
 encodes them itself (``categorical_features="from_dtype"``) and drops each
 categorical feature as a whole block.
 
-The example shows the masks the network sees, what it predicts for an island
+The example shows the kind of masks the network sees, what it predicts for an island
 it never saw, and how group dropout compares with dropping single one-hot
 columns.
 """
@@ -20,7 +20,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from palmerpenguins import load_penguins
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.exceptions import ConvergenceWarning
@@ -30,7 +29,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skdrop import DropoutMLPClassifier
-from skdrop._engine._layers import NoiseSource
 
 # Small by default (the size the documentation shows, under a minute);
 # SKDROP_EXAMPLE_SIZE=full runs the larger settings below.
@@ -68,17 +66,18 @@ print("encoded columns per feature:", [g.tolist() for g in clf.feature_groups_])
 
 # %%
 # The input masks: each row of the picture is one training row, each column
-# one encoded input.  Within the island block (3 columns) and the sex block
-# (2 columns) a row is kept or dropped as a whole.
-site = clf.module_.sites[0]
-mask, _, _ = site.sample_scaled(
-    40,
-    clf.module_.linear_layers[0].in_features,
-    NoiseSource(0, torch.device("cpu")),
-    torch.float32,
-)
+# one encoded input.  Each feature is kept or dropped as a whole, at its
+# rate in ``input_dropout_``, over the encoded columns ``feature_groups_``
+# gives it: within the island block (3 columns) and the sex block (2
+# columns) a row is kept or dropped as a whole.  Drawn here with numpy, as
+# the network draws them during training.
+rng = np.random.default_rng(0)
+n_encoded = 1 + max(int(g.max()) for g in clf.feature_groups_)
+mask = np.ones((40, n_encoded))
+for rate, group in zip(clf.input_dropout_, clf.feature_groups_, strict=True):
+    mask[:, group] = (rng.random((40, 1)) >= rate).astype(float)
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.imshow(mask.numpy(), cmap="Greys_r", aspect="auto", interpolation="nearest")
+ax.imshow(mask, cmap="Greys_r", aspect="auto", interpolation="nearest")
 names = list(clf.feature_names_in_)
 ticks = [g[0] + (len(g) - 1) / 2 for g in clf.feature_groups_]
 ax.set_xticks(ticks, names, rotation=45, ha="right")

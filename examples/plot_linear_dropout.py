@@ -98,7 +98,7 @@ print(f"chosen dropout: {best:.3f}, LOO MSE {-search.best_score_:.1f}")
 fig, ax = plt.subplots(figsize=(6, 4))
 results = search.cv_results_
 ax.plot(results["param_input_dropout"], -results["mean_test_score"], marker=".")
-ax.axvline(search.dropout_, color="k", ls=":")
+ax.axvline(best, color="k", ls=":")
 ax.set_xlabel("dropout rate p")
 ax.set_ylabel("leave-one-out mean squared error")
 ax.set_title("Exact leave-one-out over the grid")

@@ -232,7 +232,7 @@ def _solve_spd(A: Array, b: Array) -> Array:
     warnings.warn(
         f"The dropout normal equations are {reason}: some combination of "
         "columns is neither identified by the data nor penalized (collinear "
-        "columns with dropout=0, or linearly dependent columns inside one "
+        "columns with input_dropout=0, or linearly dependent columns inside one "
         "feature group, such as standardized one-hot columns); using the "
         "minimum-norm least-squares solution.",
         LinAlgWarning,

@@ -180,7 +180,7 @@ default="from_dtype"
         ``B`` in the penalty ``lam * w' B w``: the weighted uncentered sums of
         squares of the columns, or the block-diagonal matrix when a group
         has more than one column.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The rate each original column is dropped with (``input_dropout``
         for every column).
     n_iter_ : None or ndarray of shape (n_targets,)

@@ -109,7 +109,7 @@ class DropoutLinearRegressionCV(
 (n_samples, n_targets, n_dropouts)
         With ``cv=None`` and ``store_cv_results=True``: squared leave-one-out
         errors when ``scoring`` is None, else leave-one-out predictions.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The rate of each original column in the refitted model.
     coef_, intercept_, penalty_, n_features_in_, feature_names_in_, \
 categories_, feature_groups_

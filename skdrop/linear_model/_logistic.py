@@ -151,7 +151,7 @@ class DropoutLogisticRegression(
         :class:`~sklearn.linear_model.LogisticRegression`.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The rate each original column is dropped with (``input_dropout``
         for every column).
     n_iter_ : ndarray of shape (1,)

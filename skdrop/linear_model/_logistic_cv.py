@@ -137,7 +137,7 @@ device, verbose
         Number of splits.
     refit_time_ : float
         Seconds spent refitting on all rows at the chosen rate.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The rate of each original column in the refitted model.
     classes_, coef_, intercept_, n_iter_, loss_curve_, n_features_in_, \
 feature_names_in_, categories_, feature_groups_

@@ -129,7 +129,7 @@ prior_length_scale, device
         epochs each member ran.  A member's fit time is its share of the
         wall time of the pass that trained it.  A failed member scores
         ``error_score``.
-    input_dropout_ : ndarray of shape (n_features_in_,)
+    input_dropout_ : ndarray of shape (n_features,)
         The input rate of each column of X in the model that predicts:
         ``best_estimator_``'s, else the mean of the chosen setting's fold
         networks (which differ where rates are learned; each keeps its own
