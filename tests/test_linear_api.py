@@ -273,7 +273,8 @@ def test_partial_fit_over_chunks_approaches_the_closed_form(table):
     errors = np.array(errors) / np.linalg.norm(exact.coef_)
     # Measured: 4.8% after 3 passes, 0.8% after 60.
     assert errors[1] < 0.02 and errors[1] < errors[0] / 3
-    assert model.n_iter_.tolist() == [180] and len(model.loss_curve_) == 180
+    # n_iter_ is this call's epochs, as SGDRegressor's; the curve goes on.
+    assert model.n_iter_.tolist() == [1] and len(model.loss_curve_) == 180
     np.testing.assert_array_equal(model.input_dropout_, np.full(4, 0.3))
 
 
@@ -284,8 +285,22 @@ def test_partial_fit_continues_fit_and_pickles(table):
     twin = pickle.loads(pickle.dumps(model))
     model.partial_fit(X, y)
     twin.partial_fit(X, y)
-    assert model.n_iter_.tolist() == [6]
+    assert model.n_iter_.tolist() == [1] and len(model.loss_curve_) == 6
     np.testing.assert_array_equal(model.coef_, twin.coef_)
+
+
+def test_partial_fit_sets_input_dropout_on_every_call(table):
+    X, y = table
+    model = DropoutLinearRegression(0.1, solver="sgd", random_state=0)
+    model.partial_fit(X, y).set_params(input_dropout=0.4).partial_fit(X, y)
+    np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.4))
+
+
+def test_partial_fit_after_closed_form_warns_it_restarts(table):
+    X, y = table
+    model = DropoutLinearRegression().fit(X, y).set_params(solver="sgd")
+    with pytest.warns(UserWarning, match="starts SGD afresh"):
+        model.partial_fit(X, y)
 
 
 def test_partial_fit_errors(table):

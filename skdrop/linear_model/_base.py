@@ -258,13 +258,31 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         self._sgd_state = result.state
         return result
 
+    def _partial_fit_state(self) -> dict | None:
+        """The SGD state a ``partial_fit`` call continues; None starts
+        afresh, with a ``UserWarning`` when a fitted model is discarded
+        (fitted by another solver, or loaded from a file saved before 0.3,
+        which holds no SGD state)."""
+        state = getattr(self, "_sgd_state", None)
+        if state is None and hasattr(self, "coef_"):
+            warnings.warn(
+                f"{type(self).__name__}.partial_fit starts SGD afresh: the "
+                "fitted model has no SGD state to continue (it was fitted by "
+                "another solver, or saved before 0.3), so its coef_ and "
+                "intercept_ are discarded.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return state
+
     def _solver_name(self) -> str:
         """The solver the parameters name (without a renamed name's warning)."""
         return self.solver
 
     def _has_partial_fit(self) -> bool:
         """``partial_fit`` exists with ``solver="sgd"`` only (as on
-        scikit-learn's MLPs); otherwise an ``AttributeError`` that says so."""
+        scikit-learn's MLPs): ``available_if`` turns this error into the
+        cause of its own "has no attribute 'partial_fit'"."""
         if self._solver_name() != "sgd":
             raise AttributeError(
                 f"{type(self).__name__}.partial_fit needs solver='sgd', got "
