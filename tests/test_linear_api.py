@@ -4,7 +4,9 @@ attributes, old pickles, and ``partial_fit`` with ``solver="sgd"``."""
 
 from __future__ import annotations
 
+import inspect
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -15,7 +17,12 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, LeaveOneOut
 
 import skdrop.linear_model._closed_form as closed_form
-from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutLinearRegressionCV,
+    DropoutLogisticRegression,
+    DropoutLogisticRegressionCV,
+)
 from skdrop.datasets import load_penguins
 
 RATES = [0.0, 0.1, 0.4, 0.8]
@@ -316,3 +323,38 @@ def test_partial_fit_errors(table):
     with pytest.raises(ValueError, match="X has 3 features"):
         model.partial_fit(X[:, :3], y)
     assert model.n_iter_.tolist() == [1]  # the failed calls left no trace
+
+
+def _documented_parameters(estimator):
+    """The names in the docstring's Parameters section, in order."""
+    doc = inspect.getdoc(estimator)
+    section = doc.split("Parameters\n----------\n")[1]
+    section = re.split(r"\n\n\w+\n-+\n", section)[0]  # up to the next header
+    # An entry starts unindented; a name list may wrap with a backslash.
+    entries = section.replace("\\\n", "").splitlines()
+    names = []
+    for line in entries:
+        if line and not line.startswith(" "):
+            names += [n.strip() for n in line.split(" : ")[0].split(",")]
+    return names
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DropoutLinearRegression,
+        DropoutLinearRegressionCV,
+        DropoutLogisticRegression,
+        DropoutLogisticRegressionCV,
+    ],
+)
+def test_docstring_parameters_follow_the_signature(estimator):
+    assert _documented_parameters(estimator) == list(
+        inspect.signature(estimator).parameters
+    )
+
+
+def test_n_jobs_takes_a_numpy_integer(table):
+    X, y = table
+    search = DropoutLinearRegressionCV(input_dropouts=[0.2], cv=2, n_jobs=np.int64(1))
+    assert search.fit(X, y).n_splits_ == 2

@@ -297,3 +297,27 @@ def test_input_dropout_is_per_original_column():
     model = DropoutLogisticRegression(input_dropout=0.3).fit(X, y)
     assert model.coef_.shape[1] > X.shape[1]  # one-hot columns
     np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.3))
+
+
+def test_balanced_class_weight_is_computed_once_on_all_rows(cancer):
+    """As LogisticRegressionCV: the same weights in every fold, so the
+    search equals one given those weights as a dict."""
+    X, y = cancer
+    order = np.argsort(y, kind="stable")  # unshuffled folds: unequal class mixes
+    X, y = X[order], y[order]
+    counts = np.bincount(y)
+    as_dict = {c: len(y) / (2 * counts[c]) for c in (0, 1)}
+    common = {"input_dropouts": [0.1, 0.5], "cv": KFold(3)}
+    balanced = DropoutLogisticRegressionCV(**common, class_weight="balanced")
+    given = DropoutLogisticRegressionCV(**common, class_weight=as_dict)
+    np.testing.assert_allclose(
+        balanced.fit(X, y).cv_results_["mean_test_score"],
+        given.fit(X, y).cv_results_["mean_test_score"],
+    )
+    np.testing.assert_allclose(balanced.coef_, given.coef_)
+
+
+def test_n_jobs_takes_a_numpy_integer(cancer):
+    X, y = cancer
+    search = DropoutLogisticRegressionCV(input_dropouts=[0.2], n_jobs=np.int64(1))
+    assert search.fit(X, y).n_splits_ == 5

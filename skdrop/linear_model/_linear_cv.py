@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -146,7 +147,7 @@ categories_, feature_groups_
         "scoring": [str, callable, None],
         "store_cv_results": ["boolean"],
         "error_score": ERROR_SCORE_CONSTRAINT,
-        "n_jobs": [int, None],
+        "n_jobs": [Integral, None],
     }
 
     dropout_ = renamed_entry("best_params_", "input_dropout")

@@ -184,8 +184,7 @@ class _LogisticClassification:
 
     def _row_weights(self, sample_weight, y):
         """The fit's row weights: ``sample_weight`` times the weight of each
-        row's class (computed on the rows given, as each fit of a search
-        would)."""
+        row's class (``"balanced"``: from the rows given)."""
         if self.class_weight is None:
             return sample_weight
         return sample_weight * compute_sample_weight(self.class_weight, y)
