@@ -4,6 +4,7 @@ attributes, old pickles, and ``partial_fit`` with ``solver="sgd"``."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import pickle
 import re
@@ -358,3 +359,13 @@ def test_n_jobs_takes_a_numpy_integer(table):
     X, y = table
     search = DropoutLinearRegressionCV(input_dropouts=[0.2], cv=2, n_jobs=np.int64(1))
     assert search.fit(X, y).n_splits_ == 2
+
+
+def test_partial_fit_of_a_shallow_copy_leaves_the_original(table):
+    X, y = table
+    model = DropoutLinearRegression(solver="sgd", random_state=0).partial_fit(X, y)
+    twin = pickle.loads(pickle.dumps(model))
+    copy.copy(model).partial_fit(X, y)
+    model.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, twin.coef_)

@@ -225,36 +225,29 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         has_groups = any(len(g) > 1 for g in groups)
         group_index = group_labels(groups, X.shape[1]) if has_groups else None
         max_iter = 1 if incremental else self.max_iter
-        # A failed call leaves the running average as it found it (the
-        # estimator's other state is restored by atomic_fit).
-        n_blocks = None if state is None else len(state["average_counts"])
+        # fit_linear_sgd leaves ``state`` as it was: a failed call leaves
+        # the estimator as it found it (atomic_fit restores the rest).
         with loss_progress(
             max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
         ) as progress:
-            try:
-                result = fit_linear_sgd(
-                    X,
-                    Y,
-                    sample_weight,
-                    dropout=settings["input_dropout"],
-                    group_index=group_index,
-                    n_groups=len(groups),
-                    fit_intercept=self.fit_intercept,
-                    max_iter=max_iter,
-                    batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
-                    step_fraction=settings["step_fraction"],
-                    tol=tol,
-                    seed=seed_from_random_state(self.random_state),
-                    device=device,
-                    progress=progress,
-                    loss=loss,
-                    state=state,
-                )
-            except BaseException:
-                if n_blocks is not None:
-                    del state["average_sums"][n_blocks:]
-                    del state["average_counts"][n_blocks:]
-                raise
+            result = fit_linear_sgd(
+                X,
+                Y,
+                sample_weight,
+                dropout=settings["input_dropout"],
+                group_index=group_index,
+                n_groups=len(groups),
+                fit_intercept=self.fit_intercept,
+                max_iter=max_iter,
+                batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+                step_fraction=settings["step_fraction"],
+                tol=tol,
+                seed=seed_from_random_state(self.random_state),
+                device=device,
+                progress=progress,
+                loss=loss,
+                state=state,
+            )
         self._sgd_state = result.state
         return result
 
