@@ -28,10 +28,8 @@ from ..utils import (
     check_magnitude,
     encoded_groups,
     group_labels,
-    is_unset,
     loss_progress,
-    renamed_attribute,
-    renamed_parameter,
+    renamed_parameters,
     resolve_batch_size,
     resolve_device,
     seed_from_random_state,
@@ -95,20 +93,7 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         """The renamed parameters' values under their new names: the old
         name's, with a ``FutureWarning``, where the user set it (a
         ``ValueError`` when the new name is set too)."""
-        defaults = inspect.signature(type(self)).parameters
-        settings = {}
-        for old, new in RENAMED.items():
-            if old not in defaults:
-                continue
-            value, default = getattr(self, new), defaults[new].default
-            if not is_unset(getattr(self, old)) and not _same(value, default):
-                raise ValueError(
-                    f"{type(self).__name__}: {old!r} is the old name of {new!r}; "
-                    f"set only {new!r}, got {new}={value!r} and "
-                    f"{old}={getattr(self, old)!r}"
-                )
-            settings[new] = renamed_parameter(self, old, new)
-        return settings
+        return renamed_parameters(self, RENAMED)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Loads estimators saved before 0.3: their old parameter names
@@ -296,39 +281,6 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._accepts_sparse()
         return tags
-
-
-def _same(value, default) -> bool:
-    """Whether a parameter holds its default (a grid compared by value)."""
-    if isinstance(value, str) or isinstance(default, str):
-        return isinstance(value, str) and value == default
-    try:
-        return bool(np.array_equal(np.asarray(value), np.asarray(default)))
-    except (TypeError, ValueError):
-        return value is default
-
-
-class renamed_entry(renamed_attribute):
-    """A fitted attribute's old name, read through to one entry of the new
-    attribute (a dict) with a ``FutureWarning``: ``dropout_`` is
-    ``best_params_["input_dropout"]``."""
-
-    def __init__(self, new: str, key: str) -> None:
-        super().__init__(new)
-        self.key = key
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        entries = getattr(instance, self.new)  # an AttributeError when unfitted
-        warnings.warn(
-            f"{type(instance).__name__}: the attribute {self.old!r} is "
-            f"{self.new}[{self.key!r}] since 0.3; {self.old!r} will be removed "
-            "in 0.4.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return entries[self.key]
 
 
 def as_columns(y):

@@ -20,6 +20,7 @@ from ..utils import (
     best_candidate,
     check_dropout_grid,
     cv_results,
+    renamed_entry,
     set_params_of_init,
 )
 from ._base import (
@@ -29,7 +30,6 @@ from ._base import (
     as_columns,
     check_split_weights,
     loo_scores,
-    renamed_entry,
 )
 from ._closed_form import build_system, dropout_lambda, loo_residuals, solve_system
 from ._linear import DropoutLinearRegression, _LinearRegression

@@ -27,6 +27,7 @@ from ..utils import (
     check_dropout_grid,
     cv_results,
     progress_bar,
+    renamed_entry,
     score_or_error_score,
     scorer_knowing_classes,
     set_params_of_init,
@@ -37,7 +38,6 @@ from ._base import (
     RENAMED,
     LinearDropoutBase,
     check_split_weights,
-    renamed_entry,
 )
 from ._logistic import DropoutLogisticRegression, _ScaledDesign
 from ._logistic_base import _check_sparse_for_sgd, _LogisticClassification, _targets
