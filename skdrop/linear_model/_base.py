@@ -69,6 +69,8 @@ GRID_CONSTRAINTS: dict = {
     "input_dropouts": ["array-like"],
     "dropouts": ["array-like", DEPRECATED_OPTION],
 }
+# Fitted attributes of before 0.3 that are read through descriptors now.
+_OLD_FITTED = ("dropout_", "scores_")
 # Parameters renamed in 0.3: old name -> new name.
 RENAMED = {
     "dropout": "input_dropout",
@@ -101,9 +103,18 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         a fitted one gets ``input_dropout_``."""
         state = dict(state)
         parameters = inspect.signature(type(self)).parameters
-        if any(name not in state for name in parameters):
-            state = self._migrated(state, parameters)
+        if not any(name not in state for name in parameters):
+            super().__setstate__(state)
+            return
+        state = self._migrated(state, parameters)
+        # The old fitted names leave __dict__, where they would hide the
+        # renamed_entry descriptors that now read them.
+        old = {key: state.pop(key) for key in _OLD_FITTED if key in state}
+        if not isinstance(state.get("cv_results_", {}), dict):
+            old["cv_results_"] = state.pop("cv_results_")
         super().__setstate__(state)
+        if "coef_" in state:
+            self._migrate_fitted(old)
 
     def _migrated(self, state, parameters):
         """A pre-0.3 state with the parameters of this release."""
@@ -121,6 +132,12 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
     def _migrate_state(self, state: dict[str, Any]) -> None:
         """Rewrite a pre-0.3 state's parameters in place (beyond the plain
         renames)."""
+
+    def _migrate_fitted(self, old: dict[str, Any]) -> None:
+        """Give a fitted estimator loaded from a pre-0.3 file the fitted
+        attributes of this release; ``old`` holds the file's fitted
+        attributes whose names or meanings changed (``dropout_``,
+        ``scores_``, an array ``cv_results_``)."""
 
     def _accepts_sparse(self) -> bool:
         """Whether ``fit`` takes a sparse ``X`` (the tags say the same)."""

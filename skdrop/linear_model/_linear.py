@@ -301,6 +301,14 @@ default="from_dtype"
         self._raise_if_interrupted(result)
         return self
 
+    def _migrate_fitted(self, old):
+        # Before 0.3 the closed form counted one iteration and SGD an int.
+        if self.solver == "closed_form":
+            self.n_iter_ = None
+        elif np.ndim(self.n_iter_) == 0:
+            n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
+            self.n_iter_ = np.full(n_targets, int(self.n_iter_))
+
     @available_if(LinearDropoutBase._has_partial_fit)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)

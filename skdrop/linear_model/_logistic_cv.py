@@ -142,7 +142,8 @@ class DropoutLogisticRegressionCV(
     n_splits_ : int
         Number of splits.
     refit_time_ : float
-        Seconds spent refitting on all rows at the chosen rate.
+        Seconds spent refitting on all rows at the chosen rate (NaN in a
+        model loaded from a file saved before 0.3, which did not record it).
     input_dropout_ : ndarray of shape (n_features_in_,)
         The rate of each original column in the refitted model.
     classes_, coef_, intercept_, n_iter_, loss_curve_, n_features_in_, \
@@ -215,6 +216,22 @@ feature_names_in_, categories_, feature_groups_
         return scorer_knowing_classes(
             check_scoring(self, scoring=scoring), self.classes_
         )
+
+    def _migrate_fitted(self, old):
+        """A pre-0.3 search: its ``cv_results_`` under the new parameter
+        name, and the search attributes it lacked (``refit_time_`` NaN:
+        not recorded)."""
+        new_key = {"param_dropout": "param_input_dropout"}
+        results = {new_key.get(k, k): v for k, v in self.cv_results_.items()}
+        results["params"] = [
+            {"input_dropout": params["dropout"]} for params in results["params"]
+        ]
+        self.cv_results_ = results
+        self.best_index_, self.best_score_, self.best_params_ = best_candidate(results)
+        self.n_splits_ = sum(
+            key.startswith("split") and key.endswith("_test_score") for key in results
+        )
+        self.refit_time_ = np.nan
 
     def _single(self, rate, groups, settings):
         """The plain estimator on the encoded input, at one rate."""
