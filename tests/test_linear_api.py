@@ -252,15 +252,25 @@ def test_pre_0_3_search_state_loads(table):
     X, y = table
     fitted = DropoutLinearRegressionCV(input_dropouts=RATES).fit(X, y)
     state = fitted.__getstate__()
+    # What 0.2 stored: the old names, scores_ and dropout_, no search dict.
     state["dropouts"] = state.pop("input_dropouts")
+    state["scores_"] = state.pop("cv_results_")["mean_test_score"]
+    state["dropout_"] = state["best_params_"]["input_dropout"]
     for name in ("error_score", "n_jobs", "input_dropout_", "best_params_"):
         del state[name]
-    state["dropout_"] = 0.4
+    for name in ("best_index_", "n_splits_", "refit_time_"):
+        del state[name]
     old = DropoutLinearRegressionCV.__new__(DropoutLinearRegressionCV)
     old.__setstate__(state)
     assert old.get_params()["input_dropouts"] == RATES
     assert np.isnan(old.error_score) and old.n_jobs is None
-    np.testing.assert_array_equal(old.input_dropout_, np.full(4, 0.4))
+    rate = fitted.best_params_["input_dropout"]
+    np.testing.assert_array_equal(old.input_dropout_, np.full(4, rate))
+    assert old.best_params_ == fitted.best_params_
+    assert old.best_index_ == fitted.best_index_
+    np.testing.assert_array_equal(
+        old.cv_results_["mean_test_score"], fitted.cv_results_["mean_test_score"]
+    )
 
 
 # --- partial_fit -----------------------------------------------------------

@@ -221,10 +221,11 @@ feature_names_in_, categories_, feature_groups_
         """A pre-0.3 search: its ``cv_results_`` under the new parameter
         name, and the search attributes it lacked (``refit_time_`` NaN:
         not recorded)."""
-        new_key = {"param_dropout": "param_input_dropout"}
+        new_key = {"param_dropout": "param_input_dropout", "dropout": "input_dropout"}
         results = {new_key.get(k, k): v for k, v in self.cv_results_.items()}
         results["params"] = [
-            {"input_dropout": params["dropout"]} for params in results["params"]
+            {new_key.get(k, k): v for k, v in params.items()}
+            for params in results["params"]
         ]
         self.cv_results_ = results
         self.best_index_, self.best_score_, self.best_params_ = best_candidate(results)
