@@ -212,9 +212,9 @@ def test_old_and_new_name_together_is_an_error(table):
 def test_old_attributes_warn_and_read_the_new_ones(table):
     X, y = table
     model = DropoutLinearRegressionCV(input_dropouts=RATES).fit(X, y)
-    with pytest.warns(FutureWarning, match=r"'dropout_' is best_params_"):
+    with pytest.warns(FutureWarning, match=r"'dropout_' became best_params_"):
         assert model.dropout_ == model.best_params_["input_dropout"]
-    with pytest.warns(FutureWarning, match=r"'scores_' is cv_results_"):
+    with pytest.warns(FutureWarning, match=r"'scores_' became cv_results_"):
         scores = model.scores_
     np.testing.assert_array_equal(scores, model.cv_results_["mean_test_score"])
 

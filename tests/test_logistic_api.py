@@ -188,7 +188,7 @@ def test_old_names_on_the_search(cancer):
     X, y = cancer
     with pytest.warns(FutureWarning, match="'dropouts' was renamed"):
         model = DropoutLogisticRegressionCV(dropouts=[0.1, 0.4], cv=3).fit(X, y)
-    with pytest.warns(FutureWarning, match=r"'dropout_' is best_params_"):
+    with pytest.warns(FutureWarning, match=r"'dropout_' became best_params_"):
         assert model.dropout_ == model.best_params_["input_dropout"]
     with pytest.warns(FutureWarning, match="'learning_rate_init' was renamed"):
         DropoutLogisticRegressionCV(

@@ -150,12 +150,20 @@ class renamed_attribute:
             return self
         value = getattr(instance, self.new)  # an AttributeError when unfitted
         warnings.warn(
-            f"{type(instance).__name__}: the attribute {self.old!r} was renamed "
-            f"{self.new!r} in {RENAMED_IN}; {self.old!r} will be removed in "
+            f"{type(instance).__name__}: the attribute {self.old!r} "
+            f"{self._what()} in {RENAMED_IN}; {self.old!r} will be removed in "
             f"{REMOVED_IN}.",
             FutureWarning,
             stacklevel=2,
         )
+        return self._read(value)
+
+    def _what(self) -> str:
+        """What the old name became, for the warning."""
+        return f"was renamed {self.new!r}"
+
+    def _read(self, value: Any) -> Any:
+        """The old attribute's value from the new one's."""
         return value
 
 
@@ -180,18 +188,11 @@ class renamed_entry(renamed_attribute):
         super().__init__(new)
         self.key = key
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        entries = getattr(instance, self.new)  # an AttributeError when unfitted
-        warnings.warn(
-            f"{type(instance).__name__}: the attribute {self.old!r} is "
-            f"{self.new}[{self.key!r}] since {RENAMED_IN}; {self.old!r} will be "
-            f"removed in {REMOVED_IN}.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return entries[self.key]
+    def _what(self) -> str:
+        return f"became {self.new}[{self.key!r}]"
+
+    def _read(self, value: Any) -> Any:
+        return value[self.key]
 
 
 def renamed_arguments(**renames: str) -> Callable[[F], F]:
