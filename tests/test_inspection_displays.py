@@ -41,7 +41,7 @@ def _close_figures():
 @pytest.fixture(scope="module")
 def ridge_result(request):
     X, y = request.getfixturevalue("cancer_regression")
-    return compare_with_ridge(X, y, dropouts=[0.0, 0.1, 0.5, 0.9], cv=3)
+    return compare_with_ridge(X, y, input_dropouts=[0.0, 0.1, 0.5, 0.9], cv=3)
 
 
 def test_ridge_display_from_results(ridge_result):
@@ -90,10 +90,10 @@ def logistic_results():
     from skdrop.datasets import load_penguins
 
     X, y = load_breast_cancer(return_X_y=True)
-    binary = compare_with_logistic(X[:, :4], y, dropouts=[0.1, 0.3, 0.6], cv=3)
+    binary = compare_with_logistic(X[:, :4], y, input_dropouts=[0.1, 0.3, 0.6], cv=3)
     frame = load_penguins().dropna(subset=["bill_length_mm", "flipper_length_mm"])
     X3 = frame[["bill_length_mm", "flipper_length_mm"]]
-    three = compare_with_logistic(X3, frame["species"], dropouts=[0.1, 0.5], cv=3)
+    three = compare_with_logistic(X3, frame["species"], input_dropouts=[0.1, 0.5], cv=3)
     return binary, three
 
 
