@@ -307,3 +307,19 @@ def test_loss_curves_of_recorded_pairs_and_their_display():
     assert legend == ["a: training", "a: validation (final gap +0.3)", "b: training"]
     with pytest.raises(ValueError, match=r"a pair .* got a tuple of 3"):
         loss_curves({"a": (train, valid, valid)})
+
+
+def test_ridge_display_reads_the_estimators_old_names():
+    """An estimator set with ``dropouts`` / ``objective`` (before 0.3) is
+    compared at those settings, with their FutureWarnings."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:150, :3]
+    y = y[:150]
+    search = DropoutLogisticRegressionCV(dropouts=[0.2, 0.5], objective="quadratic")
+    with pytest.warns(FutureWarning) as caught:
+        display = RidgeComparisonDisplay.from_estimator(search, X, y, cv=2)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "'dropouts' was renamed" in messages and "objective='quadratic'" in messages
+    assert list(display.result.dropouts) == [0.2, 0.5]

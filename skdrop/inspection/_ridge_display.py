@@ -11,8 +11,9 @@ from ..linear_model import (
     DropoutLinearRegressionCV,
     DropoutLogisticRegression,
     DropoutLogisticRegressionCV,
+    algorithm_settings,
 )
-from ..utils import axes_array, renamed_arguments
+from ..utils import axes_array, renamed_arguments, renamed_parameters
 from ._logistic_comparison import compare_with_logistic
 from ._ridge_comparison import compare_with_ridge
 
@@ -169,7 +170,9 @@ their CV versions
                 "default; this estimator has fit_intercept=False"
             )
         if input_dropouts is None:
-            input_dropouts = params.get("input_dropouts")
+            # The grid under its name before 0.3 too (with its warning).
+            grid = renamed_parameters(estimator, {"dropouts": "input_dropouts"})
+            input_dropouts = grid.get("input_dropouts")
         common = dict(
             input_dropouts=input_dropouts,
             feature_groups=params["feature_groups"],
@@ -180,7 +183,12 @@ their CV versions
         if isinstance(estimator, linear):
             result = compare_with_ridge(X, y, **common)
         else:
-            algorithm = {k: params[k] for k in ("solver", "approximation")}
+            algorithm = algorithm_settings(
+                type(estimator).__name__,
+                params["solver"],
+                params["approximation"],
+                params["objective"],
+            )
             result = compare_with_logistic(X, y, **algorithm, **common)
         return cls.from_results(result, ax=ax)
 
