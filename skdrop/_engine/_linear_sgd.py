@@ -136,8 +136,7 @@ def fit_linear_sgd(
     # The iterate and step count at the last epoch's end: what a Ctrl-C
     # mid-epoch keeps, consistent with the average it truncates to.
     at_epoch_end = (sgd.params(), sgd.n_steps)
-    converged = interrupted = False
-    next_check = 0
+    converged, interrupted, next_check = False, False, 0
     try:
         for epoch in range(max_iter):
             order = torch.randperm(n_samples, generator=generator, device=device)
