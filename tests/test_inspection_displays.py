@@ -41,7 +41,7 @@ def _close_figures():
 @pytest.fixture(scope="module")
 def ridge_result(request):
     X, y = request.getfixturevalue("cancer_regression")
-    return compare_with_ridge(X, y, dropouts=[0.0, 0.1, 0.5, 0.9], cv=3)
+    return compare_with_ridge(X, y, input_dropouts=[0.0, 0.1, 0.5, 0.9], cv=3)
 
 
 def test_ridge_display_from_results(ridge_result):
@@ -90,10 +90,10 @@ def logistic_results():
     from skdrop.datasets import load_penguins
 
     X, y = load_breast_cancer(return_X_y=True)
-    binary = compare_with_logistic(X[:, :4], y, dropouts=[0.1, 0.3, 0.6], cv=3)
+    binary = compare_with_logistic(X[:, :4], y, input_dropouts=[0.1, 0.3, 0.6], cv=3)
     frame = load_penguins().dropna(subset=["bill_length_mm", "flipper_length_mm"])
     X3 = frame[["bill_length_mm", "flipper_length_mm"]]
-    three = compare_with_logistic(X3, frame["species"], dropouts=[0.1, 0.5], cv=3)
+    three = compare_with_logistic(X3, frame["species"], input_dropouts=[0.1, 0.5], cv=3)
     return binary, three
 
 
@@ -307,3 +307,19 @@ def test_loss_curves_of_recorded_pairs_and_their_display():
     assert legend == ["a: training", "a: validation (final gap +0.3)", "b: training"]
     with pytest.raises(ValueError, match=r"a pair .* got a tuple of 3"):
         loss_curves({"a": (train, valid, valid)})
+
+
+def test_ridge_display_reads_the_estimators_old_names():
+    """An estimator set with ``dropouts`` / ``objective`` (before 0.3) is
+    compared at those settings, with their FutureWarnings."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:150, :3]
+    y = y[:150]
+    search = DropoutLogisticRegressionCV(dropouts=[0.2, 0.5], objective="quadratic")
+    with pytest.warns(FutureWarning) as caught:
+        display = RidgeComparisonDisplay.from_estimator(search, X, y, cv=2)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "'dropouts' was renamed" in messages and "objective='quadratic'" in messages
+    assert list(display.result.dropouts) == [0.2, 0.5]

@@ -46,13 +46,13 @@ def penguins_raw():
 @pytest.fixture(scope="module")
 def binary_result(cancer_raw):
     X, y = cancer_raw
-    return compare_with_logistic(X, y, dropouts=RATES, cv=CV)
+    return compare_with_logistic(X, y, input_dropouts=RATES, cv=CV)
 
 
 @pytest.fixture(scope="module")
 def multinomial_result(penguins_raw):
     X, y = penguins_raw
-    return compare_with_logistic(X, y, dropouts=RATES, cv=CV)
+    return compare_with_logistic(X, y, input_dropouts=RATES, cv=CV)
 
 
 def frozen_penalty(W, X, proba, lam):
@@ -187,7 +187,7 @@ def test_cv_scores_match_scikit_learn(cancer_raw, binary_result):
 def test_given_Cs_are_the_l2_grid(cancer_raw):
     X, y = cancer_raw
     result = compare_with_logistic(
-        X, y, dropouts=[0.3], Cs=[1e-3, 1.0], cv=CV, scoring="accuracy"
+        X, y, input_dropouts=[0.3], Cs=[1e-3, 1.0], cv=CV, scoring="accuracy"
     )
     assert result.l2cv_C in (1e-3, 1.0)
     assert np.isnan(result.l2cv_dropout)
@@ -211,7 +211,9 @@ def test_to_frame_names_coefficients_by_class(binary_result, multinomial_result)
 def test_groups_reach_the_dropout_model(penguins_raw):
     X, y = penguins_raw
     groups = [["bill_length_mm", "bill_depth_mm"]]
-    result = compare_with_logistic(X, y, dropouts=[0.3], feature_groups=groups, cv=3)
+    result = compare_with_logistic(
+        X, y, input_dropouts=[0.3], feature_groups=groups, cv=3
+    )
     model = DropoutLogisticRegression(0.3, feature_groups=groups).fit(X, y)
     np.testing.assert_allclose(result.coef[0], model.coef_, rtol=1e-10)
     # The trace rule holds with groups: a group's penalty has the diagonal
@@ -228,7 +230,7 @@ def test_bad_input_errors(cancer_raw):
     with pytest.raises(ValueError, match=r"compare_with_logistic needs numeric X"):
         compare_with_logistic(frame, y)
     with pytest.raises(ValueError, match=r"dropouts must be in \[0, 1\), got 1.0"):
-        compare_with_logistic(X, y, dropouts=[0.1, 1.0])
+        compare_with_logistic(X, y, input_dropouts=[0.1, 1.0])
     with pytest.raises(ValueError, match="at least 2 classes in y, got only 1"):
         compare_with_logistic(X, np.ones(len(y), dtype=int))
     with pytest.raises(ValueError, match="Unknown label type"):
@@ -237,3 +239,26 @@ def test_bad_input_errors(cancer_raw):
         compare_with_logistic(X, y, Cs=[1.0, -1.0])
     with pytest.raises(ValueError, match="different numbers of rows"):
         compare_with_logistic(X, y[:-2])
+
+
+def test_old_argument_names_warn_and_map(cancer_raw):
+    """``dropouts`` and ``objective`` (before 0.3) reach ``input_dropouts``
+    and ``solver`` + ``approximation``, with a FutureWarning."""
+    X, y = cancer_raw
+    X = X[:150]
+    y = y[:150]
+    new = compare_with_logistic(
+        X, y, input_dropouts=[0.3], approximation="quadratic", cv=2
+    )
+    with pytest.warns(FutureWarning) as caught:
+        old = compare_with_logistic(X, y, dropouts=[0.3], objective="quadratic", cv=2)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "'dropouts' was renamed 'input_dropouts'" in messages
+    assert "objective='quadratic' is solver='lbfgs', approximation='quadratic'" in (
+        messages
+    )
+    np.testing.assert_array_equal(old.coef, new.coef)
+    with pytest.raises(ValueError, match="set only those, got objective='sgd'"):
+        compare_with_logistic(X, y, objective="sgd", solver="sgd", cv=2)
+    with pytest.raises(ValueError, match="got both 'dropouts' and its new name"):
+        compare_with_logistic(X, y, dropouts=[0.3], input_dropouts=[0.3], cv=2)

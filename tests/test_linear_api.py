@@ -4,7 +4,10 @@ attributes, old pickles, and ``partial_fit`` with ``solver="sgd"``."""
 
 from __future__ import annotations
 
+import copy
+import inspect
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -15,7 +18,12 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, LeaveOneOut
 
 import skdrop.linear_model._closed_form as closed_form
-from skdrop import DropoutLinearRegression, DropoutLinearRegressionCV
+from skdrop import (
+    DropoutLinearRegression,
+    DropoutLinearRegressionCV,
+    DropoutLogisticRegression,
+    DropoutLogisticRegressionCV,
+)
 from skdrop.datasets import load_penguins
 
 RATES = [0.0, 0.1, 0.4, 0.8]
@@ -204,9 +212,9 @@ def test_old_and_new_name_together_is_an_error(table):
 def test_old_attributes_warn_and_read_the_new_ones(table):
     X, y = table
     model = DropoutLinearRegressionCV(input_dropouts=RATES).fit(X, y)
-    with pytest.warns(FutureWarning, match=r"'dropout_' is best_params_"):
+    with pytest.warns(FutureWarning, match=r"'dropout_' became best_params_"):
         assert model.dropout_ == model.best_params_["input_dropout"]
-    with pytest.warns(FutureWarning, match=r"'scores_' is cv_results_"):
+    with pytest.warns(FutureWarning, match=r"'scores_' became cv_results_"):
         scores = model.scores_
     np.testing.assert_array_equal(scores, model.cv_results_["mean_test_score"])
 
@@ -244,15 +252,25 @@ def test_pre_0_3_search_state_loads(table):
     X, y = table
     fitted = DropoutLinearRegressionCV(input_dropouts=RATES).fit(X, y)
     state = fitted.__getstate__()
+    # What 0.2 stored: the old names, scores_ and dropout_, no search dict.
     state["dropouts"] = state.pop("input_dropouts")
+    state["scores_"] = state.pop("cv_results_")["mean_test_score"]
+    state["dropout_"] = state["best_params_"]["input_dropout"]
     for name in ("error_score", "n_jobs", "input_dropout_", "best_params_"):
         del state[name]
-    state["dropout_"] = 0.4
+    for name in ("best_index_", "n_splits_", "refit_time_"):
+        del state[name]
     old = DropoutLinearRegressionCV.__new__(DropoutLinearRegressionCV)
     old.__setstate__(state)
     assert old.get_params()["input_dropouts"] == RATES
     assert np.isnan(old.error_score) and old.n_jobs is None
-    np.testing.assert_array_equal(old.input_dropout_, np.full(4, 0.4))
+    rate = fitted.best_params_["input_dropout"]
+    np.testing.assert_array_equal(old.input_dropout_, np.full(4, rate))
+    assert old.best_params_ == fitted.best_params_
+    assert old.best_index_ == fitted.best_index_
+    np.testing.assert_array_equal(
+        old.cv_results_["mean_test_score"], fitted.cv_results_["mean_test_score"]
+    )
 
 
 # --- partial_fit -----------------------------------------------------------
@@ -273,7 +291,8 @@ def test_partial_fit_over_chunks_approaches_the_closed_form(table):
     errors = np.array(errors) / np.linalg.norm(exact.coef_)
     # Measured: 4.8% after 3 passes, 0.8% after 60.
     assert errors[1] < 0.02 and errors[1] < errors[0] / 3
-    assert model.n_iter_.tolist() == [180] and len(model.loss_curve_) == 180
+    # n_iter_ is this call's epochs, as SGDRegressor's; the curve goes on.
+    assert model.n_iter_.tolist() == [1] and len(model.loss_curve_) == 180
     np.testing.assert_array_equal(model.input_dropout_, np.full(4, 0.3))
 
 
@@ -284,8 +303,22 @@ def test_partial_fit_continues_fit_and_pickles(table):
     twin = pickle.loads(pickle.dumps(model))
     model.partial_fit(X, y)
     twin.partial_fit(X, y)
-    assert model.n_iter_.tolist() == [6]
+    assert model.n_iter_.tolist() == [1] and len(model.loss_curve_) == 6
     np.testing.assert_array_equal(model.coef_, twin.coef_)
+
+
+def test_partial_fit_sets_input_dropout_on_every_call(table):
+    X, y = table
+    model = DropoutLinearRegression(0.1, solver="sgd", random_state=0)
+    model.partial_fit(X, y).set_params(input_dropout=0.4).partial_fit(X, y)
+    np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.4))
+
+
+def test_partial_fit_after_closed_form_warns_it_restarts(table):
+    X, y = table
+    model = DropoutLinearRegression().fit(X, y).set_params(solver="sgd")
+    with pytest.warns(UserWarning, match="starts SGD afresh"):
+        model.partial_fit(X, y)
 
 
 def test_partial_fit_errors(table):
@@ -301,3 +334,48 @@ def test_partial_fit_errors(table):
     with pytest.raises(ValueError, match="X has 3 features"):
         model.partial_fit(X[:, :3], y)
     assert model.n_iter_.tolist() == [1]  # the failed calls left no trace
+
+
+def _documented_parameters(estimator):
+    """The names in the docstring's Parameters section, in order."""
+    doc = inspect.getdoc(estimator)
+    section = doc.split("Parameters\n----------\n")[1]
+    section = re.split(r"\n\n\w+\n-+\n", section)[0]  # up to the next header
+    # An entry starts unindented; a name list may wrap with a backslash.
+    entries = section.replace("\\\n", "").splitlines()
+    names = []
+    for line in entries:
+        if line and not line.startswith(" "):
+            names += [n.strip() for n in line.split(" : ")[0].split(",")]
+    return names
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DropoutLinearRegression,
+        DropoutLinearRegressionCV,
+        DropoutLogisticRegression,
+        DropoutLogisticRegressionCV,
+    ],
+)
+def test_docstring_parameters_follow_the_signature(estimator):
+    assert _documented_parameters(estimator) == list(
+        inspect.signature(estimator).parameters
+    )
+
+
+def test_n_jobs_takes_a_numpy_integer(table):
+    X, y = table
+    search = DropoutLinearRegressionCV(input_dropouts=[0.2], cv=2, n_jobs=np.int64(1))
+    assert search.fit(X, y).n_splits_ == 2
+
+
+def test_partial_fit_of_a_shallow_copy_leaves_the_original(table):
+    X, y = table
+    model = DropoutLinearRegression(solver="sgd", random_state=0).partial_fit(X, y)
+    twin = pickle.loads(pickle.dumps(model))
+    copy.copy(model).partial_fit(X, y)
+    model.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, twin.coef_)

@@ -134,3 +134,37 @@ def test_convergence_is_checked_at_the_last_epoch():
         ).fit(X, y)
     assert exact.n_iter_.tolist() == long.n_iter_.tolist()
     np.testing.assert_array_equal(exact.coef_, long.coef_)
+
+
+def test_ctrl_c_mid_epoch_keeps_the_last_epoch_end(diabetes, monkeypatch):
+    """The state after Ctrl-C mid-epoch is the state after the completed
+    epochs (iterate, step count and average agree), so a later run resumes
+    from there."""
+    from skdrop._engine import _linear_sgd
+
+    X, y = diabetes[0][:40], diabetes[1][:40]
+    one_epoch = _sgd(X, y, max_iter=1, batch_size=10)
+    step = _linear_sgd._AveragedSGD._step
+    calls = []
+
+    def interrupted_step(self, idx):
+        calls.append(1)
+        if len(calls) == 6:  # mid-way through the second epoch of 4 steps
+            raise KeyboardInterrupt
+        return step(self, idx)
+
+    monkeypatch.setattr(_linear_sgd._AveragedSGD, "_step", interrupted_step)
+    result = _sgd(X, y, max_iter=5, batch_size=10)
+    assert result.interrupted and result.n_iter == 1
+    assert result.state["n_steps"] == one_epoch.state["n_steps"] == 4
+    np.testing.assert_array_equal(result.state["params"], one_epoch.state["params"])
+    np.testing.assert_array_equal(result.coef, one_epoch.coef)
+
+
+def test_a_run_from_a_state_leaves_it_unchanged(diabetes):
+    X, y = diabetes
+    state = _sgd(X, y, max_iter=2).state
+    blocks, params = len(state["average_counts"]), state["params"].copy()
+    _sgd(X, y, max_iter=2, state=state)
+    assert len(state["average_counts"]) == blocks
+    np.testing.assert_array_equal(state["params"], params)

@@ -188,7 +188,7 @@ def test_old_names_on_the_search(cancer):
     X, y = cancer
     with pytest.warns(FutureWarning, match="'dropouts' was renamed"):
         model = DropoutLogisticRegressionCV(dropouts=[0.1, 0.4], cv=3).fit(X, y)
-    with pytest.warns(FutureWarning, match=r"'dropout_' is best_params_"):
+    with pytest.warns(FutureWarning, match=r"'dropout_' became best_params_"):
         assert model.dropout_ == model.best_params_["input_dropout"]
     with pytest.warns(FutureWarning, match="'learning_rate_init' was renamed"):
         DropoutLogisticRegressionCV(
@@ -235,7 +235,8 @@ def test_partial_fit_over_chunks_approaches_fit(blobs):
     errors = np.array(errors) / np.linalg.norm(fit.coef_)
     # Measured: 3.3% after 3 passes, 0.6% after 60.
     assert errors[1] < 0.015 and errors[1] < errors[0] / 3
-    assert model.n_iter_.tolist() == [180] and len(model.loss_curve_) == 180
+    # n_iter_ is this call's epochs, as SGDClassifier's; the curve goes on.
+    assert model.n_iter_.tolist() == [1] and len(model.loss_curve_) == 180
 
 
 def test_partial_fit_takes_classes_missing_from_a_chunk(blobs):
@@ -251,6 +252,17 @@ def test_partial_fit_takes_classes_missing_from_a_chunk(blobs):
     model.partial_fit(X, labels)
     twin.partial_fit(X, labels)
     np.testing.assert_array_equal(model.coef_, twin.coef_)
+
+
+def test_partial_fit_sets_input_dropout_and_warns_on_restart(blobs):
+    X, y = blobs
+    model = DropoutLogisticRegression(0.1, solver="sgd", random_state=0)
+    model.partial_fit(X, y, classes=[0, 1]).set_params(input_dropout=0.4)
+    model.partial_fit(X, y)
+    np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.4))
+    lbfgs = DropoutLogisticRegression().fit(X, y).set_params(solver="sgd")
+    with pytest.warns(UserWarning, match="starts SGD afresh"):
+        lbfgs.partial_fit(X, y, classes=[0, 1])
 
 
 def test_partial_fit_errors(blobs):
@@ -285,3 +297,27 @@ def test_input_dropout_is_per_original_column():
     model = DropoutLogisticRegression(input_dropout=0.3).fit(X, y)
     assert model.coef_.shape[1] > X.shape[1]  # one-hot columns
     np.testing.assert_array_equal(model.input_dropout_, np.full(X.shape[1], 0.3))
+
+
+def test_balanced_class_weight_is_computed_once_on_all_rows(cancer):
+    """As LogisticRegressionCV: the same weights in every fold, so the
+    search equals one given those weights as a dict."""
+    X, y = cancer
+    order = np.argsort(y, kind="stable")  # unshuffled folds: unequal class mixes
+    X, y = X[order], y[order]
+    counts = np.bincount(y)
+    as_dict = {c: len(y) / (2 * counts[c]) for c in (0, 1)}
+    common = {"input_dropouts": [0.1, 0.5], "cv": KFold(3)}
+    balanced = DropoutLogisticRegressionCV(**common, class_weight="balanced")
+    given = DropoutLogisticRegressionCV(**common, class_weight=as_dict)
+    np.testing.assert_allclose(
+        balanced.fit(X, y).cv_results_["mean_test_score"],
+        given.fit(X, y).cv_results_["mean_test_score"],
+    )
+    np.testing.assert_allclose(balanced.coef_, given.coef_)
+
+
+def test_n_jobs_takes_a_numpy_integer(cancer):
+    X, y = cancer
+    search = DropoutLogisticRegressionCV(input_dropouts=[0.2], n_jobs=np.int64(1))
+    assert search.fit(X, y).n_splits_ == 5

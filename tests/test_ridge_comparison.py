@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdrop import DropoutLinearRegression
-from skdrop.inspection import compare_with_ridge
+from skdrop.inspection import RidgeComparisonDisplay, compare_with_ridge
 
 RATES = [0.0, 0.05, 0.2, 0.5, 0.8, 0.95]
 
@@ -19,7 +19,7 @@ RATES = [0.0, 0.05, 0.2, 0.5, 0.8, 0.95]
 @pytest.mark.parametrize("dataset", ["diabetes", "cancer_regression"])
 def test_exact_equivalence_at_round_off_for_every_rate(request, dataset):
     X, y = request.getfixturevalue(dataset)
-    result = compare_with_ridge(X, y, dropouts=RATES, cv=3)
+    result = compare_with_ridge(X, y, input_dropouts=RATES, cv=3)
     assert result.max_abs_coef_diff.shape == (len(RATES),)
     # Relative to the size of the coefficients: a few hundred ulps.
     scale = np.abs(result.coef).max(axis=1)
@@ -37,7 +37,9 @@ def test_exact_equivalence_at_round_off_for_every_rate(request, dataset):
 
 def test_exact_equivalence_with_groups(diabetes_one_hot):
     X, y, groups = diabetes_one_hot
-    result = compare_with_ridge(X, y, dropouts=RATES[1:], feature_groups=groups, cv=3)
+    result = compare_with_ridge(
+        X, y, input_dropouts=RATES[1:], feature_groups=groups, cv=3
+    )
     scale = np.abs(result.coef).max(axis=1)
     assert (result.max_abs_coef_diff <= 1e-9 * scale).all()
     assert result.equivalent_scale is None
@@ -50,14 +52,14 @@ def test_plain_ridge_coincides_on_centered_columns(diabetes):
     # matched alpha is n * lam and the two models are the same.
     X, y = diabetes
     n = X.shape[0]
-    result = compare_with_ridge(X, y, dropouts=RATES, cv=3)
+    result = compare_with_ridge(X, y, input_dropouts=RATES, cv=3)
     np.testing.assert_allclose(result.ridge_alpha, n * result.lambdas, rtol=1e-10)
     np.testing.assert_allclose(result.ridge_coef, result.coef, rtol=1e-8, atol=1e-8)
 
 
 def test_matched_alpha_and_ridge_coefficients_on_raw_data(cancer_regression):
     X, y = cancer_regression
-    result = compare_with_ridge(X, y, dropouts=[0.3], cv=3)
+    result = compare_with_ridge(X, y, input_dropouts=[0.3], cv=3)
     std = X.std(axis=0)
     expected_c = np.mean((X**2).sum(axis=0) / std**2)
     assert result.alpha_per_lambda == pytest.approx(expected_c, rel=1e-10)
@@ -74,7 +76,7 @@ def test_matched_alpha_and_ridge_coefficients_on_raw_data(cancer_regression):
 def test_cv_scores_match_scikit_learn(cancer_regression):
     X, y = cancer_regression
     cv = KFold(4, shuffle=True, random_state=0)
-    result = compare_with_ridge(X, y, dropouts=RATES, cv=cv)
+    result = compare_with_ridge(X, y, input_dropouts=RATES, cv=cv)
     splits = list(cv.split(X))
     for k, p in enumerate(RATES):
         expected = cross_val_score(DropoutLinearRegression(p), X, y, cv=splits)
@@ -101,7 +103,7 @@ def test_cv_scores_match_scikit_learn(cancer_regression):
 
 def test_to_frame_has_one_row_per_rate(diabetes):
     X, y = diabetes
-    frame = compare_with_ridge(X, y, dropouts=RATES, cv=3).to_frame()
+    frame = compare_with_ridge(X, y, input_dropouts=RATES, cv=3).to_frame()
     assert list(frame["dropout"]) == RATES
     assert {"lam", "max_abs_coef_diff", "ridge_alpha", "dropout_cv_mean"} <= set(
         frame.columns
@@ -112,8 +114,8 @@ def test_to_frame_has_one_row_per_rate(diabetes):
 def test_names_and_parallel(diabetes):
     X, y = diabetes
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(10)])
-    a = compare_with_ridge(frame, y, dropouts=[0.1, 0.4], cv=3, n_jobs=2)
-    b = compare_with_ridge(X, y, dropouts=[0.1, 0.4], cv=3)
+    a = compare_with_ridge(frame, y, input_dropouts=[0.1, 0.4], cv=3, n_jobs=2)
+    b = compare_with_ridge(X, y, input_dropouts=[0.1, 0.4], cv=3)
     assert list(a.feature_names) == list(frame.columns)
     np.testing.assert_allclose(a.dropout_cv_scores, b.dropout_cv_scores)
 
@@ -124,7 +126,7 @@ def test_bad_input_errors(diabetes):
     with pytest.raises(ValueError, match=r"needs numeric X.*one-hot"):
         compare_with_ridge(frame, y)
     with pytest.raises(ValueError, match=r"dropouts must be in \[0, 1\), got 1.0"):
-        compare_with_ridge(X, y, dropouts=[0.1, 1.0])
+        compare_with_ridge(X, y, input_dropouts=[0.1, 1.0])
     with pytest.raises(ValueError, match="different numbers of rows"):
         compare_with_ridge(X, y[:-2])
     with pytest.raises(ValueError, match="'scoring' parameter"):
@@ -137,3 +139,16 @@ def test_bad_input_errors(diabetes):
             y,
             feature_groups=[["f0", "zz"]],
         )
+
+
+def test_old_argument_name_warns(diabetes):
+    X, y = diabetes
+    with pytest.warns(FutureWarning, match="'dropouts' was renamed 'input_dropouts'"):
+        old = compare_with_ridge(X, y, dropouts=[0.3], cv=2)
+    new = compare_with_ridge(X, y, input_dropouts=[0.3], cv=2)
+    np.testing.assert_array_equal(old.coef, new.coef)
+    with pytest.warns(FutureWarning, match="'dropouts' was renamed"):
+        display = RidgeComparisonDisplay.from_estimator(
+            DropoutLinearRegression(), X, y, dropouts=[0.3], cv=2
+        )
+    assert list(display.result.dropouts) == [0.3]

@@ -107,3 +107,32 @@ def test_a_file_of_another_release_warns_with_its_version(monkeypatch):
     warning = record[0].message
     assert warning.original_skdrop_version == SAVED_VERSION
     assert warning.current_skdrop_version == "99.0.0"
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+@pytest.mark.parametrize("name", ["linear_cv", "logistic_cv"])
+def test_old_search_files_have_the_search_interface(name, how):
+    """A 0.2 search loads with GridSearchCV's interface, built from what
+    the file holds; the old names read it with a FutureWarning."""
+    model = _load(name, how)
+    results = model.cv_results_
+    assert "param_dropout" not in results
+    rates = results["param_input_dropout"]
+    assert [p["input_dropout"] for p in results["params"]] == list(rates)
+    assert model.best_params_ == {"input_dropout": rates[model.best_index_]}
+    assert model.best_score_ == results["mean_test_score"][model.best_index_]
+    assert np.isnan(model.refit_time_)
+    assert callable(model.scorer_)
+    assert "dropout_" not in vars(model) and "scores_" not in vars(model)
+    with pytest.warns(FutureWarning, match="best_params_"):
+        assert model.dropout_ == model.best_params_["input_dropout"]
+    if name == "logistic_cv":
+        assert model.n_splits_ == 2 and "split1_test_score" in results
+    else:
+        with pytest.warns(FutureWarning, match="cv_results_"):
+            np.testing.assert_array_equal(model.scores_, results["mean_test_score"])
+
+
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_old_closed_form_file_has_no_iterations(how):
+    assert _load("linear", how).n_iter_ is None

@@ -102,8 +102,10 @@ def fit_linear_sgd(
     ``state`` (a result's ``state``, :meth:`LinearSGDState.to_dict`)
     continues an earlier run on new rows (``partial_fit``): its scaling,
     step, iterate, average and random streams are used, and the result's
-    ``state`` holds them after this run (the average's lists are updated in
-    place); None starts afresh, with the scaling and step of these rows.
+    ``state`` holds them after this run (``state`` itself is not changed);
+    None starts afresh, with the scaling and step of these rows.  On Ctrl-C
+    after a completed epoch, the result (and its state) is that of the last
+    completed epoch.
     """
     if loss not in _CURVATURE:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -131,8 +133,10 @@ def fit_linear_sgd(
     sgd = _AveragedSGD(problem, site, noise, saved, batch_size, fit_intercept, loss)
     loss_curve: list[float] = []
     epoch_ends: list[int] = []  # blocks averaged when each epoch ended
-    converged = interrupted = False
-    next_check = 0
+    # The iterate and step count at the last epoch's end: what a Ctrl-C
+    # mid-epoch keeps, consistent with the average it truncates to.
+    at_epoch_end = (sgd.params(), sgd.n_steps)
+    converged, interrupted, next_check = False, False, 0
     try:
         for epoch in range(max_iter):
             order = torch.randperm(n_samples, generator=generator, device=device)
@@ -143,6 +147,7 @@ def fit_linear_sgd(
                     f"{epoch + 1}; try a smaller step_fraction."
                 )
             epoch_ends.append(sgd.average.n_blocks)
+            at_epoch_end = (sgd.params(), sgd.n_steps)
             loss_curve.append(epoch_loss)
             if progress is not None:
                 progress(epoch + 1, epoch_loss)
@@ -162,8 +167,7 @@ def fit_linear_sgd(
         # Keep the average as it was at the end of the last completed epoch.
         sgd.average.truncate(epoch_ends[len(loss_curve) - 1])
         interrupted = True
-    saved.params = sgd.params()
-    saved.n_steps = sgd.n_steps
+    saved.params, saved.n_steps = at_epoch_end
     saved.keep_streams(generator, noise, device)
     coef, intercept = problem.unscale(sgd.average.tail_mean())
     n_iter = len(loss_curve)
@@ -245,8 +249,7 @@ class LinearSGDState:
 
     def to_dict(self) -> dict[str, Any]:
         """The state as numpy arrays, numbers, lists and dicts (what skops
-        loads without trusting a type); the running average's lists are
-        shared, not copied."""
+        loads without trusting a type)."""
         return {
             "scaling": list(self.scaling),
             "base_step": self.base_step,
@@ -262,16 +265,19 @@ class LinearSGDState:
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> LinearSGDState:
-        """The state :meth:`to_dict` gave (sharing its lists)."""
+        """The state :meth:`to_dict` gave, with lists of its own: a run
+        from it leaves ``state`` (perhaps shared by a copy of the
+        estimator) as it was.  The arrays in them are never written in
+        place."""
         sums, counts = state["average_sums"], state["average_counts"]
         average = _BlockAverage(len(sums[0]))
-        average._sums, average._counts = sums, counts
+        average._sums, average._counts = list(sums), list(counts)
         col_scale, x_mean, y_mean, y_scale = state["scaling"]
         return cls(
             scaling=(col_scale, x_mean, y_mean, y_scale),
             base_step=float(state["base_step"]),
             decay_steps=int(state["decay_steps"]),
-            params=state["params"],
+            params=np.array(state["params"], dtype=np.float64),
             n_steps=int(state["n_steps"]),
             average=average,
             device=state["device"],

@@ -27,8 +27,14 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from ..linear_model import DropoutLogisticRegression
-from ..utils import check_dropout_grid, scoring_name
+from ..linear_model import DropoutLogisticRegression, algorithm_settings
+from ..utils import (
+    DEPRECATED,
+    DEPRECATED_OPTION,
+    check_dropout_grid,
+    renamed_arguments,
+    scoring_name,
+)
 from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 # Rate 0 is left out: without a penalty a separable table has no finite fit.
@@ -58,18 +64,21 @@ class LogisticComparison(Bunch):
         return rate_frame(self, "l2", columns, names)
 
 
+@renamed_arguments(dropouts="input_dropouts")
 @validate_params(
     {
         "X": ["array-like"],
         "y": ["array-like"],
-        "dropouts": ["array-like", None],
-        "objective": [StrOptions({"quadratic", "gaussian", "sgd"})],
+        "input_dropouts": ["array-like", None],
+        "solver": [StrOptions({"lbfgs", "sgd"})],
+        "approximation": [StrOptions({"gaussian", "quadratic"})],
         "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "Cs": ["array-like", None],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "objective": [StrOptions({"quadratic", "gaussian", "sgd"}), DEPRECATED_OPTION],
     },
     prefer_skip_nested_validation=True,
 )
@@ -77,14 +86,16 @@ def compare_with_logistic(
     X,
     y,
     *,
-    dropouts=None,
-    objective="gaussian",
+    input_dropouts=None,
+    solver="lbfgs",
+    approximation="gaussian",
     feature_groups=None,
     Cs=None,
     cv=5,
     scoring=None,
     max_iter=1000,
     n_jobs=None,
+    objective=DEPRECATED,
 ):
     """Compare logistic regression with input dropout to L2 logistic regression.
 
@@ -135,11 +146,15 @@ def compare_with_logistic(
         their blocks as ``feature_groups``.
     y : array-like of shape (n_samples,)
         Class labels, at least two classes.
-    dropouts : array-like of float, default=None
+    input_dropouts : array-like of float, default=None
         Dropout rates in [0, 1); None is ``(0.05, 0.1, 0.2, ..., 0.9)``.  A
-        rate 0 is matched with ``C = inf`` (no penalty).
-    objective : {"quadratic", "gaussian", "sgd"}, default="gaussian"
-        The dropout objective, as in
+        rate 0 is matched with ``C = inf`` (no penalty).  (``dropouts``,
+        its name before 0.3, works until 0.4 with a ``FutureWarning``.)
+    solver : {"lbfgs", "sgd"}, default="lbfgs"
+        The dropout model's algorithm, as in
+        :class:`~skdrop.DropoutLogisticRegression`.
+    approximation : {"gaussian", "quadratic"}, default="gaussian"
+        The objective ``solver="lbfgs"`` minimizes, as in
         :class:`~skdrop.DropoutLogisticRegression`; the matched strength
         always uses the quadratic penalty at that model's probabilities.
     feature_groups : list of lists or "from_names", default=None
@@ -158,6 +173,10 @@ def compare_with_logistic(
         Iterations of both solvers.
     n_jobs : int, default=None
         Splits cross-validated in parallel with joblib.
+    objective : {"quadratic", "gaussian", "sgd"}
+        Deprecated since 0.3, removed in 0.4: the old name of ``solver``
+        and ``approximation`` ("sgd" is ``solver="sgd"``, the others
+        ``solver="lbfgs"`` with that approximation).
 
     Returns
     -------
@@ -219,7 +238,7 @@ def compare_with_logistic(
     >>> from skdrop.inspection import compare_with_logistic
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X[:, :8])
-    >>> result = compare_with_logistic(X, y, dropouts=[0.1, 0.3, 0.6], cv=3)
+    >>> result = compare_with_logistic(X, y, input_dropouts=[0.1, 0.3, 0.6], cv=3)
     >>> result.coef.shape
     (3, 1, 8)
     >>> frame = result.to_frame()
@@ -229,7 +248,11 @@ def compare_with_logistic(
     1      0.3     5.307           -0.165      -0.168
     2      0.6    28.250           -0.178      -0.196
     """
-    rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
+    algorithm = algorithm_settings(
+        "compare_with_logistic", solver, approximation, objective, stacklevel=4
+    )
+    given = _DEFAULT_DROPOUTS if input_dropouts is None else input_dropouts
+    rates = check_dropout_grid(given, "input_dropouts")
     X_frame, X_arr, names = numeric_table(
         X, "compare_with_logistic", "LogisticRegression"
     )
@@ -247,9 +270,7 @@ def compare_with_logistic(
         DropoutLogisticRegression(),
         "neg_log_loss" if scoring is None else scoring,
     )
-    settings = dict(
-        objective=objective, feature_groups=feature_groups, max_iter=max_iter
-    )
+    settings = dict(**algorithm, feature_groups=feature_groups, max_iter=max_iter)
     fits = _full_data_fits(X_frame, X_arr, y, rates, settings)
     splits = list(check_cv(cv, y, classifier=True).split(X_arr, y))
     fit_pair = partial(_fit_pair, n_classes=classes.size, settings=settings)
@@ -294,16 +315,7 @@ def _check_Cs(Cs) -> np.ndarray:
 
 
 def _dropout_model(p, settings):
-    settings = dict(settings)
-    objective = settings.pop("objective")  # this function's name for both
-    algorithm = (
-        {"solver": "sgd"}
-        if objective == "sgd"
-        else {"solver": "lbfgs", "approximation": objective}
-    )
-    return DropoutLogisticRegression(
-        p, categorical_features=None, **algorithm, **settings
-    )
+    return DropoutLogisticRegression(p, categorical_features=None, **settings)
 
 
 def _matched_strength(model, X, n_classes):

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ..linear_model import DropoutLinearRegression
-from ..utils import check_dropout_grid, scoring_name
+from ..utils import check_dropout_grid, renamed_arguments, scoring_name
 from ._comparison import check_same_rows, numeric_table, paired_cv_scores, rate_frame
 
 _DEFAULT_DROPOUTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -52,11 +52,12 @@ class RidgeComparison(Bunch):
         return rate_frame(self, "ridge", columns, self.feature_names)
 
 
+@renamed_arguments(dropouts="input_dropouts")
 @validate_params(
     {
         "X": ["array-like"],
         "y": ["array-like"],
-        "dropouts": ["array-like", None],
+        "input_dropouts": ["array-like", None],
         "feature_groups": [list, tuple, StrOptions({"from_names"}), None],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
@@ -65,7 +66,7 @@ class RidgeComparison(Bunch):
     prefer_skip_nested_validation=True,
 )
 def compare_with_ridge(
-    X, y, *, dropouts=None, feature_groups=None, cv=5, scoring=None, n_jobs=None
+    X, y, *, input_dropouts=None, feature_groups=None, cv=5, scoring=None, n_jobs=None
 ):
     """Compare linear regression with input dropout to ridge regression.
 
@@ -83,9 +84,10 @@ def compare_with_ridge(
         blocks as ``feature_groups``.
     y : array-like of shape (n_samples,)
         Target.
-    dropouts : array-like of float, default=None
+    input_dropouts : array-like of float, default=None
         Dropout rates in [0, 1); None is
-        ``(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)``.
+        ``(0, 0.05, 0.1, 0.2, ..., 0.9, 0.95)``.  (``dropouts``, its name
+        before 0.3, works until 0.4 with a ``FutureWarning``.)
     feature_groups : list of lists or "from_names", default=None
         Columns sharing one dropout mask, as in
         :class:`~skdrop.DropoutLinearRegression`.
@@ -156,7 +158,7 @@ def compare_with_ridge(
     >>> from sklearn.datasets import load_diabetes
     >>> from skdrop.inspection import compare_with_ridge
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> result = compare_with_ridge(X, y, dropouts=[0.1, 0.3, 0.5])
+    >>> result = compare_with_ridge(X, y, input_dropouts=[0.1, 0.3, 0.5])
     >>> bool(result.max_abs_coef_diff.max() < 1e-8)
     True
     >>> frame = result.to_frame()
@@ -166,7 +168,8 @@ def compare_with_ridge(
     1      0.3  0.429      189.429            0.465
     2      0.5  1.000      442.000            0.427
     """
-    rates = check_dropout_grid(_DEFAULT_DROPOUTS if dropouts is None else dropouts)
+    given = _DEFAULT_DROPOUTS if input_dropouts is None else input_dropouts
+    rates = check_dropout_grid(given, "input_dropouts")
     X_frame, X_arr, names = numeric_table(X, "compare_with_ridge", "Ridge")
     y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
     check_same_rows(X_arr, y)

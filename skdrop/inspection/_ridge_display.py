@@ -11,8 +11,9 @@ from ..linear_model import (
     DropoutLinearRegressionCV,
     DropoutLogisticRegression,
     DropoutLogisticRegressionCV,
+    algorithm_settings,
 )
-from ..utils import axes_array
+from ..utils import axes_array, renamed_arguments, renamed_parameters
 from ._logistic_comparison import compare_with_logistic
 from ._ridge_comparison import compare_with_ridge
 
@@ -58,7 +59,7 @@ class RidgeComparisonDisplay:
     >>> from sklearn.datasets import load_diabetes
     >>> from skdrop.inspection import RidgeComparisonDisplay, compare_with_ridge
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> result = compare_with_ridge(X, y, dropouts=[0.0, 0.2, 0.5, 0.8])
+    >>> result = compare_with_ridge(X, y, input_dropouts=[0.0, 0.2, 0.5, 0.8])
     >>> display = RidgeComparisonDisplay.from_results(result)
     >>> len(display.lines_["dropout"])
     10
@@ -110,8 +111,18 @@ class RidgeComparisonDisplay:
         return cls(result=result).plot(ax=ax)
 
     @classmethod
+    @renamed_arguments(dropouts="input_dropouts")
     def from_estimator(
-        cls, estimator, X, y, *, dropouts=None, cv=5, scoring=None, n_jobs=None, ax=None
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        input_dropouts=None,
+        cv=5,
+        scoring=None,
+        n_jobs=None,
+        ax=None,
     ):
         """Compare a dropout linear model's settings with its L2 twin and plot.
 
@@ -129,9 +140,10 @@ their CV versions
             Numeric data.
         y : array-like of shape (n_samples,)
             Target, or class labels.
-        dropouts : array-like of float, default=None
+        input_dropouts : array-like of float, default=None
             Rates to compare; None takes the CV estimator's grid, else the
-            default grid of the comparison.
+            default grid of the comparison.  (``dropouts``, its name before
+            0.3, works until 0.4 with a ``FutureWarning``.)
         cv, scoring, n_jobs
             As in the comparison function.
         ax : sequence of two matplotlib Axes, default=None
@@ -157,10 +169,12 @@ their CV versions
                 f"the comparison fits with an intercept, as {model} does by "
                 "default; this estimator has fit_intercept=False"
             )
-        if dropouts is None:
-            dropouts = params.get("input_dropouts")
+        if input_dropouts is None:
+            # The grid under its name before 0.3 too (with its warning).
+            grid = renamed_parameters(estimator, {"dropouts": "input_dropouts"})
+            input_dropouts = grid.get("input_dropouts")
         common = dict(
-            dropouts=dropouts,
+            input_dropouts=input_dropouts,
             feature_groups=params["feature_groups"],
             cv=cv,
             scoring=scoring,
@@ -169,9 +183,13 @@ their CV versions
         if isinstance(estimator, linear):
             result = compare_with_ridge(X, y, **common)
         else:
-            sgd = params["solver"] == "sgd"
-            objective = "sgd" if sgd else params["approximation"]
-            result = compare_with_logistic(X, y, objective=objective, **common)
+            algorithm = algorithm_settings(
+                type(estimator).__name__,
+                params["solver"],
+                params["approximation"],
+                params["objective"],
+            )
+            result = compare_with_logistic(X, y, **algorithm, **common)
         return cls.from_results(result, ax=ax)
 
 

@@ -9,6 +9,9 @@ from . import _linear
 from ._linear import DropoutLinearRegression
 from ._linear_cv import DropoutLinearRegressionCV
 from ._logistic import DropoutLogisticRegression
+
+# For skdrop.inspection (not in __all__: not part of the public API).
+from ._logistic_base import algorithm_settings as algorithm_settings
 from ._logistic_cv import DropoutLogisticRegressionCV
 
 __all__ = [

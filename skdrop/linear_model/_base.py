@@ -28,10 +28,8 @@ from ..utils import (
     check_magnitude,
     encoded_groups,
     group_labels,
-    is_unset,
     loss_progress,
-    renamed_attribute,
-    renamed_parameter,
+    renamed_parameters,
     resolve_batch_size,
     resolve_device,
     seed_from_random_state,
@@ -71,6 +69,8 @@ GRID_CONSTRAINTS: dict = {
     "input_dropouts": ["array-like"],
     "dropouts": ["array-like", DEPRECATED_OPTION],
 }
+# Fitted attributes of before 0.3 that are read through descriptors now.
+_OLD_FITTED = ("dropout_", "scores_")
 # Parameters renamed in 0.3: old name -> new name.
 RENAMED = {
     "dropout": "input_dropout",
@@ -95,20 +95,7 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         """The renamed parameters' values under their new names: the old
         name's, with a ``FutureWarning``, where the user set it (a
         ``ValueError`` when the new name is set too)."""
-        defaults = inspect.signature(type(self)).parameters
-        settings = {}
-        for old, new in RENAMED.items():
-            if old not in defaults:
-                continue
-            value, default = getattr(self, new), defaults[new].default
-            if not is_unset(getattr(self, old)) and not _same(value, default):
-                raise ValueError(
-                    f"{type(self).__name__}: {old!r} is the old name of {new!r}; "
-                    f"set only {new!r}, got {new}={value!r} and "
-                    f"{old}={getattr(self, old)!r}"
-                )
-            settings[new] = renamed_parameter(self, old, new)
-        return settings
+        return renamed_parameters(self, RENAMED)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Loads estimators saved before 0.3: their old parameter names
@@ -116,9 +103,18 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         a fitted one gets ``input_dropout_``."""
         state = dict(state)
         parameters = inspect.signature(type(self)).parameters
-        if any(name not in state for name in parameters):
-            state = self._migrated(state, parameters)
+        if not any(name not in state for name in parameters):
+            super().__setstate__(state)
+            return
+        state = self._migrated(state, parameters)
+        # The old fitted names leave __dict__, where they would hide the
+        # renamed_entry descriptors that now read them.
+        old = {key: state.pop(key) for key in _OLD_FITTED if key in state}
+        if not isinstance(state.get("cv_results_", {}), dict):
+            old["cv_results_"] = state.pop("cv_results_")
         super().__setstate__(state)
+        if "coef_" in state:
+            self._migrate_fitted(old)
 
     def _migrated(self, state, parameters):
         """A pre-0.3 state with the parameters of this release."""
@@ -136,6 +132,12 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
     def _migrate_state(self, state: dict[str, Any]) -> None:
         """Rewrite a pre-0.3 state's parameters in place (beyond the plain
         renames)."""
+
+    def _migrate_fitted(self, old: dict[str, Any]) -> None:
+        """Give a fitted estimator loaded from a pre-0.3 file the fitted
+        attributes of this release; ``old`` holds the file's fitted
+        attributes whose names or meanings changed (``dropout_``,
+        ``scores_``, an array ``cv_results_``)."""
 
     def _accepts_sparse(self) -> bool:
         """Whether ``fit`` takes a sparse ``X`` (the tags say the same)."""
@@ -225,38 +227,48 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         has_groups = any(len(g) > 1 for g in groups)
         group_index = group_labels(groups, X.shape[1]) if has_groups else None
         max_iter = 1 if incremental else self.max_iter
-        # A failed call leaves the running average as it found it (the
-        # estimator's other state is restored by atomic_fit).
-        n_blocks = None if state is None else len(state["average_counts"])
+        # fit_linear_sgd leaves ``state`` as it was: a failed call leaves
+        # the estimator as it found it (atomic_fit restores the rest).
         with loss_progress(
             max_iter, verbose=self.verbose, desc="sgd", unit="epoch"
         ) as progress:
-            try:
-                result = fit_linear_sgd(
-                    X,
-                    Y,
-                    sample_weight,
-                    dropout=settings["input_dropout"],
-                    group_index=group_index,
-                    n_groups=len(groups),
-                    fit_intercept=self.fit_intercept,
-                    max_iter=max_iter,
-                    batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
-                    step_fraction=settings["step_fraction"],
-                    tol=tol,
-                    seed=seed_from_random_state(self.random_state),
-                    device=device,
-                    progress=progress,
-                    loss=loss,
-                    state=state,
-                )
-            except BaseException:
-                if n_blocks is not None:
-                    del state["average_sums"][n_blocks:]
-                    del state["average_counts"][n_blocks:]
-                raise
+            result = fit_linear_sgd(
+                X,
+                Y,
+                sample_weight,
+                dropout=settings["input_dropout"],
+                group_index=group_index,
+                n_groups=len(groups),
+                fit_intercept=self.fit_intercept,
+                max_iter=max_iter,
+                batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+                step_fraction=settings["step_fraction"],
+                tol=tol,
+                seed=seed_from_random_state(self.random_state),
+                device=device,
+                progress=progress,
+                loss=loss,
+                state=state,
+            )
         self._sgd_state = result.state
         return result
+
+    def _partial_fit_state(self) -> dict | None:
+        """The SGD state a ``partial_fit`` call continues; None starts
+        afresh, with a ``UserWarning`` when a fitted model is discarded
+        (fitted by another solver, or loaded from a file saved before 0.3,
+        which holds no SGD state)."""
+        state = getattr(self, "_sgd_state", None)
+        if state is None and hasattr(self, "coef_"):
+            warnings.warn(
+                f"{type(self).__name__}.partial_fit starts SGD afresh: the "
+                "fitted model has no SGD state to continue (it was fitted by "
+                "another solver, or saved before 0.3), so its coef_ and "
+                "intercept_ are discarded.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return state
 
     def _solver_name(self) -> str:
         """The solver the parameters name (without a renamed name's warning)."""
@@ -264,7 +276,8 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
 
     def _has_partial_fit(self) -> bool:
         """``partial_fit`` exists with ``solver="sgd"`` only (as on
-        scikit-learn's MLPs); otherwise an ``AttributeError`` that says so."""
+        scikit-learn's MLPs): ``available_if`` turns this error into the
+        cause of its own "has no attribute 'partial_fit'"."""
         if self._solver_name() != "sgd":
             raise AttributeError(
                 f"{type(self).__name__}.partial_fit needs solver='sgd', got "
@@ -285,39 +298,6 @@ class LinearDropoutBase(VersionedStateMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._accepts_sparse()
         return tags
-
-
-def _same(value, default) -> bool:
-    """Whether a parameter holds its default (a grid compared by value)."""
-    if isinstance(value, str) or isinstance(default, str):
-        return isinstance(value, str) and value == default
-    try:
-        return bool(np.array_equal(np.asarray(value), np.asarray(default)))
-    except (TypeError, ValueError):
-        return value is default
-
-
-class renamed_entry(renamed_attribute):
-    """A fitted attribute's old name, read through to one entry of the new
-    attribute (a dict) with a ``FutureWarning``: ``dropout_`` is
-    ``best_params_["input_dropout"]``."""
-
-    def __init__(self, new: str, key: str) -> None:
-        super().__init__(new)
-        self.key = key
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        entries = getattr(instance, self.new)  # an AttributeError when unfitted
-        warnings.warn(
-            f"{type(instance).__name__}: the attribute {self.old!r} is "
-            f"{self.new}[{self.key!r}] since 0.3; {self.old!r} will be removed "
-            "in 0.4.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return entries[self.key]
 
 
 def as_columns(y):

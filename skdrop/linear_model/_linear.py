@@ -187,7 +187,8 @@ default="from_dtype"
         As :class:`~sklearn.linear_model.Ridge`'s: None for the closed form
         (no iterations), the epochs of ``solver="sgd"`` for each target
         (the targets train together, so the entries are equal; shape (1,)
-        for a 1-d ``y``).  :meth:`partial_fit` adds one per call.
+        for a 1-d ``y``).  After :meth:`partial_fit`, this call's epochs
+        (1), as on :class:`~sklearn.linear_model.SGDRegressor`.
     loss_curve_ : list of float
         Mean training loss (with masks) per epoch; ``solver="sgd"`` only.
     n_features_in_ : int
@@ -300,6 +301,14 @@ default="from_dtype"
         self._raise_if_interrupted(result)
         return self
 
+    def _migrate_fitted(self, old):
+        # Before 0.3 the closed form counted one iteration and SGD an int.
+        if self.solver == "closed_form":
+            self.n_iter_ = None
+        elif np.ndim(self.n_iter_) == 0:
+            n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
+            self.n_iter_ = np.full(n_targets, int(self.n_iter_))
+
     @available_if(LinearDropoutBase._has_partial_fit)
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -330,8 +339,17 @@ default="from_dtype"
         Raises
         ------
         AttributeError
-            With a solver other than ``"sgd"``: the method is absent, as on
-            scikit-learn's MLPs with ``solver="lbfgs"``.
+            With a solver other than ``"sgd"`` the method is absent, as on
+            scikit-learn's MLPs with ``solver="lbfgs"``: the error says the
+            estimator has no attribute ``partial_fit``, and its
+            ``__cause__`` says why.
+
+        Warns
+        -----
+        UserWarning
+            When the estimator is fitted but holds no SGD state to continue
+            (fitted with ``solver="closed_form"``, or loaded from a file
+            saved before 0.3): the call starts SGD afresh.
 
         Examples
         --------
@@ -343,9 +361,10 @@ default="from_dtype"
         ...     rows = slice(start, start + 100)
         ...     model = model.partial_fit(X[rows], y[rows])
         >>> model.n_iter_
-        array([5])
+        array([1])
         """
-        first = getattr(self, "_sgd_state", None) is None
+        state = self._partial_fit_state()
+        first = state is None
         settings = self._settings()
         X, y, sample_weight, groups = self._validate_fit_data(
             X, y, sample_weight, reset=first
@@ -356,9 +375,8 @@ default="from_dtype"
             raise ValueError(
                 f"y has {y.shape[1]} target(s); the model was fitted on {n_targets}"
             )
-        if first:
-            self._set_input_dropout(settings["input_dropout"])
-        state = None if first else self._sgd_state
+        # Each call trains at the current rate.
+        self._set_input_dropout(settings["input_dropout"])
         result = self._run_sgd(
             X,
             y,
@@ -370,21 +388,22 @@ default="from_dtype"
             state=state,
             incremental=True,
         )
-        previous = None if first else (self.n_iter_[0], self.loss_curve_)
+        previous = None if first else self.loss_curve_
         self._store_sgd(result, X, sample_weight, groups, single, previous)
         self._raise_if_interrupted(result)
         return self
 
     def _store_sgd(self, result, X, sample_weight, groups, single, previous):
-        """The solution, ``n_iter_`` and ``loss_curve_`` after SGD;
-        ``previous`` = (epochs, loss curve) before a ``partial_fit`` call."""
-        epochs, curve = (0, []) if previous is None else previous
+        """The solution, ``n_iter_`` (this call's epochs) and ``loss_curve_``
+        after SGD; ``previous`` = the loss curve before a ``partial_fit``
+        call."""
+        curve = [] if previous is None else previous
         penalty = uncentered_penalty(X, sample_weight, groups)
         if previous is not None:
             penalty = self.penalty_  # the first rows' penalty, as the scaling
         self._set_solution(result.coef, result.intercept, penalty, single)
         n_targets = result.coef.shape[1]
-        self.n_iter_ = np.full(n_targets, epochs + result.n_iter)
+        self.n_iter_ = np.full(n_targets, result.n_iter)
         self.loss_curve_ = [*curve, *result.loss_curve]
 
     def drop_column_refits(self, X, y, column_groups, sample_weight=None):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -19,6 +21,7 @@ from ..utils import (
     best_candidate,
     check_dropout_grid,
     cv_results,
+    renamed_entry,
     set_params_of_init,
 )
 from ._base import (
@@ -28,7 +31,6 @@ from ._base import (
     as_columns,
     check_split_weights,
     loo_scores,
-    renamed_entry,
 )
 from ._closed_form import build_system, dropout_lambda, loo_residuals, solve_system
 from ._linear import DropoutLinearRegression, _LinearRegression
@@ -105,6 +107,12 @@ class DropoutLinearRegressionCV(
         Number of splits (the number of rows for leave-one-out).
     refit_time_ : float
         Seconds spent refitting on all rows at the chosen rate.
+
+        A model loaded from a file saved before 0.3 has ``cv_results_``
+        built from its mean scores (no split columns; times and
+        ``std_test_score`` NaN), ``refit_time_`` NaN and, after
+        leave-one-out without ``store_cv_results``, no ``n_splits_`` (the
+        file does not record the number of rows).
     loo_values_ : ndarray of shape (n_samples, n_dropouts) or \
 (n_samples, n_targets, n_dropouts)
         With ``cv=None`` and ``store_cv_results=True``: squared leave-one-out
@@ -146,7 +154,7 @@ categories_, feature_groups_
         "scoring": [str, callable, None],
         "store_cv_results": ["boolean"],
         "error_score": ERROR_SCORE_CONSTRAINT,
-        "n_jobs": [int, None],
+        "n_jobs": [Integral, None],
     }
 
     dropout_ = renamed_entry("best_params_", "input_dropout")
@@ -219,6 +227,27 @@ categories_, feature_groups_
             self._fit_loo(X, y, single, sample_weight, feature_groups, rates)
         self._set_input_dropout(self.best_params_["input_dropout"])
         return self
+
+    def _migrate_fitted(self, old):
+        """A pre-0.3 search: ``cv_results_`` built from its mean scores
+        (``scores_``), as leave-one-out's (no split columns; times and
+        ``std_test_score`` NaN: not recorded), its leave-one-out values
+        (the old array ``cv_results_``) as ``loo_values_``, and
+        ``refit_time_`` NaN.  ``n_splits_``: the rows of ``loo_values_``,
+        the splits of an int or splitter ``cv``; absent when the file
+        cannot tell (leave-one-out without ``store_cv_results``)."""
+        rates = check_dropout_grid(self.input_dropouts, "input_dropouts")
+        scores = np.asarray(old["scores_"], dtype=np.float64)
+        nan = np.full(len(rates), np.nan)
+        self._set_loo_results(rates, scores, nan, (np.nan, np.nan))
+        self.refit_time_ = np.nan
+        values = old.get("cv_results_")
+        if values is not None:
+            self.loo_values_ = values
+            self.n_splits_ = len(values)
+        elif self.cv is not None:
+            with contextlib.suppress(TypeError, ValueError, AttributeError):
+                self.n_splits_ = check_cv(self.cv).get_n_splits()
 
     def _fit_loo(self, X, y, single, sample_weight, groups, rates):
         n_weighted = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)

@@ -156,8 +156,9 @@ class DropoutLogisticRegression(
         for every column).
     n_iter_ : ndarray of shape (1,)
         Iterations of L-BFGS (or epochs of "sgd"), as
-        :class:`~sklearn.linear_model.LogisticRegression`'s;
-        :meth:`partial_fit` adds one per call.
+        :class:`~sklearn.linear_model.LogisticRegression`'s; after
+        :meth:`partial_fit`, this call's epochs (1), as on
+        :class:`~sklearn.linear_model.SGDClassifier`.
     loss_curve_ : list of float
         The objective after each iteration (epoch).
     n_features_in_ : int
@@ -319,8 +320,19 @@ class DropoutLogisticRegression(
         ValueError
             Without ``classes`` on the first call, with other classes later,
             or with ``class_weight="balanced"`` (the chunks' class counts
-            differ; pass a dict).  With a solver other than ``"sgd"`` the
-            method is absent (an ``AttributeError`` that says so).
+            differ; pass a dict).
+        AttributeError
+            With a solver other than ``"sgd"`` the method is absent, as on
+            scikit-learn's MLPs with ``solver="lbfgs"``: the error says the
+            estimator has no attribute ``partial_fit``, and its
+            ``__cause__`` says why.
+
+        Warns
+        -----
+        UserWarning
+            When the estimator is fitted but holds no SGD state to continue
+            (fitted with ``solver="lbfgs"``, or loaded from a file saved
+            before 0.3): the call starts SGD afresh.
 
         Examples
         --------
@@ -334,10 +346,11 @@ class DropoutLogisticRegression(
         ...     rows = slice(start, start + 200)
         ...     model = model.partial_fit(X[rows], y[rows], classes=[0, 1])
         >>> model.n_iter_
-        array([3])
+        array([1])
         """
         settings = self._settings()
-        first = getattr(self, "_sgd_state", None) is None
+        state = self._partial_fit_state()
+        first = state is None
         _check_sparse_for_sgd(settings["solver"], X)
         if self.class_weight == "balanced":
             raise ValueError(
@@ -349,11 +362,11 @@ class DropoutLogisticRegression(
         X, y, sample_weight, groups = self._validate_fit_data(
             X, y, sample_weight, reset=first, classes=classes
         )
-        if first:
-            self._set_input_dropout(settings["input_dropout"])
+        # Each call trains at the current rate.
+        self._set_input_dropout(settings["input_dropout"])
         sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
-        previous = None if first else (self.n_iter_[0], self.loss_curve_)
+        previous = None if first else self.loss_curve_
         result = self._run_sgd(
             X,
             Y.reshape(X.shape[0], -1),
@@ -362,7 +375,7 @@ class DropoutLogisticRegression(
             settings,
             tol=0.0,
             loss="binary" if Y.ndim == 1 else "multinomial",
-            state=None if first else self._sgd_state,
+            state=state,
             incremental=True,
         )
         return self._store_sgd(result, previous)
@@ -463,12 +476,13 @@ class DropoutLogisticRegression(
         return self._store_sgd(result, previous=None)
 
     def _store_sgd(self, result, previous):
-        """The solution, ``n_iter_`` and ``loss_curve_`` after SGD;
-        ``previous`` = (epochs, loss curve) before a ``partial_fit`` call."""
-        epochs, curve = (0, []) if previous is None else previous
+        """The solution, ``n_iter_`` (this call's epochs) and ``loss_curve_``
+        after SGD; ``previous`` = the loss curve before a ``partial_fit``
+        call."""
+        curve = [] if previous is None else previous
         self.coef_ = result.coef.T
         self.intercept_ = result.intercept
-        self.n_iter_ = np.array([epochs + result.n_iter])
+        self.n_iter_ = np.array([result.n_iter])
         self.loss_curve_ = [*curve, *result.loss_curve]
         self._raise_if_interrupted(result)
         return self

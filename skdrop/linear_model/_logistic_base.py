@@ -35,6 +35,35 @@ def objective_settings(objective: str) -> dict[str, str]:
     return {"solver": "lbfgs", "approximation": objective}
 
 
+def algorithm_settings(
+    owner: str, solver: str, approximation: str, objective: str, stacklevel: int = 3
+) -> dict[str, str]:
+    """``solver`` and ``approximation`` to use, from the old ``objective``
+    (with a ``FutureWarning``) where it is set, else as given; a
+    ``ValueError`` naming all three when ``objective`` comes with a
+    ``solver`` or ``approximation`` other than the defaults.  ``owner`` is
+    the estimator's or function's name in the messages."""
+    if is_unset(objective):
+        return {"solver": solver, "approximation": approximation}
+    if solver != "lbfgs" or approximation != "gaussian":
+        raise ValueError(
+            f"{owner}: 'objective' is the old name of 'solver' and "
+            "'approximation'; set only those, got "
+            f"objective={objective!r} with solver={solver!r} and "
+            f"approximation={approximation!r}"
+        )
+    new = objective_settings(objective)
+    spelled = ", ".join(f"{k}={v!r}" for k, v in new.items())
+    warnings.warn(
+        f"{owner}: the parameter 'objective' was replaced by 'solver' and "
+        f"'approximation' in 0.3 (objective={objective!r} is {spelled}); "
+        "'objective' will be removed in 0.4.",
+        FutureWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return new
+
+
 class _LogisticClassification:
     """The classification side of the two logistic estimators: class
     labels, class weights and the predictions (with
@@ -121,26 +150,15 @@ class _LogisticClassification:
         """:meth:`LinearDropoutBase._settings` with ``solver`` and
         ``approximation``, from the old ``objective`` where it is set."""
         settings = super()._settings()
-        settings.update(solver=self.solver, approximation=self.approximation)
-        if is_unset(self.objective):
-            return settings
-        if self.solver != "lbfgs" or self.approximation != "gaussian":
-            raise ValueError(
-                f"{type(self).__name__}: 'objective' is the old name of "
-                "'solver' and 'approximation'; set only those, got "
-                f"objective={self.objective!r} with solver={self.solver!r} and "
-                f"approximation={self.approximation!r}"
+        settings.update(
+            algorithm_settings(
+                type(self).__name__,
+                self.solver,
+                self.approximation,
+                self.objective,
+                stacklevel=3,
             )
-        new = objective_settings(self.objective)
-        spelled = ", ".join(f"{k}={v!r}" for k, v in new.items())
-        warnings.warn(
-            f"{type(self).__name__}: the parameter 'objective' was replaced by "
-            f"'solver' and 'approximation' in 0.3 (objective={self.objective!r} "
-            f"is {spelled}); 'objective' will be removed in 0.4.",
-            FutureWarning,
-            stacklevel=3,
         )
-        settings.update(new)
         return settings
 
     def _migrate_state(self, state):
@@ -184,8 +202,7 @@ class _LogisticClassification:
 
     def _row_weights(self, sample_weight, y):
         """The fit's row weights: ``sample_weight`` times the weight of each
-        row's class (computed on the rows given, as each fit of a search
-        would)."""
+        row's class (``"balanced"``: from the rows given)."""
         if self.class_weight is None:
             return sample_weight
         return sample_weight * compute_sample_weight(self.class_weight, y)

@@ -6,6 +6,7 @@ import inspect
 import time
 import warnings
 from contextlib import contextmanager
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..utils import (
     check_dropout_grid,
     cv_results,
     progress_bar,
+    renamed_entry,
     score_or_error_score,
     scorer_knowing_classes,
     set_params_of_init,
@@ -36,7 +38,6 @@ from ._base import (
     RENAMED,
     LinearDropoutBase,
     check_split_weights,
-    renamed_entry,
 )
 from ._logistic import DropoutLogisticRegression, _ScaledDesign
 from ._logistic_base import _check_sparse_for_sgd, _LogisticClassification, _targets
@@ -99,6 +100,15 @@ class DropoutLogisticRegressionCV(
         than accuracy: the rate sets how confident the probabilities are,
         which accuracy barely sees, and accuracy's steps make ties across
         neighbouring rates common on small tables.
+    feature_groups, categorical_features, max_categories, fit_intercept
+        As in :class:`DropoutLogisticRegression`.
+    class_weight : dict, "balanced" or None, default=None
+        As in :class:`DropoutLogisticRegression`.  ``"balanced"`` weights
+        are computed once from all rows and used in every fold and the
+        refit, as :class:`~sklearn.linear_model.LogisticRegressionCV` does
+        (not from each training fold, as ``GridSearchCV`` would).
+    max_iter, tol, batch_size, step_fraction, random_state, device, verbose
+        As in :class:`DropoutLogisticRegression`.
     error_score : "raise" or float, default=np.nan
         As in :class:`~sklearn.model_selection.GridSearchCV`: the score of a
         fit that fails, with a :class:`~sklearn.exceptions.FitFailedWarning`
@@ -108,10 +118,6 @@ class DropoutLogisticRegressionCV(
         (``solver="sgd"``: each fold and rate).  With ``solver="lbfgs"`` a
         fold's rates stay one sequential path, each fit starting from the
         previous solution.  The results equal those of ``n_jobs=None``.
-    feature_groups, categorical_features, max_categories, fit_intercept, \
-class_weight, max_iter, tol, batch_size, step_fraction, random_state, \
-device, verbose
-        As in :class:`DropoutLogisticRegression`.
     dropouts, objective, learning_rate_init
         Deprecated since 0.3, removed in 0.4: the old names of
         ``input_dropouts``, of ``solver`` and ``approximation``, and of
@@ -136,7 +142,8 @@ device, verbose
     n_splits_ : int
         Number of splits.
     refit_time_ : float
-        Seconds spent refitting on all rows at the chosen rate.
+        Seconds spent refitting on all rows at the chosen rate (NaN in a
+        model loaded from a file saved before 0.3, which did not record it).
     input_dropout_ : ndarray of shape (n_features,)
         The rate of each original column in the refitted model.
     classes_, coef_, intercept_, n_iter_, loss_curve_, n_features_in_, \
@@ -169,7 +176,7 @@ feature_names_in_, categories_, feature_groups_
         "cv": ["cv_object"],
         "scoring": [str, callable, None],
         "error_score": ERROR_SCORE_CONSTRAINT,
-        "n_jobs": [int, None],
+        "n_jobs": [Integral, None],
     }
 
     dropout_ = renamed_entry("best_params_", "input_dropout")
@@ -209,6 +216,23 @@ feature_names_in_, categories_, feature_groups_
         return scorer_knowing_classes(
             check_scoring(self, scoring=scoring), self.classes_
         )
+
+    def _migrate_fitted(self, old):
+        """A pre-0.3 search: its ``cv_results_`` under the new parameter
+        name, and the search attributes it lacked (``refit_time_`` NaN:
+        not recorded)."""
+        new_key = {"param_dropout": "param_input_dropout", "dropout": "input_dropout"}
+        results = {new_key.get(k, k): v for k, v in self.cv_results_.items()}
+        results["params"] = [
+            {new_key.get(k, k): v for k, v in params.items()}
+            for params in results["params"]
+        ]
+        self.cv_results_ = results
+        self.best_index_, self.best_score_, self.best_params_ = best_candidate(results)
+        self.n_splits_ = sum(
+            key.startswith("split") and key.endswith("_test_score") for key in results
+        )
+        self.refit_time_ = np.nan
 
     def _single(self, rate, groups, settings):
         """The plain estimator on the encoded input, at one rate."""
@@ -273,7 +297,10 @@ feature_names_in_, categories_, feature_groups_
             self.classes_,
         )
         weigh_scores = given_weight and _scorer_takes_weights(scorer, self)
-        data = (X, y, sample_weight, feature_groups, scorer, weigh_scores)
+        # The class weights from all rows, as LogisticRegressionCV (and the
+        # MLP CV) compute them: "balanced" is the same in every fold.
+        fit_weight = self._row_weights(sample_weight, y)
+        data = (X, y, sample_weight, fit_weight, feature_groups, scorer, weigh_scores)
         # Largest rate first: the most regularized solution is the easiest
         # start, and each next one is a small step from it.
         order = [int(r) for r in np.argsort(-rates, kind="stable")]
@@ -301,7 +328,7 @@ feature_names_in_, categories_, feature_groups_
                     bar.update(1)
         warn_or_raise_fit_failures(errors, self.error_score)
         self._set_results(rates, scores, fit_times, score_times)
-        self._refit(X, y, sample_weight, feature_groups, settings)
+        self._refit(X, y, fit_weight, feature_groups, settings)
         return self
 
     def _set_results(self, rates, scores, fit_times, score_times):
@@ -321,20 +348,20 @@ feature_names_in_, categories_, feature_groups_
         )
         self.n_splits_ = scores.shape[1]
 
-    def _refit(self, X, y, sample_weight, groups, settings):
-        """The chosen rate refitted on all rows; its solution copied here."""
+    def _refit(self, X, y, fit_weight, groups, settings):
+        """The chosen rate refitted on all rows (``fit_weight``: the row
+        weights with the class weights); its solution copied here."""
         start = time.perf_counter()
         rate = self.best_params_["input_dropout"]
         final = self._single(rate, groups, settings)
         final.classes_ = self.classes_
-        sample_weight = self._row_weights(sample_weight, y)
         Y = _targets(y, self.classes_)
         with _interruption_of(self):
             own = final._settings()
             if settings["solver"] == "sgd":
-                final._fit_sgd_solution(X, Y, sample_weight, groups, own)
+                final._fit_sgd_solution(X, Y, fit_weight, groups, own)
             else:
-                problem = _ScaledDesign.build(X, sample_weight, groups)
+                problem = _ScaledDesign.build(X, fit_weight, groups)
                 final._fit_design(problem, Y, own)
         for name in ("coef_", "intercept_", "n_iter_", "loss_curve_"):
             setattr(self, name, getattr(final, name))
@@ -348,9 +375,9 @@ def _fold_path(search, data, split, rates, path, settings):
     fit_time, score_time, error)}``: a failed fit scores ``error_score``
     and gives its error's text (None for a fit that succeeded), or raises
     with ``error_score="raise"``."""
-    X, y, sample_weight, groups, scorer, weigh_scores = data
+    X, y, sample_weight, fit_weight, groups, scorer, weigh_scores = data
     train, test = split
-    weights = search._row_weights(sample_weight[train], y[train])
+    weights = fit_weight[train]
     test_weight = {"sample_weight": sample_weight[test]} if weigh_scores else {}
     Y = _targets(y[train], search.classes_)
     start = time.perf_counter()

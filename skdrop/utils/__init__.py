@@ -21,8 +21,10 @@ from ._deprecation import (
     is_unset,
     renamed_arguments,
     renamed_attribute,
+    renamed_entry,
     renamed_function,
     renamed_parameter,
+    renamed_parameters,
 )
 from ._devices import (
     check_device_name,
@@ -102,8 +104,10 @@ __all__ = [
     "pyplot",
     "renamed_arguments",
     "renamed_attribute",
+    "renamed_entry",
     "renamed_function",
     "renamed_parameter",
+    "renamed_parameters",
     "resolve_batch_size",
     "resolve_device",
     "resolve_feature_groups",
