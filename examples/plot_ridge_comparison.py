@@ -34,7 +34,7 @@ rates = (
     [0.0, 0.1, 0.5, 0.9] if FAST else [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
 )
 result = compare_with_ridge(
-    X, y, dropouts=rates, cv=KFold(5, shuffle=True, random_state=0)
+    X, y, input_dropouts=rates, cv=KFold(5, shuffle=True, random_state=0)
 )
 frame = result.to_frame()
 columns = [

@@ -187,7 +187,7 @@ def _logistic_comparison(study):
     result = compare_with_logistic(
         design,
         y.to_numpy(),
-        dropouts=_LOGISTIC_QUICK_RATES if study.quick else _LOGISTIC_RATES,
+        input_dropouts=_LOGISTIC_QUICK_RATES if study.quick else _LOGISTIC_RATES,
         feature_groups=groups or None,
         cv=study.splits,
         n_jobs=study.n_jobs,
