@@ -93,7 +93,7 @@ def _fingerprint(model, X):
         getattr(model, "intercept_", []),
         getattr(model, "loss_curve_", []),
         getattr(model, "validation_scores_", None) or [],
-        getattr(model, "scores_", []),
+        getattr(model, "cv_results_", {}).get("mean_test_score", []),
         model.predict(X),
     ]
     for a in arrays:

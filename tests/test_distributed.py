@@ -184,7 +184,7 @@ def test_linear_grid_search_equals_serial(client, diabetes):
     # The closed form in numpy and the torch SGD with real masks, one grid.
     search = GridSearchCV(
         DropoutLinearRegression(max_iter=20, tol=0, random_state=0),
-        {"dropout": [0.0, 0.2, 0.5], "solver": ["closed_form", "sgd"]},
+        {"input_dropout": [0.0, 0.2, 0.5], "solver": ["closed_form", "sgd"]},
         cv=KFold(3),
     )
     serial = clone(search).set_params(n_jobs=1).fit(X, y)

@@ -813,8 +813,12 @@ def test_edge_case(name, kind):
         ("DropoutMLPRegressor", {"input_dropout": "bad"}, "input_dropout"),
         ("DropoutMLPClassifier", {"hidden_dropout": "bad"}, "hidden_dropout"),
         ("DropoutMLPRegressor", {"hidden_dropout": [0.2, "bad"]}, "hidden_dropout"),
-        ("DropoutLinearRegression", {"dropout": "bad"}, "dropout"),
-        ("DropoutLinearRegressionCV", {"dropouts": [0.2, "bad"]}, "dropouts"),
+        ("DropoutLinearRegression", {"input_dropout": "bad"}, "input_dropout"),
+        (
+            "DropoutLinearRegressionCV",
+            {"input_dropouts": [0.2, "bad"]},
+            "input_dropouts",
+        ),
     ],
 )
 def test_rate_outside_unit_interval_is_rejected(name, params, reported, value):
@@ -866,9 +870,9 @@ def test_tiny_rate_with_a_constant_column(Estimator):
     y, weights = rng.normal(size=9), rng.uniform(0.1, 3.0, 9)
     rate = 1.5884560852635949e-307
     params = (
-        {"dropouts": [rate]}
+        {"input_dropouts": [rate]}
         if Estimator is DropoutLinearRegressionCV
-        else {"dropout": rate}
+        else {"input_dropout": rate}
     )
     model = Estimator(**params).fit(X, y, sample_weight=weights)
     np.testing.assert_array_equal(model.coef_, 0.0)
