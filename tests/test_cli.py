@@ -157,7 +157,9 @@ def test_analyze_end_to_end(kind, tmp_path, capsys):
         matched = logistic["matched_C"]
         assert logistic["l2cv_C"] == matched[str(logistic["l2cv_equivalent_dropout"])]
         assert "<h2>Dropout against L2 logistic regression</h2>" in html
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # No temporary file left; the hidden marker says skdrop wrote the folder.
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert hidden == [".skdrop-report"]
 
 
 @pytest.fixture
@@ -324,3 +326,68 @@ def test_report_names_the_importances_indistinguishable_from_zero(flags, sentenc
         importances=_rows(**flags), importance_confidence_level=0.9
     )
     assert indistinguishable_sentence(analysis) == sentence
+
+
+def _analyze_args(csv, out, *extra):
+    return [
+        "analyze",
+        str(csv),
+        "--target",
+        "label",
+        "--quick",
+        "--cv",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_analyze_sep_exclude_and_rows_without_target(tmp_path, capsys):
+    """``--sep ';'`` reads the table, ``--exclude`` leaves an ID column out
+    of the study, the rows without a target are counted, and a second run
+    replaces the report skdrop wrote."""
+    csv, out = tmp_path / "table.csv", tmp_path / "report"
+    frame = _table("classification").assign(row_id=np.arange(90))
+    frame.loc[[3, 50], "label"] = None
+    frame.to_csv(csv, index=False, sep=";")
+    assert main(_analyze_args(csv, out, "--sep", ";", "--exclude", "row_id")) == 0
+    printed = capsys.readouterr().out
+    assert "dropped 2 of 90 rows with no value for the target 'label'" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["importances"]) == {"size", "weight", "color", "noise"}
+    # skdrop's own folder: replaced without --force.
+    assert main(_analyze_args(csv, out, "--sep", ";", "--exclude", "row_id")) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--exclude", "nope"], "--exclude names no column of the table: ['nope']"),
+        (["--exclude", "label"], "--exclude names the target 'label'"),
+    ],
+)
+def test_analyze_bad_exclude_is_a_usage_error(extra, message, tmp_path, capsys):
+    csv = tmp_path / "table.csv"
+    _table("classification").to_csv(csv, index=False)
+    assert main(_analyze_args(csv, tmp_path / "out", *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_analyze_refuses_a_folder_of_other_files(tmp_path, capsys):
+    """A non-empty --out that skdrop did not write is refused, and nothing in
+    it is touched; --force writes the report beside those files."""
+    csv, out = tmp_path / "table.csv", tmp_path / "mine"
+    _table("classification").to_csv(csv, index=False)
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(_analyze_args(csv, out)) == 2
+    assert "already holds files skdrop did not write (notes.txt)" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert main(_analyze_args(csv, out, "--force")) == 0
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert (out / "report.html").is_file()

@@ -79,14 +79,14 @@ def _require_matplotlib(command: str) -> None:
         )
 
 
-def _read_table(path: str):
+def _read_table(path: str, sep: str = ","):
     import pandas as pd
 
     source = Path(path)
     if not source.is_file():
         raise _UsageError(f"no such file: {path}")
     try:
-        return pd.read_csv(source)
+        return pd.read_csv(source, sep=sep)
     except pd.errors.EmptyDataError as exc:
         raise _UsageError(f"{path} is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -96,12 +96,52 @@ def _read_table(path: str):
         raise _UsageError(f"{path} is not a readable CSV file: {first}") from exc
 
 
+def _check_out(out: str, force: bool) -> None:
+    """Refuse an output folder that holds files skdrop did not write, unless
+    ``--force``: a report is never written over someone's files.  A folder
+    with skdrop's marker (an earlier report) is replaced."""
+    from ._html import REPORT_MARKER
+
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise _UsageError(f"--out {out} is a file, not a folder")
+    if force or not folder.is_dir() or (folder / REPORT_MARKER).is_file():
+        return
+    found = sorted(p.name for p in folder.iterdir())
+    if found:
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise _UsageError(
+            f"--out {out} already holds files skdrop did not write ({shown}); "
+            "choose another folder, or pass --force to write the report into it"
+        )
+
+
+def _drop_columns(data, target: str, exclude: Sequence[str]):
+    """The table without the ``--exclude`` columns (an ID, a leak)."""
+    unknown = [c for c in exclude if c not in data.columns]
+    if unknown:
+        raise _UsageError(
+            f"--exclude names no column of the table: {unknown}; its columns "
+            f"are {list(map(str, data.columns))}"
+        )
+    if target in exclude:
+        raise _UsageError(f"--exclude names the target {target!r}")
+    return data.drop(columns=list(exclude))
+
+
 def _run_analysis(data, target, args, title) -> int:
     from ._analyze import AnalysisError, analyze
     from ._html import summary_table, write_report
 
     if args.cv < 2:
         raise _UsageError(f"--cv must be at least 2, got {args.cv}")
+    _check_out(args.out, args.force)
+    if target in data.columns and data[target].isna().any():
+        missing = int(data[target].isna().sum())
+        print(
+            f"dropped {missing} of {len(data)} rows with no value for the "
+            f"target {target!r}"
+        )
     try:
         analysis = analyze(
             data,
@@ -125,7 +165,7 @@ def _run_analysis(data, target, args, title) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     """Dropout study of one CSV file."""
     _require_matplotlib("analyze")
-    data = _read_table(args.data)
+    data = _drop_columns(_read_table(args.data, args.sep), args.target, args.exclude)
     return _run_analysis(data, args.target, args, f"skdrop analysis of {args.data}")
 
 
@@ -155,6 +195,12 @@ def _add_analysis_options(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bars on stderr"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out folder that holds other files (only "
+        "report.html and results.json are replaced)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,6 +219,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--quick", action="store_true", help="smaller grid and networks"
     )
+    analyze.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="columns to leave out, such as an ID",
+    )
+    analyze.add_argument("--sep", default=",", help="the CSV field separator")
     _add_analysis_options(analyze, "skdrop-report")
     analyze.set_defaults(handler=_analyze)
     demo = commands.add_parser(

@@ -311,14 +311,21 @@ network with it.</p>
 """
 
 
+#: The file that marks a folder as skdrop's report, which a later run may
+#: replace (``skdrop analyze --out``).
+REPORT_MARKER = ".skdrop-report"
+
+
 def write_report(analysis, out_dir, title: str) -> list[Path]:
-    """Write ``report.html`` and ``results.json`` into ``out_dir``.
+    """Write ``report.html`` and ``results.json`` into ``out_dir``, with the
+    marker that says skdrop wrote them.
 
     Each file is written under a temporary name in the same folder and then
     renamed, so an interrupted run never leaves a half-written report.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / REPORT_MARKER).write_text("written by skdrop analyze\n", encoding="utf-8")
     payloads = {
         "results.json": json.dumps(analysis.to_json(), indent=2),
         "report.html": render_html(analysis, title),
