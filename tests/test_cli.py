@@ -63,25 +63,28 @@ def _table(kind, n=90, seed=0):
     return frame
 
 
+def _analyze_args(csv, out, *extra):
+    return [
+        "analyze",
+        str(csv),
+        "--target",
+        "label",
+        "--quick",
+        "--cv",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_analyze_end_to_end(kind, tmp_path, capsys):
     csv = tmp_path / "table.csv"
     _table(kind).to_csv(csv, index=False)
     out = tmp_path / "report"
-    code = main(
-        [
-            "analyze",
-            str(csv),
-            "--target",
-            "label",
-            "--quick",
-            "--cv",
-            "3",
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
+    code = main(_analyze_args(csv, out))
     assert code == 0
     printed = capsys.readouterr().out
     assert "chosen rates" in printed and "mean CV" in printed
@@ -326,22 +329,6 @@ def test_report_names_the_importances_indistinguishable_from_zero(flags, sentenc
         importances=_rows(**flags), importance_confidence_level=0.9
     )
     assert indistinguishable_sentence(analysis) == sentence
-
-
-def _analyze_args(csv, out, *extra):
-    return [
-        "analyze",
-        str(csv),
-        "--target",
-        "label",
-        "--quick",
-        "--cv",
-        "3",
-        "--out",
-        str(out),
-        "--no-progress",
-        *extra,
-    ]
 
 
 def test_analyze_sep_exclude_and_rows_without_target(tmp_path, capsys):

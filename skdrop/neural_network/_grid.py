@@ -16,6 +16,7 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -304,6 +305,10 @@ class _BaseDropoutMLPCV(VersionedStateMixin, BaseEstimator):
                 for result in jobs:
                     results.append(result)
                     bar.update(self.max_iter)
+            if len(passes) - len(results) > 1 and sp.issparse(X):
+                # The passes run here share one dense copy of a sparse X
+                # (train_members would densify it for each pass).
+                args = (head, config, sp.csr_matrix(X).toarray(), *args[3:])
             for part in passes[len(results) :]:
                 done = bar.n
 
